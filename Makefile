@@ -1,0 +1,27 @@
+# svmrt — see README.md. `make run` is the main job, `make test` passes all tests.
+GO ?= go
+
+.PHONY: setup run test vet race unit bench
+
+setup:
+	./scripts/setup.sh
+
+# The seed's example on the simulated GPU, with its fault/migration summary.
+run: setup
+	$(GO) run ./samples/mulmat -m 256 -device simgpu
+
+# Everything CI checks: vet, all tests, and the race detector on the
+# concurrent core (svm, backends).
+test: setup vet unit race
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 -timeout 15m ./...
+
+race:
+	$(GO) test -count=1 -race -short -timeout 15m ./svm/... ./backends/...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./backends/... ./kernels/...

@@ -1,0 +1,498 @@
+// Package simgpu is a simulated GPU that mirrors the process address space
+// the way a Linux HMM driver does, with a deterministic clock.
+//
+// Every load and store a kernel makes goes through the device MMU (mmu.go):
+// a per-work-item TLB caches translations together with the page-state word
+// they came from (a changed word is a shootdown); a miss walks svm's logical
+// page table; a page that is not resident on this device, or not mapped for
+// the access, raises a replayable fault. The faulting work-item stalls; when
+// every work-item of the wave is stalled, at a barrier or finished, the
+// scheduler drains the fault buffer, splits it into batches of up to 256
+// raw faults, deduplicates and sorts each batch and services it by policy:
+// private anonymous pages migrate into the VRAM arena (svm.DevMem.Migrate),
+// everything else is mapped remotely (the device reads the host page over
+// the simulated link). Then the stalled work-items replay their accesses.
+//
+// Work-groups run in waves of CostModel.SMCount. Faults are collected per
+// round in a deterministic order and every charge comes from the cost model,
+// so the same program and inputs give identical simulated time and counters
+// on every run, whatever the host scheduling (for kernels without
+// cross-work-group communication and without concurrent CPU access).
+//
+// Device-side atomics are system-scope: they are performed on the host page
+// (as PCIe AtomicOps would be), and a page an atomic touches is mapped
+// remotely rather than migrated. This keeps host and device atomics on the
+// same word coherent, at the price of remote-access cost.
+//
+// Lock order: Device.launchMu (one launch at a time) → wave.mu → svm's locks.
+package simgpu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/svmrt/svmrt/kernels"
+	"github.com/svmrt/svmrt/svm"
+)
+
+// DefaultVRAM is the default device memory size.
+const DefaultVRAM = 256 << 20
+
+type config struct {
+	name       string
+	vram       int64
+	cost       CostModel
+	tlbEntries int
+}
+
+// Option configures a Device.
+type Option func(*config)
+
+// WithVRAM sets the device memory size in bytes (default 256 MiB).
+func WithVRAM(bytes int64) Option { return func(c *config) { c.vram = bytes } }
+
+// WithPCIeGen selects the simulated link generation: 3, 4 or 5.
+func WithPCIeGen(gen int) Option { return func(c *config) { c.cost.PCIeGen = gen } }
+
+// WithCostModel replaces the whole cost model.
+func WithCostModel(m CostModel) Option { return func(c *config) { c.cost = m } }
+
+// WithName sets the device name (default "simgpu").
+func WithName(name string) Option { return func(c *config) { c.name = name } }
+
+// WithTLBEntries sets the per-work-item TLB size (default DefaultTLBEntries).
+func WithTLBEntries(n int) Option { return func(c *config) { c.tlbEntries = n } }
+
+// Device is one simulated GPU.
+type Device struct {
+	cfg   config
+	space *svm.Space
+	mem   *svm.DevMem
+	clock Clock
+
+	launchMu sync.Mutex // one launch at a time; protects the fields below
+	closed   bool
+
+	// Counters (atomics: read by Stats at any time).
+	launches, faults, batches, remote, tlbHits, tlbMisses, explicitD2H atomic.Int64
+	hostNs                                                              atomic.Int64
+}
+
+var _ svm.Device = (*Device)(nil)
+
+// New creates a simulated GPU attached to the process's address space.
+func New(opts ...Option) (*Device, error) {
+	cfg := config{name: "simgpu", vram: DefaultVRAM, cost: DefaultCostModel(), tlbEntries: DefaultTLBEntries}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.cost.Validate(); err != nil {
+		return nil, fmt.Errorf("simgpu: %w", err)
+	}
+	if cfg.cost.PageSize != svm.PageSize {
+		return nil, fmt.Errorf("simgpu: cost model page size %d: only %d is supported", cfg.cost.PageSize, svm.PageSize)
+	}
+	if cfg.vram < svm.PageSize {
+		return nil, fmt.Errorf("simgpu: VRAM size %d bytes: must be at least one page (%d bytes)", cfg.vram, svm.PageSize)
+	}
+	d := &Device{cfg: cfg, space: svm.Default()}
+	mem, err := d.space.Attach(d, cfg.vram)
+	if err != nil {
+		return nil, err
+	}
+	d.mem = mem
+	return d, nil
+}
+
+// Name implements svm.Device.
+func (d *Device) Name() string { return d.cfg.name }
+
+// Caps implements svm.Device.
+func (d *Device) Caps() svm.Caps {
+	return svm.Caps{PrivateMemory: true, Faults: true, PageSize: svm.PageSize, MemoryBytes: int64(d.mem.Frames()) * svm.PageSize}
+}
+
+// Invalidate implements svm.Device. Translations live in per-work-item TLBs
+// that exist only during a launch and check their page-state word on every
+// hit, so a change the svm core publishes is seen on the next access.
+func (d *Device) Invalidate(start, end uintptr) {}
+
+// Mem is the device's memory in the svm core (frames, counters).
+func (d *Device) Mem() *svm.DevMem { return d.mem }
+
+// CostModel returns the device's cost model.
+func (d *Device) CostModel() CostModel { return d.cfg.cost }
+
+// Clock returns the breakdown of simulated time so far.
+func (d *Device) Clock() ClockBreakdown { return d.clock.Breakdown() }
+
+// Degraded reports why pages cannot migrate (nil when they can).
+func (d *Device) Degraded() error { return d.space.Degraded() }
+
+// Stats implements the runtime's per-device statistics.
+func (d *Device) Stats() svm.Stats {
+	cpuFaults, h2d, d2h, _ := d.mem.Counters()
+	return svm.Stats{
+		Launches:       d.launches.Load(),
+		DeviceFaults:   d.faults.Load(),
+		FaultBatches:   d.batches.Load(),
+		PagesH2D:       h2d,
+		BytesH2D:       h2d * svm.PageSize,
+		PagesD2H:       d2h,
+		BytesD2H:       d2h * svm.PageSize,
+		CPUFaults:      cpuFaults,
+		RemoteAccesses: d.remote.Load(),
+		TLBHits:        d.tlbHits.Load(),
+		TLBMisses:      d.tlbMisses.Load(),
+		SimulatedTime:  d.clock.Now(),
+		HostTime:       time.Duration(d.hostNs.Load()),
+	}
+}
+
+// ErrClosed is returned by Launch after Close.
+var ErrClosed = errors.New("simgpu: device closed")
+
+// Close brings every page the device holds home and releases its memory.
+func (d *Device) Close() error {
+	d.launchMu.Lock()
+	defer d.launchMu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	return d.mem.Release()
+}
+
+// Launch runs kernel k over nd with bound arguments a and returns when it
+// has finished. Cancelling ctx stops before the next wave.
+func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRange, a *kernels.Args) error {
+	if err := nd.Validate(); err != nil {
+		return err
+	}
+	if k == nil || k.Body == nil {
+		return fmt.Errorf("simgpu: kernel has no Go body: %w", svm.ErrNotSupported)
+	}
+	d.launchMu.Lock()
+	defer d.launchMu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	start := time.Now()
+	defer func() { d.hostNs.Add(int64(time.Since(start))) }()
+	d.launches.Add(1)
+	l := &launch{dev: d, k: k, nd: nd, a: a, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}
+	groups := nd.TotalGroups()
+	per := d.cfg.cost.SMCount
+	var err error
+	for g0 := 0; g0 < groups && err == nil; g0 += per {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		err = l.runWave(g0, min(g0+per, groups))
+	}
+	runtime.KeepAlive(a)
+	return err
+}
+
+// remoteMap is the scheduler's decision to map a host page remotely.
+type remoteMap struct{ writable bool }
+
+// launch is the state of one kernel launch.
+type launch struct {
+	dev *Device
+	k   *kernels.Kernel
+	nd  kernels.NDRange
+	a   *kernels.Args
+
+	// Written by the scheduler only while every work-item is stalled;
+	// read by work-items after they resume (the resume channel orders it).
+	remote   map[uint64]remoteMap // page -> remote mapping
+	errPages map[uint64]error     // page -> the error its accesses abort with
+}
+
+// wave is one round-based execution of up to SMCount work-groups.
+type wave struct {
+	l *launch
+
+	mu       sync.Mutex // protects the fields below
+	cond     *sync.Cond // signalled when running drops to 0
+	running  int        // work-items neither stalled nor finished
+	stalled  int        // work-items stalled on a fault
+	resume   chan struct{}
+	faults   FaultBuffer
+	items    []*itemMem
+	firstErr error
+}
+
+func (w *wave) Park() {
+	w.mu.Lock()
+	w.running--
+	if w.running == 0 {
+		w.cond.Signal()
+	}
+	w.mu.Unlock()
+}
+
+func (w *wave) Unpark() {
+	w.mu.Lock()
+	w.running++
+	w.mu.Unlock()
+}
+
+// stall records a fault and blocks the work-item until the batch holding it
+// has been serviced.
+func (w *wave) stall(f Fault) {
+	w.faults.Push(f)
+	w.mu.Lock()
+	ch := w.resume
+	w.stalled++
+	w.running--
+	if w.running == 0 {
+		w.cond.Signal()
+	}
+	w.mu.Unlock()
+	<-ch
+}
+
+func (l *launch) runWave(g0, g1 int) error {
+	d := l.dev
+	w := &wave{l: l, resume: make(chan struct{})}
+	w.cond = sync.NewCond(&w.mu)
+	size := l.nd.GroupSize()
+	w.running = (g1 - g0) * size
+	w.items = make([]*itemMem, 0, (g1-g0)*size)
+	// Wrap the body so the scheduler learns when each work-item finishes
+	// (also when it aborts: the deferred call runs while the panic unwinds).
+	wk := *l.k
+	wk.HostFast = nil
+	body := l.k.Body
+	wk.Body = func(it *kernels.Item, a *kernels.Args) {
+		defer w.Park()
+		body(it, a)
+	}
+	errs := make([]error, g1-g0)
+	var wg sync.WaitGroup
+	for g := g0; g < g1; g++ {
+		mems := make([]*itemMem, size)
+		for i := range mems {
+			mems[i] = &itemMem{w: w, l: l, tlb: NewTLB(d.cfg.tlbEntries), item: g*size + i}
+		}
+		w.items = append(w.items, mems...)
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			errs[g-g0] = kernels.RunGroup(&wk, l.nd, g, l.a, kernels.GroupConfig{
+				Concurrent: true,
+				MemFor:     func(i int) kernels.Mem { return mems[i] },
+				Gate:       w,
+			})
+		}(g)
+	}
+	var serviceErr error
+	for {
+		w.mu.Lock()
+		for w.running > 0 {
+			w.cond.Wait()
+		}
+		if w.stalled == 0 {
+			w.mu.Unlock()
+			break
+		}
+		w.mu.Unlock()
+		// Every work-item is stalled, waiting at a barrier or done: service.
+		if err := l.service(w.faults.Drain()); err != nil && serviceErr == nil {
+			serviceErr = err
+		}
+		w.mu.Lock()
+		w.running += w.stalled
+		w.stalled = 0
+		close(w.resume)
+		w.resume = make(chan struct{})
+		w.mu.Unlock()
+	}
+	wg.Wait()
+	// Charge the wave's execution from the per-item counters (sums, so the
+	// order work-items ran in does not matter).
+	var bytes, hits, misses, remote int64
+	for _, m := range w.items {
+		bytes += m.bytes
+		remote += m.remote
+		hits += m.tlb.Hits
+		misses += m.tlb.Misses
+	}
+	d.tlbHits.Add(hits)
+	d.tlbMisses.Add(misses)
+	d.remote.Add(remote)
+	d.clock.Charge(TimeCompute, d.cfg.cost.ComputeTime(bytes, 0, hits, misses, 0))
+	if remote > 0 {
+		d.clock.Charge(TimeRemote, time.Duration(remote)*d.cfg.cost.RemoteAccessLatency)
+	}
+	if serviceErr != nil {
+		return serviceErr
+	}
+	// The first error by work-group order: deterministic.
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// service resolves one round's faults, batch by batch.
+func (l *launch) service(faults []Fault) error {
+	d := l.dev
+	cost := d.cfg.cost
+	d.faults.Add(int64(len(faults)))
+	// mprotect has no event: re-read the mappings at every fault round.
+	maps, err := d.space.Maps(true)
+	if err != nil {
+		return err
+	}
+	var launchErr error
+	for _, b := range Batches(faults, cost.FaultBatchMax, cost.PageSize) {
+		d.batches.Add(1)
+		var serviced []uint64
+		var migrate []PageFault
+		for _, pf := range b.Pages {
+			page := pf.Page
+			if _, bad := l.errPages[page]; bad {
+				continue
+			}
+			if e := l.classify(maps, pf, firstAddr(faults, page)); e != nil {
+				l.errPages[page] = e
+				if launchErr == nil {
+					launchErr = e
+				}
+				continue
+			}
+			v, _ := maps.Find(uintptr(page))
+			w := svm.PTE(uintptr(page), true)
+			word := atomic.LoadUint64(w)
+			onUs := svm.WordState(word) == svm.StateDevice && svm.WordDevice(word) == d.mem.ID()
+			if onUs && !pf.Atomic {
+				continue // replayed after an earlier batch brought it in
+			}
+			serviced = append(serviced, page)
+			if pf.Atomic || !v.Migratable() || d.space.Degraded() != nil {
+				// Map remotely; a page that is on a device comes home first.
+				if svm.WordState(word) != svm.StateHost {
+					n, err := d.space.MigrateToHost(uintptr(page), svm.PageSize)
+					if err != nil {
+						return err
+					}
+					d.clock.Charge(TimeTransferD2H, cost.TransferTime(n*svm.PageSize))
+				}
+				l.remote[page] = remoteMap{writable: v.Write}
+				continue
+			}
+			migrate = append(migrate, pf)
+		}
+		d.clock.Charge(TimeFaultService, cost.BatchServiceTime(serviced))
+		// Migrate contiguous runs inside one mapping with one call each.
+		for i := 0; i < len(migrate); {
+			j := i + 1
+			v, _ := maps.Find(uintptr(migrate[i].Page))
+			for j < len(migrate) && migrate[j].Page == migrate[j-1].Page+svm.PageSize && uintptr(migrate[j].Page) < v.End {
+				j++
+			}
+			res, err := d.mem.Migrate(v, uintptr(migrate[i].Page), j-i)
+			if err != nil {
+				if errors.Is(err, svm.ErrOutOfDeviceMemory) {
+					for k := i; k < j; k++ {
+						l.errPages[migrate[k].Page] = err
+					}
+					if launchErr == nil {
+						launchErr = err
+					}
+					i = j
+					continue
+				}
+				return err
+			}
+			if res.Moved > 0 {
+				d.clock.Charge(TimeTransferH2D, cost.TransferTime(res.Moved*svm.PageSize))
+			}
+			i = j
+		}
+	}
+	return launchErr
+}
+
+// classify checks that a faulting access is legal; the error names the
+// address and the reason.
+func (l *launch) classify(maps *svm.Maps, pf PageFault, addr uint64) error {
+	v, ok := maps.Find(uintptr(pf.Page))
+	fe := &svm.FaultError{Device: l.dev.Name(), Addr: uintptr(addr), Write: pf.Write, Err: svm.ErrDeviceFault}
+	switch {
+	case !ok:
+		fe.Reason = "address not mapped"
+	case v.Kind == svm.KindDeviceMemory:
+		fe.Reason = "address is device memory, not a host address"
+	case v.Kind == svm.KindSpecial:
+		fe.Reason = fmt.Sprintf("%s mapping is not device accessible", v.Path)
+	case !v.Read:
+		fe.Reason = "mapping is PROT_NONE"
+	case pf.Write && !v.Write:
+		fe.Reason = "mapping is read-only"
+		fe.Err = svm.ErrPermission
+	default:
+		return nil
+	}
+	return fe
+}
+
+// firstAddr returns the lowest raw faulting address on page (faults are
+// sorted by address), for error messages.
+func firstAddr(faults []Fault, page uint64) uint64 {
+	i := sort.Search(len(faults), func(i int) bool { return faults[i].Addr >= page })
+	if i < len(faults) && faults[i].Addr < page+svm.PageSize {
+		return faults[i].Addr
+	}
+	return page
+}
+
+// Prefetch migrates the migratable pages of [start, start+length) into the
+// device's memory ahead of use (cudaMemPrefetchAsync, clEnqueueSVMMigrateMem).
+// Pages of mappings that cannot migrate are skipped: they are mapped on
+// first touch. The transfer is charged to the simulated clock.
+func (d *Device) Prefetch(start, length uintptr) error {
+	d.launchMu.Lock() // no access of ours is in flight while frames move
+	defer d.launchMu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	if err := d.space.Degraded(); err != nil {
+		return err
+	}
+	first := start &^ pageMask
+	end := (start + length + pageMask) &^ pageMask
+	maps, err := d.space.Maps(true)
+	if err != nil {
+		return err
+	}
+	for a := first; a < end; {
+		v, ok := maps.Find(a)
+		if !ok {
+			return &svm.FaultError{Device: d.Name(), Addr: a, Reason: "prefetch of an unmapped address", Err: svm.ErrDeviceFault}
+		}
+		stop := min(end, v.End)
+		if v.Migratable() {
+			res, err := d.mem.Migrate(v, a, int((stop-a)/svm.PageSize))
+			if err != nil {
+				return err
+			}
+			if res.Moved > 0 {
+				d.clock.Charge(TimeTransferH2D, d.cfg.cost.TransferTime(res.Moved*svm.PageSize))
+			}
+		}
+		a = stop
+	}
+	return nil
+}

@@ -1,0 +1,218 @@
+package simgpu
+
+import (
+	"fmt"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/svmrt/svmrt/kernels"
+	"github.com/svmrt/svmrt/svm"
+)
+
+// itemMem is one work-item's view of memory through the device MMU: it
+// implements kernels.Mem. It is owned by the work-item's goroutine.
+type itemMem struct {
+	w    *wave
+	l    *launch
+	tlb  *TLB
+	item int
+
+	walked TLBEntry // the last walk's translation (also inserted in tlb)
+
+	bytes  int64 // bytes accessed in device memory
+	remote int64 // accesses to host memory over the link
+}
+
+var _ kernels.Mem = (*itemMem)(nil)
+
+const pageMask = svm.PageSize - 1
+
+// ptr turns an address into a pointer without tripping vet's unsafeptr
+// check: the memory is either the VRAM arena or host memory kept alive by
+// the launch's arguments.
+func ptr(a uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&a)) }
+
+type access uint8
+
+const (
+	accRead access = iota
+	accWrite
+	accAtomic
+)
+
+// translate returns a valid TLB entry for addr allowing the access, taking
+// (and stalling on) faults until the page is mapped. Never returns nil: a
+// fault the scheduler cannot resolve aborts the work-item.
+func (m *itemMem) translate(addr uintptr, size uintptr, acc access) *TLBEntry {
+	if addr&(size-1) != 0 {
+		panic(&kernels.Abort{Err: &svm.FaultError{Device: m.l.dev.Name(), Addr: addr, Write: acc != accRead,
+			Reason: fmt.Sprintf("misaligned %d-byte access", size), Err: svm.ErrDeviceFault}})
+	}
+	vpn := uint64(addr) / svm.PageSize
+	if e := m.tlb.Lookup(vpn); e != nil && (acc == accRead || e.Writable) && (acc != accAtomic || e.Remote) {
+		return e
+	}
+	for {
+		if e := m.walk(addr, acc); e != nil {
+			return e
+		}
+		m.w.stall(Fault{Addr: uint64(addr), Write: acc != accRead, Atomic: acc == accAtomic, Item: m.item})
+		if err, bad := m.l.errPages[vpn*svm.PageSize]; bad {
+			panic(&kernels.Abort{Err: err})
+		}
+	}
+}
+
+// walk is the page-table walk: the logical page table says where the page
+// is; the launch's remote map says which host pages the scheduler mapped.
+// Returns nil when the access must fault.
+func (m *itemMem) walk(addr uintptr, acc access) *TLBEntry {
+	page := addr &^ pageMask
+	pte := svm.PTE(page, true)
+	if pte == nil {
+		return nil
+	}
+	word := atomic.LoadUint64(pte)
+	e := TLBEntry{VPN: uint64(page) / svm.PageSize, PTE: pte, Word: word}
+	switch svm.WordState(word) {
+	case svm.StateDevice:
+		if svm.WordDevice(word) != m.l.dev.mem.ID() || acc == accAtomic {
+			return nil
+		}
+		e.Base = m.l.dev.mem.Base() + uintptr(svm.WordFrame(word))*svm.PageSize
+		e.Writable = true
+	case svm.StateHost:
+		r, ok := m.l.remote[uint64(page)]
+		if !ok || (acc != accRead && !r.writable) {
+			return nil
+		}
+		e.Base, e.Writable, e.Remote = page, r.writable, true
+	default:
+		return nil
+	}
+	m.tlb.Insert(e)
+	m.walked = e
+	return &m.walked
+}
+
+// Loads are seqlock reads: the word checked by the TLB before the load is
+// checked again after; if the page moved in between, replay.
+
+func (m *itemMem) Load8(addr uintptr) uint8 {
+	for {
+		e := m.translate(addr, 1, accRead)
+		v := *(*uint8)(ptr(e.Base + addr&pageMask))
+		if m.done(e, 1) {
+			return v
+		}
+	}
+}
+
+func (m *itemMem) Load32(addr uintptr) uint32 {
+	for {
+		e := m.translate(addr, 4, accRead)
+		v := *(*uint32)(ptr(e.Base + addr&pageMask))
+		if m.done(e, 4) {
+			return v
+		}
+	}
+}
+
+func (m *itemMem) Load64(addr uintptr) uint64 {
+	for {
+		e := m.translate(addr, 8, accRead)
+		v := *(*uint64)(ptr(e.Base + addr&pageMask))
+		if m.done(e, 8) {
+			return v
+		}
+	}
+}
+
+// Stores to device memory are atomic exchanges (a full barrier) followed by
+// the word check: either the page's returning copy sees the store or the
+// check sees the new word and the store replays where the page is now.
+// Stores to host memory go through the real CPU MMU and need no check.
+
+func (m *itemMem) Store8(addr uintptr, v uint8) {
+	for {
+		e := m.translate(addr, 1, accWrite)
+		p := e.Base + addr&pageMask
+		if e.Remote {
+			*(*uint8)(ptr(p)) = v
+			m.remote++
+			return
+		}
+		// No byte-sized exchange in sync/atomic: CAS the containing word.
+		wp := (*uint32)(ptr(p &^ 3))
+		shift := (p & 3) * 8
+		for {
+			old := atomic.LoadUint32(wp)
+			if atomic.CompareAndSwapUint32(wp, old, old&^(0xff<<shift)|uint32(v)<<shift) {
+				break
+			}
+		}
+		if m.done(e, 1) {
+			return
+		}
+	}
+}
+
+func (m *itemMem) Store32(addr uintptr, v uint32) {
+	for {
+		e := m.translate(addr, 4, accWrite)
+		p := e.Base + addr&pageMask
+		if e.Remote {
+			*(*uint32)(ptr(p)) = v
+			m.remote++
+			return
+		}
+		atomic.StoreUint32((*uint32)(ptr(p)), v)
+		if m.done(e, 4) {
+			return
+		}
+	}
+}
+
+func (m *itemMem) Store64(addr uintptr, v uint64) {
+	for {
+		e := m.translate(addr, 8, accWrite)
+		p := e.Base + addr&pageMask
+		if e.Remote {
+			*(*uint64)(ptr(p)) = v
+			m.remote++
+			return
+		}
+		atomic.StoreUint64((*uint64)(ptr(p)), v)
+		if m.done(e, 8) {
+			return
+		}
+	}
+}
+
+// Atomics are system-scope: always on the host page (see the package doc).
+
+func (m *itemMem) AtomicAdd32(addr uintptr, delta uint32) uint32 {
+	e := m.translate(addr, 4, accAtomic)
+	m.remote++
+	return atomic.AddUint32((*uint32)(ptr(e.Base+addr&pageMask)), delta) - delta
+}
+
+func (m *itemMem) AtomicCAS32(addr uintptr, old, new uint32) bool {
+	e := m.translate(addr, 4, accAtomic)
+	m.remote++
+	return atomic.CompareAndSwapUint32((*uint32)(ptr(e.Base+addr&pageMask)), old, new)
+}
+
+// done finishes an access through e: for remote pages it counts a remote
+// access; for device pages it re-checks the page-state word.
+func (m *itemMem) done(e *TLBEntry, size int64) bool {
+	if e.Remote {
+		m.remote++
+		return true
+	}
+	if atomic.LoadUint64(e.PTE) != e.Word {
+		return false
+	}
+	m.bytes += size
+	return true
+}

@@ -1,0 +1,290 @@
+// Package runtime is svmrt's public API: open a device, launch kernels on
+// the program's own memory — slices, unsafe.Pointers, structs with pointers —
+// wait for them, and read per-device statistics and page snapshots.
+//
+// There are no device buffers and no copies in this API. On a device with
+// private memory (simgpu) the pages a kernel touches fault into device
+// memory; the CPU's next touch of such a page is a real page fault that
+// brings it home (see package svm).
+//
+//	dev, err := runtime.Open("simgpu", runtime.WithVRAM(64<<20))
+//	...
+//	err = runtime.MulMat(ctx, dev, r, a, b, m) // r = a × b on the device
+//	fmt.Println(r[0])                          // faults r's first page home
+//
+// Launches on one device run in submission order (an in-order queue);
+// Launch returns an Event at once, Wait blocks until the kernel finished.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/svmrt/svmrt/backends/cpu"
+	"github.com/svmrt/svmrt/backends/simgpu"
+	"github.com/svmrt/svmrt/kernels"
+	"github.com/svmrt/svmrt/svm"
+)
+
+// Errors to match with errors.Is.
+var (
+	ErrDeviceFault       = svm.ErrDeviceFault       // an access to an unusable address (the error names it)
+	ErrPermission        = svm.ErrPermission        // a device write to read-only memory
+	ErrOutOfDeviceMemory = svm.ErrOutOfDeviceMemory // device memory exhausted
+	ErrNotSupported      = svm.ErrNotSupported      // capability missing (userfaultfd, backend, ...)
+	ErrUnknownDevice     = errors.New("runtime: unknown device")
+	ErrClosed            = errors.New("runtime: device closed")
+)
+
+// Stats are a device's counters (see svm.Stats).
+type Stats = svm.Stats
+
+// PageInfo and PageState describe pages in a Snapshot.
+type (
+	PageInfo  = svm.PageInfo
+	PageState = svm.PageState
+)
+
+// backend is what every backend package provides.
+type backend interface {
+	Name() string
+	Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRange, a *kernels.Args) error
+	Stats() svm.Stats
+	Close() error
+}
+
+type config struct {
+	vram    int64
+	pcieGen int
+	workers int
+	cost    *simgpu.CostModel
+}
+
+// Option configures Open.
+type Option func(*config)
+
+// WithVRAM sets a simulated GPU's memory size in bytes.
+func WithVRAM(bytes int64) Option { return func(c *config) { c.vram = bytes } }
+
+// WithPCIeGen sets a simulated GPU's link generation (3, 4 or 5).
+func WithPCIeGen(gen int) Option { return func(c *config) { c.pcieGen = gen } }
+
+// WithCostModel replaces a simulated GPU's cost model.
+func WithCostModel(m simgpu.CostModel) Option { return func(c *config) { c.cost = &m } }
+
+// WithWorkers sets the number of host goroutines the cpu device uses.
+func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
+
+// DeviceNames lists the device kinds Open accepts.
+func DeviceNames() []string { return []string{"cpu", "simgpu"} }
+
+// Device is an open device with an in-order launch queue.
+type Device struct {
+	be   backend
+	kind string
+
+	mu     sync.Mutex // protects queue and closed
+	queue  chan *Event
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// Open opens a device by name: "cpu" or "simgpu".
+func Open(name string, opts ...Option) (*Device, error) {
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	var be backend
+	switch strings.ToLower(name) {
+	case "cpu":
+		var co []cpu.Option
+		if c.workers > 0 {
+			co = append(co, cpu.WithWorkers(c.workers))
+		}
+		be = cpuBackend{cpu.New(co...)}
+	case "simgpu", "simgpu:0":
+		var so []simgpu.Option
+		if c.cost != nil {
+			so = append(so, simgpu.WithCostModel(*c.cost))
+		}
+		if c.vram > 0 {
+			so = append(so, simgpu.WithVRAM(c.vram))
+		}
+		if c.pcieGen > 0 {
+			so = append(so, simgpu.WithPCIeGen(c.pcieGen))
+		}
+		d, err := simgpu.New(so...)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: open simgpu: %w", err)
+		}
+		be = d
+	default:
+		names := DeviceNames()
+		sort.Strings(names)
+		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownDevice, name, strings.Join(names, ", "))
+	}
+	d := &Device{be: be, kind: strings.ToLower(name), queue: make(chan *Event, 64)}
+	d.wg.Add(1)
+	go d.worker()
+	return d, nil
+}
+
+// Name is the device's name.
+func (d *Device) Name() string { return d.be.Name() }
+
+// Backend returns the backend device (*simgpu.Device, *cpu.Device) for
+// backend-specific queries.
+func (d *Device) Backend() any {
+	if c, ok := d.be.(cpuBackend); ok {
+		return c.Device
+	}
+	return d.be
+}
+
+// Degraded reports why pages cannot migrate in this process (nil when they
+// can). Devices still work: they access host memory remotely.
+func Degraded() error { return svm.Default().Degraded() }
+
+// Event is a submitted launch.
+type Event struct {
+	ctx  context.Context
+	k    *kernels.Kernel
+	nd   kernels.NDRange
+	args *kernels.Args
+	done chan struct{}
+	err  error
+}
+
+// Wait blocks until the launch has finished or ctx is done. It returns the
+// launch's error, or ctx's error if ctx ended first (the launch keeps
+// running; Wait again to see its result).
+func (e *Event) Wait(ctx context.Context) error {
+	select {
+	case <-e.done:
+		return e.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Done is closed when the launch has finished.
+func (e *Event) Done() <-chan struct{} { return e.done }
+
+// Launch binds args to k's parameters and queues the launch. Argument
+// errors (count, types) and NDRange errors are returned at once, before
+// anything is queued. ctx cancels the launch between waves.
+func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRange, args ...any) (*Event, error) {
+	if k == nil {
+		return nil, fmt.Errorf("runtime: Launch: nil kernel")
+	}
+	if err := nd.Validate(); err != nil {
+		return nil, fmt.Errorf("runtime: launch %s: %w", k.Name, err)
+	}
+	a, err := kernels.Bind(k, args...)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: launch %s: %w", k.Name, err)
+	}
+	ev := &Event{ctx: ctx, k: k, nd: nd, args: a, done: make(chan struct{})}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, ErrClosed
+	}
+	d.queue <- ev
+	return ev, nil
+}
+
+// Run launches and waits.
+func (d *Device) Run(ctx context.Context, k *kernels.Kernel, nd kernels.NDRange, args ...any) error {
+	ev, err := d.Launch(ctx, k, nd, args...)
+	if err != nil {
+		return err
+	}
+	return ev.Wait(ctx)
+}
+
+func (d *Device) worker() {
+	defer d.wg.Done()
+	for ev := range d.queue {
+		if err := ev.ctx.Err(); err != nil {
+			ev.err = err
+		} else if err := d.be.Launch(ev.ctx, ev.k, ev.nd, ev.args); err != nil {
+			ev.err = fmt.Errorf("runtime: %s on %s: %w", ev.k.Name, d.be.Name(), err)
+		}
+		ev.args = nil // the launch no longer needs the memory kept alive
+		close(ev.done)
+	}
+}
+
+// Stats returns the device's counters.
+func (d *Device) Stats() Stats { return d.be.Stats() }
+
+// Close waits for queued launches, brings every page the device holds home
+// and releases it.
+func (d *Device) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	close(d.queue)
+	d.mu.Unlock()
+	d.wg.Wait()
+	return d.be.Close()
+}
+
+// slot is the device's owner id in the page table (0 for devices without
+// private memory).
+func (d *Device) slot() int {
+	if g, ok := d.be.(*simgpu.Device); ok {
+		return g.Mem().ID()
+	}
+	return 0
+}
+
+// Snapshot reports the state of each page of [p, p+length) as seen by d,
+// without faulting anything in.
+func (d *Device) Snapshot(p unsafe.Pointer, length uintptr) ([]PageInfo, error) {
+	return svm.Default().Snapshot(uintptr(p), length, d.slot())
+}
+
+// SnapshotSlice is Snapshot over a slice's backing array.
+func SnapshotSlice[T any](d *Device, s []T) ([]PageInfo, error) {
+	if len(s) == 0 {
+		return nil, nil
+	}
+	var zero T
+	return d.Snapshot(unsafe.Pointer(unsafe.SliceData(s)), uintptr(len(s))*unsafe.Sizeof(zero))
+}
+
+// Prefetch migrates [p, p+length) to the device ahead of use. Pages of
+// mappings that cannot migrate are left in place (mapped on fault).
+// Returns ErrNotSupported on devices without private memory or in degraded
+// mode.
+func (d *Device) Prefetch(p unsafe.Pointer, length uintptr) error {
+	g, ok := d.be.(*simgpu.Device)
+	if !ok {
+		return fmt.Errorf("runtime: prefetch on %s: device has no private memory: %w", d.Name(), ErrNotSupported)
+	}
+	return g.Prefetch(uintptr(p), length)
+}
+
+// MigrateToHost brings every device-resident page of [p, p+length) home.
+func MigrateToHost(p unsafe.Pointer, length uintptr) (int, error) {
+	return svm.Default().MigrateToHost(uintptr(p), length)
+}
+
+// cpuBackend adapts the cpu device's statistics to svm.Stats.
+type cpuBackend struct{ *cpu.Device }
+
+func (c cpuBackend) Stats() svm.Stats {
+	s := c.Device.Stats()
+	return svm.Stats{Launches: s.Launches, HostTime: s.HostTime()}
+}

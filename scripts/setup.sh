@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# setup.sh: install the system packages svmrt needs on Debian/Ubuntu.
+# Idempotent: packages already present are not reinstalled. Runs as root or
+# through sudo; never prompts (DEBIAN_FRONTEND=noninteractive).
+set -euo pipefail
+
+need=()
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+# gcc + libc headers: cgo builds the userfaultfd fault-service thread.
+for p in gcc libc6-dev; do
+  have "$p" || need+=("$p")
+done
+
+if ((${#need[@]})); then
+  if ! command -v apt-get >/dev/null; then
+    echo "setup: missing ${need[*]} and no apt-get: install them by hand" >&2
+    exit 1
+  fi
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null; then
+  echo "setup: Go is not on PATH (need Go 1.26+)" >&2
+  exit 1
+fi

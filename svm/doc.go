@@ -1,0 +1,84 @@
+// Package svm is svmrt's userspace HMM core: it mirrors the process address
+// space for devices, keeps a logical page table of where each page lives,
+// migrates private anonymous pages between host and device memory, and
+// brings pages home when the CPU touches them — with real userfaultfd faults.
+//
+// # Layers
+//
+//   - Maps: the CPU side as the kernel sees it (/proc/self/maps): which
+//     addresses are mapped, with what protection, anonymous or file-backed,
+//     private or shared. Re-read when the service thread reports an
+//     unmap/remap and at every device fault batch (mprotect has no event:
+//     it is re-validated on the next device fault).
+//   - The logical page table (GMEM's term): one 64-bit word per 4 KiB page
+//     in off-heap memory, in a radix tree whose leaves are allocated lazily
+//     for the regions devices touch. A word holds a state, the owning device,
+//     the device frame and a sequence number that changes on every
+//     transition; device TLBs cache the word and treat any change as a
+//     shootdown (lazy invalidation).
+//   - DevMem: a device's private memory (an off-heap arena of 4 KiB frames)
+//     and its allocator. Frames the host side releases (a CPU fault brought
+//     the page home, munmap dropped it) are marked in a pending-free bitmap
+//     and reclaimed by Alloc, which a device calls only when none of its
+//     accesses is in flight — so a preempted device store can never land in
+//     a frame that was handed to another page.
+//   - The fault-service thread (internal/uffd, in C): resolves CPU faults on
+//     registered ranges and applies address-space events.
+//
+// # Page states (the word's state field)
+//
+//	HOST ──claim──▶ MIGRATING ──copy done──▶ ZAPPING ──REMOVE event──▶ DEVICE
+//	  ▲                 │                       │  (service thread)       │
+//	  │                 └──── munmap/discard ───┴──── munmap ──▶ HOST      │
+//	  └──────────── RETURNING ◀──── CPU fault / explicit migration ───────┘
+//	HOST ──▶ FILLING ──▶ HOST   (service thread installing a zero page)
+//
+// HOST: the host page is the truth (present, or absent = zero). MIGRATING:
+// a migrator owns the page; it is write-protected (UFFDIO_WRITEPROTECT) so
+// CPU writers block, and the copy to the frame is running. ZAPPING: the copy
+// is complete; the host page is being dropped with MADV_DONTNEED. DEVICE:
+// the frame is the truth; the host page is absent, so a CPU touch takes a
+// MISSING fault. RETURNING: a thread is copying the frame home with
+// UFFDIO_COPY. Every change is a compare-and-swap on the word; the thread
+// that wins a CAS into a transitional state owns the page until it
+// publishes a final state.
+//
+// # Who waits for whom (the lock order of this package)
+//
+//	Go goroutines (migrators, device schedulers)
+//	  may wait for ──▶ the fault-service thread (madvise/munmap block until it reads the event)
+//	                     waits for nothing but the kernel: a fault on a page another thread
+//	                     owns is deferred and retried, never waited for.
+//	Space.mu
+//	  DevMem.mu        (frame allocator)
+//
+// The service thread must never wait for a goroutine: a Go thread blocked in
+// a fault holds its P, so with GOMAXPROCS=1 no goroutine can run until the
+// fault is resolved.
+//
+// # Device stores
+//
+// A device that writes a frame directly (the simulated GPU) does: load the
+// word, check it is DEVICE on this device, store with a full barrier
+// (atomic), load the word again; if it changed, the page moved while the
+// store was in flight and the store is replayed through the slow path. The
+// returning thread's CAS is also a full barrier, so either the device sees
+// the new word or the returning copy sees the store (Dekker). Loads use the
+// same word check before and after (a seqlock read).
+//
+// # What migrates
+//
+// Private anonymous memory (the Go heap, mmap(MAP_PRIVATE|MAP_ANONYMOUS),
+// C malloc) migrates. Shared anonymous and file-backed mappings are mirrored
+// — a device maps the host page and accesses it remotely — but never
+// migrated, as in kernel HMM. PROT_NONE and unmapped addresses are device
+// faults (ErrDeviceFault); a device write to a read-only mapping is
+// ErrPermission.
+//
+// # Degraded mode
+//
+// When userfaultfd cannot be opened (no privilege, no /dev/userfaultfd,
+// seccomp) or SVMRT_NO_UFFD=1 is set, Default still works: Degraded reports
+// why, migrations fail with ErrNotSupported, and devices access host pages
+// remotely. Nothing hangs and nothing migrates.
+package svm

@@ -1,0 +1,39 @@
+package svm
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors callers can match with errors.Is.
+var (
+	// ErrDeviceFault: a device touched an address with no usable mapping
+	// (unmapped, PROT_NONE, beyond the address space, device memory itself).
+	ErrDeviceFault = errors.New("device fault")
+	// ErrPermission: a device wrote to memory mapped read-only.
+	ErrPermission = errors.New("permission denied")
+	// ErrOutOfDeviceMemory: the device has no free frame for a migration.
+	ErrOutOfDeviceMemory = errors.New("out of device memory")
+	// ErrNotSupported: the operation needs a capability this process or
+	// device does not have (userfaultfd, migratable memory, ...).
+	ErrNotSupported = errors.New("not supported")
+)
+
+// FaultError describes a failed device access: where, how, and why.
+type FaultError struct {
+	Device string  // device name
+	Addr   uintptr // faulting address
+	Write  bool
+	Reason string // e.g. "no mapping", "PROT_NONE", "read-only mapping"
+	Err    error  // ErrDeviceFault or ErrPermission
+}
+
+func (e *FaultError) Error() string {
+	op := "read"
+	if e.Write {
+		op = "write"
+	}
+	return fmt.Sprintf("svm: %s: %s %s at %#x: %s", e.Device, e.Err, op, e.Addr, e.Reason)
+}
+
+func (e *FaultError) Unwrap() error { return e.Err }

@@ -1,0 +1,709 @@
+// svmcore.c: page table, userfaultfd fault service and migration.
+//
+// Concurrency rules (the Go package doc of svm restates them):
+//  - Page-state words change only by compare-and-swap. A thread that wins the
+//    CAS into a transitional state (MIGRATING, ZAPPING, RETURNING, FILLING)
+//    owns the page's host mapping until it publishes a final state.
+//  - The service thread never waits for anything but the kernel: a fault on a
+//    page that another thread owns is deferred and retried, never waited for.
+//    Go threads may wait for the service thread (madvise and munmap block
+//    until it reads the REMOVE/UNMAP event), never the other way round.
+//  - Every zap of a registered range goes through userfaultfd_remove(), which
+//    blocks the zapping thread until the service thread reads the event and
+//    makes UFFDIO_COPY/ZEROPAGE return EAGAIN meanwhile. That serialises the
+//    service thread's installs against zaps: when it sees a page MIGRATING and
+//    installs a write-protected zero page, the zap of that page cannot have
+//    happened yet.
+#define _GNU_SOURCE
+#include "svmcore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef USERFAULTFD_IOC_NEW
+#define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
+#endif
+
+svm_dev svm_devs[SVM_MAX_DEVS];
+svm_stats svm_global;
+
+enum { SVM_ST_FILLING = 5 }; // service thread is installing a host page (C only)
+
+// ---- page-state words --------------------------------------------------
+
+static inline uint64_t st_of(uint64_t w) { return w & 7; }
+static inline int dev_of(uint64_t w) { return (int)((w >> SVM_DEV_SHIFT) & 63); }
+static inline uint64_t frame_of(uint64_t w) { return (w >> SVM_FRAME_SHIFT) & ((1ULL << SVM_FRAME_BITS) - 1); }
+static inline uint64_t word_next(uint64_t old, uint64_t st, int dev, uint64_t frame) {
+	uint64_t seq = (old >> SVM_SEQ_SHIFT) + 1;
+	return st | ((uint64_t)dev << SVM_DEV_SHIFT) | (frame << SVM_FRAME_SHIFT) | (seq << SVM_SEQ_SHIFT);
+}
+static inline uint64_t ld(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline int cas(uint64_t *p, uint64_t old, uint64_t nw) {
+	return __atomic_compare_exchange_n(p, &old, nw, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+static inline void count(uint64_t *c, uint64_t n) { __atomic_fetch_add(c, n, __ATOMIC_RELAXED); }
+
+// ---- logical page table: 47-bit VA, VPN split 11/12/12 -----------------
+
+#define TOP_BITS 11
+#define MID_BITS 12
+#define LEAF_BITS 12
+#define LEAF_PAGES (1ULL << LEAF_BITS)
+
+static uint64_t **svm_top[1 << TOP_BITS];
+
+static void *table_alloc(size_t bytes) {
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+// svm_pte returns the state word of the page holding addr, allocating the
+// leaf when alloc is set; NULL when the leaf is absent (the page has never
+// been tracked: it is host-owned) or the address is beyond 47 bits.
+uint64_t *svm_pte(uint64_t addr, int alloc) {
+	uint64_t vpn = addr >> SVM_PAGE_SHIFT;
+	if (vpn >> (TOP_BITS + MID_BITS + LEAF_BITS)) return NULL;
+	uint64_t ti = vpn >> (MID_BITS + LEAF_BITS);
+	uint64_t mi = (vpn >> LEAF_BITS) & ((1ULL << MID_BITS) - 1);
+	uint64_t li = vpn & (LEAF_PAGES - 1);
+	uint64_t **mid = __atomic_load_n(&svm_top[ti], __ATOMIC_ACQUIRE);
+	if (!mid) {
+		if (!alloc) return NULL;
+		uint64_t **fresh = table_alloc(sizeof(uint64_t *) << MID_BITS);
+		if (!fresh) return NULL;
+		uint64_t **expect = NULL;
+		if (__atomic_compare_exchange_n(&svm_top[ti], &expect, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			mid = fresh;
+		} else {
+			munmap(fresh, sizeof(uint64_t *) << MID_BITS);
+			mid = expect;
+		}
+	}
+	uint64_t *leaf = __atomic_load_n(&mid[mi], __ATOMIC_ACQUIRE);
+	if (!leaf) {
+		if (!alloc) return NULL;
+		uint64_t *fresh = table_alloc(sizeof(uint64_t) * LEAF_PAGES);
+		if (!fresh) return NULL;
+		uint64_t *expect = NULL;
+		if (__atomic_compare_exchange_n(&mid[mi], &expect, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			leaf = fresh;
+		} else {
+			munmap(fresh, sizeof(uint64_t) * LEAF_PAGES);
+			leaf = expect;
+		}
+	}
+	return &leaf[li];
+}
+
+// svm_next_nonhost returns the first page address >= from whose word is not
+// HOST (with the word in *word), or UINT64_MAX when there is none.
+uint64_t svm_next_nonhost(uint64_t from, uint64_t *word) {
+	uint64_t vpn = from >> SVM_PAGE_SHIFT;
+	for (uint64_t ti = vpn >> (MID_BITS + LEAF_BITS); ti < (1ULL << TOP_BITS); ti++) {
+		uint64_t **mid = __atomic_load_n(&svm_top[ti], __ATOMIC_ACQUIRE);
+		uint64_t mstart = (ti == vpn >> (MID_BITS + LEAF_BITS)) ? (vpn >> LEAF_BITS) & ((1ULL << MID_BITS) - 1) : 0;
+		if (!mid) continue;
+		for (uint64_t mi = mstart; mi < (1ULL << MID_BITS); mi++) {
+			uint64_t *leaf = __atomic_load_n(&mid[mi], __ATOMIC_ACQUIRE);
+			if (!leaf) continue;
+			uint64_t base = (ti << (MID_BITS + LEAF_BITS)) | (mi << LEAF_BITS);
+			uint64_t lstart = base <= vpn ? vpn - base : 0;
+			for (uint64_t li = lstart; li < LEAF_PAGES; li++) {
+				uint64_t w = ld(&leaf[li]);
+				if (st_of(w) != SVM_ST_HOST) {
+					*word = w;
+					return (base | li) << SVM_PAGE_SHIFT;
+				}
+			}
+		}
+	}
+	return UINT64_MAX;
+}
+
+uint64_t svm_pte_load(uint64_t addr) {
+	uint64_t *p = svm_pte(addr, 0);
+	return p ? ld(p) : 0;
+}
+
+// ---- uffd ioctls (return 0 or errno) -------------------------------------
+
+static int g_uffd = -1;
+static int g_evfd = -1;
+
+static int u_copy(uint64_t dst, const void *src, uint64_t len, uint64_t mode, int64_t *copied) {
+	struct uffdio_copy c = {.dst = dst, .src = (uint64_t)(uintptr_t)src, .len = len, .mode = mode};
+	int r = ioctl(g_uffd, UFFDIO_COPY, &c);
+	if (copied) *copied = c.copy > 0 ? c.copy : 0;
+	return r == 0 ? 0 : errno;
+}
+static int u_zero(uint64_t dst, uint64_t len, int dontwake) {
+	struct uffdio_zeropage z = {.range = {.start = dst, .len = len},
+	                            .mode = dontwake ? UFFDIO_ZEROPAGE_MODE_DONTWAKE : 0};
+	return ioctl(g_uffd, UFFDIO_ZEROPAGE, &z) == 0 ? 0 : errno;
+}
+static int u_wp(uint64_t start, uint64_t len, int protect) {
+	struct uffdio_writeprotect w = {.range = {.start = start, .len = len},
+	                                .mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0};
+	return ioctl(g_uffd, UFFDIO_WRITEPROTECT, &w) == 0 ? 0 : errno;
+}
+static int u_wake(uint64_t start, uint64_t len) {
+	struct uffdio_range r = {.start = start, .len = len};
+	return ioctl(g_uffd, UFFDIO_WAKE, &r) == 0 ? 0 : errno;
+}
+static void note_error(int e) {
+	count(&svm_global.errors, 1);
+	__atomic_store_n(&svm_global.last_errno, (uint64_t)e, __ATOMIC_RELAXED);
+}
+static void kick(void) {
+	uint64_t one = 1;
+	if (g_evfd >= 0) (void)!write(g_evfd, &one, sizeof one);
+}
+
+// The host side released frame f of device d: mark it for the device allocator.
+static void frame_release(int d, uint64_t f) {
+	svm_dev *dv = &svm_devs[d];
+	if (!dv->pending_free || f >= dv->nframes) return;
+	__atomic_fetch_or(&dv->pending_free[f / 64], 1ULL << (f % 64), __ATOMIC_SEQ_CST);
+}
+
+// ---- device -> host -----------------------------------------------------
+
+#define MAX_RUN 64
+
+// bring_back copies up to maxpages device-resident pages starting at page
+// back into the host address space with one UFFDIO_COPY (which installs the
+// pages and wakes their waiters atomically). Returns pages moved, 0 when the
+// first page is no longer device-resident (caller re-examines it), -EAGAIN
+// when the address space is changing (caller retries later).
+static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fault) {
+	uint64_t *ptes[MAX_RUN];
+	uint64_t held[MAX_RUN];
+	int n = 0;
+	if (maxpages > MAX_RUN) maxpages = MAX_RUN;
+	for (int i = 0; i < maxpages; i++) {
+		uint64_t *p = svm_pte(page + (uint64_t)i * SVM_PAGE_SIZE, 0);
+		if (!p) break;
+		uint64_t w = ld(p);
+		if (st_of(w) != SVM_ST_DEVICE) break;
+		svm_dev *d = &svm_devs[dev_of(w)];
+		if (!d->arena || frame_of(w) >= d->nframes) break;
+		uint64_t nw = word_next(w, SVM_ST_RETURNING, dev_of(w), frame_of(w));
+		if (!cas(p, w, nw)) break;
+		// The CAS is a full barrier: a device store that validated the old
+		// word before it is visible to this copy; one after it sees the new
+		// word and replays (see svm's package doc, "device stores").
+		memcpy(bounce + (uint64_t)i * SVM_PAGE_SIZE, (void *)(uintptr_t)(d->arena + frame_of(w) * SVM_PAGE_SIZE),
+		       SVM_PAGE_SIZE);
+		ptes[n] = p;
+		held[n] = nw;
+		n++;
+	}
+	if (n == 0) return 0;
+	int64_t copied = 0;
+	// Install without waking, publish, then wake: a woken thread must never
+	// observe the page still RETURNING.
+	int e = u_copy(page, bounce, (uint64_t)n * SVM_PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE, &copied);
+	int done = e == 0 ? n : (int)(copied / (int64_t)SVM_PAGE_SIZE);
+	for (int i = 0; i < n; i++) {
+		int d = dev_of(held[i]);
+		uint64_t f = frame_of(held[i]);
+		if (i < done) {
+			cas(ptes[i], held[i], word_next(held[i], SVM_ST_HOST, 0, 0));
+			frame_release(d, f);
+			count(&svm_devs[d].pages_d2h, 1);
+			if (from_fault && i == 0) count(&svm_devs[d].cpu_faults, 1);
+		} else {
+			// Not installed: the device copy stays the truth.
+			cas(ptes[i], held[i], word_next(held[i], SVM_ST_DEVICE, d, f));
+		}
+	}
+	if (done > 0) {
+		u_wake(page, (uint64_t)done * SVM_PAGE_SIZE);
+		return done;
+	}
+	if (e == EAGAIN) return -EAGAIN;
+	// A host page exists where the device held the truth: an invariant
+	// violation. Record it and wake the waiter rather than spin.
+	note_error(e);
+	u_wake(page, SVM_PAGE_SIZE);
+	return 1;
+}
+
+// ---- fault service --------------------------------------------------------
+
+static uint8_t zero_page[SVM_PAGE_SIZE] __attribute__((aligned(4096)));
+static uint8_t svc_bounce[MAX_RUN * SVM_PAGE_SIZE] __attribute__((aligned(4096)));
+static uint64_t last_fault_page;
+static int seq_window = 1;
+
+// handle_fault returns 1 when the fault is resolved, 0 to defer it.
+static int handle_fault(uint64_t addr, uint64_t flags) {
+	uint64_t page = addr & ~(SVM_PAGE_SIZE - 1);
+	int wp = (flags & UFFD_PAGEFAULT_FLAG_WP) != 0;
+	for (int tries = 0; tries < 64; tries++) {
+		uint64_t *p = svm_pte(page, 0);
+		uint64_t w = p ? ld(p) : 0;
+		switch (st_of(w)) {
+		case SVM_ST_HOST:
+			if (wp) {
+				// No migration owns the page, so its protection is left over
+				// (an aborted migration raced with a zero-fill) or already gone.
+				// Unprotect under a FILLING claim: a migration claims HOST
+				// pages before it protects them, so it cannot be undone here.
+				if (!p) {
+					u_wake(page, SVM_PAGE_SIZE);
+					return 1;
+				}
+				uint64_t nw = word_next(w, SVM_ST_FILLING, 0, 0);
+				if (!cas(p, w, nw)) continue;
+				struct uffdio_writeprotect un = {.range = {.start = page, .len = SVM_PAGE_SIZE},
+				                                 .mode = UFFDIO_WRITEPROTECT_MODE_DONTWAKE};
+				int e = ioctl(g_uffd, UFFDIO_WRITEPROTECT, &un) == 0 ? 0 : errno;
+				cas(p, nw, word_next(nw, SVM_ST_HOST, 0, 0));
+				if (e == EAGAIN) return 0;
+				u_wake(page, SVM_PAGE_SIZE);
+				return 1;
+			}
+			if (!p) p = svm_pte(page, 1);
+			if (!p) {
+				note_error(ENOMEM);
+				u_zero(page, SVM_PAGE_SIZE, 0);
+				u_wake(page, SVM_PAGE_SIZE);
+				return 1;
+			}
+			{
+				// Claim the page (FILLING) so a migration cannot start between
+				// our look and our install: it would copy before we install and
+				// a writer could then slip past its write protection.
+				uint64_t nw = word_next(w, SVM_ST_FILLING, 0, 0);
+				if (!cas(p, w, nw)) continue;
+				// Publish before waking so the woken thread never sees FILLING.
+				int e = u_zero(page, SVM_PAGE_SIZE, 1);
+				cas(p, nw, word_next(nw, SVM_ST_HOST, 0, 0));
+				if (e == EAGAIN) return 0;
+				if (e && e != EEXIST) note_error(e);
+				u_wake(page, SVM_PAGE_SIZE);
+			}
+			count(&svm_global.zero_fills, 1);
+			return 1;
+		case SVM_ST_MIGRATING:
+			if (wp) return 0; // the migrator's unprotect wakes the writer
+			{
+				// Absent host page = zero content. Install it write-protected so
+				// a writer cannot slip in behind the migrator's copy.
+				int e = u_copy(page, zero_page, SVM_PAGE_SIZE, UFFDIO_COPY_MODE_WP, NULL);
+				if (e == EAGAIN) return 0;
+				if (e == EEXIST) u_wake(page, SVM_PAGE_SIZE);
+				else if (e) { note_error(e); u_wake(page, SVM_PAGE_SIZE); }
+				count(&svm_global.zero_fills, 1);
+				return 1;
+			}
+		case SVM_ST_DEVICE: {
+			if (wp) {
+				// The page was dropped after this writer faulted; its retry
+				// takes a missing fault that brings the page home.
+				u_wake(page, SVM_PAGE_SIZE);
+				return 1;
+			}
+			if (page == last_fault_page + SVM_PAGE_SIZE) {
+				if (seq_window < MAX_RUN) seq_window *= 2;
+			} else {
+				seq_window = 1;
+			}
+			int r = bring_back(page, seq_window, svc_bounce, 1);
+			if (r == -EAGAIN) return 0;
+			if (r == 0) continue;
+			last_fault_page = page + (uint64_t)(r - 1) * SVM_PAGE_SIZE;
+			return 1;
+		}
+		default: // ZAPPING, RETURNING, FILLING: another thread owns the page
+			return 0;
+		}
+	}
+	return 0;
+}
+
+// drop_range applies an address-space change to the page table: device
+// copies of pages in [start, end) are discarded (munmap, MADV_DONTNEED) and
+// every tracked word's sequence is bumped so device TLBs drop their entries.
+static void drop_range(uint64_t start, uint64_t end, int is_unmap) {
+	uint64_t published = 0;
+	int pubdev = 0;
+	for (uint64_t a = start & ~(SVM_PAGE_SIZE - 1); a < end;) {
+		uint64_t *p = svm_pte(a, 0);
+		if (!p) {
+			// Skip to the next leaf.
+			uint64_t next = ((a >> SVM_PAGE_SHIFT) / LEAF_PAGES + 1) * LEAF_PAGES << SVM_PAGE_SHIFT;
+			a = next;
+			continue;
+		}
+		for (;;) {
+			uint64_t w = ld(p);
+			uint64_t s = st_of(w);
+			if (s == SVM_ST_ZAPPING && !is_unmap) {
+				// A migration's own zap (or a discard racing with it: same
+				// outcome, the copy already taken is the content): publish.
+				if (!cas(p, w, word_next(w, SVM_ST_DEVICE, dev_of(w), frame_of(w)))) continue;
+				published++;
+				pubdev = dev_of(w);
+				break;
+			}
+			uint64_t nw = word_next(w, SVM_ST_HOST, 0, 0);
+			if (s == SVM_ST_RETURNING || s == SVM_ST_FILLING) {
+				// The owner publishes by CAS and will fail; bump is enough.
+				break;
+			}
+			if (!cas(p, w, nw)) continue;
+			if (s == SVM_ST_DEVICE) {
+				frame_release(dev_of(w), frame_of(w));
+				count(&svm_devs[dev_of(w)].dropped, 1);
+			}
+			break;
+		}
+		a += SVM_PAGE_SIZE;
+	}
+	if (published) count(&svm_devs[pubdev].pages_h2d, published);
+}
+
+static void remap_range(uint64_t from, uint64_t to, uint64_t len) {
+	for (uint64_t off = 0; off < len; off += SVM_PAGE_SIZE) {
+		uint64_t *p = svm_pte(from + off, 0);
+		if (!p) continue;
+		uint64_t w;
+		do {
+			w = ld(p);
+		} while (!cas(p, w, word_next(w, SVM_ST_HOST, 0, 0)));
+		if (st_of(w) == SVM_ST_DEVICE) {
+			uint64_t *q = svm_pte(to + off, 1);
+			if (!q) {
+				frame_release(dev_of(w), frame_of(w));
+				note_error(ENOMEM);
+				continue;
+			}
+			uint64_t qw = ld(q);
+			__atomic_store_n(q, word_next(qw, SVM_ST_DEVICE, dev_of(w), frame_of(w)), __ATOMIC_SEQ_CST);
+		}
+	}
+}
+
+static void handle_event(struct uffd_msg *m) {
+	count(&svm_global.events, 1);
+	switch (m->event) {
+	case UFFD_EVENT_REMOVE:
+		drop_range(m->arg.remove.start, m->arg.remove.end, 0);
+		break;
+	case UFFD_EVENT_UNMAP:
+		drop_range(m->arg.remove.start, m->arg.remove.end, 1);
+		count(&svm_global.map_gen, 1);
+		break;
+	case UFFD_EVENT_REMAP:
+		remap_range(m->arg.remap.from, m->arg.remap.to, m->arg.remap.len);
+		count(&svm_global.map_gen, 1);
+		break;
+	default:
+		break;
+	}
+}
+
+#define MAX_DEFERRED 4096
+static struct {
+	uint64_t addr, flags;
+} deferred[MAX_DEFERRED];
+static int ndeferred;
+
+static void defer_fault(uint64_t addr, uint64_t flags) {
+	uint64_t page = addr & ~(SVM_PAGE_SIZE - 1);
+	for (int i = 0; i < ndeferred; i++)
+		if (deferred[i].addr == page && deferred[i].flags == flags) return;
+	if (ndeferred < MAX_DEFERRED) {
+		deferred[ndeferred].addr = page;
+		deferred[ndeferred].flags = flags;
+		ndeferred++;
+	}
+	count(&svm_global.deferred, 1);
+}
+
+static void *service(void *arg) {
+	(void)arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	struct uffd_msg msgs[64];
+	for (;;) {
+		struct pollfd pfd[2] = {{.fd = g_uffd, .events = POLLIN}, {.fd = g_evfd, .events = POLLIN}};
+		struct timespec ts = {0, 50 * 1000};
+		int r = ppoll(pfd, 2, ndeferred ? &ts : NULL, NULL);
+		if (r < 0 && errno != EINTR) {
+			note_error(errno);
+			continue;
+		}
+		if (pfd[1].revents & POLLIN) {
+			uint64_t v;
+			(void)!read(g_evfd, &v, sizeof v);
+		}
+		if (pfd[0].revents & (POLLERR | POLLHUP)) break;
+		if (pfd[0].revents & POLLIN) {
+			ssize_t n = read(g_uffd, msgs, sizeof msgs);
+			if (n > 0) {
+				for (ssize_t i = 0; i < n / (ssize_t)sizeof msgs[0]; i++) {
+					struct uffd_msg *m = &msgs[i];
+					if (m->event == UFFD_EVENT_PAGEFAULT) {
+						count(&svm_global.faults, 1);
+						if (m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) count(&svm_global.wp_faults, 1);
+						if (!handle_fault(m->arg.pagefault.address, m->arg.pagefault.flags))
+							defer_fault(m->arg.pagefault.address, m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP);
+					} else {
+						handle_event(m);
+					}
+				}
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				note_error(errno);
+			}
+		}
+		int k = ndeferred;
+		ndeferred = 0;
+		for (int i = 0; i < k; i++) {
+			if (!handle_fault(deferred[i].addr, deferred[i].flags)) {
+				deferred[ndeferred++] = deferred[i];
+			}
+		}
+	}
+	return NULL;
+}
+
+// svm_open creates the userfaultfd, negotiates the features the protocol
+// needs and starts the service thread. On failure it returns -1 and sets
+// *err_out to errno*16 + stage (1 open, 2 api, 3 eventfd, 4 thread).
+int svm_open(int *err_out) {
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+		if (dev >= 0) {
+			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+			close(dev);
+		}
+	}
+	if (fd < 0) {
+		*err_out = errno * 16 + 1;
+		return -1;
+	}
+	struct uffdio_api api = {.api = UFFD_API,
+	                         .features = UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP |
+	                                     UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_PAGEFAULT_FLAG_WP};
+	if (ioctl(fd, UFFDIO_API, &api) != 0) {
+		*err_out = errno * 16 + 2;
+		close(fd);
+		return -1;
+	}
+	int ev = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ev < 0) {
+		*err_out = errno * 16 + 3;
+		close(fd);
+		return -1;
+	}
+	g_uffd = fd;
+	g_evfd = ev;
+	pthread_t t;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int e = pthread_create(&t, &attr, service, NULL);
+	pthread_attr_destroy(&attr);
+	if (e != 0) {
+		*err_out = e * 16 + 4;
+		close(fd);
+		close(ev);
+		g_uffd = g_evfd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+int svm_register(uint64_t start, uint64_t len) {
+	struct uffdio_register reg = {.range = {.start = start, .len = len},
+	                              .mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP};
+	return ioctl(g_uffd, UFFDIO_REGISTER, &reg) == 0 ? 0 : errno;
+}
+
+int svm_dev_attach(int id, uint64_t arena, uint64_t nframes) {
+	if (id < 0 || id >= SVM_MAX_DEVS) return EINVAL;
+	svm_dev *d = &svm_devs[id];
+	size_t words = (nframes + 63) / 64;
+	uint64_t *bm = table_alloc(words * 8 + 8);
+	if (!bm) return ENOMEM;
+	d->pending_free = bm;
+	d->nframes = nframes;
+	d->cpu_faults = d->pages_d2h = d->pages_h2d = d->dropped = 0;
+	__atomic_store_n(&d->arena, arena, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+void svm_dev_detach(int id) {
+	if (id < 0 || id >= SVM_MAX_DEVS) return;
+	svm_dev *d = &svm_devs[id];
+	__atomic_store_n(&d->arena, 0, __ATOMIC_SEQ_CST);
+	// The bitmap is kept (not unmapped): a late frame_release may still
+	// touch it; it is tiny and reused if the slot is attached again.
+}
+
+// ---- host -> device -------------------------------------------------------
+
+static int wp_retry(uint64_t start, uint64_t len, int protect) {
+	for (int i = 0;; i++) {
+		int e = u_wp(start, len, protect);
+		if (e != EAGAIN || i > 100000) return e;
+		sched_yield();
+	}
+}
+
+// migrate_run moves the claimed pages [i0, i1) of a call to svm_migrate_in.
+static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t *frames, uint64_t **ptes,
+                        uint64_t *held, uint8_t *res) {
+	svm_dev *d = &svm_devs[dev];
+	uint64_t rs = start + (uint64_t)i0 * SVM_PAGE_SIZE, rl = (uint64_t)(i1 - i0) * SVM_PAGE_SIZE;
+	int e = wp_retry(rs, rl, 1);
+	if (e) {
+		for (int i = i0; i < i1; i++) {
+			cas(ptes[i], held[i], word_next(held[i], SVM_ST_HOST, 0, 0));
+			res[i] = 2;
+		}
+		note_error(e);
+		return;
+	}
+	// Copy with process_vm_readv: an absent page faults in through the
+	// service thread (zero, write-protected) and an unmapped one fails with
+	// EFAULT instead of killing the process.
+	struct iovec local[MAX_RUN], remote = {.iov_base = (void *)(uintptr_t)rs, .iov_len = rl};
+	for (int i = i0; i < i1; i++) {
+		local[i - i0].iov_base = (void *)(uintptr_t)(d->arena + (uint64_t)frames[i] * SVM_PAGE_SIZE);
+		local[i - i0].iov_len = SVM_PAGE_SIZE;
+	}
+	ssize_t got = process_vm_readv(getpid(), local, i1 - i0, &remote, 1, 0);
+	int okpages = got < 0 ? 0 : (int)(got / (ssize_t)SVM_PAGE_SIZE);
+	for (int i = i0; i < i1; i++) {
+		uint64_t nw = word_next(held[i], SVM_ST_ZAPPING, dev, frames[i]);
+		if (i - i0 >= okpages || !cas(ptes[i], held[i], nw)) {
+			if (i - i0 >= okpages) cas(ptes[i], held[i], word_next(held[i], SVM_ST_HOST, 0, 0));
+			res[i] = 2;
+			continue;
+		}
+		held[i] = nw;
+	}
+	// Zap each sub-run still ours. madvise blocks until the service thread
+	// has read the REMOVE event; the service thread, handling that event,
+	// publishes the ZAPPING pages as DEVICE. Publishing there rather than
+	// here matters: the event is consumed (and madvise returns) before it is
+	// handled, so a publish here could come before the handler looks, and
+	// the handler would take our fresh DEVICE page for a user's discard.
+	for (int i = i0; i < i1;) {
+		if (res[i] != 0) { i++; continue; }
+		int j = i;
+		while (j < i1 && res[j] == 0) j++;
+		uint64_t zs = start + (uint64_t)i * SVM_PAGE_SIZE, zl = (uint64_t)(j - i) * SVM_PAGE_SIZE;
+		int ze = madvise((void *)(uintptr_t)zs, zl, MADV_DONTNEED) == 0 ? 0 : errno;
+		for (int k = i; k < j; k++) {
+			if (ze) {
+				// No zap, no event: take the page back ourselves.
+				if (cas(ptes[k], held[k], word_next(held[k], SVM_ST_HOST, 0, 0))) {
+					res[k] = 2;
+					continue;
+				}
+			}
+			uint64_t w;
+			while ((w = ld(ptes[k])) == held[k]) sched_yield();
+			// From ZAPPING the handler moves to DEVICE (published) or, on
+			// munmap, to HOST, both with sequence+1. Anything later means the
+			// page was published first and has moved on since.
+			if (st_of(w) == SVM_ST_HOST && (w >> SVM_SEQ_SHIFT) == ((held[k] >> SVM_SEQ_SHIFT) + 1) % (1ULL << 28))
+				res[k] = 2;
+		}
+		i = j;
+	}
+	// Unprotect: wakes writers blocked since the protect; they fault again
+	// on the absent page and the service thread brings it home.
+	wp_retry(rs, rl, 0);
+}
+
+int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, uint8_t *res) {
+	if (dev < 0 || dev >= SVM_MAX_DEVS || !svm_devs[dev].arena) return -EINVAL;
+	if (g_uffd < 0) return -ENOTSUP;
+	uint64_t *ptes[MAX_RUN];
+	uint64_t held[MAX_RUN];
+	int moved = 0;
+	for (int base = 0; base < npages; base += MAX_RUN) {
+		int n = npages - base < MAX_RUN ? npages - base : MAX_RUN;
+		uint64_t bstart = start + (uint64_t)base * SVM_PAGE_SIZE;
+		for (int i = 0; i < n; i++) {
+			uint64_t *p = svm_pte(bstart + (uint64_t)i * SVM_PAGE_SIZE, 1);
+			ptes[i] = p;
+			res[base + i] = 1;
+			if (!p) continue;
+			uint64_t w = ld(p);
+			if (st_of(w) != SVM_ST_HOST) {
+				res[base + i] = st_of(w) == SVM_ST_DEVICE ? 1 : 3;
+				continue;
+			}
+			uint64_t nw = word_next(w, SVM_ST_MIGRATING, dev, frames[base + i]);
+			if (!cas(p, w, nw)) {
+				res[base + i] = 3;
+				continue;
+			}
+			held[i] = nw;
+			res[base + i] = 0;
+		}
+		for (int i = 0; i < n;) {
+			if (res[base + i] != 0) { i++; continue; }
+			int j = i;
+			while (j < n && res[base + j] == 0) j++;
+			migrate_run(bstart, i, j, dev, frames + base, ptes, held, res + base);
+			i = j;
+		}
+		for (int i = 0; i < n; i++)
+			if (res[base + i] == 0) moved++;
+	}
+	kick();
+	return moved;
+}
+
+// svm_migrate_out brings device-resident pages of the range home from the
+// calling thread (not a fault): explicit migration and device release.
+int svm_migrate_out(uint64_t start, int npages) {
+	if (g_uffd < 0) return -ENOTSUP;
+	uint8_t *bounce = aligned_alloc(4096, MAX_RUN * SVM_PAGE_SIZE);
+	if (!bounce) return -ENOMEM;
+	int moved = 0;
+	for (int i = 0; i < npages;) {
+		uint64_t a = start + (uint64_t)i * SVM_PAGE_SIZE;
+		uint64_t w = svm_pte_load(a);
+		if (st_of(w) == SVM_ST_HOST) { i++; continue; }
+		if (st_of(w) != SVM_ST_DEVICE) {
+			// In transition: another thread owns it; wait for it to settle.
+			sched_yield();
+			continue;
+		}
+		int max = npages - i < MAX_RUN ? npages - i : MAX_RUN;
+		int r = bring_back(a, max, bounce, 0);
+		if (r == -EAGAIN) { sched_yield(); continue; }
+		if (r <= 0) continue;
+		moved += r;
+		i += r;
+	}
+	free(bounce);
+	kick();
+	return moved;
+}

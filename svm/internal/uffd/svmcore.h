@@ -1,0 +1,83 @@
+// svmcore.h: the C half of svmrt's userspace HMM core.
+//
+// Everything the fault-service thread touches lives here, in memory the Go
+// runtime does not manage: the logical page table (a lazily allocated radix
+// tree of 64-bit page-state words), the device registry (arena bases, frame
+// counts, counters, pending-free bitmaps) and a bounce buffer. The service
+// thread is a pthread started through cgo: it never needs a Go P, so a Go
+// thread that faults while holding its P (inside runtime.memmove, say) can
+// always be resolved. See ../../doc.go for the state machine.
+#ifndef SVMRT_SVMCORE_H
+#define SVMRT_SVMCORE_H
+
+#include <stdint.h>
+
+#define SVM_PAGE_SHIFT 12
+#define SVM_PAGE_SIZE 4096ULL
+
+// Page-state word layout (one per 4 KiB page):
+//   bits  0..2   state
+//   bits  3..8   owning device id (0..63)
+//   bits  9..35  device frame number (2^27 frames = 512 GiB per device)
+//   bits 36..63  sequence number, bumped on every transition
+#define SVM_ST_BITS 3
+#define SVM_DEV_SHIFT 3
+#define SVM_DEV_BITS 6
+#define SVM_FRAME_SHIFT 9
+#define SVM_FRAME_BITS 27
+#define SVM_SEQ_SHIFT 36
+
+enum {
+	SVM_ST_HOST = 0,      // the host page is the truth (present, or absent = zero)
+	SVM_ST_DEVICE = 1,    // resident in a device frame; host page absent
+	SVM_ST_MIGRATING = 2, // host->device copy in progress; host page write-protected
+	SVM_ST_ZAPPING = 3,   // copy done; host page being dropped
+	SVM_ST_RETURNING = 4, // device->host copy in progress
+};
+
+#define SVM_MAX_DEVS 64
+
+// Per-device block shared by C and Go. Counters are updated with atomics.
+typedef struct {
+	uint64_t arena;          // base of the device memory arena (0: slot unused)
+	uint64_t nframes;        // frames in the arena
+	uint64_t *pending_free;  // bitmap: frames the host side released; the device allocator reclaims them
+	uint64_t cpu_faults;     // CPU faults that brought pages of this device home
+	uint64_t pages_d2h;      // pages copied device -> host (faults and explicit)
+	uint64_t pages_h2d;      // pages copied host -> device
+	uint64_t dropped;        // device pages dropped by munmap/madvise events
+} svm_dev;
+
+typedef struct {
+	uint64_t faults;       // fault messages read
+	uint64_t zero_fills;   // faults resolved with a zero page (host-owned, absent)
+	uint64_t wp_faults;    // write-protect faults
+	uint64_t deferred;     // faults deferred (page in transition, or mmap changing)
+	uint64_t events;       // remove/unmap/remap events
+	uint64_t map_gen;      // bumped on unmap/remap: Go re-reads /proc/self/maps
+	uint64_t errors;       // unexpected ioctl failures (EEXIST on a device page, ...)
+	uint64_t last_errno;
+} svm_stats;
+
+extern svm_dev svm_devs[SVM_MAX_DEVS];
+extern svm_stats svm_global;
+
+// Page table.
+uint64_t *svm_pte(uint64_t addr, int alloc);
+uint64_t svm_pte_load(uint64_t addr);
+uint64_t svm_next_nonhost(uint64_t from, uint64_t *word);
+
+// Service thread and uffd.
+int svm_open(int *err_out);          // returns 0 or -1 with *err_out = errno-ish code and stage
+int svm_register(uint64_t start, uint64_t len);
+int svm_dev_attach(int id, uint64_t arena, uint64_t nframes);
+void svm_dev_detach(int id);
+
+// Migration. Results per page in res: 0 = migrated, 1 = skipped (already on a
+// device), 2 = aborted (address space changed under the migration; the frame
+// was not used), 3 = busy (another thread owns the page; retry).
+int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, uint8_t *res);
+// Bring every device-resident page of [start, start+npages) home. Returns pages moved or -errno.
+int svm_migrate_out(uint64_t start, int npages);
+
+#endif

@@ -1,0 +1,212 @@
+// Package uffd is the only place in svmrt that talks to userfaultfd. It owns
+// the C half of the HMM core (svmcore.c): the logical page table in off-heap
+// memory, the device registry the fault-service thread reads, the service
+// thread itself, and the host<->device migration primitives.
+//
+// Why C: a goroutine cannot service userfaultfd faults. A Go thread that
+// faults inside runtime.memmove keeps its P and cannot be preempted, so with
+// GOMAXPROCS=1 a handler goroutine never runs, and with more Ps a GC
+// stop-the-world waits forever for the faulting thread. A pthread needs no P.
+package uffd
+
+/*
+#cgo CFLAGS: -O2 -Wall -Wno-unused-result
+#cgo LDFLAGS: -lpthread
+#include "svmcore.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+)
+
+// Page-state word layout, mirrored from svmcore.h.
+const (
+	PageShift  = 12
+	PageSize   = 1 << PageShift
+	MaxDevices = C.SVM_MAX_DEVS
+	MaxRun     = 64 // pages per migration sub-run (C MAX_RUN)
+
+	StateHost      = C.SVM_ST_HOST
+	StateDevice    = C.SVM_ST_DEVICE
+	StateMigrating = C.SVM_ST_MIGRATING
+	StateZapping   = C.SVM_ST_ZAPPING
+	StateReturning = C.SVM_ST_RETURNING
+	StateFilling   = 5
+
+	devShift   = C.SVM_DEV_SHIFT
+	frameShift = C.SVM_FRAME_SHIFT
+	frameBits  = C.SVM_FRAME_BITS
+	seqShift   = C.SVM_SEQ_SHIFT
+)
+
+// Word decoders.
+func State(w uint64) int    { return int(w & 7) }
+func Dev(w uint64) int      { return int(w>>devShift) & 63 }
+func Frame(w uint64) uint64 { return (w >> frameShift) & (1<<frameBits - 1) }
+func Seq(w uint64) uint64   { return w >> seqShift }
+func MaxFrames() uint64     { return 1 << frameBits }
+
+// Migration results per page (svm_migrate_in).
+const (
+	Migrated = 0
+	Skipped  = 1 // already resident on a device
+	Aborted  = 2 // the address space changed under the migration; frame unused
+	Busy     = 3 // another thread owns the page right now; retry
+)
+
+var (
+	openOnce sync.Once
+	openErr  error
+	opened   atomic.Bool
+)
+
+// ErrUnavailable wraps every reason userfaultfd cannot be used.
+var ErrUnavailable = errors.New("userfaultfd unavailable")
+
+// Open creates the process's userfaultfd and starts the fault-service
+// thread. It is idempotent; the first result is returned to every caller.
+func Open() error {
+	openOnce.Do(func() {
+		var code C.int
+		if C.svm_open(&code) != 0 {
+			errno := syscall.Errno(code / 16)
+			stage := [...]string{"", "open userfaultfd (syscall and /dev/userfaultfd)", "UFFDIO_API feature negotiation", "eventfd", "start service thread"}[code%16]
+			openErr = fmt.Errorf("%w: %s: %v", ErrUnavailable, stage, errno)
+			return
+		}
+		opened.Store(true)
+	})
+	return openErr
+}
+
+// Available reports whether Open succeeded.
+func Available() bool { return opened.Load() }
+
+// Register registers [start, start+length) for MISSING and WP faults.
+func Register(start, length uintptr) error {
+	if !opened.Load() {
+		return ErrUnavailable
+	}
+	if e := C.svm_register(C.uint64_t(start), C.uint64_t(length)); e != 0 {
+		return fmt.Errorf("UFFDIO_REGISTER %#x+%#x: %w", start, length, syscall.Errno(e))
+	}
+	return nil
+}
+
+// PTE returns a pointer to the state word of the page holding addr, or nil
+// when the page has never been tracked and alloc is false (or the address is
+// beyond the 47-bit user address space). The word lives in C memory and may
+// be read with sync/atomic at any time.
+func PTE(addr uintptr, alloc bool) *uint64 {
+	a := C.int(0)
+	if alloc {
+		a = 1
+	}
+	return (*uint64)(unsafe.Pointer(C.svm_pte(C.uint64_t(addr), a)))
+}
+
+// Load returns the state word of the page holding addr (0 = host, untracked).
+func Load(addr uintptr) uint64 {
+	if p := PTE(addr, false); p != nil {
+		return atomic.LoadUint64(p)
+	}
+	return 0
+}
+
+// Walk calls fn for every tracked page whose state is not HOST, in address
+// order. fn may change page states.
+func Walk(fn func(addr uintptr, word uint64)) error {
+	from := uint64(0)
+	for {
+		var w C.uint64_t
+		a := uint64(C.svm_next_nonhost(C.uint64_t(from), &w))
+		if a == ^uint64(0) {
+			return nil
+		}
+		fn(uintptr(a), uint64(w))
+		from = a + PageSize
+	}
+}
+
+// AttachDevice makes device slot id's arena known to the C side.
+func AttachDevice(id int, arena uintptr, nframes uint64) error {
+	if e := C.svm_dev_attach(C.int(id), C.uint64_t(arena), C.uint64_t(nframes)); e != 0 {
+		return fmt.Errorf("attach device %d: %w", id, syscall.Errno(e))
+	}
+	return nil
+}
+
+// DetachDevice forgets slot id's arena.
+func DetachDevice(id int) { C.svm_dev_detach(C.int(id)) }
+
+// PendingFree is the bitmap of slot id's frames released by the host side.
+// Reclaim words with atomic.SwapUint64.
+func PendingFree(id int) []uint64 {
+	d := &C.svm_devs[id]
+	if d.pending_free == nil {
+		return nil
+	}
+	return unsafe.Slice((*uint64)(unsafe.Pointer(d.pending_free)), (uint64(d.nframes)+63)/64)
+}
+
+// DevCounters are the C-side counters of one device slot.
+type DevCounters struct {
+	CPUFaults, PagesD2H, PagesH2D, Dropped uint64
+}
+
+// Counters reads slot id's counters.
+func Counters(id int) DevCounters {
+	d := &C.svm_devs[id]
+	return DevCounters{
+		CPUFaults: atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.cpu_faults))),
+		PagesD2H:  atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.pages_d2h))),
+		PagesH2D:  atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.pages_h2d))),
+		Dropped:   atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.dropped))),
+	}
+}
+
+// GlobalStats are the service thread's counters.
+type GlobalStats struct {
+	Faults, ZeroFills, WPFaults, Deferred, Events, MapGen, Errors, LastErrno uint64
+}
+
+// Stats reads the service thread's counters.
+func Stats() GlobalStats {
+	g := &C.svm_global
+	l := func(p *C.uint64_t) uint64 { return atomic.LoadUint64((*uint64)(unsafe.Pointer(p))) }
+	return GlobalStats{l(&g.faults), l(&g.zero_fills), l(&g.wp_faults), l(&g.deferred), l(&g.events), l(&g.map_gen), l(&g.errors), l(&g.last_errno)}
+}
+
+// MigrateIn moves the host-owned pages of [start, start+n pages) into device
+// slot dev's frames (frames[i] for page i), writing a result per page into
+// res. It returns the number of pages migrated.
+func MigrateIn(start uintptr, dev int, frames []uint32, res []uint8) (int, error) {
+	n := len(frames)
+	if n == 0 {
+		return 0, nil
+	}
+	if len(res) < n {
+		panic("uffd.MigrateIn: res shorter than frames")
+	}
+	r := C.svm_migrate_in(C.uint64_t(start), C.int(n), C.int(dev), (*C.uint32_t)(unsafe.Pointer(&frames[0])), (*C.uint8_t)(unsafe.Pointer(&res[0])))
+	if r < 0 {
+		return 0, syscall.Errno(-r)
+	}
+	return int(r), nil
+}
+
+// MigrateOut brings every device-resident page of [start, start+n pages)
+// home from the calling thread. It returns the number of pages moved.
+func MigrateOut(start uintptr, n int) (int, error) {
+	r := C.svm_migrate_out(C.uint64_t(start), C.int(n))
+	if r < 0 {
+		return 0, syscall.Errno(-r)
+	}
+	return int(r), nil
+}

@@ -1,0 +1,444 @@
+package svm
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"github.com/svmrt/svmrt/svm/internal/uffd"
+)
+
+// PageSize is the granule of the logical page table.
+const PageSize = uffd.PageSize
+
+// VABlockSize is the registration granule: ranges are registered with
+// userfaultfd in 2 MiB aligned blocks (UVM_VA_BLOCK_SIZE), clipped to the
+// mapping, so the number of VMAs stays small.
+const VABlockSize = 2 << 20
+
+// Space is the process's address-space mirror. There is one per process
+// (userfaultfd is per address space); get it with Default.
+type Space struct {
+	degraded error // nil when userfaultfd works
+
+	mu         sync.Mutex // protects the fields below
+	maps       *Maps
+	mapsGen    uint64
+	registered map[uintptr]bool // registered VA blocks (start), valid for mapsGen
+	devices    [uffd.MaxDevices]*DevMem
+}
+
+var (
+	defaultOnce  sync.Once
+	defaultSpace *Space
+)
+
+// EnvNoUFFD forces degraded mode when set to 1.
+const EnvNoUFFD = "SVMRT_NO_UFFD"
+
+// Default returns the process's Space, opening userfaultfd on first use.
+func Default() *Space {
+	defaultOnce.Do(func() {
+		s := &Space{registered: map[uintptr]bool{}}
+		if os.Getenv(EnvNoUFFD) == "1" {
+			s.degraded = fmt.Errorf("%w: userfaultfd disabled by %s=1: devices access host memory remotely, nothing migrates", ErrNotSupported, EnvNoUFFD)
+		} else if err := uffd.Open(); err != nil {
+			s.degraded = fmt.Errorf("%w: %v: devices access host memory remotely, nothing migrates", ErrNotSupported, err)
+		}
+		defaultSpace = s
+	})
+	return defaultSpace
+}
+
+// Degraded returns nil when pages can migrate, else why they cannot.
+func (s *Space) Degraded() error { return s.degraded }
+
+// Maps returns the current mappings, re-read when the service thread has
+// seen an unmap or remap since the last read, or when refresh is set.
+func (s *Space) Maps(refresh bool) (*Maps, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mapsLocked(refresh)
+}
+
+// mapsLocked: s.mu held.
+func (s *Space) mapsLocked(refresh bool) (*Maps, error) {
+	gen := uffd.Stats().MapGen
+	if s.maps != nil && !refresh && gen == s.mapsGen {
+		return s.maps, nil
+	}
+	m, err := ReadMaps()
+	if err != nil {
+		return nil, err
+	}
+	// Device arenas are mappings of this process but not host memory.
+	for i := range m.VMAs {
+		for _, d := range s.devices {
+			if d != nil && m.VMAs[i].Start < d.base+uintptr(len(d.arena)) && d.base < m.VMAs[i].End {
+				m.VMAs[i].Kind = KindDeviceMemory
+			}
+		}
+	}
+	if gen != s.mapsGen {
+		s.registered = map[uintptr]bool{}
+	}
+	s.maps, s.mapsGen = m, gen
+	return m, nil
+}
+
+// Resolve returns the mapping of addr, re-reading the maps once if addr is
+// not in the cached copy.
+func (s *Space) Resolve(addr uintptr) (VMA, bool, error) {
+	m, err := s.Maps(false)
+	if err != nil {
+		return VMA{}, false, err
+	}
+	if v, ok := m.Find(addr); ok {
+		return v, true, nil
+	}
+	if m, err = s.Maps(true); err != nil {
+		return VMA{}, false, err
+	}
+	v, ok := m.Find(addr)
+	return v, ok, nil
+}
+
+// Word accessors for devices' MMUs.
+
+// PTE returns the page-state word of the page holding addr, allocating the
+// table leaf when alloc is set (nil when absent and !alloc, or addr is out
+// of range). Read it with sync/atomic.
+func PTE(addr uintptr, alloc bool) *uint64 { return uffd.PTE(addr, alloc) }
+
+// Page states as stored in a word.
+const (
+	StateHost      = uffd.StateHost
+	StateDevice    = uffd.StateDevice
+	StateMigrating = uffd.StateMigrating
+	StateZapping   = uffd.StateZapping
+	StateReturning = uffd.StateReturning
+	StateFilling   = uffd.StateFilling
+)
+
+// WordState, WordDevice, WordFrame and WordSeq decode a page-state word.
+func WordState(w uint64) int    { return uffd.State(w) }
+func WordDevice(w uint64) int   { return uffd.Dev(w) }
+func WordFrame(w uint64) uint64 { return uffd.Frame(w) }
+func WordSeq(w uint64) uint64   { return uffd.Seq(w) }
+
+// ServiceStats are the fault-service thread's counters.
+type ServiceStats = uffd.GlobalStats
+
+// ServiceStats reads the fault-service thread's counters.
+func (s *Space) ServiceStats() ServiceStats { return uffd.Stats() }
+
+// DevMem is one device's private memory: an off-heap arena of frames, its
+// allocator, and the device's slot in the page table's owner field.
+type DevMem struct {
+	space *Space
+	dev   Device
+	id    int
+	arena []byte
+	base  uintptr
+
+	mu   sync.Mutex // protects free
+	free []uint32   // free frames (stack)
+
+	released atomic.Bool
+}
+
+// Attach gives dev a private memory of arenaBytes (rounded down to pages)
+// and a device slot. Coherent devices need no arena: pass 0.
+func (s *Space) Attach(dev Device, arenaBytes int64) (*DevMem, error) {
+	nframes := arenaBytes / PageSize
+	if arenaBytes > 0 && nframes == 0 {
+		return nil, fmt.Errorf("svm: attach %s: device memory %d bytes is smaller than a page", dev.Name(), arenaBytes)
+	}
+	if uint64(nframes) > uffd.MaxFrames() {
+		return nil, fmt.Errorf("svm: attach %s: device memory %d bytes exceeds the %d-frame limit", dev.Name(), arenaBytes, uffd.MaxFrames())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := -1
+	for i := 1; i < len(s.devices); i++ { // slot 0 is never used: a zero word means host
+		if s.devices[i] == nil {
+			id = i
+			break
+		}
+	}
+	if id < 0 {
+		return nil, fmt.Errorf("svm: attach %s: all %d device slots in use", dev.Name(), len(s.devices)-1)
+	}
+	d := &DevMem{space: s, dev: dev, id: id}
+	if nframes > 0 {
+		arena, err := syscall.Mmap(-1, 0, int(nframes*PageSize), syscall.PROT_READ|syscall.PROT_WRITE,
+			syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
+		if err != nil {
+			return nil, fmt.Errorf("svm: attach %s: map %d bytes of device memory: %w", dev.Name(), nframes*PageSize, err)
+		}
+		d.arena, d.base = arena, uintptr(unsafe.Pointer(&arena[0]))
+		if err := uffd.AttachDevice(id, d.base, uint64(nframes)); err != nil {
+			syscall.Munmap(arena)
+			return nil, fmt.Errorf("svm: attach %s: %w", dev.Name(), err)
+		}
+		d.free = make([]uint32, nframes)
+		for i := range d.free {
+			d.free[i] = uint32(int(nframes) - 1 - i) // pop order: 0, 1, 2, ...
+		}
+	}
+	s.devices[id] = d
+	s.maps = nil // arenas changed: reclassify on next read
+	return d, nil
+}
+
+// ID is the device's slot, the owner field of words of pages it holds.
+func (d *DevMem) ID() int { return d.id }
+
+// Base is the arena's address: frame f is at Base()+f*PageSize.
+func (d *DevMem) Base() uintptr { return d.base }
+
+// Frames is the arena size in frames.
+func (d *DevMem) Frames() int { return len(d.arena) / PageSize }
+
+// FreeFrames counts frames not holding a page (including pending reclaim).
+func (d *DevMem) FreeFrames() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.reclaimLocked()
+	return len(d.free)
+}
+
+// reclaimLocked moves frames the host side released into the free list.
+// d.mu held; the device has no access in flight (see the package doc).
+func (d *DevMem) reclaimLocked() {
+	for i, w := range uffd.PendingFree(d.id) {
+		if w == 0 {
+			continue
+		}
+		bits := atomic.SwapUint64(&uffd.PendingFree(d.id)[i], 0)
+		for bits != 0 {
+			b := 0
+			for bits&(1<<b) == 0 {
+				b++
+			}
+			bits &^= 1 << b
+			d.free = append(d.free, uint32(i*64+b))
+		}
+	}
+}
+
+// Alloc takes n frames. Call it only while none of the device's accesses
+// is in flight. Fails with ErrOutOfDeviceMemory.
+func (d *DevMem) Alloc(n int) ([]uint32, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.free) < n {
+		d.reclaimLocked()
+	}
+	if len(d.free) < n {
+		return nil, fmt.Errorf("svm: %s: %w: need %d frames, %d of %d free", d.dev.Name(), ErrOutOfDeviceMemory, n, len(d.free), d.Frames())
+	}
+	out := make([]uint32, n)
+	for i := range out {
+		out[i] = d.free[len(d.free)-1-i]
+	}
+	d.free = d.free[:len(d.free)-n]
+	return out, nil
+}
+
+// Free returns frames that never got a page.
+func (d *DevMem) Free(frames []uint32) {
+	d.mu.Lock()
+	d.free = append(d.free, frames...)
+	d.mu.Unlock()
+}
+
+// Counters returns the host-side counters of this device: CPU faults that
+// brought its pages home and pages moved each way.
+func (d *DevMem) Counters() (cpuFaults, pagesH2D, pagesD2H, dropped int64) {
+	c := uffd.Counters(d.id)
+	return int64(c.CPUFaults), int64(c.PagesH2D), int64(c.PagesD2H), int64(c.Dropped)
+}
+
+// register makes sure [start, start+n pages) is registered with
+// userfaultfd, in VA blocks clipped to the mapping v.
+func (s *Space) register(v VMA, start uintptr, npages int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	end := start + uintptr(npages)*PageSize
+	for b := start &^ (VABlockSize - 1); b < end; b += VABlockSize {
+		if s.registered[b] {
+			continue
+		}
+		rs, re := max(b, v.Start), min(b+VABlockSize, v.End)
+		if err := uffd.Register(rs, re-rs); err != nil {
+			return err
+		}
+		s.registered[b] = true
+	}
+	return nil
+}
+
+// MigrateResult counts what a migration did.
+type MigrateResult struct {
+	Moved    int // pages copied into device memory
+	Resident int // pages that were already on this device
+}
+
+// Migrate moves the pages of [start, start+npages*PageSize) into d's memory.
+// start must be page aligned and the range inside one migratable mapping v
+// (as returned by Resolve). Pages resident on another device are brought
+// home first. Call only while none of d's accesses is in flight.
+func (d *DevMem) Migrate(v VMA, start uintptr, npages int) (MigrateResult, error) {
+	var r MigrateResult
+	s := d.space
+	if s.degraded != nil {
+		return r, s.degraded
+	}
+	if d.arena == nil {
+		return r, fmt.Errorf("svm: %s has no private memory: %w", d.dev.Name(), ErrNotSupported)
+	}
+	if start%PageSize != 0 || npages <= 0 || start < v.Start || start+uintptr(npages)*PageSize > v.End {
+		return r, fmt.Errorf("svm: migrate %#x+%d pages: not page aligned or not inside %v", start, npages, v)
+	}
+	if !v.Migratable() {
+		return r, fmt.Errorf("svm: migrate %#x: %s mapping is mirrored, not migrated: %w", start, v.Kind, ErrNotSupported)
+	}
+	if err := s.register(v, start, npages); err != nil {
+		return r, fmt.Errorf("svm: migrate %#x: %w", start, err)
+	}
+	res := make([]uint8, uffd.MaxRun)
+	for done := 0; done < npages; {
+		n := min(npages-done, uffd.MaxRun)
+		at := start + uintptr(done)*PageSize
+		// Pages of other devices come home first; ours count as resident.
+		need := 0
+		for i := 0; i < n; i++ {
+			w := uffd.Load(at + uintptr(i)*PageSize)
+			switch {
+			case uffd.State(w) == StateDevice && uffd.Dev(w) == d.id:
+				r.Resident++
+			case uffd.State(w) == StateDevice:
+				if _, err := uffd.MigrateOut(at+uintptr(i)*PageSize, 1); err != nil {
+					return r, err
+				}
+				need++
+			default:
+				need++
+			}
+		}
+		if need == 0 {
+			done += n
+			continue
+		}
+		frames, err := d.Alloc(n)
+		if err != nil {
+			return r, err
+		}
+		moved, err := uffd.MigrateIn(at, d.id, frames, res[:n])
+		if err != nil {
+			d.Free(frames)
+			return r, fmt.Errorf("svm: migrate %#x: %w", at, err)
+		}
+		r.Moved += moved
+		var unused []uint32
+		busy := false
+		for i := 0; i < n; i++ {
+			if res[i] != uffd.Migrated {
+				unused = append(unused, frames[i])
+			}
+			busy = busy || res[i] == uffd.Busy
+		}
+		d.Free(unused)
+		if busy {
+			// Another thread owned some pages for a moment: go round again;
+			// pages now on this device count as resident then.
+			r.Resident -= countResident(at, n, d.id) - moved
+			continue
+		}
+		done += n
+	}
+	return r, nil
+}
+
+func countResident(at uintptr, n, id int) int {
+	c := 0
+	for i := 0; i < n; i++ {
+		w := uffd.Load(at + uintptr(i)*PageSize)
+		if uffd.State(w) == StateDevice && uffd.Dev(w) == id {
+			c++
+		}
+	}
+	return c
+}
+
+// MigrateToHost brings every device-resident page of [start, start+length)
+// home (explicit migration; no CPU fault is taken). Returns pages moved.
+func (s *Space) MigrateToHost(start, length uintptr) (int, error) {
+	if s.degraded != nil {
+		return 0, nil // nothing can be on a device
+	}
+	first := start &^ (PageSize - 1)
+	n := int((start + length - first + PageSize - 1) / PageSize)
+	moved, err := uffd.MigrateOut(first, n)
+	if err != nil {
+		return moved, fmt.Errorf("svm: migrate %#x+%d to host: %w", start, length, err)
+	}
+	s.invalidateAll(first, first+uintptr(n)*PageSize)
+	return moved, nil
+}
+
+func (s *Space) invalidateAll(start, end uintptr) {
+	s.mu.Lock()
+	devs := s.devices
+	s.mu.Unlock()
+	for _, d := range devs {
+		if d != nil {
+			d.dev.Invalidate(start, end)
+		}
+	}
+}
+
+// Release brings every page d holds home, with its data, and frees the
+// device slot and arena. The device must not run kernels afterwards.
+func (d *DevMem) Release() error {
+	if !d.released.CompareAndSwap(false, true) {
+		return nil
+	}
+	s := d.space
+	var firstErr error
+	if d.arena != nil && s.degraded == nil {
+		if err := forEachDevicePage(d.id, func(addr uintptr) {
+			if _, err := uffd.MigrateOut(addr, 1); err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	s.mu.Lock()
+	s.devices[d.id] = nil
+	s.maps = nil
+	s.mu.Unlock()
+	if d.arena != nil {
+		uffd.DetachDevice(d.id)
+		if err := syscall.Munmap(d.arena); err != nil && firstErr == nil {
+			firstErr = err
+		}
+		d.arena = nil
+	}
+	return firstErr
+}
+
+// forEachDevicePage calls fn for every page whose word says it is resident
+// on device id, by scanning the tracked regions of the page table.
+func forEachDevicePage(id int, fn func(addr uintptr)) error {
+	return uffd.Walk(func(addr uintptr, w uint64) {
+		if uffd.State(w) == StateDevice && uffd.Dev(w) == id {
+			fn(addr)
+		}
+	})
+}
