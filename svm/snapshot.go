@@ -85,6 +85,7 @@ func (s *Space) Snapshot(start, length uintptr, viewer int) ([]PageInfo, error) 
 	if pagemap == nil {
 		return nil, fmt.Errorf("svm: snapshot: /proc/self/pagemap unavailable: %w", ErrNotSupported)
 	}
+	s.Sync()
 	maps, err := s.Maps(true)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package svm
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,7 +28,7 @@ type Space struct {
 	mu         sync.Mutex // protects the fields below
 	maps       *Maps
 	mapsGen    uint64
-	registered map[uintptr]bool // registered VA blocks (start), valid for mapsGen
+	registered map[uintptr][2]uintptr // VA block start -> registered [start, end), valid for mapsGen
 	devices    [uffd.MaxDevices]*DevMem
 }
 
@@ -42,7 +43,7 @@ const EnvNoUFFD = "SVMRT_NO_UFFD"
 // Default returns the process's Space, opening userfaultfd on first use.
 func Default() *Space {
 	defaultOnce.Do(func() {
-		s := &Space{registered: map[uintptr]bool{}}
+		s := &Space{registered: map[uintptr][2]uintptr{}}
 		if os.Getenv(EnvNoUFFD) == "1" {
 			s.degraded = fmt.Errorf("%w: userfaultfd disabled by %s=1: devices access host memory remotely, nothing migrates", ErrNotSupported, EnvNoUFFD)
 		} else if err := uffd.Open(); err != nil {
@@ -83,10 +84,19 @@ func (s *Space) mapsLocked(refresh bool) (*Maps, error) {
 		}
 	}
 	if gen != s.mapsGen {
-		s.registered = map[uintptr]bool{}
+		s.registered = map[uintptr][2]uintptr{}
 	}
 	s.maps, s.mapsGen = m, gen
 	return m, nil
+}
+
+// Sync waits until every address-space change that has returned to its
+// caller (munmap, madvise, mremap) is reflected in the page table. Devices
+// call it before a launch; Snapshot calls it.
+func (s *Space) Sync() {
+	if s.degraded == nil {
+		uffd.Sync()
+	}
 }
 
 // Resolve returns the mapping of addr, re-reading the maps once if addr is
@@ -205,6 +215,7 @@ func (d *DevMem) Frames() int { return len(d.arena) / PageSize }
 
 // FreeFrames counts frames not holding a page (including pending reclaim).
 func (d *DevMem) FreeFrames() int {
+	d.space.Sync()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.reclaimLocked()
@@ -264,34 +275,42 @@ func (d *DevMem) Counters() (cpuFaults, pagesH2D, pagesD2H, dropped int64) {
 }
 
 // register makes sure [start, start+n pages) is registered with
-// userfaultfd, in VA blocks clipped to the mapping v.
+// userfaultfd, in VA blocks clipped to the mapping v. A block is registered
+// again when the mapping around it changed (a heap that grew, a new mmap).
 func (s *Space) register(v VMA, start uintptr, npages int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	end := start + uintptr(npages)*PageSize
 	for b := start &^ (VABlockSize - 1); b < end; b += VABlockSize {
-		if s.registered[b] {
+		rs, re := max(b, v.Start), min(b+VABlockSize, v.End)
+		if got, ok := s.registered[b]; ok && got[0] <= rs && re <= got[1] {
 			continue
 		}
-		rs, re := max(b, v.Start), min(b+VABlockSize, v.End)
 		if err := uffd.Register(rs, re-rs); err != nil {
 			return err
 		}
-		s.registered[b] = true
+		s.registered[b] = [2]uintptr{rs, re}
 	}
 	return nil
 }
 
 // MigrateResult counts what a migration did.
 type MigrateResult struct {
-	Moved    int // pages copied into device memory
+	Moved    int // pages copied into device memory by this call
 	Resident int // pages that were already on this device
+	Missed   int // pages left elsewhere: busy for too long, or the address space changed
 }
+
+// noFrame marks a page a migration must not claim (C skips frames beyond
+// the arena).
+const noFrame = ^uint32(0)
 
 // Migrate moves the pages of [start, start+npages*PageSize) into d's memory.
 // start must be page aligned and the range inside one migratable mapping v
 // (as returned by Resolve). Pages resident on another device are brought
-// home first. Call only while none of d's accesses is in flight.
+// home first. Call only while none of d's accesses is in flight. Pages it
+// could not move are counted in Missed; the caller decides what to do
+// (a device maps them remotely).
 func (d *DevMem) Migrate(v VMA, start uintptr, npages int) (MigrateResult, error) {
 	var r MigrateResult
 	s := d.space
@@ -311,55 +330,68 @@ func (d *DevMem) Migrate(v VMA, start uintptr, npages int) (MigrateResult, error
 		return r, fmt.Errorf("svm: migrate %#x: %w", start, err)
 	}
 	res := make([]uint8, uffd.MaxRun)
-	for done := 0; done < npages; {
+	frames := make([]uint32, uffd.MaxRun)
+	for done := 0; done < npages; done += uffd.MaxRun {
 		n := min(npages-done, uffd.MaxRun)
 		at := start + uintptr(done)*PageSize
-		// Pages of other devices come home first; ours count as resident.
-		need := 0
-		for i := 0; i < n; i++ {
-			w := uffd.Load(at + uintptr(i)*PageSize)
-			switch {
-			case uffd.State(w) == StateDevice && uffd.Dev(w) == d.id:
-				r.Resident++
-			case uffd.State(w) == StateDevice:
-				if _, err := uffd.MigrateOut(at+uintptr(i)*PageSize, 1); err != nil {
-					return r, err
+		before := countResident(at, n, d.id)
+		moved := 0
+		for attempt := 0; attempt < 100; attempt++ {
+			// Pages of other devices come home first; pages already here
+			// get no frame.
+			need := 0
+			for i := 0; i < n; i++ {
+				w := uffd.Load(at + uintptr(i)*PageSize)
+				frames[i] = noFrame
+				switch {
+				case uffd.State(w) == StateDevice && uffd.Dev(w) == d.id:
+					continue
+				case uffd.State(w) == StateDevice:
+					if _, err := uffd.MigrateOut(at+uintptr(i)*PageSize, 1); err != nil {
+						return r, err
+					}
 				}
-				need++
-			default:
+				frames[i] = 0 // placeholder: gets a real frame below
 				need++
 			}
+			if need == 0 {
+				break
+			}
+			got, err := d.Alloc(need)
+			if err != nil {
+				return r, err
+			}
+			for i, k := 0, 0; i < n; i++ {
+				if frames[i] != noFrame {
+					frames[i] = got[k]
+					k++
+				}
+			}
+			m, err := uffd.MigrateIn(at, d.id, frames[:n], res[:n])
+			var unused []uint32
+			busy := false
+			for i := 0; i < n; i++ {
+				if frames[i] != noFrame && (err != nil || res[i] != uffd.Migrated) {
+					unused = append(unused, frames[i])
+				}
+				busy = busy || (frames[i] != noFrame && res[i] == uffd.Busy)
+			}
+			d.Free(unused)
+			if err != nil {
+				return r, fmt.Errorf("svm: migrate %#x: %w", at, err)
+			}
+			moved += m
+			if !busy {
+				break
+			}
+			// Another thread owns some pages for a moment (a CPU fault being
+			// serviced): let it finish.
+			runtime.Gosched()
 		}
-		if need == 0 {
-			done += n
-			continue
-		}
-		frames, err := d.Alloc(n)
-		if err != nil {
-			return r, err
-		}
-		moved, err := uffd.MigrateIn(at, d.id, frames, res[:n])
-		if err != nil {
-			d.Free(frames)
-			return r, fmt.Errorf("svm: migrate %#x: %w", at, err)
-		}
+		after := countResident(at, n, d.id)
 		r.Moved += moved
-		var unused []uint32
-		busy := false
-		for i := 0; i < n; i++ {
-			if res[i] != uffd.Migrated {
-				unused = append(unused, frames[i])
-			}
-			busy = busy || res[i] == uffd.Busy
-		}
-		d.Free(unused)
-		if busy {
-			// Another thread owned some pages for a moment: go round again;
-			// pages now on this device count as resident then.
-			r.Resident -= countResident(at, n, d.id) - moved
-			continue
-		}
-		done += n
+		r.Resident += before
+		r.Missed += n - after
 	}
 	return r, nil
 }

@@ -143,7 +143,10 @@ func TestConcurrentCPUAndDeviceWritesLoseNothing(t *testing.T) {
 								}
 							default:
 							}
-							runtime.Gosched()
+							// Fast enough to hit pages mid-kernel, slow enough that
+							// the kernel progresses: without thrashing mitigation
+							// every CPU pass pulls every page back.
+							time.Sleep(time.Duration(procs) * 3 * time.Millisecond)
 						}
 					}(w)
 				}
@@ -194,6 +197,7 @@ func TestMunmapWhileOnDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The UNMAP event dropped the device copies and released their frames.
+	svm.Default().Sync()
 	for i := 0; i < pages; i++ {
 		if w := svm.PTE(base+uintptr(i)*svm.PageSize, false); w != nil && svm.WordState(*w) != svm.StateHost {
 			t.Fatalf("page %d still %d after munmap", i, svm.WordState(*w))
@@ -205,7 +209,7 @@ func TestMunmapWhileOnDevice(t *testing.T) {
 	// A later launch on the dead range fails with a device fault naming it.
 	k := &kernels.Kernel{Name: "touch", Params: []kernels.Param{{Name: "p", Kind: kernels.PtrAny}},
 		Body: func(it *kernels.Item, a *kernels.Args) { it.LoadU32(a.Ptr(0) + uintptr(it.GlobalID(0)*4)) }}
-	a, err := kernels.Bind(k, unsafe.Pointer(base))
+	a, err := kernels.Bind(k, base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +241,7 @@ func TestProtNoneAndReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := make([]uint32, 1)
-	if err := run(t, d, kernels.Histogram, kernels.HistogramRange(1), sum, unsafe.Pointer(base), int32(1), int32(1)); err != nil {
+	if err := run(t, d, kernels.Histogram, kernels.HistogramRange(1), sum, base, int32(1), int32(1)); err != nil {
 		t.Fatalf("device read of read-only memory: %v", err)
 	}
 	err = run(t, d, evenBytes, kernels.Range1D(n, 256), mem, uint32(1))

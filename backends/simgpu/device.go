@@ -186,6 +186,7 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	start := time.Now()
 	defer func() { d.hostNs.Add(int64(time.Since(start))) }()
 	d.launches.Add(1)
+	d.space.Sync() // address-space changes made before the launch are seen
 	l := &launch{dev: d, k: k, nd: nd, a: a, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}
 	groups := nd.TotalGroups()
 	per := d.cfg.cost.SMCount
@@ -418,6 +419,17 @@ func (l *launch) service(faults []Fault) error {
 			}
 			if res.Moved > 0 {
 				d.clock.Charge(TimeTransferH2D, cost.TransferTime(res.Moved*svm.PageSize))
+			}
+			if res.Missed > 0 {
+				// Pages that would not move (the address space changed under
+				// the migration, or a CPU thread kept them busy): map the
+				// host-owned ones remotely so the work-items make progress;
+				// the others fault again next round.
+				for k := i; k < j; k++ {
+					if word := svm.PTE(uintptr(migrate[k].Page), true); svm.WordState(atomic.LoadUint64(word)) == svm.StateHost {
+						l.remote[migrate[k].Page] = remoteMap{writable: v.Write}
+					}
+				}
 			}
 			i = j
 		}

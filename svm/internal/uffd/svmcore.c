@@ -144,6 +144,10 @@ uint64_t svm_pte_load(uint64_t addr) {
 
 static int g_uffd = -1;
 static int g_evfd = -1;
+// Sync handshake: a Go caller bumps sync_req and kicks; the service thread
+// publishes in sync_done the request count it saw after finishing a loop
+// iteration, i.e. after handling every message it had read before then.
+static uint64_t g_sync_req, g_sync_done;
 
 static int u_copy(uint64_t dst, const void *src, uint64_t len, uint64_t mode, int64_t *copied) {
 	struct uffdio_copy c = {.dst = dst, .src = (uint64_t)(uintptr_t)src, .len = len, .mode = mode};
@@ -482,6 +486,7 @@ static void *service(void *arg) {
 				deferred[ndeferred++] = deferred[i];
 			}
 		}
+		__atomic_store_n(&g_sync_done, __atomic_load_n(&g_sync_req, __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);
 	}
 	return NULL;
 }
@@ -533,6 +538,14 @@ int svm_open(int *err_out) {
 	}
 	return 0;
 }
+
+// svm_sync_begin starts a sync: returns the ticket svm_sync_done must reach.
+uint64_t svm_sync_begin(void) {
+	uint64_t t = __atomic_add_fetch(&g_sync_req, 1, __ATOMIC_SEQ_CST);
+	kick();
+	return t;
+}
+uint64_t svm_sync_done(void) { return __atomic_load_n(&g_sync_done, __ATOMIC_SEQ_CST); }
 
 int svm_register(uint64_t start, uint64_t len) {
 	struct uffdio_register reg = {.range = {.start = start, .len = len},
@@ -653,6 +666,7 @@ int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, 
 			ptes[i] = p;
 			res[base + i] = 1;
 			if (!p) continue;
+			if (frames[base + i] >= svm_devs[dev].nframes) continue; // caller: not this page
 			uint64_t w = ld(p);
 			if (st_of(w) != SVM_ST_HOST) {
 				res[base + i] = st_of(w) == SVM_ST_DEVICE ? 1 : 3;

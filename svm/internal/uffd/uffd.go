@@ -19,6 +19,8 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"time"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -97,6 +99,23 @@ func Register(start, length uintptr) error {
 		return fmt.Errorf("UFFDIO_REGISTER %#x+%#x: %w", start, length, syscall.Errno(e))
 	}
 	return nil
+}
+
+// Sync waits until the service thread has handled every message it read
+// before the call: after munmap or madvise returns (their events are read
+// before they return), Sync guarantees the page table reflects them.
+func Sync() {
+	if !opened.Load() {
+		return
+	}
+	t := uint64(C.svm_sync_begin())
+	for i := 0; uint64(C.svm_sync_done()) < t; i++ {
+		if i < 100 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(10 * time.Microsecond)
+		}
+	}
 }
 
 // PTE returns a pointer to the state word of the page holding addr, or nil
