@@ -8,7 +8,7 @@ setup:
 
 # The seed's example on the simulated GPU, with its fault/migration summary.
 run: setup
-	$(GO) run ./samples/mulmat -m 256 -device simgpu
+	$(GO) run ./samples/mulmat
 
 # Everything CI checks: vet, all tests, and the race detector on the
 # concurrent core (svm, backends).

@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/svmrt/svmrt/backends/cpu"
@@ -286,5 +287,5 @@ type cpuBackend struct{ *cpu.Device }
 
 func (c cpuBackend) Stats() svm.Stats {
 	s := c.Device.Stats()
-	return svm.Stats{Launches: s.Launches, HostTime: s.HostTime()}
+	return svm.Stats{Launches: int64(s.Launches), HostTime: time.Duration(s.HostNs)}
 }

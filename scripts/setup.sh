@@ -7,7 +7,8 @@ set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 # gcc + libc headers: cgo builds the userfaultfd fault-service thread.
-for p in gcc libc6-dev; do
+# make: the test entry point (make test).
+for p in gcc libc6-dev make; do
   have "$p" || need+=("$p")
 done
 

@@ -250,7 +250,8 @@ func (d *DevMem) Alloc(n int) ([]uint32, error) {
 		d.reclaimLocked()
 	}
 	if len(d.free) < n {
-		return nil, fmt.Errorf("svm: %s: %w: need %d frames, %d of %d free", d.dev.Name(), ErrOutOfDeviceMemory, n, len(d.free), d.Frames())
+		return nil, fmt.Errorf("svm: %s: %w: need %d more frames, %d of %d free (%d KiB of device memory; give the device more memory — eviction is not implemented yet)",
+			d.dev.Name(), ErrOutOfDeviceMemory, n, len(d.free), d.Frames(), d.Frames()*PageSize/1024)
 	}
 	out := make([]uint32, n)
 	for i := range out {

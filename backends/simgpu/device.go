@@ -81,7 +81,7 @@ type Device struct {
 
 	// Counters (atomics: read by Stats at any time).
 	launches, faults, batches, remote, tlbHits, tlbMisses, explicitD2H atomic.Int64
-	hostNs                                                              atomic.Int64
+	hostNs                                                             atomic.Int64
 }
 
 var _ svm.Device = (*Device)(nil)

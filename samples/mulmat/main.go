@@ -72,6 +72,9 @@ func run(m int, device, vramFlag string) error {
 		b[i] = float32(i%13) / 4
 	}
 	fmt.Printf("mulmat: %d×%d float32 on %s (%d KiB per matrix)\n", m, m, dev.Name(), m*m*4/1024)
+	// The CPU reference first, while a and b are still on the host.
+	ref := make([]float32, m*m)
+	kernels.RefMulMat(ref, a, b, m)
 
 	start := time.Now()
 	if err := svmrt.MulMat(context.Background(), dev, r, a, b, m); err != nil {
@@ -93,8 +96,6 @@ func run(m int, device, vramFlag string) error {
 	}
 
 	// Reading r on the CPU: real page faults bring it home.
-	ref := make([]float32, m*m)
-	kernels.RefMulMat(ref, a, b, m)
 	maxErr := 0.0
 	for i := range r {
 		maxErr = math.Max(maxErr, math.Abs(float64(r[i]-ref[i])))

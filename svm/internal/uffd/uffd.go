@@ -20,10 +20,10 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"time"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
