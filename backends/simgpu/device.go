@@ -215,6 +215,8 @@ type launch struct {
 	// read by work-items after they resume (the resume channel orders it).
 	remote   map[uint64]remoteMap // page -> remote mapping
 	errPages map[uint64]error     // page -> the error its accesses abort with
+
+	mems []itemMem // work-item memories, reused by every wave (scheduler only)
 }
 
 // wave is one round-based execution of up to SMCount work-groups.
@@ -278,19 +280,30 @@ func (l *launch) runWave(g0, g1 int) error {
 		body(it, a)
 	}
 	errs := make([]error, g1-g0)
+	// Work-item memories and their TLBs are reused from wave to wave (each
+	// starts cold, so counts stay deterministic).
+	if len(l.mems) < (g1-g0)*size {
+		l.mems = make([]itemMem, (g1-g0)*size)
+		for i := range l.mems {
+			l.mems[i].tlb = NewTLB(d.cfg.tlbEntries)
+		}
+	}
 	var wg sync.WaitGroup
 	for g := g0; g < g1; g++ {
-		mems := make([]*itemMem, size)
+		mems := l.mems[(g-g0)*size : (g-g0+1)*size]
 		for i := range mems {
-			mems[i] = &itemMem{w: w, l: l, tlb: NewTLB(d.cfg.tlbEntries), item: g*size + i}
+			tlb := mems[i].tlb
+			tlb.Flush()
+			tlb.Hits, tlb.Misses = 0, 0
+			mems[i] = itemMem{w: w, l: l, tlb: tlb, item: g*size + i}
+			w.items = append(w.items, &mems[i])
 		}
-		w.items = append(w.items, mems...)
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
 			errs[g-g0] = kernels.RunGroup(&wk, l.nd, g, l.a, kernels.GroupConfig{
 				Concurrent: true,
-				MemFor:     func(i int) kernels.Mem { return mems[i] },
+				MemFor:     func(i int) kernels.Mem { return &mems[i] },
 				Gate:       w,
 			})
 		}(g)

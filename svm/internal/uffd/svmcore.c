@@ -346,8 +346,6 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 // copies of pages in [start, end) are discarded (munmap, MADV_DONTNEED) and
 // every tracked word's sequence is bumped so device TLBs drop their entries.
 static void drop_range(uint64_t start, uint64_t end, int is_unmap) {
-	uint64_t published = 0;
-	int pubdev = 0;
 	for (uint64_t a = start & ~(SVM_PAGE_SIZE - 1); a < end;) {
 		uint64_t *p = svm_pte(a, 0);
 		if (!p) {
@@ -359,14 +357,11 @@ static void drop_range(uint64_t start, uint64_t end, int is_unmap) {
 		for (;;) {
 			uint64_t w = ld(p);
 			uint64_t s = st_of(w);
-			if (s == SVM_ST_ZAPPING && !is_unmap) {
-				// A migration's own zap (or a discard racing with it: same
-				// outcome, the copy already taken is the content): publish.
-				if (!cas(p, w, word_next(w, SVM_ST_DEVICE, dev_of(w), frame_of(w)))) continue;
-				published++;
-				pubdev = dev_of(w);
-				break;
-			}
+			// A migration's own zap (or a repetition of its event after a
+			// VMA split): the migrator publishes after it. A user's discard
+			// racing with a migration of the same page is not told apart:
+			// the copy already taken stays the content.
+			if (s == SVM_ST_ZAPPING && !is_unmap) break;
 			uint64_t nw = word_next(w, SVM_ST_HOST, 0, 0);
 			if (s == SVM_ST_RETURNING || s == SVM_ST_FILLING) {
 				// The owner publishes by CAS and will fail; bump is enough.
@@ -381,7 +376,6 @@ static void drop_range(uint64_t start, uint64_t end, int is_unmap) {
 		}
 		a += SVM_PAGE_SIZE;
 	}
-	if (published) count(&svm_devs[pubdev].pages_h2d, published);
 }
 
 static void remap_range(uint64_t from, uint64_t to, uint64_t len) {
@@ -576,6 +570,13 @@ void svm_dev_detach(int id) {
 
 // ---- host -> device -------------------------------------------------------
 
+// sync_wait blocks the calling (non-service) thread until the service
+// thread has handled every message it read before the call.
+static void sync_wait(void) {
+	uint64_t t = svm_sync_begin();
+	while (svm_sync_done() < t) sched_yield();
+}
+
 static int wp_retry(uint64_t start, uint64_t len, int protect) {
 	for (int i = 0;; i++) {
 		int e = u_wp(start, len, protect);
@@ -617,33 +618,28 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 		}
 		held[i] = nw;
 	}
-	// Zap each sub-run still ours. madvise blocks until the service thread
-	// has read the REMOVE event; the service thread, handling that event,
-	// publishes the ZAPPING pages as DEVICE. Publishing there rather than
-	// here matters: the event is consumed (and madvise returns) before it is
-	// handled, so a publish here could come before the handler looks, and
-	// the handler would take our fresh DEVICE page for a user's discard.
+	// Zap each sub-run still ours, then publish. madvise blocks until the
+	// service thread has *read* each REMOVE event it raises — there may be
+	// several, and repetitions, when a concurrent mprotect splits the VMA —
+	// but reading is not handling: the handler, which ignores ZAPPING pages,
+	// may still be about to look at them. sync_wait() waits until every
+	// message read so far has been handled; only then is DEVICE published,
+	// so no event of our own zap can mistake the page for a user's discard.
 	for (int i = i0; i < i1;) {
 		if (res[i] != 0) { i++; continue; }
 		int j = i;
 		while (j < i1 && res[j] == 0) j++;
 		uint64_t zs = start + (uint64_t)i * SVM_PAGE_SIZE, zl = (uint64_t)(j - i) * SVM_PAGE_SIZE;
 		int ze = madvise((void *)(uintptr_t)zs, zl, MADV_DONTNEED) == 0 ? 0 : errno;
+		if (!ze) sync_wait();
 		for (int k = i; k < j; k++) {
-			if (ze) {
-				// No zap, no event: take the page back ourselves.
-				if (cas(ptes[k], held[k], word_next(held[k], SVM_ST_HOST, 0, 0))) {
-					res[k] = 2;
-					continue;
-				}
-			}
-			uint64_t w;
-			while ((w = ld(ptes[k])) == held[k]) sched_yield();
-			// From ZAPPING the handler moves to DEVICE (published) or, on
-			// munmap, to HOST, both with sequence+1. Anything later means the
-			// page was published first and has moved on since.
-			if (st_of(w) == SVM_ST_HOST && (w >> SVM_SEQ_SHIFT) == ((held[k] >> SVM_SEQ_SHIFT) + 1) % (1ULL << 28))
+			uint64_t to = ze ? word_next(held[k], SVM_ST_HOST, 0, 0) : word_next(held[k], SVM_ST_DEVICE, dev, frames[k]);
+			// A failed CAS: munmap took the page (now HOST, frame unused).
+			if (!cas(ptes[k], held[k], to) || ze) {
 				res[k] = 2;
+				continue;
+			}
+			count(&d->pages_h2d, 1);
 		}
 		i = j;
 	}

@@ -1,0 +1,154 @@
+package svm
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+func mmapAnon(t *testing.T, pages int) ([]byte, uintptr) {
+	t.Helper()
+	mem, err := syscall.Mmap(-1, 0, pages*PageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mem, uintptr(unsafe.Pointer(&mem[0]))
+}
+
+// madvise(MADV_DONTNEED) on device-resident pages discards them: the
+// REMOVE event drops the device copies, frees their frames, and the pages
+// read back as zero (as they would for host-resident pages).
+func TestMadviseDontneedDropsDeviceCopies(t *testing.T) {
+	m := attach(t, 16)
+	mem, _ := mmapAnon(t, 8)
+	defer syscall.Munmap(mem)
+	for i := range mem {
+		mem[i] = 0xEE
+	}
+	migrateRange(t, m, unsafe.Pointer(&mem[0]), len(mem))
+	free := m.FreeFrames()
+	if err := syscall.Madvise(mem[2*PageSize:6*PageSize], syscall.MADV_DONTNEED); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.FreeFrames(); got != free+4 {
+		t.Fatalf("free frames %d, want %d", got, free+4)
+	}
+	_, _, _, dropped := m.Counters()
+	if dropped != 4 {
+		t.Fatalf("dropped %d pages, want 4", dropped)
+	}
+	for i, v := range mem {
+		want := byte(0xEE)
+		if i >= 2*PageSize && i < 6*PageSize {
+			want = 0
+		}
+		if v != want {
+			t.Fatalf("byte %d = %#x, want %#x", i, v, want)
+		}
+	}
+}
+
+// mremap moves device-resident pages: the REMAP event moves their state
+// words, and reading at the new address brings the data home.
+func TestMremapMovesDeviceState(t *testing.T) {
+	m := attach(t, 16)
+	mem, base := mmapAnon(t, 4)
+	for i := range mem {
+		mem[i] = byte(i % 251)
+	}
+	migrateRange(t, m, unsafe.Pointer(&mem[0]), len(mem))
+	// Reserve a destination, then move the region onto it.
+	dst, dstBase := mmapAnon(t, 4)
+	const mremapMaymove, mremapFixed = 1, 2
+	got, _, e := syscall.Syscall6(syscall.SYS_MREMAP, base, uintptr(len(mem)), uintptr(len(mem)), mremapMaymove|mremapFixed, dstBase, 0)
+	if e != 0 {
+		t.Fatalf("mremap: %v", e)
+	}
+	if got != dstBase {
+		t.Fatalf("mremap moved to %#x, want %#x", got, dstBase)
+	}
+	Default().Sync()
+	snap, err := Default().Snapshot(dstBase, uintptr(len(mem)), m.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range snap {
+		if p.State != PageOnDevice {
+			t.Fatalf("moved page %#x is %v, want on-device", p.Addr, p.State)
+		}
+	}
+	for i, v := range dst { // dst now maps the moved pages
+		if v != byte(i%251) {
+			t.Fatalf("moved byte %d = %d", i, v)
+		}
+	}
+	if _, _, e := syscall.Syscall(syscall.SYS_MUNMAP, dstBase, uintptr(len(mem)), 0); e != 0 {
+		t.Fatal(e)
+	}
+	// The old range is gone: its words are host (unmapped) again.
+	if w := PTE(base, false); w != nil && WordState(*w) != StateHost {
+		t.Fatalf("old range word %#x", *w)
+	}
+}
+
+// A sequential CPU read of device-resident memory brings pages home in
+// growing windows: far fewer faults than pages.
+func TestSequentialFaultBackUsesWindow(t *testing.T) {
+	m := attach(t, 128)
+	mem, _ := mmapAnon(t, 64)
+	defer syscall.Munmap(mem)
+	for i := range mem {
+		mem[i] = byte(i)
+	}
+	migrateRange(t, m, unsafe.Pointer(&mem[0]), len(mem))
+	f0, _, d0, _ := m.Counters()
+	sum := 0
+	for i := 0; i < len(mem); i += 64 {
+		sum += int(mem[i])
+	}
+	sink += byte(sum)
+	f1, _, d1, _ := m.Counters()
+	if d1-d0 != 64 {
+		t.Fatalf("pages home %d, want 64", d1-d0)
+	}
+	if faults := f1 - f0; faults > 16 {
+		t.Fatalf("%d CPU faults for 64 sequential pages; the window did not grow", faults)
+	}
+	t.Logf("64 pages home in %d faults", f1-f0)
+}
+
+// Degraded mode, forced: Default reports why, migrations fail with
+// ErrNotSupported, snapshots still work.
+func TestDegradedModeForced(t *testing.T) {
+	if os.Getenv(EnvNoUFFD) == "1" {
+		s := Default()
+		if err := s.Degraded(); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), EnvNoUFFD) {
+			t.Fatalf("Degraded() = %v", err)
+		}
+		m, err := s.Attach(testDev{"degraded"}, 8*PageSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Release()
+		b := make([]byte, 3*PageSize)
+		v, _, _ := s.Resolve(uintptr(unsafe.Pointer(&b[0])))
+		start := (uintptr(unsafe.Pointer(&b[0])) + PageSize - 1) &^ (PageSize - 1)
+		if _, err := m.Migrate(v, start, 1); !errors.Is(err, ErrNotSupported) {
+			t.Fatalf("Migrate in degraded mode: %v", err)
+		}
+		if _, err := s.Snapshot(start, PageSize, m.ID()); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDegradedModeForced$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), EnvNoUFFD+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("degraded child: %v\n%s", err, out)
+	}
+}
