@@ -9,14 +9,20 @@ import (
 	"unsafe"
 )
 
-// Gate lets a backend's scheduler know when a work-item blocks and resumes
+// Gate lets a backend's scheduler know when work-items block and resume
 // inside the executor (barrier waits), so it can tell "all items are blocked"
-// apart from "still running". Park is called just before an item blocks at a
-// barrier, Unpark just after it is released. The item whose arrival releases
-// a barrier does not park. Both may be called from many goroutines at once.
+// apart from "still running". Park is called by an item before it blocks at
+// a barrier; Unpark(n) is called by the item that releases the barrier (the
+// last to arrive, or a failing item), on behalf of the n parked items,
+// before any of them can run again. Counting the release in the releasing
+// goroutine matters: were each waiter to unpark itself after waking, the
+// scheduler could see "nobody running" in between, conclude the wave is
+// done, and leave the woken items to fault with nobody servicing them.
+// Both may be called from many goroutines at once, with the group's lock
+// held (so a Gate must not call back into the executor).
 type Gate interface {
 	Park()
-	Unpark()
+	Unpark(n int)
 }
 
 // GroupConfig says how RunGroup executes the work-items of a group.
@@ -149,8 +155,9 @@ func localMem(buf []byte, n int) []byte {
 
 // groupRun is the shared state of one executing work-group.
 //
-// Lock order: mu is a leaf lock; nothing else is acquired while holding it
-// (Gate.Park/Unpark are called with mu released).
+// Lock order: mu, then the Gate's own lock (Gate.Park/Unpark are called
+// with mu held so that parking and releasing are counted atomically with
+// the barrier state).
 type groupRun struct {
 	// Immutable once the items start.
 	k          *Kernel
@@ -307,10 +314,15 @@ func (g *groupRun) failLocked(err error) {
 func (g *groupRun) releaseLocked(err error) {
 	gen := g.gen
 	gen.err = err
-	g.gen = newGeneration()
-	g.waiting = 0
+	parked := g.waiting // every waiter parked, except a releasing arrival
 	if err == nil {
 		g.barriers++
+		parked--
+	}
+	g.gen = newGeneration()
+	g.waiting = 0
+	if g.gate != nil && parked > 0 {
+		g.gate.Unpark(parked)
 	}
 	close(gen.done)
 }
@@ -357,14 +369,11 @@ func (g *groupRun) barrier(it *Item) {
 		return
 	}
 	gen := g.gen
-	g.mu.Unlock()
 	if g.gate != nil {
 		g.gate.Park()
 	}
-	<-gen.done
-	if g.gate != nil {
-		g.gate.Unpark()
-	}
+	g.mu.Unlock()
+	<-gen.done // the releaser has already unparked us
 	if gen.err != nil {
 		panic(&Abort{Err: gen.err})
 	}

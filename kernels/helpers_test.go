@@ -97,8 +97,11 @@ type countingGate struct {
 	parks, unparks, parked atomic.Int64
 }
 
-func (g *countingGate) Park()   { g.parks.Add(1); g.parked.Add(1) }
-func (g *countingGate) Unpark() { g.unparks.Add(1); g.parked.Add(-1) }
+func (g *countingGate) Park() { g.parks.Add(1); g.parked.Add(1) }
+func (g *countingGate) Unpark(n int) {
+	g.unparks.Add(int64(n))
+	g.parked.Add(-int64(n))
+}
 
 // mode is one way of executing a launch: sequential or concurrent items,
 // host-direct or through a counting Mem.

@@ -242,9 +242,9 @@ func (w *wave) Park() {
 	w.mu.Unlock()
 }
 
-func (w *wave) Unpark() {
+func (w *wave) Unpark(n int) {
 	w.mu.Lock()
-	w.running++
+	w.running += n
 	w.mu.Unlock()
 }
 
