@@ -78,7 +78,7 @@ func (s *Space) mapsLocked(refresh bool) (*Maps, error) {
 	// Device arenas are mappings of this process but not host memory.
 	for i := range m.VMAs {
 		for _, d := range s.devices {
-			if d != nil && m.VMAs[i].Start < d.base+uintptr(len(d.arena)) && d.base < m.VMAs[i].End {
+			if d != nil && d.nframes > 0 && m.VMAs[i].Start < d.base+uintptr(d.nframes)*PageSize && d.base < m.VMAs[i].End {
 				m.VMAs[i].Kind = KindDeviceMemory
 			}
 		}
@@ -151,12 +151,14 @@ type DevMem struct {
 	space *Space
 	dev   Device
 	id    int
-	arena []byte
-	base  uintptr
+	// Immutable after Attach (the arena's address stays reserved for the
+	// DevMem's life, so readers need no lock).
+	base    uintptr
+	nframes int
 
-	mu   sync.Mutex // protects free
-	free []uint32   // free frames (stack)
-
+	mu       sync.Mutex // protects free and arena
+	free     []uint32   // free frames (stack)
+	arena    []byte     // the mapping; nil once released
 	released atomic.Bool
 }
 
@@ -184,12 +186,14 @@ func (s *Space) Attach(dev Device, arenaBytes int64) (*DevMem, error) {
 	}
 	d := &DevMem{space: s, dev: dev, id: id}
 	if nframes > 0 {
+		// Shared anonymous: it never merges with a neighbouring user mapping
+		// (which would then look like device memory) and is never migrated.
 		arena, err := syscall.Mmap(-1, 0, int(nframes*PageSize), syscall.PROT_READ|syscall.PROT_WRITE,
-			syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
+			syscall.MAP_SHARED|syscall.MAP_ANON|syscall.MAP_NORESERVE)
 		if err != nil {
 			return nil, fmt.Errorf("svm: attach %s: map %d bytes of device memory: %w", dev.Name(), nframes*PageSize, err)
 		}
-		d.arena, d.base = arena, uintptr(unsafe.Pointer(&arena[0]))
+		d.arena, d.base, d.nframes = arena, uintptr(unsafe.Pointer(&arena[0])), int(nframes)
 		if err := uffd.AttachDevice(id, d.base, uint64(nframes)); err != nil {
 			syscall.Munmap(arena)
 			return nil, fmt.Errorf("svm: attach %s: %w", dev.Name(), err)
@@ -211,7 +215,7 @@ func (d *DevMem) ID() int { return d.id }
 func (d *DevMem) Base() uintptr { return d.base }
 
 // Frames is the arena size in frames.
-func (d *DevMem) Frames() int { return len(d.arena) / PageSize }
+func (d *DevMem) Frames() int { return d.nframes }
 
 // FreeFrames counts frames not holding a page (including pending reclaim).
 func (d *DevMem) FreeFrames() int {
@@ -281,6 +285,12 @@ func (d *DevMem) Counters() (cpuFaults, pagesH2D, pagesD2H, dropped int64) {
 func (s *Space) register(v VMA, start uintptr, npages int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if gen := uffd.Stats().MapGen; gen != s.mapsGen {
+		// Mappings changed since the cache was filled: registrations of
+		// ranges that were unmapped or moved are gone with them.
+		s.maps, s.mapsGen = nil, gen
+		s.registered = map[uintptr][2]uintptr{}
+	}
 	end := start + uintptr(npages)*PageSize
 	for b := start &^ (VABlockSize - 1); b < end; b += VABlockSize {
 		rs, re := max(b, v.Start), min(b+VABlockSize, v.End)
@@ -318,8 +328,11 @@ func (d *DevMem) Migrate(v VMA, start uintptr, npages int) (MigrateResult, error
 	if s.degraded != nil {
 		return r, s.degraded
 	}
-	if d.arena == nil {
+	if d.nframes == 0 {
 		return r, fmt.Errorf("svm: %s has no private memory: %w", d.dev.Name(), ErrNotSupported)
+	}
+	if d.released.Load() {
+		return r, fmt.Errorf("svm: %s: device memory released: %w", d.dev.Name(), ErrNotSupported)
 	}
 	if start%PageSize != 0 || npages <= 0 || start < v.Start || start+uintptr(npages)*PageSize > v.End {
 		return r, fmt.Errorf("svm: migrate %#x+%d pages: not page aligned or not inside %v", start, npages, v)
@@ -327,6 +340,9 @@ func (d *DevMem) Migrate(v VMA, start uintptr, npages int) (MigrateResult, error
 	if !v.Migratable() {
 		return r, fmt.Errorf("svm: migrate %#x: %s mapping is mirrored, not migrated: %w", start, v.Kind, ErrNotSupported)
 	}
+	// Address-space changes that have returned (munmap, mremap) must be in
+	// the page table and in the registration cache before we register.
+	s.Sync()
 	if err := s.register(v, start, npages); err != nil {
 		return r, fmt.Errorf("svm: migrate %#x: %w", start, err)
 	}
@@ -437,25 +453,62 @@ func (s *Space) invalidateAll(start, end uintptr) {
 
 // Release brings every page d holds home, with its data, and frees the
 // device slot and arena. The device must not run kernels afterwards.
+//
+// It waits out pages in transit: a page the fault-service thread is copying
+// home, or a migration in flight, still names the device; the slot is only
+// detached (and the arena unmapped) once no word in the page table does.
 func (d *DevMem) Release() error {
 	if !d.released.CompareAndSwap(false, true) {
 		return nil
 	}
 	s := d.space
 	var firstErr error
-	if d.arena != nil && s.degraded == nil {
-		if err := forEachDevicePage(d.id, func(addr uintptr) {
-			if _, err := uffd.MigrateOut(addr, 1); err != nil && firstErr == nil {
+	if d.nframes > 0 && s.degraded == nil {
+		for pass := 0; ; pass++ {
+			busy := 0
+			var runs [][2]uintptr // [start, pages) of contiguous device pages
+			err := uffd.Walk(func(addr uintptr, w uint64) {
+				if uffd.Dev(w) != d.id || uffd.State(w) == StateFilling {
+					return
+				}
+				busy++
+				if uffd.State(w) != StateDevice {
+					return // in transit: look again on the next pass
+				}
+				if n := len(runs); n > 0 && runs[n-1][0]+runs[n-1][1]*PageSize == addr {
+					runs[n-1][1]++
+				} else {
+					runs = append(runs, [2]uintptr{addr, 1})
+				}
+			})
+			if err != nil && firstErr == nil {
 				firstErr = err
 			}
-		}); err != nil && firstErr == nil {
-			firstErr = err
+			for _, r := range runs {
+				if _, err := uffd.MigrateOut(r[0], int(r[1])); err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("svm: release %s: bring %#x home: %w", d.dev.Name(), r[0], err)
+				}
+			}
+			if busy == 0 {
+				break
+			}
+			if pass == 10000 {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("svm: release %s: %d pages would not come home", d.dev.Name(), busy)
+				}
+				break
+			}
+			if pass > 0 {
+				runtime.Gosched()
+			}
 		}
 	}
 	s.mu.Lock()
 	s.devices[d.id] = nil
 	s.maps = nil
 	s.mu.Unlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.arena != nil {
 		uffd.DetachDevice(d.id)
 		if err := syscall.Munmap(d.arena); err != nil && firstErr == nil {
@@ -464,14 +517,4 @@ func (d *DevMem) Release() error {
 		d.arena = nil
 	}
 	return firstErr
-}
-
-// forEachDevicePage calls fn for every page whose word says it is resident
-// on device id, by scanning the tracked regions of the page table.
-func forEachDevicePage(id int, fn func(addr uintptr)) error {
-	return uffd.Walk(func(addr uintptr, w uint64) {
-		if uffd.State(w) == StateDevice && uffd.Dev(w) == id {
-			fn(addr)
-		}
-	})
 }

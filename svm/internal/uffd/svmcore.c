@@ -38,10 +38,47 @@
 #define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
 #endif
 
-svm_dev svm_devs[SVM_MAX_DEVS];
-svm_stats svm_global;
-
 enum { SVM_ST_FILLING = 5 }; // service thread is installing a host page (C only)
+
+#define TOP_BITS 11
+#define MID_BITS 12
+#define LEAF_BITS 12
+#define LEAF_PAGES (1ULL << LEAF_BITS)
+#define MAX_RUN 64
+#define MAX_DEFERRED 4096
+#define SERVICE_STACK (256 << 10)
+
+// All mutable state of this file, in one MAP_SHARED anonymous block.
+//
+// Why not C statics: statics live in the executable's .bss, which is
+// private anonymous memory — migratable. A Go global array handed to a
+// kernel would migrate its page, and with it whatever statics share that
+// page; the service thread touching them would fault on itself and the
+// process would hang. Shared anonymous memory is never migrated (nor
+// registered with userfaultfd), and never merges with a user's private
+// mapping. The service thread's stack (and its TLS) is shared memory too.
+// The one global left, the pointer S, is forced into .data, which is a
+// file-backed mapping of the executable: never migrated either.
+typedef struct {
+	uint8_t zero_page[SVM_PAGE_SIZE];
+	uint8_t bounce[MAX_RUN * SVM_PAGE_SIZE]; // service thread's copy buffer
+	uint64_t **top[1 << TOP_BITS];           // radix root
+	svm_dev devs[SVM_MAX_DEVS];
+	svm_stats global;
+	int uffd, evfd;
+	// Sync handshake: a caller bumps sync_req and kicks; the service thread
+	// stores in sync_done the request count it saw after finishing a loop
+	// iteration, i.e. after handling every message it had read before then.
+	uint64_t sync_req, sync_done;
+	uint64_t last_fault_page; // sequential-access detector (service thread)
+	int seq_window;
+	int ndeferred;
+	struct {
+		uint64_t addr, flags;
+	} deferred[MAX_DEFERRED];
+} svm_state;
+
+static svm_state *S __attribute__((section(".data"))) = 0;
 
 // ---- page-state words --------------------------------------------------
 
@@ -60,17 +97,33 @@ static inline void count(uint64_t *c, uint64_t n) { __atomic_fetch_add(c, n, __A
 
 // ---- logical page table: 47-bit VA, VPN split 11/12/12 -----------------
 
-#define TOP_BITS 11
-#define MID_BITS 12
-#define LEAF_BITS 12
-#define LEAF_PAGES (1ULL << LEAF_BITS)
-
-static uint64_t **svm_top[1 << TOP_BITS];
-
+// table_alloc maps internal memory: shared anonymous, for the reasons given
+// at svm_state.
+// A forked child does not inherit it (MADV_DONTFORK): shared, the child
+// could corrupt the parent's page table; the child has no service thread
+// and no device anyway (fork_child gives it its device pages' contents).
 static void *table_alloc(size_t bytes) {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) return NULL;
+	madvise(p, bytes, MADV_DONTFORK);
+	return p;
 }
+
+// svm_init allocates the state block. Called once from the Go package's
+// init, before any other function here.
+int svm_init(void) {
+	if (S) return 0;
+	svm_state *st = mmap(NULL, sizeof(svm_state), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (st == MAP_FAILED) return errno;
+	madvise(st, sizeof(svm_state), MADV_DONTFORK);
+	st->uffd = st->evfd = -1;
+	st->seq_window = 1;
+	__atomic_store_n(&S, st, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+svm_dev *svm_dev_at(int id) { return &S->devs[id]; }
+svm_stats *svm_stats_ptr(void) { return &S->global; }
 
 // svm_pte returns the state word of the page holding addr, allocating the
 // leaf when alloc is set; NULL when the leaf is absent (the page has never
@@ -81,13 +134,13 @@ uint64_t *svm_pte(uint64_t addr, int alloc) {
 	uint64_t ti = vpn >> (MID_BITS + LEAF_BITS);
 	uint64_t mi = (vpn >> LEAF_BITS) & ((1ULL << MID_BITS) - 1);
 	uint64_t li = vpn & (LEAF_PAGES - 1);
-	uint64_t **mid = __atomic_load_n(&svm_top[ti], __ATOMIC_ACQUIRE);
+	uint64_t **mid = __atomic_load_n(&S->top[ti], __ATOMIC_ACQUIRE);
 	if (!mid) {
 		if (!alloc) return NULL;
 		uint64_t **fresh = table_alloc(sizeof(uint64_t *) << MID_BITS);
 		if (!fresh) return NULL;
 		uint64_t **expect = NULL;
-		if (__atomic_compare_exchange_n(&svm_top[ti], &expect, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		if (__atomic_compare_exchange_n(&S->top[ti], &expect, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 			mid = fresh;
 		} else {
 			munmap(fresh, sizeof(uint64_t *) << MID_BITS);
@@ -115,7 +168,7 @@ uint64_t *svm_pte(uint64_t addr, int alloc) {
 uint64_t svm_next_nonhost(uint64_t from, uint64_t *word) {
 	uint64_t vpn = from >> SVM_PAGE_SHIFT;
 	for (uint64_t ti = vpn >> (MID_BITS + LEAF_BITS); ti < (1ULL << TOP_BITS); ti++) {
-		uint64_t **mid = __atomic_load_n(&svm_top[ti], __ATOMIC_ACQUIRE);
+		uint64_t **mid = __atomic_load_n(&S->top[ti], __ATOMIC_ACQUIRE);
 		uint64_t mstart = (ti == vpn >> (MID_BITS + LEAF_BITS)) ? (vpn >> LEAF_BITS) & ((1ULL << MID_BITS) - 1) : 0;
 		if (!mid) continue;
 		for (uint64_t mi = mstart; mi < (1ULL << MID_BITS); mi++) {
@@ -142,58 +195,54 @@ uint64_t svm_pte_load(uint64_t addr) {
 
 // ---- uffd ioctls (return 0 or errno) -------------------------------------
 
-static int g_uffd = -1;
-static int g_evfd = -1;
-// Sync handshake: a Go caller bumps sync_req and kicks; the service thread
-// publishes in sync_done the request count it saw after finishing a loop
-// iteration, i.e. after handling every message it had read before then.
-static uint64_t g_sync_req, g_sync_done;
 
 static int u_copy(uint64_t dst, const void *src, uint64_t len, uint64_t mode, int64_t *copied) {
 	struct uffdio_copy c = {.dst = dst, .src = (uint64_t)(uintptr_t)src, .len = len, .mode = mode};
-	int r = ioctl(g_uffd, UFFDIO_COPY, &c);
+	int r = ioctl(S->uffd, UFFDIO_COPY, &c);
 	if (copied) *copied = c.copy > 0 ? c.copy : 0;
 	return r == 0 ? 0 : errno;
 }
 static int u_zero(uint64_t dst, uint64_t len, int dontwake) {
 	struct uffdio_zeropage z = {.range = {.start = dst, .len = len},
 	                            .mode = dontwake ? UFFDIO_ZEROPAGE_MODE_DONTWAKE : 0};
-	return ioctl(g_uffd, UFFDIO_ZEROPAGE, &z) == 0 ? 0 : errno;
+	return ioctl(S->uffd, UFFDIO_ZEROPAGE, &z) == 0 ? 0 : errno;
 }
 static int u_wp(uint64_t start, uint64_t len, int protect) {
 	struct uffdio_writeprotect w = {.range = {.start = start, .len = len},
 	                                .mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0};
-	return ioctl(g_uffd, UFFDIO_WRITEPROTECT, &w) == 0 ? 0 : errno;
+	return ioctl(S->uffd, UFFDIO_WRITEPROTECT, &w) == 0 ? 0 : errno;
 }
 static int u_wake(uint64_t start, uint64_t len) {
 	struct uffdio_range r = {.start = start, .len = len};
-	return ioctl(g_uffd, UFFDIO_WAKE, &r) == 0 ? 0 : errno;
+	return ioctl(S->uffd, UFFDIO_WAKE, &r) == 0 ? 0 : errno;
 }
 static void note_error(int e) {
-	count(&svm_global.errors, 1);
-	__atomic_store_n(&svm_global.last_errno, (uint64_t)e, __ATOMIC_RELAXED);
+	count(&S->global.errors, 1);
+	__atomic_store_n(&S->global.last_errno, (uint64_t)e, __ATOMIC_RELAXED);
 }
 static void kick(void) {
 	uint64_t one = 1;
-	if (g_evfd >= 0) (void)!write(g_evfd, &one, sizeof one);
+	if (S->evfd >= 0) (void)!write(S->evfd, &one, sizeof one);
 }
 
 // The host side released frame f of device d: mark it for the device allocator.
 static void frame_release(int d, uint64_t f) {
-	svm_dev *dv = &svm_devs[d];
+	svm_dev *dv = &S->devs[d];
 	if (!dv->pending_free || f >= dv->nframes) return;
 	__atomic_fetch_or(&dv->pending_free[f / 64], 1ULL << (f % 64), __ATOMIC_SEQ_CST);
 }
 
 // ---- device -> host -----------------------------------------------------
 
-#define MAX_RUN 64
+#define RETRY_ONE (-1000)
 
 // bring_back copies up to maxpages device-resident pages starting at page
 // back into the host address space with one UFFDIO_COPY (which installs the
-// pages and wakes their waiters atomically). Returns pages moved, 0 when the
-// first page is no longer device-resident (caller re-examines it), -EAGAIN
-// when the address space is changing (caller retries later).
+// pages; waiters are woken after the publish). Returns pages handled (> 0),
+// 0 when the first page is no longer device-resident (caller re-examines
+// it), -EAGAIN when the address space is changing (retry later), RETRY_ONE
+// when a multi-page copy failed as a whole (it crossed a mapping boundary:
+// retry the first page alone).
 static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fault) {
 	uint64_t *ptes[MAX_RUN];
 	uint64_t held[MAX_RUN];
@@ -204,8 +253,16 @@ static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fau
 		if (!p) break;
 		uint64_t w = ld(p);
 		if (st_of(w) != SVM_ST_DEVICE) break;
-		svm_dev *d = &svm_devs[dev_of(w)];
-		if (!d->arena || frame_of(w) >= d->nframes) break;
+		svm_dev *d = &S->devs[dev_of(w)];
+		if (!d->arena || frame_of(w) >= d->nframes) {
+			// A device released without bringing this page home: its data
+			// is gone. Say so and make the page host-owned (zero) rather
+			// than leave a thread waiting for it forever.
+			if (i > 0) break;
+			if (!cas(p, w, word_next(w, SVM_ST_HOST, 0, 0))) return 0;
+			note_error(ENXIO);
+			return 1;
+		}
 		uint64_t nw = word_next(w, SVM_ST_RETURNING, dev_of(w), frame_of(w));
 		if (!cas(p, w, nw)) break;
 		// The CAS is a full barrier: a device store that validated the old
@@ -219,8 +276,6 @@ static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fau
 	}
 	if (n == 0) return 0;
 	int64_t copied = 0;
-	// Install without waking, publish, then wake: a woken thread must never
-	// observe the page still RETURNING.
 	int e = u_copy(page, bounce, (uint64_t)n * SVM_PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE, &copied);
 	int done = e == 0 ? n : (int)(copied / (int64_t)SVM_PAGE_SIZE);
 	for (int i = 0; i < n; i++) {
@@ -228,9 +283,9 @@ static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fau
 		uint64_t f = frame_of(held[i]);
 		if (i < done) {
 			cas(ptes[i], held[i], word_next(held[i], SVM_ST_HOST, 0, 0));
-			frame_release(d, f);
-			count(&svm_devs[d].pages_d2h, 1);
-			if (from_fault && i == 0) count(&svm_devs[d].cpu_faults, 1);
+			frame_release(d, f); // the one place a returning frame is released
+			count(&S->devs[d].pages_d2h, 1);
+			if (from_fault && i == 0) count(&S->devs[d].cpu_faults, 1);
 		} else {
 			// Not installed: the device copy stays the truth.
 			cas(ptes[i], held[i], word_next(held[i], SVM_ST_DEVICE, d, f));
@@ -241,8 +296,14 @@ static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fau
 		return done;
 	}
 	if (e == EAGAIN) return -EAGAIN;
-	// A host page exists where the device held the truth: an invariant
-	// violation. Record it and wake the waiter rather than spin.
+	if (n > 1) return RETRY_ONE;
+	// The page is no longer where it was (ENOENT: munmap or mremap took the
+	// range; the copy cannot tell which). Its UNMAP or REMAP event is on its
+	// way; its handler waits while we hold the page, then drops or moves the
+	// DEVICE word we just restored. Retry later.
+	if (e == ENOENT || e == EINVAL || e == EFAULT) return -EAGAIN;
+	// EEXIST on one page: a host page exists where the device held the
+	// truth — an invariant violation. Record it; wake rather than spin.
 	note_error(e);
 	u_wake(page, SVM_PAGE_SIZE);
 	return 1;
@@ -250,10 +311,6 @@ static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fau
 
 // ---- fault service --------------------------------------------------------
 
-static uint8_t zero_page[SVM_PAGE_SIZE] __attribute__((aligned(4096)));
-static uint8_t svc_bounce[MAX_RUN * SVM_PAGE_SIZE] __attribute__((aligned(4096)));
-static uint64_t last_fault_page;
-static int seq_window = 1;
 
 // handle_fault returns 1 when the fault is resolved, 0 to defer it.
 static int handle_fault(uint64_t addr, uint64_t flags) {
@@ -277,7 +334,7 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 				if (!cas(p, w, nw)) continue;
 				struct uffdio_writeprotect un = {.range = {.start = page, .len = SVM_PAGE_SIZE},
 				                                 .mode = UFFDIO_WRITEPROTECT_MODE_DONTWAKE};
-				int e = ioctl(g_uffd, UFFDIO_WRITEPROTECT, &un) == 0 ? 0 : errno;
+				int e = ioctl(S->uffd, UFFDIO_WRITEPROTECT, &un) == 0 ? 0 : errno;
 				cas(p, nw, word_next(nw, SVM_ST_HOST, 0, 0));
 				if (e == EAGAIN) return 0;
 				u_wake(page, SVM_PAGE_SIZE);
@@ -303,18 +360,18 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 				if (e && e != EEXIST) note_error(e);
 				u_wake(page, SVM_PAGE_SIZE);
 			}
-			count(&svm_global.zero_fills, 1);
+			count(&S->global.zero_fills, 1);
 			return 1;
 		case SVM_ST_MIGRATING:
 			if (wp) return 0; // the migrator's unprotect wakes the writer
 			{
 				// Absent host page = zero content. Install it write-protected so
 				// a writer cannot slip in behind the migrator's copy.
-				int e = u_copy(page, zero_page, SVM_PAGE_SIZE, UFFDIO_COPY_MODE_WP, NULL);
+				int e = u_copy(page, S->zero_page, SVM_PAGE_SIZE, UFFDIO_COPY_MODE_WP, NULL);
 				if (e == EAGAIN) return 0;
 				if (e == EEXIST) u_wake(page, SVM_PAGE_SIZE);
 				else if (e) { note_error(e); u_wake(page, SVM_PAGE_SIZE); }
-				count(&svm_global.zero_fills, 1);
+				count(&S->global.zero_fills, 1);
 				return 1;
 			}
 		case SVM_ST_DEVICE: {
@@ -324,15 +381,16 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 				u_wake(page, SVM_PAGE_SIZE);
 				return 1;
 			}
-			if (page == last_fault_page + SVM_PAGE_SIZE) {
-				if (seq_window < MAX_RUN) seq_window *= 2;
+			if (page == S->last_fault_page + SVM_PAGE_SIZE) {
+				if (S->seq_window < MAX_RUN) S->seq_window *= 2;
 			} else {
-				seq_window = 1;
+				S->seq_window = 1;
 			}
-			int r = bring_back(page, seq_window, svc_bounce, 1);
-			if (r == -EAGAIN) return 0;
+			int r = bring_back(page, S->seq_window, S->bounce, 1);
+			if (r == RETRY_ONE) r = bring_back(page, 1, S->bounce, 1);
+			if (r == -EAGAIN || r == RETRY_ONE) return 0;
 			if (r == 0) continue;
-			last_fault_page = page + (uint64_t)(r - 1) * SVM_PAGE_SIZE;
+			S->last_fault_page = page + (uint64_t)(r - 1) * SVM_PAGE_SIZE;
 			return 1;
 		}
 		default: // ZAPPING, RETURNING, FILLING: another thread owns the page
@@ -364,13 +422,15 @@ static void drop_range(uint64_t start, uint64_t end, int is_unmap) {
 			if (s == SVM_ST_ZAPPING && !is_unmap) break;
 			uint64_t nw = word_next(w, SVM_ST_HOST, 0, 0);
 			if (s == SVM_ST_RETURNING || s == SVM_ST_FILLING) {
-				// The owner publishes by CAS and will fail; bump is enough.
-				break;
+				// Another thread is copying the page home; it never waits
+				// for this thread, so wait for it to publish and look again.
+				sched_yield();
+				continue;
 			}
 			if (!cas(p, w, nw)) continue;
 			if (s == SVM_ST_DEVICE) {
 				frame_release(dev_of(w), frame_of(w));
-				count(&svm_devs[dev_of(w)].dropped, 1);
+				count(&S->devs[dev_of(w)].dropped, 1);
 			}
 			break;
 		}
@@ -383,9 +443,17 @@ static void remap_range(uint64_t from, uint64_t to, uint64_t len) {
 		uint64_t *p = svm_pte(from + off, 0);
 		if (!p) continue;
 		uint64_t w;
-		do {
+		for (;;) {
 			w = ld(p);
-		} while (!cas(p, w, word_next(w, SVM_ST_HOST, 0, 0)));
+			if (st_of(w) == SVM_ST_RETURNING || st_of(w) == SVM_ST_FILLING) {
+				sched_yield(); // being copied home by a thread that never waits for us
+				continue;
+			}
+			// A page still MIGRATING keeps its host copy (moved by mremap):
+			// the migration aborts. One ZAPPING is lost if its zap already
+			// ran (a known gap: migrations racing with mremap of the range).
+			if (cas(p, w, word_next(w, SVM_ST_HOST, 0, 0))) break;
+		}
 		if (st_of(w) == SVM_ST_DEVICE) {
 			uint64_t *q = svm_pte(to + off, 1);
 			if (!q) {
@@ -399,41 +467,61 @@ static void remap_range(uint64_t from, uint64_t to, uint64_t len) {
 	}
 }
 
+// fork_child gives a forked child its own copy of every page that lives in
+// device memory, then lets go of the child's userfaultfd. fork() copies
+// the page tables, but a device-resident page has no host page to copy:
+// without this the child would read zeros. The parent's fork() is blocked
+// until the event is read; the child may already run and fault on such a
+// page — it waits on its own userfaultfd, and UFFDIO_COPY wakes it. Closing
+// the child's userfaultfd afterwards unregisters its ranges and wakes any
+// other waiter into an ordinary (zero-fill) fault, which is right: every
+// page that was not on a device was copied by fork() itself.
+static void fork_child(int cfd) {
+	uint64_t w;
+	for (uint64_t a = svm_next_nonhost(0, &w); a != UINT64_MAX; a = svm_next_nonhost(a + SVM_PAGE_SIZE, &w)) {
+		uint64_t st = st_of(w);
+		if (st != SVM_ST_DEVICE && st != SVM_ST_ZAPPING && st != SVM_ST_RETURNING) continue;
+		svm_dev *d = &S->devs[dev_of(w)];
+		if (!d->arena || frame_of(w) >= d->nframes) continue;
+		struct uffdio_copy c = {.dst = a, .src = d->arena + frame_of(w) * SVM_PAGE_SIZE, .len = SVM_PAGE_SIZE};
+		if (ioctl(cfd, UFFDIO_COPY, &c) != 0 && errno != EEXIST && errno != ENOENT) note_error(errno);
+	}
+	close(cfd);
+}
+
 static void handle_event(struct uffd_msg *m) {
-	count(&svm_global.events, 1);
+	count(&S->global.events, 1);
 	switch (m->event) {
+	case UFFD_EVENT_FORK:
+		fork_child((int)m->arg.fork.ufd);
+		break;
 	case UFFD_EVENT_REMOVE:
 		drop_range(m->arg.remove.start, m->arg.remove.end, 0);
 		break;
 	case UFFD_EVENT_UNMAP:
 		drop_range(m->arg.remove.start, m->arg.remove.end, 1);
-		count(&svm_global.map_gen, 1);
+		count(&S->global.map_gen, 1);
 		break;
 	case UFFD_EVENT_REMAP:
 		remap_range(m->arg.remap.from, m->arg.remap.to, m->arg.remap.len);
-		count(&svm_global.map_gen, 1);
+		count(&S->global.map_gen, 1);
 		break;
 	default:
 		break;
 	}
 }
 
-#define MAX_DEFERRED 4096
-static struct {
-	uint64_t addr, flags;
-} deferred[MAX_DEFERRED];
-static int ndeferred;
 
 static void defer_fault(uint64_t addr, uint64_t flags) {
 	uint64_t page = addr & ~(SVM_PAGE_SIZE - 1);
-	for (int i = 0; i < ndeferred; i++)
-		if (deferred[i].addr == page && deferred[i].flags == flags) return;
-	if (ndeferred < MAX_DEFERRED) {
-		deferred[ndeferred].addr = page;
-		deferred[ndeferred].flags = flags;
-		ndeferred++;
+	for (int i = 0; i < S->ndeferred; i++)
+		if (S->deferred[i].addr == page && S->deferred[i].flags == flags) return;
+	if (S->ndeferred < MAX_DEFERRED) {
+		S->deferred[S->ndeferred].addr = page;
+		S->deferred[S->ndeferred].flags = flags;
+		S->ndeferred++;
 	}
-	count(&svm_global.deferred, 1);
+	count(&S->global.deferred, 1);
 }
 
 static void *service(void *arg) {
@@ -443,26 +531,26 @@ static void *service(void *arg) {
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	struct uffd_msg msgs[64];
 	for (;;) {
-		struct pollfd pfd[2] = {{.fd = g_uffd, .events = POLLIN}, {.fd = g_evfd, .events = POLLIN}};
+		struct pollfd pfd[2] = {{.fd = S->uffd, .events = POLLIN}, {.fd = S->evfd, .events = POLLIN}};
 		struct timespec ts = {0, 50 * 1000};
-		int r = ppoll(pfd, 2, ndeferred ? &ts : NULL, NULL);
+		int r = ppoll(pfd, 2, S->ndeferred ? &ts : NULL, NULL);
 		if (r < 0 && errno != EINTR) {
 			note_error(errno);
 			continue;
 		}
 		if (pfd[1].revents & POLLIN) {
 			uint64_t v;
-			(void)!read(g_evfd, &v, sizeof v);
+			(void)!read(S->evfd, &v, sizeof v);
 		}
 		if (pfd[0].revents & (POLLERR | POLLHUP)) break;
 		if (pfd[0].revents & POLLIN) {
-			ssize_t n = read(g_uffd, msgs, sizeof msgs);
+			ssize_t n = read(S->uffd, msgs, sizeof msgs);
 			if (n > 0) {
 				for (ssize_t i = 0; i < n / (ssize_t)sizeof msgs[0]; i++) {
 					struct uffd_msg *m = &msgs[i];
 					if (m->event == UFFD_EVENT_PAGEFAULT) {
-						count(&svm_global.faults, 1);
-						if (m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) count(&svm_global.wp_faults, 1);
+						count(&S->global.faults, 1);
+						if (m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) count(&S->global.wp_faults, 1);
 						if (!handle_fault(m->arg.pagefault.address, m->arg.pagefault.flags))
 							defer_fault(m->arg.pagefault.address, m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP);
 					} else {
@@ -473,14 +561,14 @@ static void *service(void *arg) {
 				note_error(errno);
 			}
 		}
-		int k = ndeferred;
-		ndeferred = 0;
+		int k = S->ndeferred;
+		S->ndeferred = 0;
 		for (int i = 0; i < k; i++) {
-			if (!handle_fault(deferred[i].addr, deferred[i].flags)) {
-				deferred[ndeferred++] = deferred[i];
+			if (!handle_fault(S->deferred[i].addr, S->deferred[i].flags)) {
+				S->deferred[S->ndeferred++] = S->deferred[i];
 			}
 		}
-		__atomic_store_n(&g_sync_done, __atomic_load_n(&g_sync_req, __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);
+		__atomic_store_n(&S->sync_done, __atomic_load_n(&S->sync_req, __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);
 	}
 	return NULL;
 }
@@ -503,7 +591,8 @@ int svm_open(int *err_out) {
 	}
 	struct uffdio_api api = {.api = UFFD_API,
 	                         .features = UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP |
-	                                     UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_PAGEFAULT_FLAG_WP};
+	                                     UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_FORK |
+	                                     UFFD_FEATURE_PAGEFAULT_FLAG_WP};
 	if (ioctl(fd, UFFDIO_API, &api) != 0) {
 		*err_out = errno * 16 + 2;
 		close(fd);
@@ -515,19 +604,31 @@ int svm_open(int *err_out) {
 		close(fd);
 		return -1;
 	}
-	g_uffd = fd;
-	g_evfd = ev;
+	S->uffd = fd;
+	S->evfd = ev;
+	// The service thread's stack (glibc puts its TLS there too) is shared
+	// anonymous memory, populated up front: see svm_state.
+	void *stack = mmap(NULL, SERVICE_STACK, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (stack != MAP_FAILED) madvise(stack, SERVICE_STACK, MADV_DONTFORK);
+	if (stack == MAP_FAILED) {
+		*err_out = errno * 16 + 4;
+		close(fd);
+		close(ev);
+		S->uffd = S->evfd = -1;
+		return -1;
+	}
 	pthread_t t;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstack(&attr, stack, SERVICE_STACK);
 	int e = pthread_create(&t, &attr, service, NULL);
 	pthread_attr_destroy(&attr);
 	if (e != 0) {
 		*err_out = e * 16 + 4;
 		close(fd);
 		close(ev);
-		g_uffd = g_evfd = -1;
+		S->uffd = S->evfd = -1;
 		return -1;
 	}
 	return 0;
@@ -535,21 +636,21 @@ int svm_open(int *err_out) {
 
 // svm_sync_begin starts a sync: returns the ticket svm_sync_done must reach.
 uint64_t svm_sync_begin(void) {
-	uint64_t t = __atomic_add_fetch(&g_sync_req, 1, __ATOMIC_SEQ_CST);
+	uint64_t t = __atomic_add_fetch(&S->sync_req, 1, __ATOMIC_SEQ_CST);
 	kick();
 	return t;
 }
-uint64_t svm_sync_done(void) { return __atomic_load_n(&g_sync_done, __ATOMIC_SEQ_CST); }
+uint64_t svm_sync_done(void) { return __atomic_load_n(&S->sync_done, __ATOMIC_SEQ_CST); }
 
 int svm_register(uint64_t start, uint64_t len) {
 	struct uffdio_register reg = {.range = {.start = start, .len = len},
 	                              .mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP};
-	return ioctl(g_uffd, UFFDIO_REGISTER, &reg) == 0 ? 0 : errno;
+	return ioctl(S->uffd, UFFDIO_REGISTER, &reg) == 0 ? 0 : errno;
 }
 
 int svm_dev_attach(int id, uint64_t arena, uint64_t nframes) {
 	if (id < 0 || id >= SVM_MAX_DEVS) return EINVAL;
-	svm_dev *d = &svm_devs[id];
+	svm_dev *d = &S->devs[id];
 	size_t words = (nframes + 63) / 64;
 	uint64_t *bm = table_alloc(words * 8 + 8);
 	if (!bm) return ENOMEM;
@@ -562,7 +663,7 @@ int svm_dev_attach(int id, uint64_t arena, uint64_t nframes) {
 
 void svm_dev_detach(int id) {
 	if (id < 0 || id >= SVM_MAX_DEVS) return;
-	svm_dev *d = &svm_devs[id];
+	svm_dev *d = &S->devs[id];
 	__atomic_store_n(&d->arena, 0, __ATOMIC_SEQ_CST);
 	// The bitmap is kept (not unmapped): a late frame_release may still
 	// touch it; it is tiny and reused if the slot is attached again.
@@ -588,10 +689,11 @@ static int wp_retry(uint64_t start, uint64_t len, int protect) {
 // migrate_run moves the claimed pages [i0, i1) of a call to svm_migrate_in.
 static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t *frames, uint64_t **ptes,
                         uint64_t *held, uint8_t *res) {
-	svm_dev *d = &svm_devs[dev];
+	svm_dev *d = &S->devs[dev];
 	uint64_t rs = start + (uint64_t)i0 * SVM_PAGE_SIZE, rl = (uint64_t)(i1 - i0) * SVM_PAGE_SIZE;
 	int e = wp_retry(rs, rl, 1);
 	if (e) {
+		wp_retry(rs, rl, 0); // a partial protect must not outlive us
 		for (int i = i0; i < i1; i++) {
 			cas(ptes[i], held[i], word_next(held[i], SVM_ST_HOST, 0, 0));
 			res[i] = 2;
@@ -608,30 +710,42 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 		local[i - i0].iov_len = SVM_PAGE_SIZE;
 	}
 	ssize_t got = process_vm_readv(getpid(), local, i1 - i0, &remote, 1, 0);
-	int okpages = got < 0 ? 0 : (int)(got / (ssize_t)SVM_PAGE_SIZE);
-	for (int i = i0; i < i1; i++) {
-		uint64_t nw = word_next(held[i], SVM_ST_ZAPPING, dev, frames[i]);
-		if (i - i0 >= okpages || !cas(ptes[i], held[i], nw)) {
-			if (i - i0 >= okpages) cas(ptes[i], held[i], word_next(held[i], SVM_ST_HOST, 0, 0));
+	int ok = got < 0 ? 0 : (int)(got / (ssize_t)SVM_PAGE_SIZE);
+	if (i0 + ok < i1) {
+		// Pages we could not copy stay on the host: unprotect them while we
+		// still own them, then give them back.
+		wp_retry(rs + (uint64_t)ok * SVM_PAGE_SIZE, rl - (uint64_t)ok * SVM_PAGE_SIZE, 0);
+		for (int i = i0 + ok; i < i1; i++) {
+			cas(ptes[i], held[i], word_next(held[i], SVM_ST_HOST, 0, 0));
 			res[i] = 2;
+		}
+	}
+	for (int i = i0; i < i0 + ok; i++) {
+		uint64_t nw = word_next(held[i], SVM_ST_ZAPPING, dev, frames[i]);
+		if (!cas(ptes[i], held[i], nw)) {
+			res[i] = 2; // an event took the page (discard, munmap): no longer ours
 			continue;
 		}
 		held[i] = nw;
 	}
-	// Zap each sub-run still ours, then publish. madvise blocks until the
-	// service thread has *read* each REMOVE event it raises — there may be
-	// several, and repetitions, when a concurrent mprotect splits the VMA —
-	// but reading is not handling: the handler, which ignores ZAPPING pages,
-	// may still be about to look at them. sync_wait() waits until every
-	// message read so far has been handled; only then is DEVICE published,
-	// so no event of our own zap can mistake the page for a user's discard.
-	for (int i = i0; i < i1;) {
+	// Zap each sub-run still ours, unprotect it, then publish. madvise blocks
+	// until the service thread has *read* each REMOVE event it raises — there
+	// may be several, and repetitions, when a concurrent mprotect splits the
+	// VMA — but reading is not handling: the handler, which ignores ZAPPING
+	// pages, may still be about to look at them. sync_wait() waits until
+	// every message read so far has been handled; only then is DEVICE
+	// published, so no event of our own zap can mistake the page for a
+	// user's discard. The unprotect comes while the pages are still ours
+	// (ZAPPING): unprotecting after the publish could undo the protection of
+	// another migration that has claimed a page since.
+	for (int i = i0; i < i0 + ok;) {
 		if (res[i] != 0) { i++; continue; }
 		int j = i;
-		while (j < i1 && res[j] == 0) j++;
+		while (j < i0 + ok && res[j] == 0) j++;
 		uint64_t zs = start + (uint64_t)i * SVM_PAGE_SIZE, zl = (uint64_t)(j - i) * SVM_PAGE_SIZE;
 		int ze = madvise((void *)(uintptr_t)zs, zl, MADV_DONTNEED) == 0 ? 0 : errno;
 		if (!ze) sync_wait();
+		wp_retry(zs, zl, 0); // wakes writers blocked since the protect
 		for (int k = i; k < j; k++) {
 			uint64_t to = ze ? word_next(held[k], SVM_ST_HOST, 0, 0) : word_next(held[k], SVM_ST_DEVICE, dev, frames[k]);
 			// A failed CAS: munmap took the page (now HOST, frame unused).
@@ -643,14 +757,11 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 		}
 		i = j;
 	}
-	// Unprotect: wakes writers blocked since the protect; they fault again
-	// on the absent page and the service thread brings it home.
-	wp_retry(rs, rl, 0);
 }
 
 int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, uint8_t *res) {
-	if (dev < 0 || dev >= SVM_MAX_DEVS || !svm_devs[dev].arena) return -EINVAL;
-	if (g_uffd < 0) return -ENOTSUP;
+	if (dev < 0 || dev >= SVM_MAX_DEVS || !S->devs[dev].arena) return -EINVAL;
+	if (S->uffd < 0) return -ENOTSUP;
 	uint64_t *ptes[MAX_RUN];
 	uint64_t held[MAX_RUN];
 	int moved = 0;
@@ -662,7 +773,7 @@ int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, 
 			ptes[i] = p;
 			res[base + i] = 1;
 			if (!p) continue;
-			if (frames[base + i] >= svm_devs[dev].nframes) continue; // caller: not this page
+			if (frames[base + i] >= S->devs[dev].nframes) continue; // caller: not this page
 			uint64_t w = ld(p);
 			if (st_of(w) != SVM_ST_HOST) {
 				res[base + i] = st_of(w) == SVM_ST_DEVICE ? 1 : 3;
@@ -693,7 +804,7 @@ int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, 
 // svm_migrate_out brings device-resident pages of the range home from the
 // calling thread (not a fault): explicit migration and device release.
 int svm_migrate_out(uint64_t start, int npages) {
-	if (g_uffd < 0) return -ENOTSUP;
+	if (S->uffd < 0) return -ENOTSUP;
 	uint8_t *bounce = aligned_alloc(4096, MAX_RUN * SVM_PAGE_SIZE);
 	if (!bounce) return -ENOMEM;
 	int moved = 0;
@@ -708,7 +819,8 @@ int svm_migrate_out(uint64_t start, int npages) {
 		}
 		int max = npages - i < MAX_RUN ? npages - i : MAX_RUN;
 		int r = bring_back(a, max, bounce, 0);
-		if (r == -EAGAIN) { sched_yield(); continue; }
+		if (r == RETRY_ONE) r = bring_back(a, 1, bounce, 0);
+		if (r == -EAGAIN || r == RETRY_ONE) { sched_yield(); continue; }
 		if (r <= 0) continue;
 		moved += r;
 		i += r;

@@ -59,8 +59,9 @@ typedef struct {
 	uint64_t last_errno;
 } svm_stats;
 
-extern svm_dev svm_devs[SVM_MAX_DEVS];
-extern svm_stats svm_global;
+int svm_init(void);
+svm_dev *svm_dev_at(int id);
+svm_stats *svm_stats_ptr(void);
 
 // Page table.
 uint64_t *svm_pte(uint64_t addr, int alloc);

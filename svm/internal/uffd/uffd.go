@@ -62,6 +62,13 @@ const (
 	Busy     = 3 // another thread owns the page right now; retry
 )
 
+func init() {
+	// The C state block must exist before anything else here runs.
+	if e := C.svm_init(); e != 0 {
+		panic(fmt.Sprintf("svmrt: cannot map the page-table state block: %v", syscall.Errno(e)))
+	}
+}
+
 var (
 	openOnce sync.Once
 	openErr  error
@@ -167,7 +174,7 @@ func DetachDevice(id int) { C.svm_dev_detach(C.int(id)) }
 // PendingFree is the bitmap of slot id's frames released by the host side.
 // Reclaim words with atomic.SwapUint64.
 func PendingFree(id int) []uint64 {
-	d := &C.svm_devs[id]
+	d := C.svm_dev_at(C.int(id))
 	if d.pending_free == nil {
 		return nil
 	}
@@ -181,7 +188,7 @@ type DevCounters struct {
 
 // Counters reads slot id's counters.
 func Counters(id int) DevCounters {
-	d := &C.svm_devs[id]
+	d := C.svm_dev_at(C.int(id))
 	return DevCounters{
 		CPUFaults: atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.cpu_faults))),
 		PagesD2H:  atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.pages_d2h))),
@@ -197,7 +204,7 @@ type GlobalStats struct {
 
 // Stats reads the service thread's counters.
 func Stats() GlobalStats {
-	g := &C.svm_global
+	g := C.svm_stats_ptr()
 	l := func(p *C.uint64_t) uint64 { return atomic.LoadUint64((*uint64)(unsafe.Pointer(p))) }
 	return GlobalStats{l(&g.faults), l(&g.zero_fills), l(&g.wp_faults), l(&g.deferred), l(&g.events), l(&g.map_gen), l(&g.errors), l(&g.last_errno)}
 }
