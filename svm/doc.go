@@ -27,10 +27,10 @@
 //
 // # Page states (the word's state field)
 //
-//	HOST ──claim──▶ MIGRATING ──copy done──▶ ZAPPING ──REMOVE event──▶ DEVICE
-//	  ▲                 │                       │  (service thread)       │
-//	  │                 └──── munmap/discard ───┴──── munmap ──▶ HOST      │
-//	  └──────────── RETURNING ◀──── CPU fault / explicit migration ───────┘
+//	HOST ──claim──▶ MIGRATING ──copy done──▶ ZAPPING ──zap, sync, unprotect──▶ DEVICE
+//	  ▲                 │                       │                                 │
+//	  │                 └──── munmap/discard ───┴──── munmap ──▶ HOST             │
+//	  └──────────── RETURNING ◀──── CPU fault / explicit migration ──────────────┘
 //	HOST ──▶ FILLING ──▶ HOST   (service thread installing a zero page)
 //
 // HOST: the host page is the truth (present, or absent = zero). MIGRATING:
@@ -43,14 +43,47 @@
 // that wins a CAS into a transitional state owns the page until it
 // publishes a final state.
 //
+// The migrator publishes DEVICE only after (1) madvise has returned — the
+// kernel blocks it until the service thread has read the REMOVE events of
+// the zap, of which there can be several and repetitions when a concurrent
+// mprotect splits the mapping — and (2) a sync with the service thread has
+// confirmed those events were handled (the handler ignores ZAPPING pages,
+// so it cannot mistake our own zap for a user's discard), and (3) the
+// range was unprotected while the pages were still ZAPPING (unprotecting
+// after the publish could undo the protection of another migration that
+// claimed a page since). Pages that come home are published HOST before the
+// faulting thread is woken (UFFDIO_COPY_MODE_DONTWAKE, then UFFDIO_WAKE).
+//
+// Address-space events: UNMAP and REMOVE drop device copies (frames go to
+// the pending-free bitmap); REMAP moves DEVICE words to the new address; a
+// page being copied home (RETURNING) is waited for, since its owner never
+// waits for the service thread. A copy home that finds its page gone
+// (ENOENT) restores DEVICE and retries after the event has been applied.
+// FORK: the child gets a copy of every device-resident page through its
+// own userfaultfd, which is then closed (so the child is an ordinary
+// process); the internal memory is MADV_DONTFORK.
+//
+// # Internal memory
+//
+// Everything the service thread touches — the page table, the device
+// registry, its bounce buffer, its stack and TLS — is shared anonymous
+// memory (MAP_SHARED|MAP_ANONYMOUS), and the one C global, a pointer to it,
+// lives in the executable's file-backed .data. Private anonymous memory
+// (the Go heap, the executable's .bss where Go globals live) can migrate;
+// if the service thread's own state were there, migrating a page of it
+// would make the thread fault on itself. Device arenas are shared anonymous
+// too, so they never merge with a neighbouring user mapping.
+//
 // # Who waits for whom (the lock order of this package)
 //
-//	Go goroutines (migrators, device schedulers)
-//	  may wait for ──▶ the fault-service thread (madvise/munmap block until it reads the event)
-//	                     waits for nothing but the kernel: a fault on a page another thread
-//	                     owns is deferred and retried, never waited for.
+//	Go goroutines (migrators, device schedulers, Release)
+//	  may wait for ──▶ the fault-service thread (madvise/munmap block until it reads
+//	                     the event; Sync and the migrator's sync_wait until it handled it)
+//	                     waits for nothing but the kernel and for RETURNING pages, whose
+//	                     owners (threads copying pages home) never wait for it; a fault
+//	                     on a page another thread owns is deferred and retried.
 //	Space.mu
-//	  DevMem.mu        (frame allocator)
+//	  DevMem.mu        (frame allocator, arena)
 //
 // The service thread must never wait for a goroutine: a Go thread blocked in
 // a fault holds its P, so with GOMAXPROCS=1 no goroutine can run until the
