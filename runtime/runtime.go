@@ -60,11 +60,19 @@ type backend interface {
 }
 
 type config struct {
-	vram    int64
-	pcieGen int
-	workers int
-	cost    *simgpu.CostModel
+	vram     int64
+	pcieGen  int
+	workers  int
+	cost     *simgpu.CostModel
+	progress func(Progress)
 }
+
+// Progress reports how far a long launch has got (simulated devices report
+// after every wave of work-groups).
+type Progress = simgpu.Progress
+
+// WithProgress calls fn as launches progress (see Progress).
+func WithProgress(fn func(Progress)) Option { return func(c *config) { c.progress = fn } }
 
 // Option configures Open.
 type Option func(*config)
@@ -120,6 +128,9 @@ func Open(name string, opts ...Option) (*Device, error) {
 		if c.pcieGen > 0 {
 			so = append(so, simgpu.WithPCIeGen(c.pcieGen))
 		}
+		if c.progress != nil {
+			so = append(so, simgpu.WithProgress(c.progress))
+		}
 		d, err := simgpu.New(so...)
 		if err != nil {
 			return nil, fmt.Errorf("runtime: open simgpu: %w", err)
@@ -138,6 +149,27 @@ func Open(name string, opts ...Option) (*Device, error) {
 
 // Name is the device's name.
 func (d *Device) Name() string { return d.be.Name() }
+
+// Info describes a device.
+type Info struct {
+	Name        string
+	Caps        svm.Caps
+	Description string
+}
+
+// Info says what the device is and what it can do.
+func (d *Device) Info() Info {
+	switch be := d.be.(type) {
+	case cpuBackend:
+		ci := be.Device.Info()
+		return Info{Name: be.Name(), Caps: svm.Caps{Coherent: true, PageSize: svm.PageSize},
+			Description: fmt.Sprintf("%s: %d cores / %d threads, L1d %d KiB, L2 %d KiB, L3 %d KiB, %s",
+				ci.Name, ci.Cores, ci.Threads, ci.L1D>>10, ci.L2>>10, ci.L3>>10, ci.SIMD)}
+	case *simgpu.Device:
+		return Info{Name: be.Name(), Caps: be.Caps(), Description: be.Describe()}
+	}
+	return Info{Name: d.be.Name()}
+}
 
 // Backend returns the backend device (*simgpu.Device, *cpu.Device) for
 // backend-specific queries.
@@ -216,7 +248,7 @@ func (d *Device) worker() {
 		if err := ev.ctx.Err(); err != nil {
 			ev.err = err
 		} else if err := d.be.Launch(ev.ctx, ev.k, ev.nd, ev.args); err != nil {
-			ev.err = fmt.Errorf("runtime: %s on %s: %w", ev.k.Name, d.be.Name(), err)
+			ev.err = fmt.Errorf("runtime: %s on %s: %w", ev.k.Name, d.be.Name(), hostFault(d.be.Name(), err))
 		}
 		ev.args = nil // the launch no longer needs the memory kept alive
 		close(ev.done)
@@ -280,6 +312,36 @@ func (d *Device) Prefetch(p unsafe.Pointer, length uintptr) error {
 // MigrateToHost brings every device-resident page of [p, p+length) home.
 func MigrateToHost(p unsafe.Pointer, length uintptr) (int, error) {
 	return svm.Default().MigrateToHost(uintptr(p), length)
+}
+
+// hostFault turns a memory fault taken by a host-direct kernel access (the
+// cpu device dereferences the program's pointers itself) into the same
+// errors a mirroring device reports: ErrDeviceFault for unmapped and
+// PROT_NONE memory, ErrPermission for a write to read-only memory.
+func hostFault(dev string, err error) error {
+	var pe *kernels.PanicError
+	if !errors.As(err, &pe) || !pe.Fault {
+		return err
+	}
+	fe := &svm.FaultError{Device: dev, Addr: pe.Addr, Err: ErrDeviceFault}
+	// Fresh mappings: mprotect has no event, the cached copy may be stale.
+	var v svm.VMA
+	ok := false
+	maps, rerr := svm.Default().Maps(true)
+	if rerr == nil {
+		v, ok = maps.Find(pe.Addr)
+	}
+	switch {
+	case rerr != nil || !ok:
+		fe.Reason = "address not mapped"
+	case !v.Read:
+		fe.Reason = "mapping is PROT_NONE"
+	case !v.Write:
+		fe.Write, fe.Reason, fe.Err = true, "mapping is read-only", ErrPermission
+	default:
+		fe.Reason = "memory fault in " + v.Kind.String() + " mapping"
+	}
+	return fmt.Errorf("%w (%v)", fe, pe)
 }
 
 // cpuBackend adapts the cpu device's statistics to svm.Stats.

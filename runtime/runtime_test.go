@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -239,5 +240,52 @@ func TestClosedDevice(t *testing.T) {
 	}
 	if _, err := dev.Launch(context.Background(), kernels.Saxpy, kernels.SaxpyRange(1024), y, y, float32(1), int32(1024)); !errors.Is(err, svmrt.ErrClosed) {
 		t.Fatalf("launch after close: %v", err)
+	}
+}
+
+// Bad pointers fail a launch with an error naming the address, on every
+// device, and the process survives with the host data intact.
+func TestBadMemoryErrorsOnEveryDevice(t *testing.T) {
+	for _, name := range svmrt.DeviceNames() {
+		t.Run(name, func(t *testing.T) {
+			dev := open(t, name)
+			ctx := context.Background()
+			mem, err := syscall.Mmap(-1, 0, 2*svm.PageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer syscall.Munmap(mem)
+			x := unsafe.Slice((*float32)(unsafe.Pointer(&mem[0])), 2*svm.PageSize/4)
+			for i := range x {
+				x[i] = 7
+			}
+			base := uintptr(unsafe.Pointer(&mem[0]))
+			n := len(x)
+			// Read-only memory written by a kernel: ErrPermission.
+			if err := syscall.Mprotect(mem, syscall.PROT_READ); err != nil {
+				t.Fatal(err)
+			}
+			err = dev.Run(ctx, kernels.Saxpy, kernels.SaxpyRange(n), x, x, float32(1), int32(n))
+			var fe *svm.FaultError
+			if !errors.Is(err, svmrt.ErrPermission) || !errors.As(err, &fe) || fe.Addr < base || fe.Addr >= base+2*svm.PageSize {
+				t.Fatalf("write to read-only memory: %v", err)
+			}
+			// PROT_NONE: ErrDeviceFault naming the address.
+			if err := syscall.Mprotect(mem, syscall.PROT_NONE); err != nil {
+				t.Fatal(err)
+			}
+			err = dev.Run(ctx, kernels.Saxpy, kernels.SaxpyRange(n), x, x, float32(1), int32(n))
+			if !errors.Is(err, svmrt.ErrDeviceFault) || !errors.As(err, &fe) || fe.Addr < base || fe.Addr >= base+2*svm.PageSize {
+				t.Fatalf("PROT_NONE: %v", err)
+			}
+			if err := syscall.Mprotect(mem, syscall.PROT_READ|syscall.PROT_WRITE); err != nil {
+				t.Fatal(err)
+			}
+			for i := range x {
+				if x[i] != 7 {
+					t.Fatalf("host data changed at %d: %v", i, x[i])
+				}
+			}
+		})
 	}
 }

@@ -49,7 +49,21 @@ type config struct {
 	vram       int64
 	cost       CostModel
 	tlbEntries int
+	progress   func(Progress)
 }
+
+// Progress reports how far a launch has got; see WithProgress.
+type Progress struct {
+	Kernel       string
+	Wave, Waves  int           // waves done, waves in the launch
+	DeviceFaults int64         // device faults so far (all launches)
+	Simulated    time.Duration // device clock now
+	Elapsed      time.Duration // host time since the launch started
+}
+
+// WithProgress calls fn after every wave of every launch (from the
+// launching goroutine; keep it cheap).
+func WithProgress(fn func(Progress)) Option { return func(c *config) { c.progress = fn } }
 
 // Option configures a Device.
 type Option func(*config)
@@ -112,6 +126,13 @@ func New(opts ...Option) (*Device, error) {
 
 // Name implements svm.Device.
 func (d *Device) Name() string { return d.cfg.name }
+
+// Describe says what the device is, in one line.
+func (d *Device) Describe() string {
+	c := d.cfg.cost
+	return fmt.Sprintf("simulated GPU: %d MiB device memory, PCIe gen %d, %d work-groups per wave, %d-entry TLB per work-item",
+		int64(d.mem.Frames())*svm.PageSize>>20, c.PCIeGen, c.SMCount, d.cfg.tlbEntries)
+}
 
 // Caps implements svm.Device.
 func (d *Device) Caps() svm.Caps {
@@ -191,11 +212,16 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	groups := nd.TotalGroups()
 	per := d.cfg.cost.SMCount
 	var err error
+	waves := (groups + per - 1) / per
 	for g0 := 0; g0 < groups && err == nil; g0 += per {
 		if err = ctx.Err(); err != nil {
 			break
 		}
 		err = l.runWave(g0, min(g0+per, groups))
+		if d.cfg.progress != nil {
+			d.cfg.progress(Progress{Kernel: k.Name, Wave: g0/per + 1, Waves: waves, DeviceFaults: d.faults.Load(),
+				Simulated: d.clock.Now(), Elapsed: time.Since(start)})
+		}
 	}
 	runtime.KeepAlive(a)
 	return err

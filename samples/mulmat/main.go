@@ -56,11 +56,22 @@ func run(m int, device, vramFlag string) error {
 	if m <= 0 {
 		return fmt.Errorf("-m %d: must be positive", m)
 	}
-	dev, err := svmrt.Open(device, svmrt.WithVRAM(vram))
+	// Long launches (large -m on the simulated GPU) report progress on
+	// stderr every two seconds.
+	lastReport := time.Now()
+	progress := func(p svmrt.Progress) {
+		if time.Since(lastReport) >= 2*time.Second {
+			lastReport = time.Now()
+			fmt.Fprintf(os.Stderr, "  %s: wave %d/%d (%d%%), %d device faults, simulated %v, host %v\n",
+				p.Kernel, p.Wave, p.Waves, 100*p.Wave/p.Waves, p.DeviceFaults, p.Simulated, p.Elapsed.Round(time.Second))
+		}
+	}
+	dev, err := svmrt.Open(device, svmrt.WithVRAM(vram), svmrt.WithProgress(progress))
 	if err != nil {
 		return err
 	}
 	defer dev.Close()
+	fmt.Printf("device: %s — %s\n", dev.Name(), dev.Info().Description)
 	if err := svmrt.Degraded(); err != nil {
 		fmt.Println("note:", err)
 	}
