@@ -309,6 +309,18 @@ func (d *Device) Prefetch(p unsafe.Pointer, length uintptr) error {
 	return g.Prefetch(uintptr(p), length)
 }
 
+// Migrate moves [p, p+length) into d's memory now (clEnqueueSVMMigrateMem,
+// hmadvise-style explicit placement). Unlike Prefetch it refuses ranges that
+// cannot migrate — shared or file-backed mappings — with ErrNotSupported
+// naming the mapping.
+func (d *Device) Migrate(p unsafe.Pointer, length uintptr) error {
+	g, ok := d.be.(*simgpu.Device)
+	if !ok {
+		return fmt.Errorf("runtime: migrate on %s: device has no private memory: %w", d.Name(), ErrNotSupported)
+	}
+	return g.Migrate(uintptr(p), length)
+}
+
 // MigrateToHost brings every device-resident page of [p, p+length) home.
 func MigrateToHost(p unsafe.Pointer, length uintptr) (int, error) {
 	return svm.Default().MigrateToHost(uintptr(p), length)

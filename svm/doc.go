@@ -54,14 +54,22 @@
 // claimed a page since). Pages that come home are published HOST before the
 // faulting thread is woken (UFFDIO_COPY_MODE_DONTWAKE, then UFFDIO_WAKE).
 //
+// Every device→host copy is made by the service thread: on a CPU fault, or
+// for an explicit migration (MigrateToHost, Release, another device's
+// Migrate), which queues a request and waits for it. So RETURNING is only
+// ever held by the service thread, synchronously, and device→host copies
+// happen in order with the address-space events it reads.
+//
 // Address-space events: UNMAP and REMOVE drop device copies (frames go to
-// the pending-free bitmap); REMAP moves DEVICE words to the new address; a
-// page being copied home (RETURNING) is waited for, since its owner never
-// waits for the service thread. A copy home that finds its page gone
-// (ENOENT) restores DEVICE and retries after the event has been applied.
-// FORK: the child gets a copy of every device-resident page through its
-// own userfaultfd, which is then closed (so the child is an ordinary
-// process); the internal memory is MADV_DONTFORK.
+// the pending-free bitmap); REMAP moves DEVICE words to the new address. A
+// copy home that finds its page gone (ENOENT: unmapped or moved) restores
+// DEVICE and retries after the event has been applied. FORK: the child
+// gets a copy of every device-resident page through its own userfaultfd,
+// which is then closed (the child is an ordinary process); because copies
+// home only happen in the service thread, after it has handled the FORK
+// event, no page can slip home between the fork and that copy. The internal
+// memory is MADV_DONTFORK. A device store made between the fork and the
+// handling of its event may still reach the child (known, narrow).
 //
 // # Internal memory
 //

@@ -199,6 +199,12 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	if k == nil || k.Body == nil {
 		return fmt.Errorf("simgpu: kernel has no Go body: %w", svm.ErrNotSupported)
 	}
+	if a == nil {
+		return fmt.Errorf("simgpu: launch %s: no arguments bound (use kernels.Bind): %w", k.Name, kernels.ErrBadArgs)
+	}
+	if err := a.Check(k); err != nil {
+		return err
+	}
 	d.launchMu.Lock()
 	defer d.launchMu.Unlock()
 	if d.closed {
@@ -208,10 +214,13 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	defer func() { d.hostNs.Add(int64(time.Since(start))) }()
 	d.launches.Add(1)
 	d.space.Sync() // address-space changes made before the launch are seen
-	l := &launch{dev: d, k: k, nd: nd, a: a, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}
+	maps, err := d.space.Maps(true)
+	if err != nil {
+		return err
+	}
+	l := &launch{dev: d, k: k, nd: nd, a: a, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}
 	groups := nd.TotalGroups()
 	per := d.cfg.cost.SMCount
-	var err error
 	waves := (groups + per - 1) / per
 	for g0 := 0; g0 < groups && err == nil; g0 += per {
 		if err = ctx.Err(); err != nil {
@@ -239,6 +248,7 @@ type launch struct {
 
 	// Written by the scheduler only while every work-item is stalled;
 	// read by work-items after they resume (the resume channel orders it).
+	maps     *svm.Maps            // CPU mappings as of the launch start / last fault round
 	remote   map[uint64]remoteMap // page -> remote mapping
 	errPages map[uint64]error     // page -> the error its accesses abort with
 
@@ -300,11 +310,6 @@ func (l *launch) runWave(g0, g1 int) error {
 	// (also when it aborts: the deferred call runs while the panic unwinds).
 	wk := *l.k
 	wk.HostFast = nil
-	body := l.k.Body
-	wk.Body = func(it *kernels.Item, a *kernels.Args) {
-		defer w.Park()
-		body(it, a)
-	}
 	errs := make([]error, g1-g0)
 	// Work-item memories and their TLBs are reused from wave to wave (each
 	// starts cold, so counts stay deterministic).
@@ -315,6 +320,13 @@ func (l *launch) runWave(g0, g1 int) error {
 		}
 	}
 	var wg sync.WaitGroup
+	var started atomic.Int64 // work-items whose body began (the rest must be counted out)
+	body := l.k.Body
+	wk.Body = func(it *kernels.Item, a *kernels.Args) {
+		started.Add(1)
+		defer w.Park()
+		body(it, a)
+	}
 	for g := g0; g < g1; g++ {
 		mems := l.mems[(g-g0)*size : (g-g0+1)*size]
 		for i := range mems {
@@ -334,6 +346,22 @@ func (l *launch) runWave(g0, g1 int) error {
 			})
 		}(g)
 	}
+	// A group RunGroup refused before running any body (bad arguments, say)
+	// would leave its work-items counted as running forever. Once every
+	// group has returned, the count is exact; until then the scheduler waits
+	// for stalls as usual. groupsDone lets it know.
+	groupsDone := make(chan struct{})
+	go func() {
+		wg.Wait()
+		w.mu.Lock()
+		w.running -= int((g1-g0)*size) - int(started.Load())
+		if w.running < 0 {
+			w.running = 0
+		}
+		w.cond.Signal()
+		w.mu.Unlock()
+		close(groupsDone)
+	}()
 	var serviceErr error
 	for {
 		w.mu.Lock()
@@ -346,8 +374,19 @@ func (l *launch) runWave(g0, g1 int) error {
 		}
 		w.mu.Unlock()
 		// Every work-item is stalled, waiting at a barrier or done: service.
-		if err := l.service(w.faults.Drain()); err != nil && serviceErr == nil {
-			serviceErr = err
+		faults := w.faults.Drain()
+		if err := l.service(faults); err != nil {
+			if serviceErr == nil {
+				serviceErr = err
+			}
+			// Whatever the round could not resolve aborts the work-items
+			// that wait on it; replaying them would fault forever.
+			for _, f := range faults {
+				page := f.Addr &^ pageMask
+				if _, ok := l.errPages[page]; !ok && !l.resolved(page) {
+					l.errPages[page] = err
+				}
+			}
 		}
 		w.mu.Lock()
 		w.running += w.stalled
@@ -356,7 +395,7 @@ func (l *launch) runWave(g0, g1 int) error {
 		w.resume = make(chan struct{})
 		w.mu.Unlock()
 	}
-	wg.Wait()
+	<-groupsDone
 	// Charge the wave's execution from the per-item counters (sums, so the
 	// order work-items ran in does not matter).
 	var bytes, hits, misses, remote int64
@@ -395,6 +434,7 @@ func (l *launch) service(faults []Fault) error {
 	if err != nil {
 		return err
 	}
+	l.maps = maps
 	var launchErr error
 	for _, b := range Batches(faults, cost.FaultBatchMax, cost.PageSize) {
 		d.batches.Add(1)
@@ -513,7 +553,14 @@ func firstAddr(faults []Fault, page uint64) uint64 {
 // device's memory ahead of use (cudaMemPrefetchAsync, clEnqueueSVMMigrateMem).
 // Pages of mappings that cannot migrate are skipped: they are mapped on
 // first touch. The transfer is charged to the simulated clock.
-func (d *Device) Prefetch(start, length uintptr) error {
+func (d *Device) Prefetch(start, length uintptr) error { return d.migrate(start, length, false) }
+
+// Migrate is Prefetch that insists: a range that is not private anonymous
+// memory (shared, file-backed, the stack) fails with ErrNotSupported naming
+// the mapping, before anything moves.
+func (d *Device) Migrate(start, length uintptr) error { return d.migrate(start, length, true) }
+
+func (d *Device) migrate(start, length uintptr, strict bool) error {
 	d.launchMu.Lock() // no access of ours is in flight while frames move
 	defer d.launchMu.Unlock()
 	if d.closed {
@@ -528,10 +575,17 @@ func (d *Device) Prefetch(start, length uintptr) error {
 	if err != nil {
 		return err
 	}
+	for a := first; strict && a < end; {
+		v, ok := maps.Find(a)
+		if ok && !v.Migratable() {
+			return fmt.Errorf("simgpu: migrate %#x: %s mapping %v is mirrored, not migrated: %w", a, v.Kind, v, svm.ErrNotSupported)
+		}
+		a = max(v.End, a+svm.PageSize)
+	}
 	for a := first; a < end; {
 		v, ok := maps.Find(a)
 		if !ok {
-			return &svm.FaultError{Device: d.Name(), Addr: a, Reason: "prefetch of an unmapped address", Err: svm.ErrDeviceFault}
+			return &svm.FaultError{Device: d.Name(), Addr: a, Reason: "migration of an unmapped address", Err: svm.ErrDeviceFault}
 		}
 		stop := min(end, v.End)
 		if v.Migratable() {
@@ -546,4 +600,18 @@ func (d *Device) Prefetch(start, length uintptr) error {
 		a = stop
 	}
 	return nil
+}
+
+// resolved reports whether page is now usable by this device (on it, or
+// mapped remotely): a fault on it will not repeat.
+func (l *launch) resolved(page uint64) bool {
+	if _, ok := l.remote[page]; ok {
+		return true
+	}
+	w := svm.PTE(uintptr(page), false)
+	if w == nil {
+		return false
+	}
+	word := atomic.LoadUint64(w)
+	return svm.WordState(word) == svm.StateDevice && svm.WordDevice(word) == l.dev.mem.ID()
 }

@@ -79,8 +79,16 @@ func (m *itemMem) walk(addr uintptr, acc access) *TLBEntry {
 		if svm.WordDevice(word) != m.l.dev.mem.ID() || acc == accAtomic {
 			return nil
 		}
+		// The page is ours, but the CPU mapping's protection still rules
+		// (mprotect has no event; the launch re-reads the mappings at its
+		// start and at every fault round): a write to a page whose mapping
+		// is now read-only, or any access to PROT_NONE, faults.
+		v, ok := m.l.maps.Find(page)
+		if !ok || !v.Read || (acc != accRead && !v.Write) {
+			return nil
+		}
 		e.Base = m.l.dev.mem.Base() + uintptr(svm.WordFrame(word))*svm.PageSize
-		e.Writable = true
+		e.Writable = v.Write
 	case svm.StateHost:
 		r, ok := m.l.remote[uint64(page)]
 		if !ok || (acc != accRead && !r.writable) {

@@ -47,6 +47,19 @@ enum { SVM_ST_FILLING = 5 }; // service thread is installing a host page (C only
 #define MAX_RUN 64
 #define MAX_DEFERRED 4096
 #define SERVICE_STACK (256 << 10)
+#define MAX_CMDS 64
+#define CMD_PAGES_PER_TURN 4096 // pages a command may process before faults get a turn
+
+enum { CMD_FREE = 0, CMD_FILLING, CMD_PENDING, CMD_DONE };
+
+// A request to the service thread to bring a range home (svm_migrate_out).
+typedef struct {
+	uint64_t state;  // CMD_*, changed atomically
+	uint64_t start;  // first page
+	int64_t npages;
+	int64_t cursor;  // pages done so far (service thread)
+	int64_t moved;   // result
+} svm_cmd;
 
 // All mutable state of this file, in one MAP_SHARED anonymous block.
 //
@@ -76,6 +89,7 @@ typedef struct {
 	struct {
 		uint64_t addr, flags;
 	} deferred[MAX_DEFERRED];
+	svm_cmd cmds[MAX_CMDS];
 } svm_state;
 
 static svm_state *S __attribute__((section(".data"))) = 0;
@@ -326,8 +340,12 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 				// (an aborted migration raced with a zero-fill) or already gone.
 				// Unprotect under a FILLING claim: a migration claims HOST
 				// pages before it protects them, so it cannot be undone here.
+				// An untracked page has no owner either (a protection that
+				// mremap carried away from an aborted migration): track it.
+				if (!p) p = svm_pte(page, 1);
 				if (!p) {
-					u_wake(page, SVM_PAGE_SIZE);
+					note_error(ENOMEM);
+					u_wp(page, SVM_PAGE_SIZE, 0);
 					return 1;
 				}
 				uint64_t nw = word_next(w, SVM_ST_FILLING, 0, 0);
@@ -422,10 +440,10 @@ static void drop_range(uint64_t start, uint64_t end, int is_unmap) {
 			if (s == SVM_ST_ZAPPING && !is_unmap) break;
 			uint64_t nw = word_next(w, SVM_ST_HOST, 0, 0);
 			if (s == SVM_ST_RETURNING || s == SVM_ST_FILLING) {
-				// Another thread is copying the page home; it never waits
-				// for this thread, so wait for it to publish and look again.
-				sched_yield();
-				continue;
+				// Only this thread takes pages through these states, and
+				// finishes before handling the next message: impossible.
+				note_error(EDEADLK);
+				break;
 			}
 			if (!cas(p, w, nw)) continue;
 			if (s == SVM_ST_DEVICE) {
@@ -446,8 +464,8 @@ static void remap_range(uint64_t from, uint64_t to, uint64_t len) {
 		for (;;) {
 			w = ld(p);
 			if (st_of(w) == SVM_ST_RETURNING || st_of(w) == SVM_ST_FILLING) {
-				sched_yield(); // being copied home by a thread that never waits for us
-				continue;
+				note_error(EDEADLK); // only this thread uses these states (see drop_range)
+				break;
 			}
 			// A page still MIGRATING keeps its host copy (moved by mremap):
 			// the migration aborts. One ZAPPING is lost if its zap already
@@ -484,7 +502,13 @@ static void fork_child(int cfd) {
 		svm_dev *d = &S->devs[dev_of(w)];
 		if (!d->arena || frame_of(w) >= d->nframes) continue;
 		struct uffdio_copy c = {.dst = a, .src = d->arena + frame_of(w) * SVM_PAGE_SIZE, .len = SVM_PAGE_SIZE};
-		if (ioctl(cfd, UFFDIO_COPY, &c) != 0 && errno != EEXIST && errno != ENOENT) note_error(errno);
+		int e = 0;
+		for (int tries = 0; tries < 1000; tries++) { // EAGAIN: the child is changing its mappings
+			e = ioctl(cfd, UFFDIO_COPY, &c) == 0 ? 0 : errno;
+			if (e != EAGAIN) break;
+			sched_yield();
+		}
+		if (e && e != EEXIST && e != ENOENT) note_error(e);
 	}
 	close(cfd);
 }
@@ -524,16 +548,19 @@ static void defer_fault(uint64_t addr, uint64_t flags) {
 	count(&S->global.deferred, 1);
 }
 
+static int run_cmds(void);
+
 static void *service(void *arg) {
 	(void)arg;
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	struct uffd_msg msgs[64];
+	int cmds_left = 0;
 	for (;;) {
 		struct pollfd pfd[2] = {{.fd = S->uffd, .events = POLLIN}, {.fd = S->evfd, .events = POLLIN}};
 		struct timespec ts = {0, 50 * 1000};
-		int r = ppoll(pfd, 2, S->ndeferred ? &ts : NULL, NULL);
+		int r = ppoll(pfd, 2, (S->ndeferred || cmds_left) ? &ts : NULL, NULL);
 		if (r < 0 && errno != EINTR) {
 			note_error(errno);
 			continue;
@@ -568,6 +595,9 @@ static void *service(void *arg) {
 				S->deferred[S->ndeferred++] = S->deferred[i];
 			}
 		}
+		// Requests after the messages: a FORK event read in this iteration
+		// has been handled before any page moves home for a request.
+		cmds_left = run_cmds();
 		__atomic_store_n(&S->sync_done, __atomic_load_n(&S->sync_req, __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);
 	}
 	return NULL;
@@ -759,73 +789,137 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 	}
 }
 
-int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, uint8_t *res) {
+int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out) {
 	if (dev < 0 || dev >= SVM_MAX_DEVS || !S->devs[dev].arena) return -EINVAL;
 	if (S->uffd < 0) return -ENOTSUP;
 	uint64_t *ptes[MAX_RUN];
 	uint64_t held[MAX_RUN];
+	// The caller's arrays live in Go memory, which may share a page with
+	// the range being migrated: touching them between the zap and the
+	// publish would fault on a page we own, forever. Work on copies taken
+	// before anything moves; write the results back after.
+	uint32_t frames[MAX_RUN];
+	uint8_t res[MAX_RUN];
 	int moved = 0;
 	for (int base = 0; base < npages; base += MAX_RUN) {
 		int n = npages - base < MAX_RUN ? npages - base : MAX_RUN;
 		uint64_t bstart = start + (uint64_t)base * SVM_PAGE_SIZE;
+		memcpy(frames, frames_in + base, (size_t)n * sizeof frames[0]);
 		for (int i = 0; i < n; i++) {
 			uint64_t *p = svm_pte(bstart + (uint64_t)i * SVM_PAGE_SIZE, 1);
 			ptes[i] = p;
-			res[base + i] = 1;
+			res[i] = 1;
 			if (!p) continue;
-			if (frames[base + i] >= S->devs[dev].nframes) continue; // caller: not this page
+			if (frames[i] >= S->devs[dev].nframes) continue; // caller: not this page
 			uint64_t w = ld(p);
 			if (st_of(w) != SVM_ST_HOST) {
-				res[base + i] = st_of(w) == SVM_ST_DEVICE ? 1 : 3;
+				res[i] = st_of(w) == SVM_ST_DEVICE ? 1 : 3;
 				continue;
 			}
-			uint64_t nw = word_next(w, SVM_ST_MIGRATING, dev, frames[base + i]);
+			uint64_t nw = word_next(w, SVM_ST_MIGRATING, dev, frames[i]);
 			if (!cas(p, w, nw)) {
-				res[base + i] = 3;
+				res[i] = 3;
 				continue;
 			}
 			held[i] = nw;
-			res[base + i] = 0;
+			res[i] = 0;
 		}
 		for (int i = 0; i < n;) {
-			if (res[base + i] != 0) { i++; continue; }
+			if (res[i] != 0) { i++; continue; }
 			int j = i;
-			while (j < n && res[base + j] == 0) j++;
-			migrate_run(bstart, i, j, dev, frames + base, ptes, held, res + base);
+			while (j < n && res[j] == 0) j++;
+			migrate_run(bstart, i, j, dev, frames, ptes, held, res);
 			i = j;
 		}
 		for (int i = 0; i < n; i++)
-			if (res[base + i] == 0) moved++;
+			if (res[i] == 0) moved++;
+		memcpy(res_out + base, res, (size_t)n); // may fault a migrated page home: fine now
 	}
 	kick();
 	return moved;
 }
 
-// svm_migrate_out brings device-resident pages of the range home from the
-// calling thread (not a fault): explicit migration and device release.
+// svm_migrate_out brings every device-resident page of the range home
+// (explicit migration, device release) and returns how many it moved.
+//
+// The copying is done by the service thread, not the caller: every
+// device-to-host copy then happens in one thread, in order with the events
+// it reads. That is what makes fork safe — a page a caller brought home
+// right after the parent's fork() returned, but before the service thread
+// handled the FORK event, would be missing from the child — and it means
+// no other thread ever holds a page RETURNING. The caller waits (in C,
+// holding no Go P) for its request to complete.
 int svm_migrate_out(uint64_t start, int npages) {
 	if (S->uffd < 0) return -ENOTSUP;
-	uint8_t *bounce = aligned_alloc(4096, MAX_RUN * SVM_PAGE_SIZE);
-	if (!bounce) return -ENOMEM;
-	int moved = 0;
-	for (int i = 0; i < npages;) {
-		uint64_t a = start + (uint64_t)i * SVM_PAGE_SIZE;
-		uint64_t w = svm_pte_load(a);
-		if (st_of(w) == SVM_ST_HOST) { i++; continue; }
-		if (st_of(w) != SVM_ST_DEVICE) {
-			// In transition: another thread owns it; wait for it to settle.
+	if (npages <= 0) return 0;
+	svm_cmd *c = NULL;
+	for (int spins = 0; !c; spins++) {
+		for (int i = 0; i < MAX_CMDS; i++) {
+			uint64_t expect = CMD_FREE;
+			if (__atomic_compare_exchange_n(&S->cmds[i].state, &expect, CMD_FILLING, 0, __ATOMIC_ACQ_REL,
+			                                __ATOMIC_ACQUIRE)) {
+				c = &S->cmds[i];
+				break;
+			}
+		}
+		if (!c) sched_yield();
+	}
+	c->start = start;
+	c->npages = npages;
+	c->cursor = 0;
+	c->moved = 0;
+	__atomic_store_n(&c->state, CMD_PENDING, __ATOMIC_SEQ_CST);
+	kick();
+	for (int spins = 0; __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CMD_DONE; spins++) {
+		if (spins < 1000) {
 			sched_yield();
+		} else {
+			struct timespec ts = {0, 20 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	int moved = (int)c->moved;
+	__atomic_store_n(&c->state, CMD_FREE, __ATOMIC_RELEASE);
+	return moved;
+}
+
+// run_cmd advances one migrate-out request (service thread). Returns 1 when
+// the request is complete, 0 when it must be resumed later (a page in
+// transition under a migrator, an address space in flux, or its turn used).
+static int run_cmd(svm_cmd *c) {
+	int budget = CMD_PAGES_PER_TURN;
+	while (c->cursor < c->npages && budget > 0) {
+		uint64_t a = c->start + (uint64_t)c->cursor * SVM_PAGE_SIZE;
+		uint64_t w = svm_pte_load(a);
+		if (st_of(w) == SVM_ST_HOST) {
+			c->cursor++;
+			budget--;
 			continue;
 		}
-		int max = npages - i < MAX_RUN ? npages - i : MAX_RUN;
-		int r = bring_back(a, max, bounce, 0);
-		if (r == RETRY_ONE) r = bring_back(a, 1, bounce, 0);
-		if (r == -EAGAIN || r == RETRY_ONE) { sched_yield(); continue; }
+		if (st_of(w) != SVM_ST_DEVICE) return 0; // a migrator owns it: look again later
+		int max = c->npages - c->cursor < MAX_RUN ? (int)(c->npages - c->cursor) : MAX_RUN;
+		int r = bring_back(a, max, S->bounce, 0);
+		if (r == RETRY_ONE) r = bring_back(a, 1, S->bounce, 0);
+		if (r == -EAGAIN || r == RETRY_ONE) return 0;
 		if (r <= 0) continue;
-		moved += r;
-		i += r;
+		c->moved += r;
+		c->cursor += r;
+		budget -= r;
 	}
-	free(bounce);
-	kick();
-	return moved;
+	return c->cursor >= c->npages;
+}
+
+// run_cmds advances every pending request; returns how many remain.
+static int run_cmds(void) {
+	int left = 0;
+	for (int i = 0; i < MAX_CMDS; i++) {
+		svm_cmd *c = &S->cmds[i];
+		if (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CMD_PENDING) continue;
+		if (run_cmd(c)) {
+			__atomic_store_n(&c->state, CMD_DONE, __ATOMIC_RELEASE);
+		} else {
+			left++;
+		}
+	}
+	return left;
 }

@@ -1,0 +1,175 @@
+package conformance
+
+import (
+	"errors"
+	"syscall"
+	"unsafe"
+
+	"github.com/svmrt/svmrt/kernels"
+	svmrt "github.com/svmrt/svmrt/runtime"
+	"github.com/svmrt/svmrt/svm"
+)
+
+const pageSize = svm.PageSize
+
+// Kernels of the suite (in addition to the library).
+
+// addU32: buf[i] += v for i < n.
+var addU32 = &kernels.Kernel{
+	Name:   "conf_add_u32",
+	Params: []kernels.Param{{Name: "buf", Kind: kernels.PtrU32, Written: true}, {Name: "v", Kind: kernels.U32}, {Name: "n", Kind: kernels.I32}},
+	Source: `__kernel void conf_add_u32(__global uint *buf, uint v, int n) {
+	int i = get_global_id(0);
+	if (i < n) buf[i] += v;
+}`,
+	Body: func(it *kernels.Item, a *kernels.Args) {
+		i := it.GlobalID(0)
+		if i < int(a.I32(2)) {
+			p := a.Ptr(0) + uintptr(i)*4
+			it.StoreU32(p, it.LoadU32(p)+a.U32(1))
+		}
+	},
+}
+
+// copyU32: dst[i] = src[i] for i < n.
+var copyU32 = &kernels.Kernel{
+	Name:   "conf_copy_u32",
+	Params: []kernels.Param{{Name: "dst", Kind: kernels.PtrU32, Written: true}, {Name: "src", Kind: kernels.PtrU32}, {Name: "n", Kind: kernels.I32}},
+	Source: `__kernel void conf_copy_u32(__global uint *dst, __global const uint *src, int n) {
+	int i = get_global_id(0);
+	if (i < n) dst[i] = src[i];
+}`,
+	Body: func(it *kernels.Item, a *kernels.Args) {
+		i := it.GlobalID(0)
+		if i < int(a.I32(2)) {
+			it.StoreU32(a.Ptr(0)+uintptr(i)*4, it.LoadU32(a.Ptr(1)+uintptr(i)*4))
+		}
+	},
+}
+
+// storeEvenU8: buf[2i] = v for 2i < n: the device's bytes of interleaved pages.
+var storeEvenU8 = &kernels.Kernel{
+	Name:   "conf_store_even_u8",
+	Params: []kernels.Param{{Name: "buf", Kind: kernels.PtrU8, Written: true}, {Name: "v", Kind: kernels.U32}, {Name: "n", Kind: kernels.I32}},
+	Source: `__kernel void conf_store_even_u8(__global uchar *buf, uint v, int n) {
+	int i = get_global_id(0);
+	if (2 * i < n) buf[2 * i] = (uchar)v;
+}`,
+	Body: func(it *kernels.Item, a *kernels.Args) {
+		i := it.GlobalID(0)
+		if 2*i < int(a.I32(2)) {
+			it.StoreU8(a.Ptr(0)+uintptr(2*i), uint8(a.U32(1)))
+		}
+	},
+}
+
+// loadU8At: out[0] = p[0] — a pointer argument at an arbitrary byte offset.
+var loadU8At = &kernels.Kernel{
+	Name:   "conf_load_u8",
+	Params: []kernels.Param{{Name: "out", Kind: kernels.PtrU32, Written: true}, {Name: "p", Kind: kernels.PtrAny}},
+	Source: `__kernel void conf_load_u8(__global uint *out, __global const uchar *p) {
+	if (get_global_id(0) == 0) out[0] = p[0];
+}`,
+	Body: func(it *kernels.Item, a *kernels.Args) {
+		if it.GlobalID(0) == 0 {
+			it.StoreU32(a.Ptr(0), uint32(it.LoadU8(a.Ptr(1))))
+		}
+	},
+}
+
+// atomicInc: atomic_inc(&words[i % nwords]) for i < n.
+var atomicInc = &kernels.Kernel{
+	Name:   "conf_atomic_inc",
+	Params: []kernels.Param{{Name: "words", Kind: kernels.PtrU32, Written: true}, {Name: "nwords", Kind: kernels.I32}, {Name: "n", Kind: kernels.I32}},
+	Source: `__kernel void conf_atomic_inc(__global volatile uint *words, int nwords, int n) {
+	int i = get_global_id(0);
+	if (i < n) atomic_inc(&words[i % nwords]);
+}`,
+	Body: func(it *kernels.Item, a *kernels.Args) {
+		i := it.GlobalID(0)
+		if i < int(a.I32(2)) {
+			it.AtomicAddU32(a.Ptr(0)+uintptr(i%int(a.I32(1)))*4, 1)
+		}
+	},
+}
+
+// handshake: work-item 0 raises flag[0], waits until the host raises
+// flag[1], then writes flag[2] = 1. Proves a submitted kernel runs without
+// the host waiting for it.
+var handshake = &kernels.Kernel{
+	Name:   "conf_handshake",
+	Params: []kernels.Param{{Name: "flag", Kind: kernels.PtrU32, Written: true}},
+	Source: `__kernel void conf_handshake(__global volatile atomic_uint *flag) {
+	if (get_global_id(0) != 0) return;
+	atomic_store_explicit(&flag[0], 1, memory_order_seq_cst, memory_scope_all_svm_devices);
+	while (atomic_load_explicit(&flag[1], memory_order_seq_cst, memory_scope_all_svm_devices) == 0) {}
+	atomic_store_explicit(&flag[2], 1, memory_order_seq_cst, memory_scope_all_svm_devices);
+}`,
+	Body: func(it *kernels.Item, a *kernels.Args) {
+		if it.GlobalID(0) != 0 {
+			return
+		}
+		f := a.Ptr(0)
+		it.AtomicAddU32(f, 1)
+		for it.AtomicAddU32(f+4, 0) == 0 {
+		}
+		it.AtomicAddU32(f+8, 1)
+	},
+}
+
+// mmapAnon maps n private anonymous pages, unmapped after the test.
+func mmapAnon(c *C, pages int) []byte {
+	return mmapFlags(c, pages, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+}
+
+func mmapFlags(c *C, pages, flags int) []byte {
+	mem, err := syscall.Mmap(-1, 0, pages*pageSize, syscall.PROT_READ|syscall.PROT_WRITE, flags)
+	c.Check(err, "mmap")
+	base, n := uintptr(unsafe.Pointer(&mem[0])), uintptr(len(mem))
+	c.Cleanup(func() { syscall.Syscall(syscall.SYS_MUNMAP, base, n, 0) })
+	return mem
+}
+
+func u32s(b []byte) []uint32 { return unsafe.Slice((*uint32)(unsafe.Pointer(&b[0])), len(b)/4) }
+
+func addr(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
+
+// run launches k and waits.
+func run(c *C, dev *svmrt.Device, k *kernels.Kernel, nd kernels.NDRange, args ...any) error {
+	return dev.Run(c.Ctx, k, nd, args...)
+}
+
+// range1 is a 1-D range covering n work-items in groups of 64.
+func range1(n int) kernels.NDRange { return kernels.Range1D((n+63)/64*64, 64) }
+
+// states returns the snapshot states of b's pages as seen by dev.
+func states(c *C, dev *svmrt.Device, b []byte) []svm.PageState {
+	snap, err := dev.Snapshot(unsafe.Pointer(&b[0]), uintptr(len(b)))
+	c.Check(err, "snapshot")
+	out := make([]svm.PageState, len(snap))
+	for i, p := range snap {
+		out[i] = p.State
+	}
+	return out
+}
+
+// expectAll fails unless every page of b is in state want (for dev).
+func expectAll(c *C, dev *svmrt.Device, b []byte, want svm.PageState, when string) {
+	for i, s := range states(c, dev, b) {
+		if s != want {
+			c.Fatalf("%s: page %d is %v, want %v", when, i, s, want)
+		}
+	}
+}
+
+// expectFault fails unless err is a *svm.FaultError matching target whose
+// address lies in [lo, hi).
+func expectFault(c *C, err error, target error, lo, hi uintptr, what string) {
+	var fe *svm.FaultError
+	if !errors.Is(err, target) || !errors.As(err, &fe) {
+		c.Fatalf("%s: got %v, want %v", what, err, target)
+	}
+	if fe.Addr < lo || fe.Addr >= hi {
+		c.Fatalf("%s: error names %#x, outside [%#x, %#x)", what, fe.Addr, lo, hi)
+	}
+}

@@ -1,0 +1,315 @@
+// Package conformance is svmrt's conformance suite: named behaviours of
+// HMM-style mirroring (a device reading and writing process memory through
+// its own page table, migration, protections, address-space changes) and of
+// OpenCL 2.0 fine-grained system SVM (kernels on raw host pointers, byte
+// granularity, pointers followed through memory, host/device atomics), run
+// unchanged against every device the runtime can open.
+//
+// Each test states the behaviour it checks and fails when the behaviour is
+// broken. A backend that lacks a capability a test needs (a coherent CPU
+// device has nothing to migrate; a process without userfaultfd cannot
+// migrate) skips that test with the reason — never a silent pass.
+//
+// Run it with `go test ./conformance/...` (every backend that opens here) or
+// `svmrt conform` (a table per test and backend, or --json).
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	svmrt "github.com/svmrt/svmrt/runtime"
+)
+
+// Backend opens devices of one kind. Open may be called several times
+// (tests that need two devices open two).
+type Backend struct {
+	Name string
+	Open func() (*svmrt.Device, error)
+}
+
+// Backends returns every backend the runtime knows.
+func Backends() []Backend {
+	var bs []Backend
+	for _, name := range svmrt.DeviceNames() {
+		bs = append(bs, Backend{Name: name, Open: func() (*svmrt.Device, error) {
+			return svmrt.Open(name, svmrt.WithVRAM(64<<20))
+		}})
+	}
+	return bs
+}
+
+// Test is one named behaviour.
+type Test struct {
+	Name string // "hmm/..." or "svm/..."
+	Doc  string // the behaviour, in one sentence
+	Run  func(c *C)
+}
+
+// Status of one test on one backend.
+type Status string
+
+const (
+	Pass Status = "pass"
+	Fail Status = "fail"
+	Skip Status = "skip"
+)
+
+// Result of one test on one backend.
+type Result struct {
+	Backend  string        `json:"backend"`
+	Test     string        `json:"test"`
+	Status   Status        `json:"status"`
+	Reason   string        `json:"reason,omitempty"` // why it failed or was skipped
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// C is a test's handle: its device, context and verdict.
+type C struct {
+	Ctx     context.Context
+	backend Backend
+	dev     *svmrt.Device
+	extra   []*svmrt.Device
+
+	mu      sync.Mutex
+	failed  bool
+	skipped bool
+	reason  []string
+	cleanup []func()
+}
+
+// Dev is the device under test.
+func (c *C) Dev() *svmrt.Device { return c.dev }
+
+// Backend is the name of the backend under test.
+func (c *C) Backend() string { return c.backend.Name }
+
+// OpenAnother opens a second device of the same backend (closed after the
+// test); the test is skipped if the backend cannot open two.
+func (c *C) OpenAnother() *svmrt.Device {
+	d, err := c.backend.Open()
+	if err != nil {
+		c.Skipf("cannot open a second %s device: %v", c.backend.Name, err)
+	}
+	c.mu.Lock()
+	c.extra = append(c.extra, d)
+	c.mu.Unlock()
+	return d
+}
+
+// Cleanup registers f to run after the test.
+func (c *C) Cleanup(f func()) {
+	c.mu.Lock()
+	c.cleanup = append(c.cleanup, f)
+	c.mu.Unlock()
+}
+
+// Errorf records a failure and continues.
+func (c *C) Errorf(format string, args ...any) {
+	c.mu.Lock()
+	c.failed = true
+	c.reason = append(c.reason, fmt.Sprintf(format, args...))
+	c.mu.Unlock()
+}
+
+// Fatalf records a failure and ends the test (call it from the test's own
+// goroutine, like testing.T.Fatalf).
+func (c *C) Fatalf(format string, args ...any) {
+	c.Errorf(format, args...)
+	runtime.Goexit()
+}
+
+// Skipf ends the test as skipped, with the reason.
+func (c *C) Skipf(format string, args ...any) {
+	c.mu.Lock()
+	c.skipped = true
+	c.reason = append(c.reason, fmt.Sprintf(format, args...))
+	c.mu.Unlock()
+	runtime.Goexit()
+}
+
+// Check fails the test with the message if err is not nil.
+func (c *C) Check(err error, what string) {
+	if err != nil {
+		c.Fatalf("%s: %v", what, err)
+	}
+}
+
+// Capabilities a test can require.
+
+// RequireMigration skips unless pages can migrate into the device's memory.
+func (c *C) RequireMigration() {
+	info := c.dev.Info()
+	if !info.Caps.PrivateMemory {
+		c.Skipf("%s has no device memory: it accesses host memory directly, nothing migrates", c.backend.Name)
+	}
+	if err := svmrt.Degraded(); err != nil {
+		c.Skipf("pages cannot migrate in this process: %v", err)
+	}
+}
+
+// RequireFaults skips unless the device mirrors the address space through
+// its own page table and reports the faults it takes.
+func (c *C) RequireFaults() {
+	if !c.dev.Info().Caps.Faults {
+		c.Skipf("%s takes no device page faults (it uses the CPU's page table)", c.backend.Name)
+	}
+}
+
+// ErrTimeout is the reason of a test that did not finish in time.
+var ErrTimeout = errors.New("conformance: test did not finish in time")
+
+// Options for Run.
+type Options struct {
+	Filter   *regexp.Regexp // run only tests whose name matches
+	Timeout  time.Duration  // per test (default 2 minutes)
+	Progress func(r Result) // called after each test
+}
+
+// Run runs tests on every backend and returns one result per pair, in
+// backend then test order.
+func Run(ctx context.Context, backends []Backend, tests []Test, opt Options) []Result {
+	if opt.Timeout == 0 {
+		opt.Timeout = 2 * time.Minute
+	}
+	var out []Result
+	for _, b := range backends {
+		for _, t := range tests {
+			if opt.Filter != nil && !opt.Filter.MatchString(t.Name) {
+				continue
+			}
+			r := RunOne(ctx, b, t, opt.Timeout)
+			if opt.Progress != nil {
+				opt.Progress(r)
+			}
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// RunOne runs one test on a fresh device of backend b.
+func RunOne(ctx context.Context, b Backend, t Test, timeout time.Duration) Result {
+	start := time.Now()
+	r := Result{Backend: b.Name, Test: t.Name}
+	dev, err := b.Open()
+	if err != nil {
+		r.Status, r.Reason = Skip, fmt.Sprintf("cannot open %s: %v", b.Name, err)
+		return r
+	}
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := &C{Ctx: tctx, backend: b, dev: dev}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				c.Errorf("panic: %v", p)
+			}
+		}()
+		t.Run(c)
+	}()
+	select {
+	case <-done:
+	case <-tctx.Done():
+		c.Errorf("%v after %v", ErrTimeout, timeout)
+	}
+	c.mu.Lock()
+	cleanup := c.cleanup
+	c.mu.Unlock()
+	select {
+	case <-done:
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+		for _, d := range c.extra {
+			d.Close()
+		}
+		dev.Close()
+	default:
+		// A hung test keeps its device: closing it under a running
+		// kernel could hang the runner too.
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.failed:
+		r.Status = Fail
+	case c.skipped:
+		r.Status = Skip
+	default:
+		r.Status = Pass
+	}
+	r.Reason = strings.Join(c.reason, "; ")
+	r.Duration = time.Since(start)
+	return r
+}
+
+// Tests returns the whole suite, sorted by name.
+func Tests() []Test {
+	ts := append(append([]Test(nil), hmmTests...), svmTests...)
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
+	return ts
+}
+
+// Table formats results as a text table: one row per test, one column per
+// backend, each cell pass / FAIL / skip.
+func Table(results []Result) string {
+	var backends, tests []string
+	seenB, seenT := map[string]bool{}, map[string]bool{}
+	cell := map[[2]string]Result{}
+	for _, r := range results {
+		if !seenB[r.Backend] {
+			seenB[r.Backend] = true
+			backends = append(backends, r.Backend)
+		}
+		if !seenT[r.Test] {
+			seenT[r.Test] = true
+			tests = append(tests, r.Test)
+		}
+		cell[[2]string{r.Test, r.Backend}] = r
+	}
+	w := 0
+	for _, t := range tests {
+		w = max(w, len(t))
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%-*s", w, "test")
+	for _, b := range backends {
+		fmt.Fprintf(&sb, "  %-8s", b)
+	}
+	sb.WriteString("\n")
+	var notes []string
+	for _, t := range tests {
+		fmt.Fprintf(&sb, "%-*s", w, t)
+		for _, b := range backends {
+			r, ok := cell[[2]string{t, b}]
+			s := "-"
+			if ok {
+				s = string(r.Status)
+				if r.Status == Fail {
+					s = "FAIL"
+				}
+				if r.Status != Pass && r.Reason != "" {
+					notes = append(notes, fmt.Sprintf("  %s on %s: %s: %s", t, b, s, r.Reason))
+				}
+			}
+			fmt.Fprintf(&sb, "  %-8s", s)
+		}
+		sb.WriteString("\n")
+	}
+	if len(notes) > 0 {
+		sb.WriteString("\n")
+		sb.WriteString(strings.Join(notes, "\n"))
+		sb.WriteString("\n")
+	}
+	return sb.String()
+}
