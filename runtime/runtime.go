@@ -65,6 +65,12 @@ type config struct {
 	workers  int
 	cost     *simgpu.CostModel
 	progress func(Progress)
+	simgpu   []simgpu.Option
+}
+
+// WithSimGPUOptions passes backend options straight to a simulated GPU.
+func WithSimGPUOptions(opts ...simgpu.Option) Option {
+	return func(c *config) { c.simgpu = append(c.simgpu, opts...) }
 }
 
 // Progress reports how far a long launch has got (simulated devices report
@@ -131,6 +137,7 @@ func Open(name string, opts ...Option) (*Device, error) {
 		if c.progress != nil {
 			so = append(so, simgpu.WithProgress(c.progress))
 		}
+		so = append(so, c.simgpu...)
 		d, err := simgpu.New(so...)
 		if err != nil {
 			return nil, fmt.Errorf("runtime: open simgpu: %w", err)

@@ -45,6 +45,7 @@ import (
 const DefaultVRAM = 256 << 20
 
 type config struct {
+	bugs       Bugs
 	name       string
 	vram       int64
 	cost       CostModel
@@ -67,6 +68,24 @@ func WithProgress(fn func(Progress)) Option { return func(c *config) { c.progres
 
 // Option configures a Device.
 type Option func(*config)
+
+// Bugs are deliberately broken behaviours, for showing that a test suite
+// (the conformance suite) catches them. Never use them otherwise.
+type Bugs struct {
+	// IgnoreProtection: device writes ignore the CPU mapping's protection
+	// (no ErrPermission; the write is attempted).
+	IgnoreProtection bool
+	// WideByteStores: a byte store writes its whole aligned 4-byte word,
+	// zeroing the other three bytes (breaks byte granularity).
+	WideByteStores bool
+	// TrustPageTable: translations of device-resident pages are not
+	// re-validated against the CPU mappings (a device that never notices
+	// munmap or mprotect by itself).
+	TrustPageTable bool
+}
+
+// WithBugs makes the device deliberately wrong (see Bugs).
+func WithBugs(b Bugs) Option { return func(c *config) { c.bugs = b } }
 
 // WithVRAM sets the device memory size in bytes (default 256 MiB).
 func WithVRAM(bytes int64) Option { return func(c *config) { c.vram = bytes } }
@@ -469,7 +488,7 @@ func (l *launch) service(faults []Fault) error {
 					}
 					d.clock.Charge(TimeTransferD2H, cost.TransferTime(n*svm.PageSize))
 				}
-				l.remote[page] = remoteMap{writable: v.Write}
+				l.remote[page] = remoteMap{writable: v.Write || d.cfg.bugs.IgnoreProtection}
 				continue
 			}
 			migrate = append(migrate, pf)
@@ -530,7 +549,7 @@ func (l *launch) classify(maps *svm.Maps, pf PageFault, addr uint64) error {
 		fe.Reason = fmt.Sprintf("%s mapping is not device accessible", v.Path)
 	case !v.Read:
 		fe.Reason = "mapping is PROT_NONE"
-	case pf.Write && !v.Write:
+	case pf.Write && !v.Write && !l.dev.cfg.bugs.IgnoreProtection:
 		fe.Reason = "mapping is read-only"
 		fe.Err = svm.ErrPermission
 	default:

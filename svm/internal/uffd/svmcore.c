@@ -59,6 +59,7 @@ typedef struct {
 	int64_t npages;
 	int64_t cursor;  // pages done so far (service thread)
 	int64_t moved;   // result
+	int64_t stuck;   // turns the current page could not be copied (ENOENT)
 } svm_cmd;
 
 // All mutable state of this file, in one MAP_SHARED anonymous block.
@@ -90,6 +91,7 @@ typedef struct {
 		uint64_t addr, flags;
 	} deferred[MAX_DEFERRED];
 	svm_cmd cmds[MAX_CMDS];
+	uint64_t bugs; // deliberately broken behaviour, for testing test suites (svmtest)
 } svm_state;
 
 static svm_state *S __attribute__((section(".data"))) = 0;
@@ -315,7 +317,7 @@ static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fau
 	// range; the copy cannot tell which). Its UNMAP or REMAP event is on its
 	// way; its handler waits while we hold the page, then drops or moves the
 	// DEVICE word we just restored. Retry later.
-	if (e == ENOENT || e == EINVAL || e == EFAULT) return -EAGAIN;
+	if (e == ENOENT || e == EINVAL || e == EFAULT) return -ENOENT;
 	// EEXIST on one page: a host page exists where the device held the
 	// truth — an invariant violation. Record it; wake rather than spin.
 	note_error(e);
@@ -406,7 +408,7 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 			}
 			int r = bring_back(page, S->seq_window, S->bounce, 1);
 			if (r == RETRY_ONE) r = bring_back(page, 1, S->bounce, 1);
-			if (r == -EAGAIN || r == RETRY_ONE) return 0;
+			if (r == -EAGAIN || r == -ENOENT || r == RETRY_ONE) return 0;
 			if (r == 0) continue;
 			S->last_fault_page = page + (uint64_t)(r - 1) * SVM_PAGE_SIZE;
 			return 1;
@@ -513,8 +515,16 @@ static void fork_child(int cfd) {
 	close(cfd);
 }
 
+// svm_set_bugs sets the deliberately broken behaviours (SVM_BUG_*), so a
+// test suite can show it catches them. Never set in production.
+void svm_set_bugs(uint64_t bugs) { __atomic_store_n(&S->bugs, bugs, __ATOMIC_SEQ_CST); }
+
 static void handle_event(struct uffd_msg *m) {
 	count(&S->global.events, 1);
+	if (m->event == UFFD_EVENT_UNMAP && (__atomic_load_n(&S->bugs, __ATOMIC_RELAXED) & SVM_BUG_IGNORE_UNMAP)) {
+		count(&S->global.map_gen, 1);
+		return; // the notifier bug: device copies of unmapped memory survive
+	}
 	switch (m->event) {
 	case UFFD_EVENT_FORK:
 		fork_child((int)m->arg.fork.ufd);
@@ -868,6 +878,7 @@ int svm_migrate_out(uint64_t start, int npages) {
 	c->npages = npages;
 	c->cursor = 0;
 	c->moved = 0;
+	c->stuck = 0;
 	__atomic_store_n(&c->state, CMD_PENDING, __ATOMIC_SEQ_CST);
 	kick();
 	for (int spins = 0; __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CMD_DONE; spins++) {
@@ -900,8 +911,23 @@ static int run_cmd(svm_cmd *c) {
 		int max = c->npages - c->cursor < MAX_RUN ? (int)(c->npages - c->cursor) : MAX_RUN;
 		int r = bring_back(a, max, S->bounce, 0);
 		if (r == RETRY_ONE) r = bring_back(a, 1, S->bounce, 0);
-		if (r == -EAGAIN || r == RETRY_ONE) return 0;
+		if (r == -ENOENT && ++c->stuck > 2000) {
+			// The page is gone from the address space and no event has
+			// told us for ~0.1 s: a broken notifier. Drop it rather than
+			// wait forever (the data has no home to go to anyway).
+			uint64_t *p = svm_pte(a, 0);
+			uint64_t now = p ? ld(p) : 0;
+			if (p && st_of(now) == SVM_ST_DEVICE && cas(p, now, word_next(now, SVM_ST_HOST, 0, 0))) {
+				frame_release(dev_of(now), frame_of(now));
+				count(&S->devs[dev_of(now)].dropped, 1);
+			}
+			note_error(ENOENT);
+			c->stuck = 0;
+			continue;
+		}
+		if (r == -EAGAIN || r == -ENOENT || r == RETRY_ONE) return 0;
 		if (r <= 0) continue;
+		c->stuck = 0;
 		c->moved += r;
 		c->cursor += r;
 		budget -= r;

@@ -83,4 +83,8 @@ int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, 
 // Bring every device-resident page of [start, start+npages) home. Returns pages moved or -errno.
 int svm_migrate_out(uint64_t start, int npages);
 
+// Deliberate bugs for testing test suites (svm_set_bugs).
+#define SVM_BUG_IGNORE_UNMAP 1ULL // the service thread does not drop device copies on munmap
+void svm_set_bugs(uint64_t bugs);
+
 #endif

@@ -236,3 +236,10 @@ func MigrateOut(start uintptr, n int) (int, error) {
 	}
 	return int(r), nil
 }
+
+// BugIgnoreUnmap makes the service thread forget to drop device copies on
+// munmap (see SetBugs).
+const BugIgnoreUnmap = C.SVM_BUG_IGNORE_UNMAP
+
+// SetBugs turns deliberately broken behaviours on (for testing test suites).
+func SetBugs(bugs uint64) { C.svm_set_bugs(C.uint64_t(bugs)) }

@@ -1,0 +1,212 @@
+// Command svmrt is svmrt's command-line tool.
+//
+//	svmrt devices                         devices this machine can open, with their memory capabilities
+//	svmrt run [-device D] [-m N] mulmat   the seed's mulmat on a device, with its fault/migration summary
+//	svmrt conform [-device D|all] [-run RE] [-json]
+//	                                      the conformance suite: pass / fail / skip-with-reason per test and device
+//
+// Exit status: 0 on success, 1 when a conformance test fails or a command
+// fails, 2 on bad usage.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/svmrt/svmrt/conformance"
+	"github.com/svmrt/svmrt/kernels"
+	svmrt "github.com/svmrt/svmrt/runtime"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: svmrt <command> [flags]
+
+commands:
+  devices    list the devices this machine can open, with their SVM capabilities
+  run        run a sample on a device: svmrt run [-device simgpu] [-m 256] mulmat
+  conform    run the conformance suite: svmrt conform [-device all] [-run regexp] [-json]
+`)
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "devices":
+		return devices(stdout, stderr)
+	case "run":
+		return runSample(args[1:], stdout, stderr)
+	case "conform":
+		return conform(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "svmrt: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+}
+
+func devices(stdout, stderr io.Writer) int {
+	fmt.Fprintf(stdout, "%-8s %-9s %-8s %-8s %-10s %s\n", "device", "coherent", "faults", "migrate", "memory", "description")
+	for _, name := range svmrt.DeviceNames() {
+		d, err := svmrt.Open(name)
+		if err != nil {
+			fmt.Fprintf(stdout, "%-8s unavailable: %v\n", name, err)
+			continue
+		}
+		info := d.Info()
+		migrate := yes(info.Caps.PrivateMemory)
+		if info.Caps.PrivateMemory && svmrt.Degraded() != nil {
+			migrate = "no*"
+		}
+		mem := "host"
+		if info.Caps.MemoryBytes > 0 {
+			mem = fmt.Sprintf("%d MiB", info.Caps.MemoryBytes>>20)
+		}
+		fmt.Fprintf(stdout, "%-8s %-9s %-8s %-8s %-10s %s\n", name, yes(info.Caps.Coherent), yes(info.Caps.Faults), migrate, mem, info.Description)
+		d.Close()
+	}
+	if err := svmrt.Degraded(); err != nil {
+		fmt.Fprintf(stdout, "\n* %v\n", err)
+	}
+	return 0
+}
+
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func runSample(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	device := fs.String("device", "simgpu", "device: "+strings.Join(svmrt.DeviceNames(), ", "))
+	m := fs.Int("m", 256, "matrix size (m×m float32)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 || fs.Arg(0) != "mulmat" {
+		fmt.Fprintln(stderr, "svmrt run: the sample to run is required; available: mulmat")
+		return 2
+	}
+	if *m <= 0 {
+		fmt.Fprintf(stderr, "svmrt run: -m %d: must be positive\n", *m)
+		return 2
+	}
+	dev, err := svmrt.Open(*device)
+	if err != nil {
+		fmt.Fprintln(stderr, "svmrt run:", err)
+		return 1
+	}
+	defer dev.Close()
+	n := *m
+	a, b, r, ref := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	for i := range a {
+		a[i], b[i] = float32(i%17)/8, float32(i%13)/4
+	}
+	kernels.RefMulMat(ref, a, b, n)
+	start := time.Now()
+	if err := svmrt.MulMat(context.Background(), dev, r, a, b, n); err != nil {
+		fmt.Fprintln(stderr, "svmrt run:", err)
+		return 1
+	}
+	host := time.Since(start)
+	bad := 0
+	for i := range r {
+		if d := r[i] - ref[i]; d > 1e-3 || d < -1e-3 {
+			bad++
+		}
+	}
+	st := dev.Stats()
+	fmt.Fprintf(stdout, "mulmat %d×%d on %s: %d wrong elements\n", n, n, dev.Name(), bad)
+	fmt.Fprintf(stdout, "  device faults %d, fault batches %d, pages H→D %d, pages D→H %d, CPU faults %d, simulated %v, host %v\n",
+		st.DeviceFaults, st.FaultBatches, st.PagesH2D, st.PagesD2H, st.CPUFaults, st.SimulatedTime, host.Round(time.Millisecond))
+	if bad > 0 {
+		return 1
+	}
+	return 0
+}
+
+func conform(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("conform", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	device := fs.String("device", "all", "device to test, or all: "+strings.Join(svmrt.DeviceNames(), ", "))
+	filter := fs.String("run", "", "run only tests whose name matches this regular expression")
+	asJSON := fs.Bool("json", false, "print results as JSON")
+	timeout := fs.Duration("timeout", 2*time.Minute, "per-test time limit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var backends []conformance.Backend
+	for _, b := range conformance.Backends() {
+		if *device == "all" || *device == b.Name {
+			backends = append(backends, b)
+		}
+	}
+	if len(backends) == 0 {
+		fmt.Fprintf(stderr, "svmrt conform: unknown device %q (known: all, %s)\n", *device, strings.Join(svmrt.DeviceNames(), ", "))
+		return 2
+	}
+	opt := conformance.Options{Timeout: *timeout}
+	if *filter != "" {
+		re, err := regexp.Compile(*filter)
+		if err != nil {
+			fmt.Fprintf(stderr, "svmrt conform: -run: %v\n", err)
+			return 2
+		}
+		opt.Filter = re
+	}
+	tests := conformance.Tests()
+	total := 0
+	for range backends {
+		for _, t := range tests {
+			if opt.Filter == nil || opt.Filter.MatchString(t.Name) {
+				total++
+			}
+		}
+	}
+	done := 0
+	opt.Progress = func(r conformance.Result) {
+		done++
+		fmt.Fprintf(stderr, "[%d/%d] %-7s %-32s %s (%v)\n", done, total, r.Backend, r.Test, r.Status, r.Duration.Round(time.Millisecond))
+	}
+	results := conformance.Run(context.Background(), backends, tests, opt)
+	failed := 0
+	for _, r := range results {
+		if r.Status == conformance.Fail {
+			failed++
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(results); err != nil {
+			fmt.Fprintln(stderr, "svmrt conform:", err)
+			return 1
+		}
+	} else {
+		fmt.Fprint(stdout, conformance.Table(results))
+		fmt.Fprintf(stdout, "\n%d results: %d failed\n", len(results), failed)
+	}
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
