@@ -173,3 +173,6 @@ func expectFault(c *C, err error, target error, lo, hi uintptr, what string) {
 		c.Fatalf("%s: error names %#x, outside [%#x, %#x)", what, fe.Addr, lo, hi)
 	}
 }
+
+// mprotect sets b's protection (syscall.Mprotect with raw prot bits).
+func mprotect(b []byte, prot int) error { return syscall.Mprotect(b, prot) }

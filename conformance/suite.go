@@ -255,7 +255,7 @@ func RunOne(ctx context.Context, b Backend, t Test, timeout time.Duration) Resul
 
 // Tests returns the whole suite, sorted by name.
 func Tests() []Test {
-	ts := append(append([]Test(nil), hmmTests...), svmTests...)
+	ts := append(append(append([]Test(nil), hmmTests...), svmTests...), memTests...)
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
 	return ts
 }

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ var (
 	ErrPermission        = svm.ErrPermission        // a device write to read-only memory
 	ErrOutOfDeviceMemory = svm.ErrOutOfDeviceMemory // device memory exhausted
 	ErrNotSupported      = svm.ErrNotSupported      // capability missing (userfaultfd, backend, ...)
+	ErrInvalidValue      = svm.ErrInvalidValue      // bad argument: overlapping copy, bad fill pattern
 	ErrUnknownDevice     = errors.New("runtime: unknown device")
 	ErrClosed            = errors.New("runtime: device closed")
 )
@@ -191,12 +193,11 @@ func (d *Device) Backend() any {
 // can). Devices still work: they access host memory remotely.
 func Degraded() error { return svm.Default().Degraded() }
 
-// Event is a submitted launch.
+// Event is a submitted command: a kernel launch or a memory operation.
 type Event struct {
 	ctx  context.Context
-	k    *kernels.Kernel
-	nd   kernels.NDRange
-	args *kernels.Args
+	what string                          // for errors: "saxpy", "memcpy", ...
+	run  func(ctx context.Context) error // executed in queue order
 	done chan struct{}
 	err  error
 }
@@ -230,7 +231,16 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	if err != nil {
 		return nil, fmt.Errorf("runtime: launch %s: %w", k.Name, err)
 	}
-	ev := &Event{ctx: ctx, k: k, nd: nd, args: a, done: make(chan struct{})}
+	return d.enqueue(ctx, k.Name, func(ctx context.Context) error {
+		err := d.be.Launch(ctx, k, nd, a)
+		runtime.KeepAlive(a) // the launch used the memory a's values name
+		return err
+	})
+}
+
+// enqueue submits a command to the device's in-order queue.
+func (d *Device) enqueue(ctx context.Context, what string, run func(context.Context) error) (*Event, error) {
+	ev := &Event{ctx: ctx, what: what, run: run, done: make(chan struct{})}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -254,10 +264,10 @@ func (d *Device) worker() {
 	for ev := range d.queue {
 		if err := ev.ctx.Err(); err != nil {
 			ev.err = err
-		} else if err := d.be.Launch(ev.ctx, ev.k, ev.nd, ev.args); err != nil {
-			ev.err = fmt.Errorf("runtime: %s on %s: %w", ev.k.Name, d.be.Name(), hostFault(d.be.Name(), err))
+		} else if err := ev.run(ev.ctx); err != nil {
+			ev.err = fmt.Errorf("runtime: %s on %s: %w", ev.what, d.be.Name(), hostFault(d.be.Name(), err))
 		}
-		ev.args = nil // the launch no longer needs the memory kept alive
+		ev.run = nil // nothing of the command is needed any more
 		close(ev.done)
 	}
 }

@@ -17,6 +17,10 @@ var (
 	// ErrNotSupported: the operation needs a capability this process or
 	// device does not have (userfaultfd, migratable memory, ...).
 	ErrNotSupported = errors.New("not supported")
+	// ErrInvalidValue: an argument is out of its domain (OpenCL's
+	// CL_INVALID_VALUE and CL_MEM_COPY_OVERLAP: bad fill patterns,
+	// overlapping copies).
+	ErrInvalidValue = errors.New("invalid value")
 )
 
 // FaultError describes a failed device access: where, how, and why.

@@ -457,6 +457,25 @@ func (l *launch) service(faults []Fault) error {
 	var launchErr error
 	for _, b := range Batches(faults, cost.FaultBatchMax, cost.PageSize) {
 		d.batches.Add(1)
+		bad, err := l.serviceBatch(maps, b, faults)
+		if err != nil {
+			return err
+		}
+		if launchErr == nil {
+			launchErr = bad
+		}
+	}
+	return launchErr
+}
+
+// serviceBatch resolves one deduplicated batch. bad is the first error of
+// pages that could not be resolved (now in errPages: they abort only the
+// work-items touching them); err is fatal for the launch.
+func (l *launch) serviceBatch(maps *svm.Maps, b Batch, faults []Fault) (bad, err error) {
+	d := l.dev
+	cost := d.cfg.cost
+	var launchErr error
+	{
 		var serviced []uint64
 		var migrate []PageFault
 		for _, pf := range b.Pages {
@@ -484,7 +503,7 @@ func (l *launch) service(faults []Fault) error {
 				if svm.WordState(word) != svm.StateHost {
 					n, err := d.space.MigrateToHost(uintptr(page), svm.PageSize)
 					if err != nil {
-						return err
+						return nil, err
 					}
 					d.clock.Charge(TimeTransferD2H, cost.TransferTime(n*svm.PageSize))
 				}
@@ -513,7 +532,7 @@ func (l *launch) service(faults []Fault) error {
 					i = j
 					continue
 				}
-				return err
+				return nil, err
 			}
 			if res.Moved > 0 {
 				d.clock.Charge(TimeTransferH2D, cost.TransferTime(res.Moved*svm.PageSize))
@@ -532,7 +551,7 @@ func (l *launch) service(faults []Fault) error {
 			i = j
 		}
 	}
-	return launchErr
+	return launchErr, nil
 }
 
 // classify checks that a faulting access is legal; the error names the

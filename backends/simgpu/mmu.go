@@ -56,6 +56,13 @@ func (m *itemMem) translate(addr uintptr, size uintptr, acc access) *TLBEntry {
 		if e := m.walk(addr, acc); e != nil {
 			return e
 		}
+		if m.w == nil {
+			// A device operation outside a wave (Copy, Fill): fault now.
+			if err := m.l.faultRange(addr, size, acc != accRead); err != nil {
+				panic(&kernels.Abort{Err: err})
+			}
+			continue
+		}
 		m.w.stall(Fault{Addr: uint64(addr), Write: acc != accRead, Atomic: acc == accAtomic, Item: m.item})
 		if err, bad := m.l.errPages[vpn*svm.PageSize]; bad {
 			panic(&kernels.Abort{Err: err})

@@ -1,0 +1,181 @@
+package simgpu
+
+import (
+	"context"
+	"fmt"
+	"math/bits"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/svmrt/svmrt/kernels"
+	"github.com/svmrt/svmrt/svm"
+)
+
+// Copy copies n bytes from src to dst on the device, through its page table
+// (clEnqueueSVMMemcpy on fine-grained system SVM). Each range is one fault
+// request: if any of its pages is not usable yet, the whole range is faulted
+// in with one device fault and one batch (hmm_range_fault), not one fault
+// per page. Overlapping ranges are an error (CL_MEM_COPY_OVERLAP).
+func (d *Device) Copy(ctx context.Context, dst, src, n uintptr) error {
+	if n == 0 {
+		return nil
+	}
+	if dst < src+n && src < dst+n {
+		return fmt.Errorf("simgpu: copy %#x..%#x to %#x..%#x: regions overlap: %w", src, src+n, dst, dst+n, svm.ErrInvalidValue)
+	}
+	return d.dma(ctx, func(l *launch, m *itemMem) error {
+		if err := l.faultRange(src, n, false); err != nil {
+			return err
+		}
+		if err := l.faultRange(dst, n, true); err != nil {
+			return err
+		}
+		i := uintptr(0)
+		if (dst|src)%8 == 0 {
+			for ; i+8 <= n; i += 8 {
+				m.Store64(dst+i, m.Load64(src+i))
+			}
+		}
+		for ; i < n; i++ {
+			m.Store8(dst+i, m.Load8(src+i))
+		}
+		return nil
+	})
+}
+
+// Fill writes pattern repeatedly over [dst, dst+n) on the device
+// (clEnqueueSVMMemFill). The pattern size must be a power of two from 1 to
+// 128 bytes, n a multiple of it and dst aligned to it (CL_INVALID_VALUE).
+func (d *Device) Fill(ctx context.Context, dst uintptr, pattern []byte, n uintptr) error {
+	if err := CheckFill(dst, pattern, n); err != nil {
+		return fmt.Errorf("simgpu: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	return d.dma(ctx, func(l *launch, m *itemMem) error {
+		if err := l.faultRange(dst, n, true); err != nil {
+			return err
+		}
+		for i := uintptr(0); i < n; i++ {
+			m.Store8(dst+i, pattern[i%uintptr(len(pattern))])
+		}
+		return nil
+	})
+}
+
+// CheckFill validates clEnqueueSVMMemFill's arguments.
+func CheckFill(dst uintptr, pattern []byte, n uintptr) error {
+	p := uintptr(len(pattern))
+	switch {
+	case p == 0 || p > 128 || bits.OnesCount(uint(p)) != 1:
+		return fmt.Errorf("fill pattern of %d bytes: must be a power of two from 1 to 128: %w", p, svm.ErrInvalidValue)
+	case n%p != 0:
+		return fmt.Errorf("fill of %d bytes: not a multiple of the %d-byte pattern: %w", n, p, svm.ErrInvalidValue)
+	case dst%p != 0:
+		return fmt.Errorf("fill at %#x: not aligned to the %d-byte pattern: %w", dst, p, svm.ErrInvalidValue)
+	}
+	return nil
+}
+
+// dma runs a device-side operation with one work-item's view of memory.
+// Its accesses fault synchronously (there is no wave to stall).
+func (d *Device) dma(ctx context.Context, op func(l *launch, m *itemMem) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.launchMu.Lock()
+	defer d.launchMu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	start := time.Now()
+	defer func() { d.hostNs.Add(int64(time.Since(start))) }()
+	d.space.Sync()
+	maps, err := d.space.Maps(true)
+	if err != nil {
+		return err
+	}
+	l := &launch{dev: d, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}
+	m := &itemMem{l: l, tlb: NewTLB(d.cfg.tlbEntries)}
+	err = runDMA(l, m, op)
+	d.tlbHits.Add(m.tlb.Hits)
+	d.tlbMisses.Add(m.tlb.Misses)
+	d.remote.Add(m.remote)
+	d.clock.Charge(TimeCompute, d.cfg.cost.ComputeTime(m.bytes, 0, m.tlb.Hits, m.tlb.Misses, 0))
+	if m.remote > 0 {
+		d.clock.Charge(TimeRemote, time.Duration(m.remote)*d.cfg.cost.RemoteAccessLatency)
+	}
+	return err
+}
+
+// faultRange makes [start, start+n) usable for the access, as one fault
+// request: nothing is counted if every page already is.
+func (l *launch) faultRange(start, n uintptr, write bool) error {
+	first, end := start&^pageMask, (start+n+pageMask)&^pageMask
+	var b Batch
+	var faults []Fault
+	for p := first; p < end; p += svm.PageSize {
+		if l.usable(p, write) {
+			continue
+		}
+		b.Pages = append(b.Pages, PageFault{Page: uint64(p), Write: write, Count: 1})
+		addr := p
+		if p < start {
+			addr = start
+		}
+		faults = append(faults, Fault{Addr: uint64(addr), Write: write})
+	}
+	if len(b.Pages) == 0 {
+		return nil
+	}
+	b.Raw = 1
+	l.dev.faults.Add(1)
+	l.dev.batches.Add(1)
+	maps, err := l.dev.space.Maps(true)
+	if err != nil {
+		return err
+	}
+	l.maps = maps
+	bad, err := l.serviceBatch(maps, b, faults)
+	if err != nil {
+		return err
+	}
+	return bad
+}
+
+// usable reports whether the device can access page now without a fault.
+func (l *launch) usable(page uintptr, write bool) bool {
+	if r, ok := l.remote[uint64(page)]; ok {
+		return !write || r.writable
+	}
+	w := svm.PTE(page, false)
+	if w == nil {
+		return false
+	}
+	word := atomic.LoadUint64(w)
+	if svm.WordState(word) != svm.StateDevice || svm.WordDevice(word) != l.dev.mem.ID() {
+		return false
+	}
+	v, ok := l.maps.Find(page)
+	return ok && v.Read && (!write || v.Write)
+}
+
+// runDMA runs op, turning an aborted access (a fault that could not be
+// resolved) or a memory fault on a remote page into an error.
+func runDMA(l *launch, m *itemMem, op func(l *launch, m *itemMem) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		switch r := recover().(type) {
+		case nil:
+		case *kernels.Abort:
+			err = r.Err
+		case interface{ Addr() uintptr }:
+			err = &svm.FaultError{Device: l.dev.Name(), Addr: r.Addr(), Reason: "memory fault", Err: svm.ErrDeviceFault}
+		default:
+			panic(r)
+		}
+	}()
+	return op(l, m)
+}

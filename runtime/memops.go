@@ -1,0 +1,122 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"unsafe"
+
+	"github.com/svmrt/svmrt/backends/simgpu"
+	"github.com/svmrt/svmrt/svm"
+)
+
+// The OpenCL 2.0 SVM memory commands (clEnqueueSVMMemcpy, MemFill, Map,
+// Unmap, MigrateMem) for fine-grained system SVM: they take the program's
+// own pointers and run in the device's queue, in order with kernels.
+
+// Memcpy queues a copy of n bytes from src to dst made by the device.
+// Overlapping regions are ErrInvalidValue (CL_MEM_COPY_OVERLAP).
+func (d *Device) Memcpy(ctx context.Context, dst, src unsafe.Pointer, n uintptr) (*Event, error) {
+	s, t := uintptr(src), uintptr(dst)
+	if n > 0 && t < s+n && s < t+n {
+		return nil, fmt.Errorf("runtime: memcpy %#x..%#x to %#x..%#x: regions overlap: %w", s, s+n, t, t+n, ErrInvalidValue)
+	}
+	return d.enqueue(ctx, "memcpy", func(ctx context.Context) error {
+		defer keep(dst, src)
+		if g, ok := d.be.(*simgpu.Device); ok {
+			return g.Copy(ctx, t, s, n)
+		}
+		return hostCopy(t, s, n)
+	})
+}
+
+// Memfill queues filling [dst, dst+n) with pattern repeated. The pattern
+// must be 1, 2, 4, ..., 128 bytes, n a multiple of it and dst aligned to
+// it; otherwise ErrInvalidValue (CL_INVALID_VALUE) before anything is
+// queued.
+func (d *Device) Memfill(ctx context.Context, dst unsafe.Pointer, pattern []byte, n uintptr) (*Event, error) {
+	t := uintptr(dst)
+	if err := simgpu.CheckFill(t, pattern, n); err != nil {
+		return nil, fmt.Errorf("runtime: memfill: %w", err)
+	}
+	pat := append([]byte(nil), pattern...) // the caller may reuse its slice once we return
+	return d.enqueue(ctx, "memfill", func(ctx context.Context) error {
+		defer keep(dst, nil)
+		if g, ok := d.be.(*simgpu.Device); ok {
+			return g.Fill(ctx, t, pat, n)
+		}
+		return hostFill(t, pat, n)
+	})
+}
+
+// Map queues making [p, p+n) ready for host access: pages on a device come
+// home now, so the host's accesses take no fault. With fine-grained system
+// SVM the host may access memory at any time; Map is an optimisation and a
+// synchronisation point, as clEnqueueSVMMap is.
+func (d *Device) Map(ctx context.Context, p unsafe.Pointer, n uintptr) (*Event, error) {
+	return d.enqueue(ctx, "map", func(ctx context.Context) error {
+		defer keep(p, nil)
+		_, err := svm.Default().MigrateToHost(uintptr(p), n)
+		return err
+	})
+}
+
+// Unmap queues the end of host access to [p, p+n): a synchronisation point;
+// with fine-grained system SVM there is nothing to write back.
+func (d *Device) Unmap(ctx context.Context, p unsafe.Pointer, n uintptr) (*Event, error) {
+	return d.enqueue(ctx, "unmap", func(ctx context.Context) error { keep(p, nil); return nil })
+}
+
+// MigrateMem queues migrating [p, p+n) to the device (toHost false) or to
+// the host (toHost true), as clEnqueueSVMMigrateMem does.
+func (d *Device) MigrateMem(ctx context.Context, p unsafe.Pointer, n uintptr, toHost bool) (*Event, error) {
+	return d.enqueue(ctx, "migrate", func(ctx context.Context) error {
+		defer keep(p, nil)
+		if toHost {
+			_, err := svm.Default().MigrateToHost(uintptr(p), n)
+			return err
+		}
+		return d.Migrate(p, n)
+	})
+}
+
+// keep keeps the objects the pointers point into alive until the command
+// has run.
+func keep(p, q unsafe.Pointer) {
+	runtime.KeepAlive(p)
+	runtime.KeepAlive(q)
+}
+
+// hostCopy and hostFill are the cpu device's memory commands: plain memory
+// operations, with a bad address reported as an error (see hostFault).
+func hostCopy(dst, src, n uintptr) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer hostRecover(&err)
+	copy(unsafe.Slice((*byte)(ptrOf(dst)), n), unsafe.Slice((*byte)(ptrOf(src)), n))
+	return nil
+}
+
+func hostFill(dst uintptr, pattern []byte, n uintptr) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer hostRecover(&err)
+	b := unsafe.Slice((*byte)(ptrOf(dst)), n)
+	for i := 0; i < len(b); i += len(pattern) {
+		copy(b[i:], pattern)
+	}
+	return nil
+}
+
+func hostRecover(err *error) {
+	if r := recover(); r != nil {
+		f, ok := r.(interface{ Addr() uintptr })
+		if !ok {
+			panic(r)
+		}
+		*err = &svm.FaultError{Device: "cpu", Addr: f.Addr(), Reason: "memory fault", Err: ErrDeviceFault}
+	}
+}
+
+// ptrOf converts an address to a pointer (one place, outside vet's
+// unsafeptr pattern: the memory is the program's, kept alive by the caller).
+func ptrOf(a uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&a)) }
