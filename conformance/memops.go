@@ -15,6 +15,38 @@ var memTests = []Test{
 	{Name: "svm/memfill", Doc: "the device fills with 1..128-byte power-of-two patterns; other patterns, sizes and alignments are ErrInvalidValue", Run: memfillTest},
 	{Name: "svm/map-unmap", Doc: "map brings device-resident memory home so host access takes no fault; unmap ends it", Run: mapUnmapTest},
 	{Name: "svm/migrate-mem", Doc: "migrate-mem moves a range to the device and back, keeping its data", Run: migrateMemTest},
+	{Name: "hmm/exclusive-access", Doc: "a device's exclusive (atomic) access runs its atomics locally; a CPU touch revokes it with every update kept", Run: exclusiveAccess},
+}
+
+func exclusiveAccess(c *C) {
+	c.RequireMigration()
+	dev := c.Dev()
+	mem := mmapAnon(c, 1)
+	words := u32s(mem)[:16]
+	ev, err := dev.MakeExclusive(c.Ctx, unsafe.Pointer(&mem[0]), uintptr(len(mem)))
+	wait(c, ev, err, "make exclusive")
+	expectAll(c, dev, mem, svm.PageOnDevice, "after make-exclusive")
+	before := dev.Stats()
+	const n = 8192
+	c.Check(run(c, dev, atomicInc, range1(n), words, int32(len(words)), int32(n)), "atomics")
+	after := dev.Stats()
+	if after.RemoteAccesses != before.RemoteAccesses || after.DeviceFaults != before.DeviceFaults {
+		c.Errorf("atomics on exclusive pages were not local: %d remote accesses, %d faults",
+			after.RemoteAccesses-before.RemoteAccesses, after.DeviceFaults-before.DeviceFaults)
+	}
+	expectAll(c, dev, mem, svm.PageOnDevice, "after the atomics")
+	// A CPU touch revokes the exclusive access, keeping every update.
+	if words[0] != n/16 {
+		c.Fatalf("word 0 = %d after %d device atomics, want %d", words[0], n, n/16)
+	}
+	expectAll(c, dev, mem, svm.PageWritable, "after the CPU touch")
+	// The device's next atomics fault the page back and keep counting.
+	c.Check(run(c, dev, atomicInc, range1(n), words, int32(len(words)), int32(n)), "atomics after revocation")
+	for i, w := range words {
+		if w != 2*n/16 {
+			c.Fatalf("word %d = %d, want %d", i, w, 2*n/16)
+		}
+	}
 }
 
 func wait(c *C, ev *svmrt.Event, err error, what string) {

@@ -64,22 +64,18 @@ func byteGranularity(c *C) {
 
 func pointerOffsets(c *C) {
 	dev := c.Dev()
-	mem := mmapAnon(c, 3)
-	for i := range mem {
-		mem[i] = byte(i*13 + 1)
-	}
-	var offs []int
-	for o := 0; o < 64; o++ {
-		offs = append(offs, o)
-	}
-	for _, o := range []int{pageSize - 3, pageSize - 1, pageSize, pageSize + 1, 2*pageSize - 1, 2*pageSize + 5, 3*pageSize - 1} {
-		offs = append(offs, o)
+	// An allocation of 320 bytes that straddles a page boundary: the kernel
+	// gets a pointer to each of its bytes in turn.
+	mem := mmapAnon(c, 2)
+	alloc := mem[pageSize-160 : pageSize+160]
+	for i := range alloc {
+		alloc[i] = byte(i*13 + 1)
 	}
 	out := make([]uint32, 1)
-	for _, o := range offs {
-		c.Check(run(c, dev, loadU8At, kernels.Range1D(1, 1), out, unsafe.Pointer(&mem[o])), "launch")
-		if out[0] != uint32(mem[o]) {
-			c.Fatalf("offset %d: kernel read %d, want %d", o, out[0], mem[o])
+	for o := range alloc {
+		c.Check(run(c, dev, loadU8At, kernels.Range1D(1, 1), out, unsafe.Pointer(&alloc[o])), "launch")
+		if out[0] != uint32(alloc[o]) {
+			c.Fatalf("offset %d: kernel read %d, want %d", o, out[0], alloc[o])
 		}
 	}
 }

@@ -120,3 +120,18 @@ func hostRecover(err *error) {
 // ptrOf converts an address to a pointer (one place, outside vet's
 // unsafeptr pattern: the memory is the program's, kept alive by the caller).
 func ptrOf(a uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&a)) }
+
+// MakeExclusive queues giving the device exclusive access to [p, p+n) for
+// device atomics (HMM's make_device_exclusive): the pages move into device
+// memory, where the device's atomics run locally; the CPU's next touch of a
+// page revokes the device's access to it (the page comes home with every
+// device update in it), and the device's next access faults it back.
+func (d *Device) MakeExclusive(ctx context.Context, p unsafe.Pointer, n uintptr) (*Event, error) {
+	if _, ok := d.be.(*simgpu.Device); !ok {
+		return nil, fmt.Errorf("runtime: exclusive access on %s: device has no private memory: %w", d.Name(), ErrNotSupported)
+	}
+	return d.enqueue(ctx, "make-exclusive", func(ctx context.Context) error {
+		defer keep(p, nil)
+		return d.Migrate(p, n)
+	})
+}

@@ -139,6 +139,20 @@ func WordDevice(w uint64) int   { return uffd.Dev(w) }
 func WordFrame(w uint64) uint64 { return uffd.Frame(w) }
 func WordSeq(w uint64) uint64   { return uffd.Seq(w) }
 
+// DeviceAtomicAdd and DeviceAtomicCAS perform a device's atomic on a word
+// of a device-resident page, if the page's state word still equals expect
+// (ok is false otherwise: the page moved, translate again). They run in a
+// short C section that the fault-service thread waits out before copying a
+// page home, so no atomic update is lost when the CPU revokes the device's
+// access (see svm_dev_atomic).
+func DeviceAtomicAdd(pte *uint64, expect uint64, dev int, wordAddr uintptr, delta uint32) (old uint32, ok bool) {
+	return uffd.DeviceAtomicAdd(pte, expect, dev, wordAddr, delta)
+}
+
+func DeviceAtomicCAS(pte *uint64, expect uint64, dev int, wordAddr uintptr, old, new uint32) (swapped, ok bool) {
+	return uffd.DeviceAtomicCAS(pte, expect, dev, wordAddr, old, new)
+}
+
 // ServiceStats are the fault-service thread's counters.
 type ServiceStats = uffd.GlobalStats
 

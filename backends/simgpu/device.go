@@ -19,10 +19,12 @@
 // on every run, whatever the host scheduling (for kernels without
 // cross-work-group communication and without concurrent CPU access).
 //
-// Device-side atomics are system-scope: they are performed on the host page
-// (as PCIe AtomicOps would be), and a page an atomic touches is mapped
-// remotely rather than migrated. This keeps host and device atomics on the
-// same word coherent, at the price of remote-access cost.
+// Device-side atomics on device-resident pages run in device memory, in a
+// short C section the fault-service thread waits out before it copies such
+// a page home — the device has exclusive access to the page until a CPU
+// touch revokes it (HMM's make_device_exclusive), and no update is lost.
+// On pages mapped remotely they are system-scope atomics on the host page
+// (as PCIe AtomicOps would be).
 //
 // Lock order: Device.launchMu (one launch at a time) → wave.mu → svm's locks.
 package simgpu
@@ -494,11 +496,11 @@ func (l *launch) serviceBatch(maps *svm.Maps, b Batch, faults []Fault) (bad, err
 			w := svm.PTE(uintptr(page), true)
 			word := atomic.LoadUint64(w)
 			onUs := svm.WordState(word) == svm.StateDevice && svm.WordDevice(word) == d.mem.ID()
-			if onUs && !pf.Atomic {
+			if onUs {
 				continue // replayed after an earlier batch brought it in
 			}
 			serviced = append(serviced, page)
-			if pf.Atomic || !v.Migratable() || d.space.Degraded() != nil {
+			if !v.Migratable() || d.space.Degraded() != nil {
 				// Map remotely; a page that is on a device comes home first.
 				if svm.WordState(word) != svm.StateHost {
 					n, err := d.space.MigrateToHost(uintptr(page), svm.PageSize)

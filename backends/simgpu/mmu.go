@@ -49,7 +49,7 @@ func (m *itemMem) translate(addr uintptr, size uintptr, acc access) *TLBEntry {
 			Reason: fmt.Sprintf("misaligned %d-byte access", size), Err: svm.ErrDeviceFault}})
 	}
 	vpn := uint64(addr) / svm.PageSize
-	if e := m.tlb.Lookup(vpn); e != nil && (acc == accRead || e.Writable) && (acc != accAtomic || e.Remote) {
+	if e := m.tlb.Lookup(vpn); e != nil && (acc == accRead || e.Writable) {
 		return e
 	}
 	for {
@@ -83,7 +83,7 @@ func (m *itemMem) walk(addr uintptr, acc access) *TLBEntry {
 	e := TLBEntry{VPN: uint64(page) / svm.PageSize, PTE: pte, Word: word}
 	switch svm.WordState(word) {
 	case svm.StateDevice:
-		if svm.WordDevice(word) != m.l.dev.mem.ID() || acc == accAtomic {
+		if svm.WordDevice(word) != m.l.dev.mem.ID() {
 			return nil
 		}
 		// The page is ours, but the CPU mapping's protection still rules
@@ -209,18 +209,40 @@ func (m *itemMem) Store64(addr uintptr, v uint64) {
 	}
 }
 
-// Atomics are system-scope: always on the host page (see the package doc).
+// Atomics on a device-resident page are device-local: they run in VRAM,
+// inside a short C section the fault-service thread waits out before it
+// copies the page home (svm.DeviceAtomicAdd), so a CPU touch that revokes
+// the device's access loses no update. On a host page they are
+// system-scope atomics over the link.
 
 func (m *itemMem) AtomicAdd32(addr uintptr, delta uint32) uint32 {
-	e := m.translate(addr, 4, accAtomic)
-	m.remote++
-	return atomic.AddUint32((*uint32)(ptr(e.Base+addr&pageMask)), delta) - delta
+	for {
+		e := m.translate(addr, 4, accAtomic)
+		p := e.Base + addr&pageMask
+		if e.Remote {
+			m.remote++
+			return atomic.AddUint32((*uint32)(ptr(p)), delta) - delta
+		}
+		if old, ok := svm.DeviceAtomicAdd(e.PTE, e.Word, m.l.dev.mem.ID(), p, delta); ok {
+			m.bytes += 4
+			return old
+		}
+	}
 }
 
 func (m *itemMem) AtomicCAS32(addr uintptr, old, new uint32) bool {
-	e := m.translate(addr, 4, accAtomic)
-	m.remote++
-	return atomic.CompareAndSwapUint32((*uint32)(ptr(e.Base+addr&pageMask)), old, new)
+	for {
+		e := m.translate(addr, 4, accAtomic)
+		p := e.Base + addr&pageMask
+		if e.Remote {
+			m.remote++
+			return atomic.CompareAndSwapUint32((*uint32)(ptr(p)), old, new)
+		}
+		if swapped, ok := svm.DeviceAtomicCAS(e.PTE, e.Word, m.l.dev.mem.ID(), p, old, new); ok {
+			m.bytes += 4
+			return swapped
+		}
+	}
 }
 
 // done finishes an access through e: for remote pages it counts a remote

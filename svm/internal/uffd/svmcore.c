@@ -281,16 +281,27 @@ static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fau
 		}
 		uint64_t nw = word_next(w, SVM_ST_RETURNING, dev_of(w), frame_of(w));
 		if (!cas(p, w, nw)) break;
-		// The CAS is a full barrier: a device store that validated the old
-		// word before it is visible to this copy; one after it sees the new
-		// word and replays (see svm's package doc, "device stores").
-		memcpy(bounce + (uint64_t)i * SVM_PAGE_SIZE, (void *)(uintptr_t)(d->arena + frame_of(w) * SVM_PAGE_SIZE),
-		       SVM_PAGE_SIZE);
 		ptes[n] = p;
 		held[n] = nw;
 		n++;
 	}
 	if (n == 0) return 0;
+	// Device atomics run in a short C section (svm_dev_atomic) that never
+	// faults and never waits; one that checked the old word before our CAS
+	// may still be modifying a frame word. Wait it out so the copy includes
+	// it: bounded, and safe, since that section cannot wait for us.
+	for (int i = 0; i < n; i++) {
+		svm_dev *d = &S->devs[dev_of(held[i])];
+		while (__atomic_load_n(&d->atomic_busy, __ATOMIC_SEQ_CST) != 0) sched_yield();
+	}
+	// The CAS above is a full barrier: a device store that validated the
+	// old word before it is visible to this copy; one after it sees the new
+	// word and replays (see svm's package doc, "device stores").
+	for (int i = 0; i < n; i++) {
+		svm_dev *d = &S->devs[dev_of(held[i])];
+		memcpy(bounce + (uint64_t)i * SVM_PAGE_SIZE, (void *)(uintptr_t)(d->arena + frame_of(held[i]) * SVM_PAGE_SIZE),
+		       SVM_PAGE_SIZE);
+	}
 	int64_t copied = 0;
 	int e = u_copy(page, bounce, (uint64_t)n * SVM_PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE, &copied);
 	int done = e == 0 ? n : (int)(copied / (int64_t)SVM_PAGE_SIZE);
@@ -513,6 +524,33 @@ static void fork_child(int cfd) {
 		if (e && e != EEXIST && e != ENOENT) note_error(e);
 	}
 	close(cfd);
+}
+
+// svm_dev_atomic performs a 32-bit atomic on word_addr, a word of a frame of
+// device dev, if the page's state word still equals expect (the device's
+// translation is current). The section counts itself in the device's
+// atomic_busy, which bring_back waits out after it has claimed a page: so
+// an atomic either lands before the page's copy home or sees the changed
+// word and is retried by the caller wherever the page now is. The section
+// touches only the page table and the arena (shared memory, never
+// migrated), so it cannot fault, and it never waits: the service thread's
+// wait for it is bounded. Returns (1<<32 | result) on success — the old
+// value for ADD, 1/0 for CAS — and 0 when the translation is stale.
+uint64_t svm_dev_atomic(uint64_t *pte, uint64_t expect, int dev, uint64_t word_addr, int op, uint32_t a, uint32_t b) {
+	svm_dev *d = &S->devs[dev];
+	uint32_t *word = (uint32_t *)(uintptr_t)word_addr;
+	uint64_t r = 0;
+	__atomic_add_fetch(&d->atomic_busy, 1, __ATOMIC_SEQ_CST);
+	if (ld(pte) == expect) {
+		if (op == SVM_ATOMIC_ADD) {
+			r = (1ULL << 32) | __atomic_fetch_add(word, a, __ATOMIC_SEQ_CST);
+		} else {
+			uint32_t e = a;
+			r = (1ULL << 32) | (uint64_t)__atomic_compare_exchange_n(word, &e, b, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+		}
+	}
+	__atomic_sub_fetch(&d->atomic_busy, 1, __ATOMIC_SEQ_CST);
+	return r;
 }
 
 // svm_set_bugs sets the deliberately broken behaviours (SVM_BUG_*), so a

@@ -46,6 +46,7 @@ typedef struct {
 	uint64_t pages_d2h;      // pages copied device -> host (faults and explicit)
 	uint64_t pages_h2d;      // pages copied host -> device
 	uint64_t dropped;        // device pages dropped by munmap/madvise events
+	uint64_t atomic_busy;    // device atomics in flight on this device's frames (svm_dev_atomic)
 } svm_dev;
 
 typedef struct {
@@ -82,6 +83,11 @@ void svm_dev_detach(int id);
 int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, uint8_t *res);
 // Bring every device-resident page of [start, start+npages) home. Returns pages moved or -errno.
 int svm_migrate_out(uint64_t start, int npages);
+
+// Device-local atomics on a device-resident page (see svm_dev_atomic).
+#define SVM_ATOMIC_ADD 0
+#define SVM_ATOMIC_CAS 1
+uint64_t svm_dev_atomic(uint64_t *pte, uint64_t expect, int dev, uint64_t word_addr, int op, uint32_t a, uint32_t b);
 
 // Deliberate bugs for testing test suites (svm_set_bugs).
 #define SVM_BUG_IGNORE_UNMAP 1ULL // the service thread does not drop device copies on munmap

@@ -243,3 +243,18 @@ const BugIgnoreUnmap = C.SVM_BUG_IGNORE_UNMAP
 
 // SetBugs turns deliberately broken behaviours on (for testing test suites).
 func SetBugs(bugs uint64) { C.svm_set_bugs(C.uint64_t(bugs)) }
+
+// DeviceAtomicAdd adds delta to the 32-bit word at wordAddr, in a frame of
+// device dev, if *pte still equals expect; ok is false when the translation
+// is stale (the page moved: retry through the page table). See
+// svm_dev_atomic for why this runs in C.
+func DeviceAtomicAdd(pte *uint64, expect uint64, dev int, wordAddr uintptr, delta uint32) (old uint32, ok bool) {
+	r := uint64(C.svm_dev_atomic((*C.uint64_t)(unsafe.Pointer(pte)), C.uint64_t(expect), C.int(dev), C.uint64_t(wordAddr), C.SVM_ATOMIC_ADD, C.uint32_t(delta), 0))
+	return uint32(r), r>>32 != 0
+}
+
+// DeviceAtomicCAS is the compare-and-swap counterpart of DeviceAtomicAdd.
+func DeviceAtomicCAS(pte *uint64, expect uint64, dev int, wordAddr uintptr, old, new uint32) (swapped, ok bool) {
+	r := uint64(C.svm_dev_atomic((*C.uint64_t)(unsafe.Pointer(pte)), C.uint64_t(expect), C.int(dev), C.uint64_t(wordAddr), C.SVM_ATOMIC_CAS, C.uint32_t(old), C.uint32_t(new)))
+	return uint32(r) != 0, r>>32 != 0
+}
