@@ -5,82 +5,31 @@ package svm
 // (the test binary re-executed with -test.run) with a deadline.
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/childtest"
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
 
 const reviewChildEnv = "SVM_REVIEW_CHILD"
 
-// rvInChild reports whether this is the child run of t. In the parent it runs
-// the child with a deadline and fails t if the child fails, crashes or
-// hangs; the caller then returns.
+// rvInChild runs t in a child process with a deadline (childtest.InChild),
+// after checking that migration is available.
 func rvInChild(t *testing.T, deadline time.Duration) bool {
 	t.Helper()
-	if os.Getenv(reviewChildEnv) == t.Name() {
-		return true
+	if os.Getenv(reviewChildEnv) != t.Name() {
+		if Default().Degraded() != nil {
+			t.Skip(Default().Degraded())
+		}
 	}
-	if Default().Degraded() != nil {
-		t.Skip(Default().Degraded())
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), reviewChildEnv+"="+t.Name())
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	var err error
-	hung := false
-	select {
-	case err = <-waited:
-	case <-time.After(deadline):
-		hung = true
-		threads := rvThreads(cmd.Process.Pid)
-		cmd.Process.Kill()
-		<-waited
-		out.WriteString("threads of the hung child:\n" + threads)
-	}
-	tail := out.String()
-	if len(tail) > 8000 {
-		tail = "..." + tail[len(tail)-8000:]
-	}
-	switch {
-	case hung:
-		t.Fatalf("child hung (killed after %v):\n%s", deadline, tail)
-	case err != nil:
-		t.Fatalf("child failed: %v\n%s", err, tail)
-	case strings.Contains(out.String(), "--- SKIP"):
-		t.Skipf("child skipped:\n%s", tail)
-	}
-	return false
-}
-
-// rvThreads describes each thread of pid: kernel wait channel and
-// /proc/.../syscall (-1 and the user SP/PC when in a fault;
-// wchan=handle_userfault marks a thread blocked in a userfault).
-func rvThreads(pid int) string {
-	var sb strings.Builder
-	dir := fmt.Sprintf("/proc/%d/task/", pid)
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		wchan, _ := os.ReadFile(dir + e.Name() + "/wchan")
-		sc, _ := os.ReadFile(dir + e.Name() + "/syscall")
-		fmt.Fprintf(&sb, "  tid %s wchan=%s syscall=%s", e.Name(), wchan, sc)
-	}
-	return sb.String()
+	return childtest.InChild(t, reviewChildEnv, deadline)
 }
 
 func rvSay(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }

@@ -4,62 +4,28 @@ package simgpu
 // (the test binary re-executed with -test.run) with a deadline.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/svmrt/svmrt/internal/childtest"
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/svm"
 )
 
 const rvChildEnv = "SIMGPU_REVIEW_CHILD"
 
-// rvInChild reports whether this is the child run of t. In the parent it
-// runs the child with a deadline and fails t if the child fails, crashes or
-// hangs; the caller then returns.
+// rvInChild runs t in a child process with a deadline (childtest.InChild),
+// after checking that migration is available.
 func rvInChild(t *testing.T, deadline time.Duration) bool {
 	t.Helper()
-	if os.Getenv(rvChildEnv) == t.Name() {
-		return true
+	if os.Getenv(rvChildEnv) != t.Name() {
+		needUFFD(t)
 	}
-	needUFFD(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), rvChildEnv+"="+t.Name())
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	var err error
-	hung := false
-	select {
-	case err = <-waited:
-	case <-time.After(deadline):
-		hung = true
-		cmd.Process.Kill()
-		<-waited
-	}
-	tail := out.String()
-	if len(tail) > 8000 {
-		tail = "..." + tail[len(tail)-8000:]
-	}
-	switch {
-	case hung:
-		t.Fatalf("child hung (killed after %v):\n%s", deadline, tail)
-	case err != nil:
-		t.Fatalf("child failed: %v\n%s", err, tail)
-	case strings.Contains(out.String(), "--- SKIP"):
-		t.Skipf("child skipped:\n%s", tail)
-	}
-	return false
+	return childtest.InChild(t, rvChildEnv, deadline)
 }
 
 // rvLaunch runs k and, if it does not return within d, prints every
