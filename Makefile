@@ -1,7 +1,7 @@
 # svmrt — see README.md. `make run` is the main job, `make test` passes all tests.
 GO ?= go
 
-.PHONY: setup run test vet race unit bench
+.PHONY: setup run test vet race unit bench bench-smoke
 
 setup:
 	./scripts/setup.sh
@@ -12,7 +12,7 @@ run: setup
 
 # Everything CI checks: vet, all tests, and the race detector on the
 # concurrent core (svm, backends).
-test: setup vet unit race
+test: setup vet unit race bench-smoke
 
 vet:
 	$(GO) vet ./...
@@ -23,5 +23,9 @@ unit:
 race:
 	$(GO) test -count=1 -race -short -timeout 15m ./svm/... ./backends/...
 
+# Every benchmark once, so they cannot rot (numbers come from `make bench`).
+bench-smoke:
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
+
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./backends/... ./kernels/...
+	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./backends/... ./kernels/...

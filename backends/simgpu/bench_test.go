@@ -16,7 +16,11 @@ func benchMem(b *testing.B, buf []uint32) (*Device, *itemMem) {
 	if err := d.Prefetch(uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)*4)); err != nil {
 		b.Skip("prefetch:", err)
 	}
-	l := &launch{dev: d, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}
+	maps, err := d.space.Maps(true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := &launch{dev: d, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}
 	w := &wave{l: l, resume: make(chan struct{})}
 	return d, &itemMem{w: w, l: l, tlb: NewTLB(DefaultTLBEntries)}
 }

@@ -1,0 +1,80 @@
+package runtime_test
+
+// Third independent review (memory commands, commit cdd51b2 onwards).
+
+import (
+	"context"
+	"errors"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/svmrt/svmrt/internal/childtest"
+	svmrt "github.com/svmrt/svmrt/runtime"
+)
+
+const rv3Env = "RUNTIME_REVIEW3_CHILD"
+
+// Finding: on the cpu device, Memcpy/Memfill with a NULL pointer (or a
+// length beyond any allocation) crash the whole process: hostCopy/hostFill
+// build unsafe.Slice(nil, n), which panics with a runtime error that has no
+// Addr(), so hostRecover re-panics on the queue's worker goroutine. The
+// simulated GPU reports the same call as ErrDeviceFault.
+func TestReview3CPUMemcpyNilCrashesProcess(t *testing.T) {
+	if os.Getenv(rv3Env) != t.Name() {
+		childtest.InChild(t, rv3Env, 20*time.Second)
+		return
+	}
+	d := open(t, "cpu")
+	src := make([]byte, 64)
+	ev, err := d.Memcpy(context.Background(), nil, unsafe.Pointer(&src[0]), 64)
+	if err != nil {
+		t.Fatalf("enqueue: %v", err)
+	}
+	if err := ev.Wait(context.Background()); !errors.Is(err, svmrt.ErrDeviceFault) {
+		t.Fatalf("memcpy to NULL: %v, want ErrDeviceFault", err)
+	}
+}
+
+func TestReview3CPUMemfillNilCrashesProcess(t *testing.T) {
+	if os.Getenv(rv3Env) != t.Name() {
+		childtest.InChild(t, rv3Env, 20*time.Second)
+		return
+	}
+	d := open(t, "cpu")
+	ev, err := d.Memfill(context.Background(), nil, []byte{1, 2, 3, 4}, 64)
+	if err != nil {
+		t.Fatalf("enqueue: %v", err)
+	}
+	if err := ev.Wait(context.Background()); !errors.Is(err, svmrt.ErrDeviceFault) {
+		t.Fatalf("memfill of NULL: %v, want ErrDeviceFault", err)
+	}
+}
+
+// Finding: a memory command writing read-only memory fails with
+// ErrPermission on simgpu (classify) but with ErrDeviceFault on cpu
+// (hostRecover never looks at the mapping; hostFault only handles kernel
+// PanicErrors). A kernel writing the same memory on cpu gets ErrPermission.
+func TestReview3MemfillReadOnlyErrorIdentity(t *testing.T) {
+	mem, err := syscall.Mmap(-1, 0, 4096, syscall.PROT_READ, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Munmap(mem)
+	names := []string{"cpu"}
+	if svmrt.Degraded() == nil {
+		names = append(names, "simgpu")
+	}
+	for _, name := range names {
+		d := open(t, name)
+		ev, err := d.Memfill(context.Background(), unsafe.Pointer(&mem[0]), []byte{7}, 4096)
+		if err == nil {
+			err = ev.Wait(context.Background())
+		}
+		if !errors.Is(err, svmrt.ErrPermission) {
+			t.Errorf("%s: memfill of read-only memory: %v, want ErrPermission", name, err)
+		}
+	}
+}
