@@ -179,11 +179,14 @@ func Run(ctx context.Context, backends []Backend, tests []Test, opt Options) []R
 	if opt.Timeout == 0 {
 		opt.Timeout = 2 * time.Minute
 	}
-	var out []Result
+	out := []Result{}
 	for _, b := range backends {
 		for _, t := range tests {
 			if opt.Filter != nil && !opt.Filter.MatchString(t.Name) {
 				continue
+			}
+			if ctx.Err() != nil {
+				return out // cancelled: start nothing more
 			}
 			r := RunOne(ctx, b, t, opt.Timeout)
 			if opt.Progress != nil {
@@ -220,7 +223,11 @@ func RunOne(ctx context.Context, b Backend, t Test, timeout time.Duration) Resul
 	select {
 	case <-done:
 	case <-tctx.Done():
-		c.Errorf("%v after %v", ErrTimeout, timeout)
+		if ctx.Err() != nil {
+			c.Errorf("cancelled: %v", context.Cause(ctx))
+		} else {
+			c.Errorf("%v after %v", ErrTimeout, timeout)
+		}
 	}
 	c.mu.Lock()
 	cleanup := c.cleanup
@@ -228,7 +235,7 @@ func RunOne(ctx context.Context, b Backend, t Test, timeout time.Duration) Resul
 	select {
 	case <-done:
 		for i := len(cleanup) - 1; i >= 0; i-- {
-			cleanup[i]()
+			c.runCleanup(cleanup[i])
 		}
 		for _, d := range c.extra {
 			d.Close()
@@ -251,6 +258,27 @@ func RunOne(ctx context.Context, b Backend, t Test, timeout time.Duration) Resul
 	r.Reason = strings.Join(c.reason, "; ")
 	r.Duration = time.Since(start)
 	return r
+}
+
+// runCleanup runs f in its own goroutine, so that a cleanup that fails
+// the test (Fatalf ends its goroutine) or panics is recorded, not fatal to
+// the runner.
+func (c *C) runCleanup(f func()) {
+	done := make(chan struct{})
+	go func() {
+		finished := false
+		defer func() {
+			if p := recover(); p != nil {
+				c.Errorf("cleanup panicked: %v", p)
+			} else if !finished {
+				c.Errorf("cleanup stopped the test (Fatalf or Skipf in a cleanup)")
+			}
+			close(done)
+		}()
+		f()
+		finished = true
+	}()
+	<-done
 }
 
 // Tests returns the whole suite, sorted by name.

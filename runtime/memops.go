@@ -89,8 +89,15 @@ func keep(p, q unsafe.Pointer) {
 }
 
 // hostCopy and hostFill are the cpu device's memory commands: plain memory
-// operations, with a bad address reported as an error (see hostFault).
+// operations, with a bad address reported as the same error a mirroring
+// device reports (see classifyHostFault).
 func hostCopy(dst, src, n uintptr) (err error) {
+	if err := checkHostRange("memcpy", dst, n); err != nil {
+		return err
+	}
+	if err := checkHostRange("memcpy", src, n); err != nil {
+		return err
+	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer hostRecover(&err)
 	copy(unsafe.Slice((*byte)(ptrOf(dst)), n), unsafe.Slice((*byte)(ptrOf(src)), n))
@@ -98,6 +105,9 @@ func hostCopy(dst, src, n uintptr) (err error) {
 }
 
 func hostFill(dst uintptr, pattern []byte, n uintptr) (err error) {
+	if err := checkHostRange("memfill", dst, n); err != nil {
+		return err
+	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer hostRecover(&err)
 	b := unsafe.Slice((*byte)(ptrOf(dst)), n)
@@ -107,14 +117,32 @@ func hostFill(dst uintptr, pattern []byte, n uintptr) (err error) {
 	return nil
 }
 
-func hostRecover(err *error) {
-	if r := recover(); r != nil {
-		f, ok := r.(interface{ Addr() uintptr })
-		if !ok {
-			panic(r)
-		}
-		*err = &svm.FaultError{Device: "cpu", Addr: f.Addr(), Reason: "memory fault", Err: ErrDeviceFault}
+// checkHostRange rejects a NULL pointer and a range that wraps around the
+// address space before anything is touched.
+func checkHostRange(op string, p, n uintptr) error {
+	if n == 0 {
+		return nil
 	}
+	if p == 0 || p+n < p || n > 1<<47 {
+		return &svm.FaultError{Device: "cpu", Addr: p, Reason: fmt.Sprintf("%s of %d bytes at %#x: not a valid range", op, n, p), Err: ErrDeviceFault}
+	}
+	return nil
+}
+
+func hostRecover(err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if f, ok := r.(interface{ Addr() uintptr }); ok {
+		*err = classifyHostFault("cpu", f.Addr())
+		return
+	}
+	if re, ok := r.(runtime.Error); ok {
+		*err = fmt.Errorf("runtime: host memory command: %v: %w", re, ErrDeviceFault)
+		return
+	}
+	panic(r)
 }
 
 // ptrOf converts an address to a pointer (one place, outside vet's

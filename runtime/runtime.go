@@ -352,13 +352,19 @@ func hostFault(dev string, err error) error {
 	if !errors.As(err, &pe) || !pe.Fault {
 		return err
 	}
-	fe := &svm.FaultError{Device: dev, Addr: pe.Addr, Err: ErrDeviceFault}
+	return fmt.Errorf("%w (%v)", classifyHostFault(dev, pe.Addr), pe)
+}
+
+// classifyHostFault names a memory fault the host took at addr on behalf of
+// device dev, by the mapping there now.
+func classifyHostFault(dev string, addr uintptr) *svm.FaultError {
+	fe := &svm.FaultError{Device: dev, Addr: addr, Err: ErrDeviceFault}
 	// Fresh mappings: mprotect has no event, the cached copy may be stale.
 	var v svm.VMA
 	ok := false
 	maps, rerr := svm.Default().Maps(true)
 	if rerr == nil {
-		v, ok = maps.Find(pe.Addr)
+		v, ok = maps.Find(addr)
 	}
 	switch {
 	case rerr != nil || !ok:
@@ -370,7 +376,7 @@ func hostFault(dev string, err error) error {
 	default:
 		fe.Reason = "memory fault in " + v.Kind.String() + " mapping"
 	}
-	return fmt.Errorf("%w (%v)", fe, pe)
+	return fe
 }
 
 // cpuBackend adapts the cpu device's statistics to svm.Stats.

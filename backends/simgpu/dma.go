@@ -147,14 +147,20 @@ func (l *launch) faultRange(start, n uintptr, write bool) error {
 
 // usable reports whether the device can access page now without a fault.
 func (l *launch) usable(page uintptr, write bool) bool {
-	if r, ok := l.remote[uint64(page)]; ok {
+	w := svm.PTE(page, false)
+	var word uint64
+	if w != nil {
+		word = atomic.LoadUint64(w)
+	}
+	// The same rule as the MMU's walk: a remote mapping counts only while
+	// the host owns the page.
+	if r, ok := l.remote[uint64(page)]; ok && svm.WordState(word) == svm.StateHost {
 		return !write || r.writable
 	}
-	w := svm.PTE(page, false)
+	delete(l.remote, uint64(page)) // stale: the page moved since
 	if w == nil {
 		return false
 	}
-	word := atomic.LoadUint64(w)
 	if svm.WordState(word) != svm.StateDevice || svm.WordDevice(word) != l.dev.mem.ID() {
 		return false
 	}

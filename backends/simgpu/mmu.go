@@ -52,12 +52,18 @@ func (m *itemMem) translate(addr uintptr, size uintptr, acc access) *TLBEntry {
 	if e := m.tlb.Lookup(vpn); e != nil && (acc == accRead || e.Writable) {
 		return e
 	}
-	for {
+	for tries := 0; ; tries++ {
 		if e := m.walk(addr, acc); e != nil {
 			return e
 		}
 		if m.w == nil {
-			// A device operation outside a wave (Copy, Fill): fault now.
+			// A device operation outside a wave (Copy, Fill): fault now. A
+			// page that will not stay usable (another device or the CPU
+			// keeps taking it) fails the operation rather than spin.
+			if tries == 1000 {
+				panic(&kernels.Abort{Err: &svm.FaultError{Device: m.l.dev.Name(), Addr: addr, Write: acc != accRead,
+					Reason: "page kept moving away (1000 faults)", Err: svm.ErrDeviceFault}})
+			}
 			if err := m.l.faultRange(addr, size, acc != accRead); err != nil {
 				panic(&kernels.Abort{Err: err})
 			}

@@ -87,6 +87,15 @@ func devices(stdout, stderr io.Writer) int {
 	return 0
 }
 
+func known(device string) bool {
+	for _, n := range svmrt.DeviceNames() {
+		if n == device {
+			return true
+		}
+	}
+	return false
+}
+
 func yes(b bool) string {
 	if b {
 		return "yes"
@@ -100,6 +109,14 @@ func runSample(args []string, stdout, stderr io.Writer) int {
 	device := fs.String("device", "simgpu", "device: "+strings.Join(svmrt.DeviceNames(), ", "))
 	m := fs.Int("m", 256, "matrix size (m×m float32)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if !known(*device) {
+		fmt.Fprintf(stderr, "svmrt run: unknown device %q (known: %s)\n", *device, strings.Join(svmrt.DeviceNames(), ", "))
+		return 2
+	}
+	if *m > 8192 {
+		fmt.Fprintf(stderr, "svmrt run: -m %d: at most 8192 (three %d×%d float32 matrices would not fit here)\n", *m, *m, *m)
 		return 2
 	}
 	if fs.NArg() != 1 || fs.Arg(0) != "mulmat" {
@@ -154,6 +171,14 @@ func conform(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "svmrt conform: unexpected argument %q (flags come first; the device is -device)\n", fs.Arg(0))
+		return 2
+	}
+	if *timeout <= 0 {
+		fmt.Fprintf(stderr, "svmrt conform: -timeout %v: must be positive\n", *timeout)
+		return 2
+	}
 	var backends []conformance.Backend
 	for _, b := range conformance.Backends() {
 		if *device == "all" || *device == b.Name {
@@ -181,6 +206,10 @@ func conform(args []string, stdout, stderr io.Writer) int {
 				total++
 			}
 		}
+	}
+	if total == 0 {
+		fmt.Fprintf(stderr, "svmrt conform: no test matches -run %q\n", *filter)
+		return 2
 	}
 	done := 0
 	opt.Progress = func(r conformance.Result) {

@@ -59,7 +59,8 @@ typedef struct {
 	int64_t npages;
 	int64_t cursor;  // pages done so far (service thread)
 	int64_t moved;   // result
-	int64_t stuck;   // turns the current page could not be copied (ENOENT)
+	uint64_t stuck_since; // CLOCK_MONOTONIC ns when the current page first failed with ENOENT (0: not stuck)
+	uint64_t stuck_at;    // the page it was
 } svm_cmd;
 
 // All mutable state of this file, in one MAP_SHARED anonymous block.
@@ -916,7 +917,8 @@ int svm_migrate_out(uint64_t start, int npages) {
 	c->npages = npages;
 	c->cursor = 0;
 	c->moved = 0;
-	c->stuck = 0;
+	c->stuck_since = 0;
+	c->stuck_at = 0;
 	__atomic_store_n(&c->state, CMD_PENDING, __ATOMIC_SEQ_CST);
 	kick();
 	for (int spins = 0; __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CMD_DONE; spins++) {
@@ -930,6 +932,12 @@ int svm_migrate_out(uint64_t start, int npages) {
 	int moved = (int)c->moved;
 	__atomic_store_n(&c->state, CMD_FREE, __ATOMIC_RELEASE);
 	return moved;
+}
+
+static uint64_t now_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 // run_cmd advances one migrate-out request (service thread). Returns 1 when
@@ -949,10 +957,17 @@ static int run_cmd(svm_cmd *c) {
 		int max = c->npages - c->cursor < MAX_RUN ? (int)(c->npages - c->cursor) : MAX_RUN;
 		int r = bring_back(a, max, S->bounce, 0);
 		if (r == RETRY_ONE) r = bring_back(a, 1, S->bounce, 0);
-		if (r == -ENOENT && ++c->stuck > 2000) {
-			// The page is gone from the address space and no event has
-			// told us for ~0.1 s: a broken notifier. Drop it rather than
-			// wait forever (the data has no home to go to anyway).
+		if (r == -ENOENT) {
+			uint64_t now = now_ns();
+			if (c->stuck_at != a || !c->stuck_since) {
+				c->stuck_at = a;
+				c->stuck_since = now;
+			}
+		}
+		if (r == -ENOENT && now_ns() - c->stuck_since > 200 * 1000 * 1000ULL) {
+			// The page has been gone from the address space for 0.2 s and
+			// no UNMAP/REMAP event has told us: a broken notifier. Drop it
+			// rather than wait forever (its data has no home to go to).
 			uint64_t *p = svm_pte(a, 0);
 			uint64_t now = p ? ld(p) : 0;
 			if (p && st_of(now) == SVM_ST_DEVICE && cas(p, now, word_next(now, SVM_ST_HOST, 0, 0))) {
@@ -960,12 +975,12 @@ static int run_cmd(svm_cmd *c) {
 				count(&S->devs[dev_of(now)].dropped, 1);
 			}
 			note_error(ENOENT);
-			c->stuck = 0;
+			c->stuck_since = 0;
 			continue;
 		}
 		if (r == -EAGAIN || r == -ENOENT || r == RETRY_ONE) return 0;
 		if (r <= 0) continue;
-		c->stuck = 0;
+		c->stuck_since = 0;
 		c->moved += r;
 		c->cursor += r;
 		budget -= r;

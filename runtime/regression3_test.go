@@ -17,12 +17,12 @@ import (
 
 const rv3Env = "RUNTIME_REVIEW3_CHILD"
 
-// Finding: on the cpu device, Memcpy/Memfill with a NULL pointer (or a
+// Guards against (found in the third review, fixed): on the cpu device, Memcpy/Memfill with a NULL pointer (or a
 // length beyond any allocation) crash the whole process: hostCopy/hostFill
 // build unsafe.Slice(nil, n), which panics with a runtime error that has no
 // Addr(), so hostRecover re-panics on the queue's worker goroutine. The
 // simulated GPU reports the same call as ErrDeviceFault.
-func TestReview3CPUMemcpyNilCrashesProcess(t *testing.T) {
+func TestRegression3CPUMemcpyNilCrashesProcess(t *testing.T) {
 	if os.Getenv(rv3Env) != t.Name() {
 		childtest.InChild(t, rv3Env, 20*time.Second)
 		return
@@ -38,7 +38,7 @@ func TestReview3CPUMemcpyNilCrashesProcess(t *testing.T) {
 	}
 }
 
-func TestReview3CPUMemfillNilCrashesProcess(t *testing.T) {
+func TestRegression3CPUMemfillNilCrashesProcess(t *testing.T) {
 	if os.Getenv(rv3Env) != t.Name() {
 		childtest.InChild(t, rv3Env, 20*time.Second)
 		return
@@ -53,11 +53,11 @@ func TestReview3CPUMemfillNilCrashesProcess(t *testing.T) {
 	}
 }
 
-// Finding: a memory command writing read-only memory fails with
+// Guards against (found in the third review, fixed): a memory command writing read-only memory fails with
 // ErrPermission on simgpu (classify) but with ErrDeviceFault on cpu
 // (hostRecover never looks at the mapping; hostFault only handles kernel
 // PanicErrors). A kernel writing the same memory on cpu gets ErrPermission.
-func TestReview3MemfillReadOnlyErrorIdentity(t *testing.T) {
+func TestRegression3MemfillReadOnlyErrorIdentity(t *testing.T) {
 	mem, err := syscall.Mmap(-1, 0, 4096, syscall.PROT_READ, syscall.MAP_PRIVATE|syscall.MAP_ANON)
 	if err != nil {
 		t.Fatal(err)
