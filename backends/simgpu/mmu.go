@@ -44,6 +44,18 @@ const (
 // (and stalling on) faults until the page is mapped. Never returns nil: a
 // fault the scheduler cannot resolve aborts the work-item.
 func (m *itemMem) translate(addr uintptr, size uintptr, acc access) *TLBEntry {
+	// Fast path (inlined into every access): an aligned access that hits
+	// the most recently used way of its TLB set.
+	if addr&(size-1) == 0 {
+		if e := m.tlb.LookupMRU(uint64(addr) / svm.PageSize); e != nil && (acc == accRead || e.Writable) {
+			return e
+		}
+	}
+	return m.translateSlow(addr, size, acc)
+}
+
+// translateSlow is translate after a miss of the fast path.
+func (m *itemMem) translateSlow(addr uintptr, size uintptr, acc access) *TLBEntry {
 	if addr&(size-1) != 0 {
 		panic(&kernels.Abort{Err: &svm.FaultError{Device: m.l.dev.Name(), Addr: addr, Write: acc != accRead,
 			Reason: fmt.Sprintf("misaligned %d-byte access", size), Err: svm.ErrDeviceFault}})

@@ -125,6 +125,19 @@ func (t *TLB) set(vpn uint64) []TLBEntry {
 	return t.entries[i : i+t.ways : i+t.ways]
 }
 
+// LookupMRU is Lookup's fast path, small enough to inline: a hit on the
+// most recently used way of vpn's set (the common case of consecutive
+// accesses to one page). It returns nil — counting nothing — when that way
+// does not hold a valid entry for vpn; call Lookup then.
+func (t *TLB) LookupMRU(vpn uint64) *TLBEntry {
+	e := &t.entries[int(vpn&t.setMask)<<t.wayShift]
+	if e.VPN == vpn && e.PTE != nil && atomic.LoadUint64(e.PTE) == e.Word {
+		t.Hits++
+		return e
+	}
+	return nil
+}
+
 // Lookup returns the entry for vpn if it is cached and still valid, that is
 // if atomic.LoadUint64(e.PTE) == e.Word; otherwise it returns nil. A stale
 // entry is dropped. A hit outside the first way moves the entry to the front
