@@ -137,20 +137,6 @@ func TestRegression2MigrateOutBounceOnDevice(t *testing.T) {
 // the parent at fork time, so the child has no copy of it either: the child
 // reads zeros instead of the data the page held at fork time.
 
-//go:nosplit
-func rv2ForkRead(p *byte, fd int) (pid uintptr, errno syscall.Errno) {
-	pid, _, errno = syscall.RawSyscall(syscall.SYS_FORK, 0, 0, 0)
-	if errno != 0 || pid != 0 {
-		return pid, errno
-	}
-	// Child: only raw syscalls. The read blocks on the child's userfaultfd
-	// until fork_child copies the page or closes the child's descriptor.
-	b := *p
-	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b)), 1)
-	syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
-	return 0, 0
-}
-
 func TestRegression2ForkChildLosesPageBroughtHomeAfterFork(t *testing.T) {
 	if !rvInChild(t, 20*time.Second) {
 		return
@@ -168,7 +154,7 @@ func TestRegression2ForkChildLosesPageBroughtHomeAfterFork(t *testing.T) {
 		t.Fatal(err)
 	}
 	runtime.LockOSThread()
-	pid, errno := rv2ForkRead(&mem[pages*PageSize], fds[1])
+	pid, errno := rvForkRead(&mem[pages*PageSize], fds[1])
 	if errno == 0 {
 		// Parent, right after fork() returned: bring the last page home.
 		if _, err := Default().MigrateToHost(last, PageSize); err != nil {

@@ -228,18 +228,14 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	}
 	d.launchMu.Lock()
 	defer d.launchMu.Unlock()
-	if d.closed {
-		return ErrClosed
-	}
 	start := time.Now()
 	defer func() { d.hostNs.Add(int64(time.Since(start))) }()
-	d.launches.Add(1)
-	d.space.Sync() // address-space changes made before the launch are seen
-	maps, err := d.space.Maps(true)
+	l, err := d.beginLocked()
 	if err != nil {
 		return err
 	}
-	l := &launch{dev: d, k: k, nd: nd, a: a, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}
+	d.launches.Add(1)
+	l.k, l.nd, l.a = k, nd, a
 	groups := nd.TotalGroups()
 	per := d.cfg.cost.SMCount
 	waves := (groups + per - 1) / per
@@ -255,6 +251,32 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	}
 	runtime.KeepAlive(a)
 	return err
+}
+
+// beginLocked starts a launch or device operation: d.launchMu held.
+// Address-space changes made before it (munmap, mprotect, ...) are seen.
+func (d *Device) beginLocked() (*launch, error) {
+	if d.closed {
+		return nil, ErrClosed
+	}
+	d.space.Sync()
+	maps, err := d.space.Maps(true)
+	if err != nil {
+		return nil, err
+	}
+	return &launch{dev: d, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}, nil
+}
+
+// charge adds the execution of some device accesses to the clock and the
+// counters.
+func (d *Device) charge(bytes, hits, misses, remote int64) {
+	d.tlbHits.Add(hits)
+	d.tlbMisses.Add(misses)
+	d.remote.Add(remote)
+	d.clock.Charge(TimeCompute, d.cfg.cost.ComputeTime(bytes, 0, hits, misses, 0))
+	if remote > 0 {
+		d.clock.Charge(TimeRemote, time.Duration(remote)*d.cfg.cost.RemoteAccessLatency)
+	}
 }
 
 // remoteMap is the scheduler's decision to map a host page remotely.
@@ -426,13 +448,7 @@ func (l *launch) runWave(g0, g1 int) error {
 		hits += m.tlb.Hits
 		misses += m.tlb.Misses
 	}
-	d.tlbHits.Add(hits)
-	d.tlbMisses.Add(misses)
-	d.remote.Add(remote)
-	d.clock.Charge(TimeCompute, d.cfg.cost.ComputeTime(bytes, 0, hits, misses, 0))
-	if remote > 0 {
-		d.clock.Charge(TimeRemote, time.Duration(remote)*d.cfg.cost.RemoteAccessLatency)
-	}
+	d.charge(bytes, hits, misses, remote)
 	if serviceErr != nil {
 		return serviceErr
 	}

@@ -87,26 +87,15 @@ func (d *Device) dma(ctx context.Context, op func(l *launch, m *itemMem) error) 
 	}
 	d.launchMu.Lock()
 	defer d.launchMu.Unlock()
-	if d.closed {
-		return ErrClosed
-	}
 	start := time.Now()
 	defer func() { d.hostNs.Add(int64(time.Since(start))) }()
-	d.space.Sync()
-	maps, err := d.space.Maps(true)
+	l, err := d.beginLocked()
 	if err != nil {
 		return err
 	}
-	l := &launch{dev: d, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}
 	m := &itemMem{l: l, tlb: NewTLB(d.cfg.tlbEntries)}
 	err = runDMA(l, m, op)
-	d.tlbHits.Add(m.tlb.Hits)
-	d.tlbMisses.Add(m.tlb.Misses)
-	d.remote.Add(m.remote)
-	d.clock.Charge(TimeCompute, d.cfg.cost.ComputeTime(m.bytes, 0, m.tlb.Hits, m.tlb.Misses, 0))
-	if m.remote > 0 {
-		d.clock.Charge(TimeRemote, time.Duration(m.remote)*d.cfg.cost.RemoteAccessLatency)
-	}
+	d.charge(m.bytes, m.tlb.Hits, m.tlb.Misses, m.remote)
 	return err
 }
 
