@@ -4,10 +4,14 @@
 //  - Page-state words change only by compare-and-swap. A thread that wins the
 //    CAS into a transitional state (MIGRATING, ZAPPING, RETURNING, FILLING)
 //    owns the page's host mapping until it publishes a final state.
-//  - The service thread never waits for anything but the kernel: a fault on a
-//    page that another thread owns is deferred and retried, never waited for.
-//    Go threads may wait for the service thread (madvise and munmap block
-//    until it reads the REMOVE/UNMAP event), never the other way round.
+//  - The service thread never waits for anything but the kernel and the
+//    device-atomic section (svm_dev_atomic: pure C, bounded, cannot fault): a
+//    fault on a page another thread owns is deferred and retried, never
+//    waited for. Go threads may wait for the service thread (madvise and
+//    munmap block until it reads the REMOVE/UNMAP event; sync_wait and
+//    svm_migrate_out until it has handled things), never the other way round.
+//  - Every device->host copy is made by the service thread (CPU faults, and
+//    queued svm_migrate_out requests), so RETURNING is only ever its own.
 //  - Every zap of a registered range goes through userfaultfd_remove(), which
 //    blocks the zapping thread until the service thread reads the event and
 //    makes UFFDIO_COPY/ZEROPAGE return EAGAIN meanwhile. That serialises the

@@ -228,7 +228,8 @@ func MigrateIn(start uintptr, dev int, frames []uint32, res []uint8) (int, error
 }
 
 // MigrateOut brings every device-resident page of [start, start+n pages)
-// home from the calling thread. It returns the number of pages moved.
+// home (the fault-service thread does the copying; the caller waits). It
+// returns the number of pages moved.
 func MigrateOut(start uintptr, n int) (int, error) {
 	r := C.svm_migrate_out(C.uint64_t(start), C.int(n))
 	if r < 0 {
