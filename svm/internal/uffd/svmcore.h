@@ -81,7 +81,8 @@ void svm_dev_detach(int id);
 // device), 2 = aborted (address space changed under the migration; the frame
 // was not used), 3 = busy (another thread owns the page; retry).
 int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, uint8_t *res);
-// Bring every device-resident page of [start, start+npages) home. Returns pages moved or -errno.
+// Bring every device-resident page of [start, start+npages) home (queued to the
+// service thread; the caller waits). Returns pages moved or -errno.
 int svm_migrate_out(uint64_t start, int npages);
 
 // Device-local atomics on a device-resident page (see svm_dev_atomic).
