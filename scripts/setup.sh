@@ -8,7 +8,9 @@ need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 # gcc + libc headers: cgo builds the userfaultfd fault-service thread.
 # make: the test entry point (make test).
-for p in gcc libc6-dev make; do
+# ocl-icd-libopencl1 + pocl-opencl-icd: the OpenCL backend is tested against
+# PoCL's CPU device (the binding loads libOpenCL.so.1 at run time).
+for p in gcc libc6-dev make ocl-icd-libopencl1 pocl-opencl-icd; do
   have "$p" || need+=("$p")
 done
 

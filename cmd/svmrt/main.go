@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/svmrt/svmrt/backends/opencl"
 	"github.com/svmrt/svmrt/conformance"
 	"github.com/svmrt/svmrt/kernels"
 	svmrt "github.com/svmrt/svmrt/runtime"
@@ -83,6 +84,19 @@ func devices(stdout, stderr io.Writer) int {
 	}
 	if err := svmrt.Degraded(); err != nil {
 		fmt.Fprintf(stdout, "\n* %v\n", err)
+	}
+	// OpenCL devices: discovered and described; launching on them comes
+	// with the rest of the opencl backend.
+	fmt.Fprintln(stdout, "\nOpenCL (discovery only: kernels cannot run on these yet)")
+	cls, err := opencl.Devices()
+	if err != nil {
+		fmt.Fprintf(stdout, "  unavailable: %v\n", err)
+		return 0
+	}
+	fmt.Fprintf(stdout, "  %-10s %-5s %-36s %-28s %-16s %-4s %-9s %s\n", "device", "type", "name", "version", "OpenCL C", "CUs", "memory", "SVM")
+	for _, d := range cls {
+		fmt.Fprintf(stdout, "  %-10s %-5s %-36.36s %-28.28s %-16.16s %-4d %-9s %v\n", fmt.Sprintf("opencl:%d.%d", d.PlatformIndex, d.Index),
+			d.Type, d.Name, d.Version, strings.TrimPrefix(d.CVersion, "OpenCL C "), d.ComputeUnits, fmt.Sprintf("%d MiB", d.GlobalMem>>20), d.SVM)
 	}
 	return 0
 }

@@ -37,7 +37,7 @@ func TestExitCodes(t *testing.T) {
 
 func TestDevicesAndRun(t *testing.T) {
 	code, out, _ := svmrtRun("devices")
-	if code != 0 || !strings.Contains(out, "cpu") || !strings.Contains(out, "simgpu") {
+	if code != 0 || !strings.Contains(out, "cpu") || !strings.Contains(out, "simgpu") || !strings.Contains(out, "OpenCL") {
 		t.Fatalf("devices: %d\n%s", code, out)
 	}
 	code, out, _ = svmrtRun("run", "-device", "simgpu", "-m", "32", "mulmat")

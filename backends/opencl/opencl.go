@@ -1,0 +1,204 @@
+// Package opencl is svmrt's binding of real OpenCL devices. It loads the
+// ICD loader (libOpenCL.so.1) with dlopen at run time, so a binary built
+// anywhere runs anywhere: without a loader or without any platform, the
+// backend reports itself unavailable and says why.
+//
+// This is the first part of the backend: discovery — platforms, devices and
+// the capabilities svmrt cares about, above all CL_DEVICE_SVM_CAPABILITIES
+// (coarse-grained buffer, fine-grained buffer, fine-grained system SVM,
+// SVM atomics). Contexts, programs and launches come next (issue 4).
+package opencl
+
+/*
+#cgo CFLAGS: -O2 -Wall
+#cgo LDFLAGS: -ldl
+#include <stdlib.h>
+#include "clshim.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// ErrUnavailable wraps every reason OpenCL cannot be used here.
+var ErrUnavailable = errors.New("opencl: backend unavailable")
+
+// EnvLibrary overrides the ICD loader's path (tests point it at nothing).
+const EnvLibrary = "SVMRT_OPENCL_LIB"
+
+// SVMCaps are a device's CL_DEVICE_SVM_CAPABILITIES.
+type SVMCaps struct {
+	CoarseBuffer bool // CL_DEVICE_SVM_COARSE_GRAIN_BUFFER
+	FineBuffer   bool // CL_DEVICE_SVM_FINE_GRAIN_BUFFER
+	FineSystem   bool // CL_DEVICE_SVM_FINE_GRAIN_SYSTEM: raw host pointers work
+	Atomics      bool // CL_DEVICE_SVM_ATOMICS
+}
+
+func (c SVMCaps) String() string {
+	var s []string
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{c.CoarseBuffer, "coarse-buffer"}, {c.FineBuffer, "fine-buffer"}, {c.FineSystem, "fine-system"}, {c.Atomics, "atomics"}} {
+		if f.on {
+			s = append(s, f.name)
+		}
+	}
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ",")
+}
+
+// DeviceInfo describes one OpenCL device.
+type DeviceInfo struct {
+	Platform      string // platform name
+	PlatformIndex int
+	Index         int // device index within the platform
+	Name          string
+	Vendor        string
+	Version       string // CL_DEVICE_VERSION
+	DriverVersion string
+	CVersion      string // CL_DEVICE_OPENCL_C_VERSION
+	Type          string // cpu, gpu, accelerator, other
+	ComputeUnits  int
+	GlobalMem     uint64
+	SVM           SVMCaps
+}
+
+var (
+	loadOnce sync.Once
+	loadErr  error
+)
+
+func load() error {
+	loadOnce.Do(func() {
+		var lib *C.char
+		if p := os.Getenv(EnvLibrary); p != "" {
+			lib = C.CString(p)
+			defer C.free(unsafe.Pointer(lib))
+		}
+		var msg [512]C.char
+		if C.clshim_load(lib, &msg[0], C.size_t(len(msg))) != 0 {
+			loadErr = fmt.Errorf("%w: cannot load the OpenCL ICD loader: %s (install ocl-icd-libopencl1 and an ICD such as pocl-opencl-icd)",
+				ErrUnavailable, C.GoString(&msg[0]))
+		}
+	})
+	return loadErr
+}
+
+// clError names an OpenCL error code.
+func clError(call string, code C.cl_int) error {
+	name := map[C.cl_int]string{-1: "CL_DEVICE_NOT_FOUND", -5: "CL_OUT_OF_RESOURCES", -6: "CL_OUT_OF_HOST_MEMORY",
+		-30: "CL_INVALID_VALUE", -32: "CL_INVALID_PLATFORM", -33: "CL_INVALID_DEVICE", -1001: "CL_PLATFORM_NOT_FOUND_KHR"}[code]
+	if name == "" {
+		name = fmt.Sprintf("error %d", int(code))
+	}
+	return fmt.Errorf("opencl: %s: %s", call, name)
+}
+
+// Devices lists every device of every platform. With no loader, or a loader
+// that finds no platform (no ICD installed, or OCL_ICD_VENDORS pointing at
+// an empty directory), it returns an error wrapping ErrUnavailable.
+func Devices() ([]DeviceInfo, error) {
+	if err := load(); err != nil {
+		return nil, err
+	}
+	var np C.cl_uint
+	if rc := C.clshim_platforms(0, nil, &np); rc != 0 || np == 0 {
+		why := "the ICD loader found no OpenCL platform"
+		if v := os.Getenv("OCL_ICD_VENDORS"); v != "" {
+			why += " (OCL_ICD_VENDORS=" + v + ")"
+		} else {
+			why += " (no vendor file in /etc/OpenCL/vendors? install an ICD such as pocl-opencl-icd)"
+		}
+		if rc != 0 {
+			why += ": " + clError("clGetPlatformIDs", rc).Error()
+		}
+		return nil, fmt.Errorf("%w: %s", ErrUnavailable, why)
+	}
+	plats := make([]C.cl_platform_id, np)
+	if rc := C.clshim_platforms(np, &plats[0], nil); rc != 0 {
+		return nil, clError("clGetPlatformIDs", rc)
+	}
+	var out []DeviceInfo
+	for pi, p := range plats {
+		pname := platformString(p, C.SVMRT_CL_PLATFORM_NAME)
+		var nd C.cl_uint
+		if rc := C.clshim_devices(p, 0, nil, &nd); rc != 0 || nd == 0 {
+			continue // a platform without devices (CL_DEVICE_NOT_FOUND)
+		}
+		devs := make([]C.cl_device_id, nd)
+		if rc := C.clshim_devices(p, nd, &devs[0], nil); rc != 0 {
+			return nil, clError("clGetDeviceIDs", rc)
+		}
+		for di, d := range devs {
+			info := DeviceInfo{Platform: pname, PlatformIndex: pi, Index: di,
+				Name:          deviceString(d, C.SVMRT_CL_DEVICE_NAME),
+				Vendor:        deviceString(d, C.SVMRT_CL_DEVICE_VENDOR),
+				Version:       deviceString(d, C.SVMRT_CL_DEVICE_VERSION),
+				DriverVersion: deviceString(d, C.SVMRT_CL_DRIVER_VERSION),
+				CVersion:      deviceString(d, C.SVMRT_CL_DEVICE_OPENCL_C_VERSION),
+				ComputeUnits:  int(deviceUint[C.cl_uint](d, C.SVMRT_CL_DEVICE_MAX_COMPUTE_UNITS)),
+				GlobalMem:     uint64(deviceUint[C.cl_ulong](d, C.SVMRT_CL_DEVICE_GLOBAL_MEM_SIZE)),
+			}
+			switch t := deviceUint[C.cl_ulong](d, C.SVMRT_CL_DEVICE_TYPE); {
+			case t&(1<<1) != 0:
+				info.Type = "cpu"
+			case t&(1<<2) != 0:
+				info.Type = "gpu"
+			case t&(1<<3) != 0:
+				info.Type = "accelerator"
+			default:
+				info.Type = "other"
+			}
+			// Devices before OpenCL 2.0 do not know the query: no SVM.
+			svm := deviceUint[C.cl_ulong](d, C.SVMRT_CL_DEVICE_SVM_CAPABILITIES)
+			info.SVM = SVMCaps{CoarseBuffer: svm&1 != 0, FineBuffer: svm&2 != 0, FineSystem: svm&4 != 0, Atomics: svm&8 != 0}
+			out = append(out, info)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: %d OpenCL platform(s) but no device", ErrUnavailable, np)
+	}
+	return out, nil
+}
+
+func platformString(p C.cl_platform_id, param C.cl_uint) string {
+	var n C.size_t
+	if C.clshim_platform_info(p, param, 0, nil, &n) != 0 || n == 0 {
+		return ""
+	}
+	buf := make([]byte, n)
+	if C.clshim_platform_info(p, param, n, unsafe.Pointer(&buf[0]), nil) != 0 {
+		return ""
+	}
+	return strings.TrimRight(string(buf), "\x00 ")
+}
+
+func deviceString(d C.cl_device_id, param C.cl_uint) string {
+	var n C.size_t
+	if C.clshim_device_info(d, param, 0, nil, &n) != 0 || n == 0 {
+		return ""
+	}
+	buf := make([]byte, n)
+	if C.clshim_device_info(d, param, n, unsafe.Pointer(&buf[0]), nil) != 0 {
+		return ""
+	}
+	return strings.TrimRight(string(buf), "\x00 ")
+}
+
+// deviceUint reads a scalar device info value (0 when the query fails).
+func deviceUint[T C.cl_uint | C.cl_ulong](d C.cl_device_id, param C.cl_uint) T {
+	var v T
+	if C.clshim_device_info(d, param, C.size_t(unsafe.Sizeof(v)), unsafe.Pointer(&v), nil) != 0 {
+		return 0
+	}
+	return v
+}
