@@ -215,7 +215,7 @@ func TestRegression2MremapDuringMigrationLeavesWPLivelock(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Register first so that the race is between the protect and the mremap.
-		if err := Default().register(v, rvAddr(mem), pages); err != nil {
+		if err := Default().register(rvAddr(mem), pages); err != nil {
 			t.Fatal(err)
 		}
 		started := make(chan struct{})

@@ -76,8 +76,7 @@ func TestRegressionGlobalArrayMigration(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	rvSay("global at %#x in mapping %v; registering VA block %#x-%#x", start, v,
-		max(v.Start, start&^(VABlockSize-1)), min(v.End, (start&^(VABlockSize-1))+VABlockSize))
+	rvSay("global at %#x in mapping %v", start, v)
 	done := make(chan error, 1)
 	go func() {
 		res, err := m.Migrate(v, start, pages)

@@ -15,21 +15,15 @@ import (
 // PageSize is the granule of the logical page table.
 const PageSize = uffd.PageSize
 
-// VABlockSize is the registration granule: ranges are registered with
-// userfaultfd in 2 MiB aligned blocks (UVM_VA_BLOCK_SIZE), clipped to the
-// mapping, so the number of VMAs stays small.
-const VABlockSize = 2 << 20
-
 // Space is the process's address-space mirror. There is one per process
 // (userfaultfd is per address space); get it with Default.
 type Space struct {
 	degraded error // nil when userfaultfd works
 
-	mu         sync.Mutex // protects the fields below
-	maps       *Maps
-	mapsGen    uint64
-	registered map[uintptr][2]uintptr // VA block start -> registered [start, end), valid for mapsGen
-	devices    [uffd.MaxDevices]*DevMem
+	mu      sync.Mutex // protects the fields below
+	maps    *Maps
+	mapsGen uint64
+	devices [uffd.MaxDevices]*DevMem
 }
 
 var (
@@ -43,7 +37,7 @@ const EnvNoUFFD = "SVMRT_NO_UFFD"
 // Default returns the process's Space, opening userfaultfd on first use.
 func Default() *Space {
 	defaultOnce.Do(func() {
-		s := &Space{registered: map[uintptr][2]uintptr{}}
+		s := &Space{}
 		if os.Getenv(EnvNoUFFD) == "1" {
 			s.degraded = fmt.Errorf("%w: userfaultfd disabled by %s=1: devices access host memory remotely, nothing migrates", ErrNotSupported, EnvNoUFFD)
 		} else if err := uffd.Open(); err != nil {
@@ -67,6 +61,10 @@ func (s *Space) Maps(refresh bool) (*Maps, error) {
 
 // mapsLocked: s.mu held.
 func (s *Space) mapsLocked(refresh bool) (*Maps, error) {
+	// munmap/mremap that returned before this call must be counted in the
+	// generation: their events are read before they return, but handled
+	// (and counted) a moment later.
+	uffd.Sync()
 	gen := uffd.Stats().MapGen
 	if s.maps != nil && !refresh && gen == s.mapsGen {
 		return s.maps, nil
@@ -82,9 +80,6 @@ func (s *Space) mapsLocked(refresh bool) (*Maps, error) {
 				m.VMAs[i].Kind = KindDeviceMemory
 			}
 		}
-	}
-	if gen != s.mapsGen {
-		s.registered = map[uintptr][2]uintptr{}
 	}
 	s.maps, s.mapsGen = m, gen
 	return m, nil
@@ -294,29 +289,14 @@ func (d *DevMem) Counters() (cpuFaults, pagesH2D, pagesD2H, dropped int64) {
 }
 
 // register makes sure [start, start+n pages) is registered with
-// userfaultfd, in VA blocks clipped to the mapping v. A block is registered
-// again when the mapping around it changed (a heap that grew, a new mmap).
-func (s *Space) register(v VMA, start uintptr, npages int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if gen := uffd.Stats().MapGen; gen != s.mapsGen {
-		// Mappings changed since the cache was filled: registrations of
-		// ranges that were unmapped or moved are gone with them.
-		s.maps, s.mapsGen = nil, gen
-		s.registered = map[uintptr][2]uintptr{}
-	}
-	end := start + uintptr(npages)*PageSize
-	for b := start &^ (VABlockSize - 1); b < end; b += VABlockSize {
-		rs, re := max(b, v.Start), min(b+VABlockSize, v.End)
-		if got, ok := s.registered[b]; ok && got[0] <= rs && re <= got[1] {
-			continue
-		}
-		if err := uffd.Register(rs, re-rs); err != nil {
-			return err
-		}
-		s.registered[b] = [2]uintptr{rs, re}
-	}
-	return nil
+// userfaultfd. Exactly those pages: a mapping may hold more than the
+// program's buffer (the kernel merges neighbouring anonymous mappings, a
+// thread's stack among them), and a registered page that is absent makes
+// kernel accesses that cannot wait for the fault-service thread fail with
+// EFAULT. Registering a range again is harmless, and adjacent registered
+// ranges merge back into one mapping.
+func (s *Space) register(start uintptr, npages int) error {
+	return uffd.Register(start, uintptr(npages)*PageSize)
 }
 
 // MigrateResult counts what a migration did.
@@ -354,10 +334,22 @@ func (d *DevMem) Migrate(v VMA, start uintptr, npages int) (MigrateResult, error
 	if !v.Migratable() {
 		return r, fmt.Errorf("svm: migrate %#x: %s mapping is mirrored, not migrated: %w", start, v.Kind, ErrNotSupported)
 	}
-	// Address-space changes that have returned (munmap, mremap) must be in
-	// the page table and in the registration cache before we register.
-	s.Sync()
-	if err := s.register(v, start, npages); err != nil {
+	// The caller looked at the mapping a moment ago; munmap or mremap may
+	// have changed it since (their events are handled by now: Maps syncs).
+	// Refuse a range that is not that mapping any more, rather than register
+	// and protect whatever the address space holds there now.
+	m, err := s.Maps(true)
+	if err != nil {
+		return r, err
+	}
+	for a, end := start, start+uintptr(npages)*PageSize; a < end; {
+		cur, ok := m.Find(a) // registration splits mappings: walk them
+		if !ok || !cur.Migratable() {
+			return r, fmt.Errorf("svm: migrate %#x: the mapping changed (now %v, was %v): %w", a, cur, v, ErrDeviceFault)
+		}
+		a = cur.End
+	}
+	if err := s.register(start, npages); err != nil {
 		return r, fmt.Errorf("svm: migrate %#x: %w", start, err)
 	}
 	res := make([]uint8, uffd.MaxRun)

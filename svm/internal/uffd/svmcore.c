@@ -769,14 +769,40 @@ static int wp_retry(uint64_t start, uint64_t len, int protect) {
 	}
 }
 
+// on_own_stack reports whether [start, start+len) overlaps the calling
+// thread's stack.
+static int on_own_stack(uint64_t start, uint64_t len) {
+	pthread_attr_t attr;
+	void *addr = NULL;
+	size_t size = 0;
+	if (pthread_getattr_np(pthread_self(), &attr) != 0) {
+		// Unknown bounds: fall back to the pages around the stack pointer.
+		uint64_t sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+		return sp + (16 << 10) > start && sp < start + len + (16 << 10);
+	}
+	pthread_attr_getstack(&attr, &addr, &size);
+	pthread_attr_destroy(&attr);
+	uint64_t lo = (uint64_t)(uintptr_t)addr, hi = lo + size;
+	return lo < start + len && start < hi;
+}
+
 // migrate_run moves the claimed pages [i0, i1) of a call to svm_migrate_in.
 static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t *frames, uint64_t **ptes,
                         uint64_t *held, uint8_t *res) {
 	svm_dev *d = &S->devs[dev];
 	uint64_t rs = start + (uint64_t)i0 * SVM_PAGE_SIZE, rl = (uint64_t)(i1 - i0) * SVM_PAGE_SIZE;
-	int e = wp_retry(rs, rl, 1);
+	// Never protect the stack we run on. It can only be in the range if the
+	// range was unmapped (or moved) since the caller looked at it and the
+	// address space reused for this thread's stack; protecting it would make
+	// this thread fault on itself, waiting for the very migration it runs.
+	int e = 0;
+	if (on_own_stack(rs, rl)) {
+		e = ESTALE;
+	} else {
+		e = wp_retry(rs, rl, 1);
+	}
 	if (e) {
-		wp_retry(rs, rl, 0); // a partial protect must not outlive us
+		if (e != ESTALE) wp_retry(rs, rl, 0); // a partial protect must not outlive us
 		for (int i = i0; i < i1; i++) {
 			cas(ptes[i], held[i], word_next(held[i], SVM_ST_HOST, 0, 0));
 			res[i] = 2;
