@@ -71,6 +71,14 @@
 // memory is MADV_DONTFORK. A device store made between the fork and the
 // handling of its event may still reach the child (known, narrow).
 //
+// Registration: exactly the pages a migration moves are registered with
+// userfaultfd (a mapping may hold more than the program's buffer — the
+// kernel merges neighbouring anonymous mappings, thread stacks among them —
+// and an absent registered page makes kernel accesses that cannot wait
+// fail with EFAULT). A migration re-checks the mapping first, and never
+// write-protects the stack of the thread running it (an address range
+// unmapped and reused for that stack would make it fault on itself).
+//
 // # Internal memory
 //
 // Everything the service thread touches — the page table, the device
