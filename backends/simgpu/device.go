@@ -226,45 +226,47 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	if err := a.Check(k); err != nil {
 		return err
 	}
-	d.launchMu.Lock()
-	defer d.launchMu.Unlock()
-	start := time.Now()
-	defer func() { d.hostNs.Add(int64(time.Since(start))) }()
-	l, err := d.beginLocked()
-	if err != nil {
+	err := d.exclusive(func(l *launch, start time.Time) error {
+		d.launches.Add(1)
+		l.k, l.nd, l.a = k, nd, a
+		groups := nd.TotalGroups()
+		per := d.cfg.cost.SMCount
+		waves := (groups + per - 1) / per
+		var err error
+		for g0 := 0; g0 < groups && err == nil; g0 += per {
+			if err = ctx.Err(); err != nil {
+				break
+			}
+			err = l.runWave(g0, min(g0+per, groups))
+			if d.cfg.progress != nil {
+				d.cfg.progress(Progress{Kernel: k.Name, Wave: g0/per + 1, Waves: waves, DeviceFaults: d.faults.Load(),
+					Simulated: d.clock.Now(), Elapsed: time.Since(start)})
+			}
+		}
 		return err
-	}
-	d.launches.Add(1)
-	l.k, l.nd, l.a = k, nd, a
-	groups := nd.TotalGroups()
-	per := d.cfg.cost.SMCount
-	waves := (groups + per - 1) / per
-	for g0 := 0; g0 < groups && err == nil; g0 += per {
-		if err = ctx.Err(); err != nil {
-			break
-		}
-		err = l.runWave(g0, min(g0+per, groups))
-		if d.cfg.progress != nil {
-			d.cfg.progress(Progress{Kernel: k.Name, Wave: g0/per + 1, Waves: waves, DeviceFaults: d.faults.Load(),
-				Simulated: d.clock.Now(), Elapsed: time.Since(start)})
-		}
-	}
+	})
 	runtime.KeepAlive(a)
 	return err
 }
 
-// beginLocked starts a launch or device operation: d.launchMu held.
-// Address-space changes made before it (munmap, mprotect, ...) are seen.
-func (d *Device) beginLocked() (*launch, error) {
+// exclusive runs fn as one device operation (a launch, a copy, a fill):
+// with launchMu held, so none of the device's other accesses is in flight
+// (frames may be allocated), with its host time counted, and after every
+// address-space change made before it (munmap, mprotect, ...) is seen.
+func (d *Device) exclusive(fn func(l *launch, start time.Time) error) error {
+	d.launchMu.Lock()
+	defer d.launchMu.Unlock()
+	start := time.Now()
+	defer func() { d.hostNs.Add(int64(time.Since(start))) }()
 	if d.closed {
-		return nil, ErrClosed
+		return ErrClosed
 	}
 	d.space.Sync()
 	maps, err := d.space.Maps(true)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &launch{dev: d, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}, nil
+	return fn(&launch{dev: d, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}, start)
 }
 
 // charge adds the execution of some device accesses to the clock and the
@@ -426,7 +428,7 @@ func (l *launch) runWave(g0, g1 int) error {
 			// that wait on it; replaying them would fault forever.
 			for _, f := range faults {
 				page := f.Addr &^ pageMask
-				if _, ok := l.errPages[page]; !ok && !l.resolved(page) {
+				if _, ok := l.errPages[page]; !ok && !l.usable(uintptr(page), f.Write) {
 					l.errPages[page] = err
 				}
 			}
@@ -656,18 +658,4 @@ func (d *Device) migrate(start, length uintptr, strict bool) error {
 		a = stop
 	}
 	return nil
-}
-
-// resolved reports whether page is now usable by this device (on it, or
-// mapped remotely): a fault on it will not repeat.
-func (l *launch) resolved(page uint64) bool {
-	if _, ok := l.remote[page]; ok {
-		return true
-	}
-	w := svm.PTE(uintptr(page), false)
-	if w == nil {
-		return false
-	}
-	word := atomic.LoadUint64(w)
-	return svm.WordState(word) == svm.StateDevice && svm.WordDevice(word) == l.dev.mem.ID()
 }

@@ -85,18 +85,12 @@ func (d *Device) dma(ctx context.Context, op func(l *launch, m *itemMem) error) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d.launchMu.Lock()
-	defer d.launchMu.Unlock()
-	start := time.Now()
-	defer func() { d.hostNs.Add(int64(time.Since(start))) }()
-	l, err := d.beginLocked()
-	if err != nil {
+	return d.exclusive(func(l *launch, _ time.Time) error {
+		m := &itemMem{l: l, tlb: NewTLB(d.cfg.tlbEntries)}
+		err := runDMA(l, m, op)
+		d.charge(m.bytes, m.tlb.Hits, m.tlb.Misses, m.remote)
 		return err
-	}
-	m := &itemMem{l: l, tlb: NewTLB(d.cfg.tlbEntries)}
-	err = runDMA(l, m, op)
-	d.charge(m.bytes, m.tlb.Hits, m.tlb.Misses, m.remote)
-	return err
+	})
 }
 
 // faultRange makes [start, start+n) usable for the access, as one fault
