@@ -43,9 +43,11 @@ func InChild(t *testing.T, env string, deadline time.Duration) bool {
 		<-waited
 		out.WriteString("threads of the hung child:\n" + threads)
 	}
+	// Keep the head (a fatal error's message) and the tail (the traceback's
+	// end, the hung threads).
 	tail := out.String()
-	if len(tail) > 8000 {
-		tail = "..." + tail[len(tail)-8000:]
+	if len(tail) > 12000 {
+		tail = tail[:4000] + "\n...\n" + tail[len(tail)-8000:]
 	}
 	switch {
 	case hung:

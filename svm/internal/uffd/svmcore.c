@@ -796,11 +796,15 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 	// address space reused for this thread's stack; protecting it would make
 	// this thread fault on itself, waiting for the very migration it runs.
 	int e = 0;
-	if (on_own_stack(rs, rl)) {
-		e = ESTALE;
-	} else {
-		e = wp_retry(rs, rl, 1);
-	}
+	// An mremap or munmap that returned after the caller checked the mapping
+	// has had its event handled once sync_wait returns: the handler took our
+	// claims back (HOST). Protecting now would protect whatever the address
+	// space holds there instead — refuse.
+	sync_wait();
+	for (int i = i0; i < i1 && !e; i++)
+		if (ld(ptes[i]) != held[i]) e = ESTALE;
+	if (!e && on_own_stack(rs, rl)) e = ESTALE;
+	if (!e) e = wp_retry(rs, rl, 1);
 	if (e) {
 		if (e != ESTALE) wp_retry(rs, rl, 0); // a partial protect must not outlive us
 		for (int i = i0; i < i1; i++) {
