@@ -43,7 +43,14 @@ type Stats struct {
 	RemoteAccesses int64 // device accesses to host memory over the link
 	TLBHits        int64
 	TLBMisses      int64
-	Evictions      int64
+	Evictions      int64         // device-memory chunks evicted to make room (their pages written back)
+	PagesEvicted   int64         // pages written back by evictions (also counted in PagesD2H)
+	PagesPrefetch  int64         // pages migrated by the prefetcher, not by a fault (also in PagesH2D)
+	ThrashEvents   int64         // faults on pages the thrashing detector saw bouncing
+	Throttles      int64         // thrashing pages kept remote for a launch instead of migrating
+	Pins           int64         // thrashing pages pinned to the host
+	Duplicates     int64         // read-only duplicates made (read duplication)
+	Collapses      int64         // duplicates dropped by a write (CPU or device)
 	SimulatedTime  time.Duration // device clock (simulated devices)
 	HostTime       time.Duration // wall time spent in launches
 }

@@ -32,6 +32,8 @@
 //	  │                 └──── munmap/discard ───┴──── munmap ──▶ HOST             │
 //	  └──────────── RETURNING ◀──── CPU fault / explicit migration ──────────────┘
 //	HOST ──▶ FILLING ──▶ HOST   (service thread installing a zero page)
+//	HOST ──claim──▶ MIGRATING ──copy done──▶ DUP ──CPU write / evict / migrate / munmap──▶ HOST
+//	                                  (read duplication: DevMem.Duplicate; the host page stays)
 //
 // HOST: the host page is the truth (present, or absent = zero). MIGRATING:
 // a migrator owns the page; it is write-protected (UFFDIO_WRITEPROTECT) so
@@ -42,6 +44,14 @@
 // UFFDIO_COPY. Every change is a compare-and-swap on the word; the thread
 // that wins a CAS into a transitional state owns the page until it
 // publishes a final state.
+//
+// DUP (read duplication): the frame holds a read-only copy and the host
+// page stays present and write-protected, so host reads cost nothing. A CPU
+// write takes a WP fault; the service thread collapses the copies (DUP →
+// HOST, frame released, nothing copied) and unprotects. A device write
+// faults (the device maps DUP pages read-only) and migrates the page, which
+// collapses the duplicate first. Eviction, MigrateToHost, REMOVE/UNMAP and
+// REMAP drop duplicates; FORK needs nothing (the host page is current).
 //
 // The migrator publishes DEVICE only after (1) madvise has returned — the
 // kernel blocks it until the service thread has read the REMOVE events of

@@ -23,10 +23,11 @@ const (
 	PageOnDevice                       // resident on the viewing device
 	PageOnOtherDevice                  // resident on another device
 	PageInTransit                      // being migrated right now
+	PageDuplicated                     // present on the host (write-protected) and read-duplicated on a device
 )
 
 func (p PageState) String() string {
-	return [...]string{"no-access", "not-present", "zero-page", "read-only", "writable", "on-device", "on-other-device", "in-transit"}[p]
+	return [...]string{"no-access", "not-present", "zero-page", "read-only", "writable", "on-device", "on-other-device", "in-transit", "duplicated"}[p]
 }
 
 // PageInfo describes one page.
@@ -112,6 +113,9 @@ func (s *Space) Snapshot(start, length uintptr, viewer int) ([]PageInfo, error) 
 			if info.Device == viewer {
 				info.State = PageOnDevice
 			}
+		case uffd.State(w) == StateDup:
+			info.State = PageDuplicated
+			info.Device = uffd.Dev(w)
 		case uffd.State(w) != StateHost && uffd.State(w) != StateFilling:
 			info.State = PageInTransit
 			info.Device = uffd.Dev(w)

@@ -126,6 +126,7 @@ const (
 	StateZapping   = uffd.StateZapping
 	StateReturning = uffd.StateReturning
 	StateFilling   = uffd.StateFilling
+	StateDup       = uffd.StateDup // read duplicate: device copy + write-protected host page
 )
 
 // WordState, WordDevice, WordFrame and WordSeq decode a page-state word.
@@ -263,7 +264,7 @@ func (d *DevMem) Alloc(n int) ([]uint32, error) {
 		d.reclaimLocked()
 	}
 	if len(d.free) < n {
-		return nil, fmt.Errorf("svm: %s: %w: need %d more frames, %d of %d free (%d KiB of device memory; give the device more memory — eviction is not implemented yet)",
+		return nil, fmt.Errorf("svm: %s: %w: need %d more frames, %d of %d free (%d KiB of device memory)",
 			d.dev.Name(), ErrOutOfDeviceMemory, n, len(d.free), d.Frames(), d.Frames()*PageSize/1024)
 	}
 	out := make([]uint32, n)
@@ -286,6 +287,13 @@ func (d *DevMem) Free(frames []uint32) {
 func (d *DevMem) Counters() (cpuFaults, pagesH2D, pagesD2H, dropped int64) {
 	c := uffd.Counters(d.id)
 	return int64(c.CPUFaults), int64(c.PagesH2D), int64(c.PagesD2H), int64(c.Dropped)
+}
+
+// DupCounters returns the read duplicates made in d's memory and those
+// dropped since (by a CPU write, an eviction, a migration or munmap).
+func (d *DevMem) DupCounters() (dups, collapses int64) {
+	c := uffd.Counters(d.id)
+	return int64(c.Dups), int64(c.Collapses)
 }
 
 // register makes sure [start, start+n pages) is registered with
@@ -317,7 +325,26 @@ const noFrame = ^uint32(0)
 // could not move are counted in Missed; the caller decides what to do
 // (a device maps them remotely).
 func (d *DevMem) Migrate(v VMA, start uintptr, npages int) (MigrateResult, error) {
+	return d.migrate(v, start, npages, false)
+}
+
+// Duplicate gives d read-only copies of the pages of [start,
+// start+npages*PageSize) while the host keeps them (read duplication): the
+// host pages stay present and are write-protected, so host reads cost
+// nothing and a host write collapses the copies (the device frame is
+// dropped; nothing is written back). Pages resident on a device (d or
+// another) are brought home first; pages d already duplicates count as
+// Resident. The rules of Migrate apply.
+func (d *DevMem) Duplicate(v VMA, start uintptr, npages int) (MigrateResult, error) {
+	return d.migrate(v, start, npages, true)
+}
+
+func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateResult, error) {
 	var r MigrateResult
+	want := StateDevice
+	if dup {
+		want = StateDup
+	}
 	s := d.space
 	if s.degraded != nil {
 		return r, s.degraded
@@ -357,7 +384,7 @@ func (d *DevMem) Migrate(v VMA, start uintptr, npages int) (MigrateResult, error
 	for done := 0; done < npages; done += uffd.MaxRun {
 		n := min(npages-done, uffd.MaxRun)
 		at := start + uintptr(done)*PageSize
-		before := countResident(at, n, d.id)
+		before := countState(at, n, d.id, want)
 		moved := 0
 		for attempt := 0; attempt < 100; attempt++ {
 			// Pages of other devices come home first; pages already here
@@ -366,10 +393,13 @@ func (d *DevMem) Migrate(v VMA, start uintptr, npages int) (MigrateResult, error
 			for i := 0; i < n; i++ {
 				w := uffd.Load(at + uintptr(i)*PageSize)
 				frames[i] = noFrame
-				switch {
-				case uffd.State(w) == StateDevice && uffd.Dev(w) == d.id:
+				switch st := uffd.State(w); {
+				case st == want && uffd.Dev(w) == d.id:
 					continue
-				case uffd.State(w) == StateDevice:
+				case st == StateDevice || st == StateDup:
+					// Another device's page, a duplicate being made
+					// exclusive, or a page of ours being duplicated: home
+					// first (a duplicate just collapses, no copy).
 					if _, err := uffd.MigrateOut(at+uintptr(i)*PageSize, 1); err != nil {
 						return r, err
 					}
@@ -390,7 +420,7 @@ func (d *DevMem) Migrate(v VMA, start uintptr, npages int) (MigrateResult, error
 					k++
 				}
 			}
-			m, err := uffd.MigrateIn(at, d.id, frames[:n], res[:n])
+			m, err := uffd.MigrateIn(at, d.id, frames[:n], res[:n], dup)
 			var unused []uint32
 			busy := false
 			for i := 0; i < n; i++ {
@@ -411,7 +441,7 @@ func (d *DevMem) Migrate(v VMA, start uintptr, npages int) (MigrateResult, error
 			// serviced): let it finish.
 			runtime.Gosched()
 		}
-		after := countResident(at, n, d.id)
+		after := countState(at, n, d.id, want)
 		r.Moved += moved
 		r.Resident += before
 		r.Missed += n - after
@@ -419,11 +449,65 @@ func (d *DevMem) Migrate(v VMA, start uintptr, npages int) (MigrateResult, error
 	return r, nil
 }
 
-func countResident(at uintptr, n, id int) int {
+// Evict frees d's frames holding pages of [start, start+npages*PageSize) —
+// only d's: pages of other devices and pages in transit are left alone.
+// Resident pages are written back with their data, so the CPU side stays
+// valid; read duplicates are dropped (the host copy is current). Used for
+// eviction under oversubscription. Returns the pages written back. Call
+// only while none of d's accesses is in flight.
+func (d *DevMem) Evict(start uintptr, npages int) (int, error) {
+	s := d.space
+	if s.degraded != nil || d.nframes == 0 {
+		return 0, nil
+	}
+	start &^= PageSize - 1
+	moved := 0
+	for i := 0; i < npages; {
+		if !d.holds(uffd.Load(start + uintptr(i)*PageSize)) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < npages && j-i < uffd.MaxRun && d.holds(uffd.Load(start+uintptr(j)*PageSize)) {
+			j++
+		}
+		n, err := uffd.MigrateOut(start+uintptr(i)*PageSize, j-i)
+		moved += n
+		if err != nil {
+			return moved, fmt.Errorf("svm: evict %#x+%d pages from %s: %w", start+uintptr(i)*PageSize, j-i, d.dev.Name(), err)
+		}
+		i = j
+	}
+	if moved > 0 {
+		s.invalidateAll(start, start+uintptr(npages)*PageSize)
+	}
+	return moved, nil
+}
+
+// holds reports whether a page-state word says the page occupies one of
+// d's frames (resident or a read duplicate).
+func (d *DevMem) holds(w uint64) bool {
+	return (uffd.State(w) == StateDevice || uffd.State(w) == StateDup) && uffd.Dev(w) == d.id
+}
+
+// Resident counts the pages of [start, start+npages*PageSize) that occupy
+// d's frames (resident or duplicated).
+func (d *DevMem) Resident(start uintptr, npages int) int {
+	start &^= PageSize - 1
+	c := 0
+	for i := 0; i < npages; i++ {
+		if d.holds(uffd.Load(start + uintptr(i)*PageSize)) {
+			c++
+		}
+	}
+	return c
+}
+
+func countState(at uintptr, n, id, state int) int {
 	c := 0
 	for i := 0; i < n; i++ {
 		w := uffd.Load(at + uintptr(i)*PageSize)
-		if uffd.State(w) == StateDevice && uffd.Dev(w) == id {
+		if uffd.State(w) == state && uffd.Dev(w) == id {
 			c++
 		}
 	}
@@ -444,6 +528,30 @@ func (s *Space) MigrateToHost(start, length uintptr) (int, error) {
 	}
 	s.invalidateAll(first, first+uintptr(n)*PageSize)
 	return moved, nil
+}
+
+// Discard declares the content of the whole pages inside [start,
+// start+length) no longer needed: device copies are dropped without being
+// written back and host pages are released (MADV_DONTNEED), so the pages
+// read as zero afterwards. Partial pages at either end are left alone.
+// Returns the number of pages discarded.
+//
+// The memory must hold no Go pointers (the garbage collector is not told
+// that they vanish): use it on numeric data, as for Memfill.
+func (s *Space) Discard(start, length uintptr) (int, error) {
+	first := (start + PageSize - 1) &^ (PageSize - 1)
+	end := (start + length) &^ (PageSize - 1)
+	if end <= first {
+		return 0, nil
+	}
+	if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, first, end-first, syscall.MADV_DONTNEED); e != 0 {
+		return 0, fmt.Errorf("svm: discard %#x..%#x: madvise: %w", first, end, e)
+	}
+	// The REMOVE event has been read by the service thread when madvise
+	// returns; Sync waits until it has been applied (device copies dropped).
+	s.Sync()
+	s.invalidateAll(first, end)
+	return int((end - first) / PageSize), nil
 }
 
 func (s *Space) invalidateAll(start, end uintptr) {
@@ -478,7 +586,7 @@ func (d *DevMem) Release() error {
 					return
 				}
 				busy++
-				if uffd.State(w) != StateDevice {
+				if uffd.State(w) != StateDevice && uffd.State(w) != StateDup {
 					return // in transit: look again on the next pass
 				}
 				if n := len(runs); n > 0 && runs[n-1][0]+runs[n-1][1]*PageSize == addr {

@@ -283,9 +283,13 @@ func TestProtNoneAndReadOnly(t *testing.T) {
 	}
 }
 
+// A policy that does not evict fails a launch that does not fit, naming
+// the device, and leaves host data intact. (The default evicts: see
+// policy_test.go.)
 func TestOutOfDeviceMemory(t *testing.T) {
 	needUFFD(t)
-	d := newDev(t, WithVRAM(4*svm.PageSize))
+	noEvict, _ := PolicyByName("no-evict")
+	d := newDev(t, WithVRAM(4*svm.PageSize), WithPolicy(noEvict))
 	n := 64 << 10
 	x, y := make([]float32, n), make([]float32, n)
 	for i := range y {

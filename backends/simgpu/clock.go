@@ -23,6 +23,11 @@ const (
 	TimeTransferH2D
 	// TimeTransferD2H is device-to-host DMA (eviction, migration back).
 	TimeTransferD2H
+	// TimeTransferPeer is device-to-device DMA (a page moving between GPUs).
+	TimeTransferPeer
+	// TimeCPUFault is the service of CPU faults on this device's pages
+	// (charged at the device's next operation).
+	TimeCPUFault
 	// TimeRemote is device access to host memory over PCIe without migration,
 	// when charged apart from a wave's compute time.
 	TimeRemote
@@ -37,6 +42,8 @@ var timeCategoryNames = [numTimeCategories]string{
 	TimeFaultService: "fault-service",
 	TimeTransferH2D:  "transfer-h2d",
 	TimeTransferD2H:  "transfer-d2h",
+	TimeTransferPeer: "transfer-peer",
+	TimeCPUFault:     "cpu-fault",
 	TimeRemote:       "remote",
 	TimeOther:        "other",
 }
@@ -122,6 +129,8 @@ func (c *Clock) Breakdown() ClockBreakdown {
 		FaultService: c.spent[TimeFaultService],
 		TransferH2D:  c.spent[TimeTransferH2D],
 		TransferD2H:  c.spent[TimeTransferD2H],
+		TransferPeer: c.spent[TimeTransferPeer],
+		CPUFault:     c.spent[TimeCPUFault],
 		Remote:       c.spent[TimeRemote],
 		Other:        c.spent[TimeOther],
 	}
@@ -154,6 +163,8 @@ type ClockBreakdown struct {
 	FaultService time.Duration
 	TransferH2D  time.Duration
 	TransferD2H  time.Duration
+	TransferPeer time.Duration
+	CPUFault     time.Duration
 	Remote       time.Duration
 	Other        time.Duration
 }
@@ -169,6 +180,10 @@ func (b ClockBreakdown) Get(cat TimeCategory) time.Duration {
 		return b.TransferH2D
 	case TimeTransferD2H:
 		return b.TransferD2H
+	case TimeTransferPeer:
+		return b.TransferPeer
+	case TimeCPUFault:
+		return b.CPUFault
 	case TimeRemote:
 		return b.Remote
 	case TimeOther:

@@ -47,7 +47,7 @@ func TestClockAdvanceAndBreakdown(t *testing.T) {
 		t.Errorf("Charges(unknown) = %d", got)
 	}
 	m := b.Map()
-	if len(m) != 6 || m["fault-service"] != 313*time.Microsecond || m["other"] != 5 {
+	if len(m) != 8 || m["fault-service"] != 313*time.Microsecond || m["other"] != 5 {
 		t.Errorf("Map() = %v", m)
 	}
 	for _, cat := range TimeCategories() {
@@ -80,7 +80,7 @@ func TestClockBreakdownString(t *testing.T) {
 }
 
 func TestTimeCategoryString(t *testing.T) {
-	want := []string{"compute", "fault-service", "transfer-h2d", "transfer-d2h", "remote", "other"}
+	want := []string{"compute", "fault-service", "transfer-h2d", "transfer-d2h", "transfer-peer", "cpu-fault", "remote", "other"}
 	cats := TimeCategories()
 	if len(cats) != len(want) {
 		t.Fatalf("%d categories, want %d", len(cats), len(want))

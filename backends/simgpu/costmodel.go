@@ -93,6 +93,22 @@ const (
 	// wave once. It also divides the latency term of ComputeTime, because the
 	// work-groups of a wave run on different SMs and their stalls overlap.
 	DefaultSMCount = 16
+
+	// DefaultCPUFaultCost is the service cost of one CPU fault that brings
+	// device pages home, without the transfer (charged by TransferTime). It
+	// is a simulator parameter set equal to one fault group's service
+	// (DefaultFaultGroupCost): the UVM driver services a CPU fault on a
+	// device page VA block by VA block, as it services a GPU fault group.
+	// It is charged to the device's clock at its next operation, so a CPU
+	// touching device pages shows in simulated time (ping-pong costs both
+	// ways).
+	DefaultCPUFaultCost = 45 * time.Microsecond
+
+	// DefaultPeerPCIeGen is the link between two simulated GPUs: peer-to-
+	// peer over the same PCIe generation (0 = PCIeGen). A page moving from
+	// one device to another is charged one transfer on this link instead of
+	// a device→host plus a host→device transfer.
+	DefaultPeerPCIeGen = 0
 )
 
 // PCIe transfer curve of UVMSmart's calculate_transfer_time (gmmu_t::
@@ -146,6 +162,11 @@ type CostModel struct {
 	// SMCount is the number of work-groups in flight per wave
 	// (DefaultSMCount).
 	SMCount int
+	// CPUFaultCost is the service cost of one CPU fault on device pages
+	// (DefaultCPUFaultCost); 0 charges nothing for CPU faults.
+	CPUFaultCost time.Duration
+	// PeerPCIeGen is the device-to-device link (3, 4 or 5; 0 = PCIeGen).
+	PeerPCIeGen int
 }
 
 // DefaultCostModel returns the model with every field at its documented
@@ -165,6 +186,8 @@ func DefaultCostModel() CostModel {
 		TLBHitCost:          DefaultTLBHitCost,
 		TLBMissCost:         DefaultTLBMissCost,
 		SMCount:             DefaultSMCount,
+		CPUFaultCost:        DefaultCPUFaultCost,
+		PeerPCIeGen:         DefaultPeerPCIeGen,
 	}
 }
 
@@ -219,6 +242,12 @@ func (c CostModel) Validate() error {
 	if c.SMCount < 1 {
 		bad("SMCount = %d, want at least 1", c.SMCount)
 	}
+	if c.CPUFaultCost < 0 {
+		bad("CPUFaultCost = %v is negative", c.CPUFaultCost)
+	}
+	if _, ok := pcieCurveA(c.PeerPCIeGen); !ok && c.PeerPCIeGen != 0 {
+		bad("PeerPCIeGen = %d, want 0 (same as PCIeGen), 3, 4 or 5", c.PeerPCIeGen)
+	}
 	return errors.Join(errs...)
 }
 
@@ -268,6 +297,15 @@ func (c CostModel) TransferTime(bytes int) time.Duration {
 		d = 1
 	}
 	return d
+}
+
+// PeerTransferTime is the time of one contiguous device-to-device DMA of the
+// given size on the peer link (TransferTime's curve at PeerPCIeGen).
+func (c CostModel) PeerTransferTime(bytes int) time.Duration {
+	if c.PeerPCIeGen != 0 {
+		c.PCIeGen = c.PeerPCIeGen
+	}
+	return c.TransferTime(bytes)
 }
 
 // FaultGroups returns the number of fault groups among the given page

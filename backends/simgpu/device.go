@@ -8,10 +8,27 @@
 // the access, raises a replayable fault. The faulting work-item stalls; when
 // every work-item of the wave is stalled, at a barrier or finished, the
 // scheduler drains the fault buffer, splits it into batches of up to 256
-// raw faults, deduplicates and sorts each batch and services it by policy:
-// private anonymous pages migrate into the VRAM arena (svm.DevMem.Migrate),
-// everything else is mapped remotely (the device reads the host page over
-// the simulated link). Then the stalled work-items replay their accesses.
+// raw faults, deduplicates and sorts each batch and services it: pages of
+// mappings that cannot migrate (shared, file-backed) are mapped remotely
+// (the device reads the host page over the simulated link); private
+// anonymous pages go where the device's memory Policy says (policy.go) —
+// migrated into the VRAM arena (svm.DevMem.Migrate) together with the
+// prefetcher's picks, mapped remotely, or read-duplicated. Then the stalled
+// work-items replay their accesses.
+//
+// Memory policies (policy.go, residency.go, advice.go): device memory is
+// handed out in 2 MiB chunks, one per VA block; a full device evicts the
+// chunk the policy picks (LRU, unused first) and writes its pages back, so
+// launches larger than the device complete. The thrashing detector marks
+// pages that keep coming back within a lapse; a policy may throttle them
+// (map remotely for a launch) and pin them to the host. Advice set on
+// address ranges (Advise: preferred location, accessed-by, read-mostly)
+// steers placement; accessed-by and pinned pages are mapped without a
+// fault. The default policy is "demand" (migrate what faults, evict when
+// full — Linux HMM's behaviour); "uvm" adds NVIDIA UVM's prefetcher,
+// thrashing mitigation and read duplication. CPU faults on the device's
+// pages are charged to its clock at its next operation, so ping-pong costs
+// both ways.
 //
 // Work-groups run in waves of CostModel.SMCount. Faults are collected per
 // round in a deterministic order and every charge comes from the cost model,
@@ -26,7 +43,9 @@
 // On pages mapped remotely they are system-scope atomics on the host page
 // (as PCIe AtomicOps would be).
 //
-// Lock order: Device.launchMu (one launch at a time) → wave.mu → svm's locks.
+// Lock order: Device.launchMu (one launch at a time; protects the policy
+// state, memState) → wave.mu → adviceStore.mu, devices.mu, Clock.mu →
+// svm's locks.
 package simgpu
 
 import (
@@ -34,6 +53,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -53,6 +73,7 @@ type config struct {
 	cost       CostModel
 	tlbEntries int
 	progress   func(Progress)
+	policy     Policy
 }
 
 // Progress reports how far a launch has got; see WithProgress.
@@ -115,15 +136,23 @@ type Device struct {
 	closed   bool
 
 	// Counters (atomics: read by Stats at any time).
-	launches, faults, batches, remote, tlbHits, tlbMisses, explicitD2H atomic.Int64
-	hostNs                                                             atomic.Int64
+	launches, faults, batches, remote, tlbHits, tlbMisses atomic.Int64
+	evictions, pagesEvicted, pagesPrefetched              atomic.Int64
+	thrashEvents, throttles, pins, duplicates, collapses  atomic.Int64
+	hostNs                                                atomic.Int64
+	// ownD2H counts pages of this device moved home by the device itself or
+	// by a peer since the last chargeHostActivity (not CPU faults).
+	ownD2H atomic.Int64
+
+	ms memState // policy state; launchMu
 }
 
 var _ svm.Device = (*Device)(nil)
 
 // New creates a simulated GPU attached to the process's address space.
 func New(opts ...Option) (*Device, error) {
-	cfg := config{name: "simgpu", vram: DefaultVRAM, cost: DefaultCostModel(), tlbEntries: DefaultTLBEntries}
+	cfg := config{name: "simgpu", vram: DefaultVRAM, cost: DefaultCostModel(), tlbEntries: DefaultTLBEntries,
+		policy: &UVM{Label: "demand"}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -142,6 +171,9 @@ func New(opts ...Option) (*Device, error) {
 		return nil, err
 	}
 	d.mem = mem
+	d.ms = memState{chunks: map[uint64]*chunkRec{}, hist: map[uint64]*pageHist{},
+		capacity: max(1, mem.Frames()/d.blockPages())}
+	registerDevice(d)
 	return d, nil
 }
 
@@ -180,6 +212,7 @@ func (d *Device) Degraded() error { return d.space.Degraded() }
 // Stats implements the runtime's per-device statistics.
 func (d *Device) Stats() svm.Stats {
 	cpuFaults, h2d, d2h, _ := d.mem.Counters()
+	dups, collapses := d.mem.DupCounters()
 	return svm.Stats{
 		Launches:       d.launches.Load(),
 		DeviceFaults:   d.faults.Load(),
@@ -192,6 +225,14 @@ func (d *Device) Stats() svm.Stats {
 		RemoteAccesses: d.remote.Load(),
 		TLBHits:        d.tlbHits.Load(),
 		TLBMisses:      d.tlbMisses.Load(),
+		Evictions:      d.evictions.Load(),
+		PagesEvicted:   d.pagesEvicted.Load(),
+		PagesPrefetch:  d.pagesPrefetched.Load(),
+		ThrashEvents:   d.thrashEvents.Load(),
+		Throttles:      d.throttles.Load(),
+		Pins:           d.pins.Load(),
+		Duplicates:     dups,
+		Collapses:      collapses,
 		SimulatedTime:  d.clock.Now(),
 		HostTime:       time.Duration(d.hostNs.Load()),
 	}
@@ -208,6 +249,7 @@ func (d *Device) Close() error {
 		return nil
 	}
 	d.closed = true
+	unregisterDevice(d)
 	return d.mem.Release()
 }
 
@@ -266,7 +308,10 @@ func (d *Device) exclusive(fn func(l *launch, start time.Time) error) error {
 	if err != nil {
 		return err
 	}
-	return fn(&launch{dev: d, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}, start)
+	d.chargeHostActivity()
+	l := &launch{dev: d, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}
+	l.advice.refresh()
+	return fn(l, start)
 }
 
 // charge adds the execution of some device accesses to the clock and the
@@ -277,7 +322,9 @@ func (d *Device) charge(bytes, hits, misses, remote int64) {
 	d.remote.Add(remote)
 	d.clock.Charge(TimeCompute, d.cfg.cost.ComputeTime(bytes, 0, hits, misses, 0))
 	if remote > 0 {
-		d.clock.Charge(TimeRemote, time.Duration(remote)*d.cfg.cost.RemoteAccessLatency)
+		// Remote accesses stall like TLB misses: the work-groups of a wave
+		// run on different SMs and their stalls overlap (ComputeTime).
+		d.clock.Charge(TimeRemote, d.cfg.cost.ComputeTime(0, 0, 0, 0, remote))
 	}
 }
 
@@ -296,6 +343,7 @@ type launch struct {
 	maps     *svm.Maps            // CPU mappings as of the launch start / last fault round
 	remote   map[uint64]remoteMap // page -> remote mapping
 	errPages map[uint64]error     // page -> the error its accesses abort with
+	advice   adviceSnapshot       // the advice in force (refreshed every round)
 
 	mems []itemMem // work-item memories, reused by every wave (scheduler only)
 }
@@ -491,87 +539,255 @@ func (l *launch) service(faults []Fault) error {
 // serviceBatch resolves one deduplicated batch. bad is the first error of
 // pages that could not be resolved (now in errPages: they abort only the
 // work-items touching them); err is fatal for the launch.
+//
+// Every page the batch cannot use yet is checked (classify), then placed:
+// pages of mappings that cannot migrate (shared, file-backed, degraded
+// mode) are mapped remotely; the others go where the policy says —
+// migrated (with the prefetcher's picks from their VA blocks), mapped
+// remotely, or duplicated read-only. Migrations take device memory chunk
+// by chunk, evicting when it is full.
 func (l *launch) serviceBatch(maps *svm.Maps, b Batch, faults []Fault) (bad, err error) {
 	d := l.dev
 	cost := d.cfg.cost
+	d.ms.tick++
+	l.advice.refresh()
 	var launchErr error
-	{
-		var serviced []uint64
-		var migrate []PageFault
-		for _, pf := range b.Pages {
-			page := pf.Page
-			if _, bad := l.errPages[page]; bad {
-				continue
-			}
-			if e := l.classify(maps, pf, firstAddr(faults, page)); e != nil {
-				l.errPages[page] = e
-				if launchErr == nil {
-					launchErr = e
-				}
-				continue
-			}
-			v, _ := maps.Find(uintptr(page))
-			w := svm.PTE(uintptr(page), true)
-			word := atomic.LoadUint64(w)
-			onUs := svm.WordState(word) == svm.StateDevice && svm.WordDevice(word) == d.mem.ID()
-			if onUs {
-				continue // replayed after an earlier batch brought it in
-			}
-			serviced = append(serviced, page)
-			if !v.Migratable() || d.space.Degraded() != nil {
-				// Map remotely; a page that is on a device comes home first.
-				if svm.WordState(word) != svm.StateHost {
-					n, err := d.space.MigrateToHost(uintptr(page), svm.PageSize)
-					if err != nil {
-						return nil, err
-					}
-					d.clock.Charge(TimeTransferD2H, cost.TransferTime(n*svm.PageSize))
-				}
-				l.remote[page] = remoteMap{writable: v.Write || d.cfg.bugs.IgnoreProtection}
-				continue
-			}
-			migrate = append(migrate, pf)
+	fail := func(page uint64, e error) {
+		l.errPages[page] = e
+		if launchErr == nil {
+			launchErr = e
 		}
-		d.clock.Charge(TimeFaultService, cost.BatchServiceTime(serviced))
-		// Migrate contiguous runs inside one mapping with one call each.
-		for i := 0; i < len(migrate); {
-			j := i + 1
-			v, _ := maps.Find(uintptr(migrate[i].Page))
-			for j < len(migrate) && migrate[j].Page == migrate[j-1].Page+svm.PageSize && uintptr(migrate[j].Page) < v.End {
-				j++
-			}
-			res, err := d.mem.Migrate(v, uintptr(migrate[i].Page), j-i)
-			if err != nil {
-				if errors.Is(err, svm.ErrOutOfDeviceMemory) {
-					for k := i; k < j; k++ {
-						l.errPages[migrate[k].Page] = err
+	}
+	var serviced []uint64
+	var migrate, duplicate []uint64 // demand pages, ascending
+	for _, pf := range b.Pages {
+		page := pf.Page
+		if _, bad := l.errPages[page]; bad {
+			continue
+		}
+		if e := l.classify(maps, pf, firstAddr(faults, page)); e != nil {
+			fail(page, e)
+			continue
+		}
+		v, _ := maps.Find(uintptr(page))
+		word := atomic.LoadUint64(svm.PTE(uintptr(page), true))
+		if svm.WordDevice(word) == d.mem.ID() && (svm.WordState(word) == svm.StateDevice || svm.WordState(word) == svm.StateDup && !pf.Write) {
+			continue // replayed after an earlier batch brought it in
+		}
+		serviced = append(serviced, page)
+		place := MapRemote
+		if v.Migratable() && d.space.Degraded() == nil {
+			adv := l.advice.at(uintptr(page))
+			verdict := d.cfg.policy.Place(FaultInfo{
+				Page: page, Write: pf.Write, Advice: adv,
+				AccessedByMe:  adv.AccessedByDevice(d.mem.ID()),
+				PreferredHere: adv.Preferred == d.Location(),
+				OnOtherDevice: svm.WordState(word) == svm.StateDevice,
+				Thrash:        d.noteThrash(page),
+				Now:           d.clock.Now(),
+			})
+			place = verdict.Place
+			if verdict.Throttle || verdict.PinFor > 0 {
+				h := d.ms.hist[page] // exists: only a page seen before thrashes
+				if h != nil {
+					if verdict.Throttle {
+						h.Throttles++
+						d.throttles.Add(1)
 					}
-					if launchErr == nil {
-						launchErr = err
+					if verdict.PinFor > 0 {
+						h.PinnedUntil = d.clock.Now() + verdict.PinFor
+						d.pins.Add(1)
 					}
-					i = j
-					continue
 				}
+			}
+			if place == Duplicate && pf.Write {
+				place = Migrate // a duplicate is read-only: a write migrates
+			}
+		}
+		switch place {
+		case Migrate:
+			migrate = append(migrate, page)
+		case Duplicate:
+			duplicate = append(duplicate, page)
+		default:
+			if err := l.mapRemote(page, v); err != nil {
 				return nil, err
 			}
-			if res.Moved > 0 {
-				d.clock.Charge(TimeTransferH2D, cost.TransferTime(res.Moved*svm.PageSize))
-			}
-			if res.Missed > 0 {
-				// Pages that would not move (the address space changed under
-				// the migration, or a CPU thread kept them busy): map the
-				// host-owned ones remotely so the work-items make progress;
-				// the others fault again next round.
-				for k := i; k < j; k++ {
-					if word := svm.PTE(uintptr(migrate[k].Page), true); svm.WordState(atomic.LoadUint64(word)) == svm.StateHost {
-						l.remote[migrate[k].Page] = remoteMap{writable: v.Write}
-					}
-				}
-			}
-			i = j
+		}
+	}
+	d.clock.Charge(TimeFaultService, cost.BatchServiceTime(serviced))
+	if err := l.moveRuns(maps, duplicate, true, fail); err != nil {
+		return nil, err
+	}
+	prefetched := l.prefetch(maps, migrate)
+	migrate = append(migrate, prefetched...)
+	slices.Sort(migrate)
+	if err := l.moveRuns(maps, migrate, false, fail); err != nil {
+		return nil, err
+	}
+	for _, p := range prefetched {
+		if w := atomic.LoadUint64(svm.PTE(uintptr(p), true)); svm.WordState(w) == svm.StateDevice && svm.WordDevice(w) == d.mem.ID() {
+			d.pagesPrefetched.Add(1)
 		}
 	}
 	return launchErr, nil
+}
+
+// mapRemote maps a host page for this launch (a page on a device comes
+// home first).
+func (l *launch) mapRemote(page uint64, v svm.VMA) error {
+	d := l.dev
+	word := atomic.LoadUint64(svm.PTE(uintptr(page), true))
+	if svm.WordState(word) != svm.StateHost {
+		owner := deviceBySlot(svm.WordDevice(word))
+		n, err := d.space.MigrateToHost(uintptr(page), svm.PageSize)
+		if err != nil {
+			return err
+		}
+		if owner != nil {
+			owner.ownD2H.Add(int64(n))
+		}
+		d.clock.Charge(TimeTransferD2H, d.cfg.cost.TransferTime(n*svm.PageSize))
+	}
+	l.remote[page] = remoteMap{writable: v.Write || d.cfg.bugs.IgnoreProtection}
+	return nil
+}
+
+// migrateRun migrates pages (contiguous, ascending, inside v and one VA
+// block) into device memory — or duplicates them, with dup — taking the
+// block's chunk first. Pages that would not move and are on the host are
+// mapped remotely so the work-items make progress. A full device evicts
+// (if the policy does) and otherwise fails with ErrOutOfDeviceMemory.
+func (l *launch) migrateRun(v svm.VMA, pages []uint64, dup bool) error {
+	d := l.dev
+	cost := d.cfg.cost
+	evicts := d.cfg.policy.Evicts()
+	block := d.blockOf(pages[0])
+	if evicts {
+		if err := d.useChunk(block); err != nil {
+			return err
+		}
+	}
+	// Pages on other devices move over the peer link: tell their owners.
+	peer := 0
+	for _, p := range pages {
+		if w := atomic.LoadUint64(svm.PTE(uintptr(p), true)); svm.WordState(w) == svm.StateDevice && svm.WordDevice(w) != d.mem.ID() {
+			peer++
+			if owner := deviceBySlot(svm.WordDevice(w)); owner != nil {
+				owner.ownD2H.Add(1)
+			}
+		}
+	}
+	for {
+		mig := d.mem.Migrate
+		if dup {
+			mig = d.mem.Duplicate
+		}
+		res, err := mig(v, uintptr(pages[0]), len(pages))
+		if res.Moved > 0 {
+			p := min(peer, res.Moved)
+			d.clock.Charge(TimeTransferH2D, cost.TransferTime((res.Moved-p)*svm.PageSize))
+			d.clock.Charge(TimeTransferPeer, cost.PeerTransferTime(p*svm.PageSize))
+			peer -= p
+		}
+		if err != nil {
+			if !errors.Is(err, svm.ErrOutOfDeviceMemory) || !evicts {
+				return err
+			}
+			// Frames ran out before chunks did (device memory that is not a
+			// whole number of chunks): evict another chunk and retry; with
+			// nothing left to evict, the rest is used remotely.
+			ok, eerr := d.evictOne(block)
+			if eerr != nil {
+				return eerr
+			}
+			if ok {
+				continue
+			}
+		}
+		break
+	}
+	for _, p := range pages {
+		w := atomic.LoadUint64(svm.PTE(uintptr(p), true))
+		switch {
+		case svm.WordState(w) == svm.StateHost:
+			// Busy for too long, the address space changed under the
+			// migration, or no memory: map it so the work-items progress;
+			// pages elsewhere fault again next round.
+			l.remote[p] = remoteMap{writable: v.Write}
+		}
+	}
+	return nil
+}
+
+// prefetch returns the pages the policy's prefetcher adds to a batch's
+// demand migrations (ascending, demand sorted ascending). Only pages inside
+// the launch's named argument ranges are eligible — a mapping may hold
+// other threads' stacks, which must not move — and only host pages of
+// migratable mappings that are not pinned or advised elsewhere.
+func (l *launch) prefetch(maps *svm.Maps, demand []uint64) []uint64 {
+	d := l.dev
+	if len(demand) == 0 || l.a == nil {
+		return nil
+	}
+	bp := d.blockPages()
+	var out []uint64
+	for i := 0; i < len(demand); {
+		block := d.blockOf(demand[i])
+		b := BlockState{Faulted: make([]bool, bp), Resident: make([]bool, bp), Eligible: make([]bool, bp), Thrashing: make([]bool, bp)}
+		for ; i < len(demand) && d.blockOf(demand[i]) == block; i++ {
+			k := (demand[i] - block) / svm.PageSize
+			b.Faulted[k] = true
+			if h := d.ms.hist[demand[i]]; h != nil && h.Thrashing(DefaultThrashThreshold) {
+				b.Thrashing[k] = true
+			}
+		}
+		any := false
+		for k := 0; k < bp; k++ {
+			page := block + uint64(k)*svm.PageSize
+			w := atomic.LoadUint64(svm.PTE(uintptr(page), true))
+			if svm.WordState(w) == svm.StateDevice && svm.WordDevice(w) == d.mem.ID() {
+				b.Resident[k] = true
+				continue
+			}
+			if b.Faulted[k] || svm.WordState(w) != svm.StateHost || !l.named(uintptr(page)) {
+				continue
+			}
+			if v, ok := maps.Find(uintptr(page)); !ok || !v.Migratable() {
+				continue
+			}
+			if adv := l.advice.at(uintptr(page)); adv.Preferred == LocationHost || adv.ReadMostly {
+				continue
+			}
+			if d.pinned(page) {
+				continue
+			}
+			if _, remote := l.remote[page]; remote {
+				continue
+			}
+			b.Eligible[k] = true
+			any = true
+		}
+		if !any {
+			continue
+		}
+		for _, k := range d.cfg.policy.Prefetch(b) {
+			if k >= 0 && k < bp && b.Eligible[k] {
+				out = append(out, block+uint64(k)*svm.PageSize)
+			}
+		}
+	}
+	return out
+}
+
+// named reports whether addr is inside a range the launch's arguments name.
+func (l *launch) named(addr uintptr) bool {
+	for _, r := range l.a.Ranges {
+		if r.Len > 0 && addr >= r.Start&^pageMask && addr < r.End() {
+			return true
+		}
+	}
+	return false
 }
 
 // classify checks that a faulting access is legal; the error names the

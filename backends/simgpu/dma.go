@@ -137,14 +137,17 @@ func (l *launch) usable(page uintptr, write bool) bool {
 	}
 	// The same rule as the MMU's walk: a remote mapping counts only while
 	// the host owns the page.
-	if r, ok := l.remote[uint64(page)]; ok && svm.WordState(word) == svm.StateHost {
+	if r, ok := l.remoteFor(page); ok && svm.WordState(word) == svm.StateHost {
 		return !write || r.writable
 	}
 	delete(l.remote, uint64(page)) // stale: the page moved since
 	if w == nil {
 		return false
 	}
-	if svm.WordState(word) != svm.StateDevice || svm.WordDevice(word) != l.dev.mem.ID() {
+	if svm.WordDevice(word) != l.dev.mem.ID() {
+		return false
+	}
+	if st := svm.WordState(word); st != svm.StateDevice && (st != svm.StateDup || write) {
 		return false
 	}
 	v, ok := l.maps.Find(page)

@@ -100,9 +100,12 @@ func (m *itemMem) walk(addr uintptr, acc access) *TLBEntry {
 	word := atomic.LoadUint64(pte)
 	e := TLBEntry{VPN: uint64(page) / svm.PageSize, PTE: pte, Word: word}
 	switch svm.WordState(word) {
-	case svm.StateDevice:
+	case svm.StateDevice, svm.StateDup:
 		if svm.WordDevice(word) != m.l.dev.mem.ID() {
 			return nil
+		}
+		if svm.WordState(word) == svm.StateDup && acc != accRead {
+			return nil // a read duplicate is read-only: a write faults and collapses it
 		}
 		// The page is ours, but the CPU mapping's protection still rules
 		// (mprotect has no event; the launch re-reads the mappings at its
@@ -114,9 +117,9 @@ func (m *itemMem) walk(addr uintptr, acc access) *TLBEntry {
 			return nil
 		}
 		e.Base = m.l.dev.mem.Base() + uintptr(svm.WordFrame(word))*svm.PageSize
-		e.Writable = v.Write || bugs.IgnoreProtection || bugs.TrustPageTable
+		e.Writable = svm.WordState(word) == svm.StateDevice && (v.Write || bugs.IgnoreProtection || bugs.TrustPageTable)
 	case svm.StateHost:
-		r, ok := m.l.remote[uint64(page)]
+		r, ok := m.l.remoteFor(page)
 		if !ok || (acc != accRead && !r.writable) {
 			return nil
 		}

@@ -4,6 +4,8 @@
 //	svmrt run [-device D] [-m N] mulmat   the seed's mulmat on a device, with its fault/migration summary
 //	svmrt conform [-device D|all] [-run RE] [-json]
 //	                                      the conformance suite: pass / fail / skip-with-reason per test and device
+//	svmrt policies [-policy P,..] [-workload W,..|all] [-list] [-host]
+//	                                      workloads under memory policies on the simulated GPU: one table
 //
 // Exit status: 0 on success, 1 when a conformance test fails or a command
 // fails, 2 on bad usage.
@@ -37,6 +39,7 @@ commands:
   devices    list the devices this machine can open, with their SVM capabilities
   run        run a sample on a device: svmrt run [-device simgpu] [-m 256] mulmat
   conform    run the conformance suite: svmrt conform [-device all] [-run regexp] [-json]
+  policies   compare memory policies on the simulated GPU: svmrt policies [-policy demand,uvm] [-workload mulmat]
 `)
 }
 
@@ -52,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runSample(args[1:], stdout, stderr)
 	case "conform":
 		return conform(args[1:], stdout, stderr)
+	case "policies":
+		return policiesCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0

@@ -343,6 +343,19 @@ static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fau
 
 // ---- fault service --------------------------------------------------------
 
+// collapse_dup drops a read duplicate (service thread only): the host page,
+// present and write-protected, is the truth; the device frame is released.
+// The protection is left for the next writer to clear (its WP fault finds a
+// HOST page and unprotects it). Returns 1 when p is no longer DUP.
+static int collapse_dup(uint64_t *p, uint64_t w) {
+	uint64_t nw = word_next(w, SVM_ST_FILLING, 0, 0);
+	if (!cas(p, w, nw)) return 0;
+	frame_release(dev_of(w), frame_of(w));
+	count(&S->devs[dev_of(w)].collapses, 1);
+	cas(p, nw, word_next(nw, SVM_ST_HOST, 0, 0));
+	return 1;
+}
+
 
 // handle_fault returns 1 when the fault is resolved, 0 to defer it.
 static int handle_fault(uint64_t addr, uint64_t flags) {
@@ -429,6 +442,12 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 			S->last_fault_page = page + (uint64_t)(r - 1) * SVM_PAGE_SIZE;
 			return 1;
 		}
+		case SVM_ST_DUP:
+			// A CPU write to a duplicated page (or a missing fault on one
+			// whose host page went away): drop the device copy, then serve
+			// the fault as a host page's (unprotect, or zero-fill).
+			collapse_dup(p, w);
+			continue;
 		default: // ZAPPING, RETURNING, FILLING: another thread owns the page
 			return 0;
 		}
@@ -467,6 +486,9 @@ static void drop_range(uint64_t start, uint64_t end, int is_unmap) {
 			if (s == SVM_ST_DEVICE) {
 				frame_release(dev_of(w), frame_of(w));
 				count(&S->devs[dev_of(w)].dropped, 1);
+			} else if (s == SVM_ST_DUP) {
+				frame_release(dev_of(w), frame_of(w));
+				count(&S->devs[dev_of(w)].collapses, 1);
 			}
 			break;
 		}
@@ -489,6 +511,12 @@ static void remap_range(uint64_t from, uint64_t to, uint64_t len) {
 			// the migration aborts. One ZAPPING is lost if its zap already
 			// ran (a known gap: migrations racing with mremap of the range).
 			if (cas(p, w, word_next(w, SVM_ST_HOST, 0, 0))) break;
+		}
+		if (st_of(w) == SVM_ST_DUP) {
+			// The host page moved with its content: the duplicate is dropped.
+			frame_release(dev_of(w), frame_of(w));
+			count(&S->devs[dev_of(w)].collapses, 1);
+			continue;
 		}
 		if (st_of(w) == SVM_ST_DEVICE) {
 			uint64_t *q = svm_pte(to + off, 1);
@@ -739,7 +767,7 @@ int svm_dev_attach(int id, uint64_t arena, uint64_t nframes) {
 	if (!bm) return ENOMEM;
 	d->pending_free = bm;
 	d->nframes = nframes;
-	d->cpu_faults = d->pages_d2h = d->pages_h2d = d->dropped = 0;
+	d->cpu_faults = d->pages_d2h = d->pages_h2d = d->dropped = d->dups = d->collapses = 0;
 	__atomic_store_n(&d->arena, arena, __ATOMIC_SEQ_CST);
 	return 0;
 }
@@ -788,7 +816,7 @@ static int on_own_stack(uint64_t start, uint64_t len) {
 
 // migrate_run moves the claimed pages [i0, i1) of a call to svm_migrate_in.
 static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t *frames, uint64_t **ptes,
-                        uint64_t *held, uint8_t *res) {
+                        uint64_t *held, uint8_t *res, int dup) {
 	svm_dev *d = &S->devs[dev];
 	uint64_t rs = start + (uint64_t)i0 * SVM_PAGE_SIZE, rl = (uint64_t)(i1 - i0) * SVM_PAGE_SIZE;
 	// Never protect the stack we run on. It can only be in the range if the
@@ -833,6 +861,20 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 			res[i] = 2;
 		}
 	}
+	if (dup) {
+		// Read duplication: the host page stays, still write-protected, so
+		// a CPU write faults and collapses the copies (handle_fault). Writers
+		// blocked since the protect are deferred faults that now see DUP.
+		for (int i = i0; i < i0 + ok; i++) {
+			if (!cas(ptes[i], held[i], word_next(held[i], SVM_ST_DUP, dev, frames[i]))) {
+				res[i] = 2; // an event took the page (discard, munmap)
+				continue;
+			}
+			count(&d->dups, 1);
+		}
+		kick();
+		return;
+	}
 	for (int i = i0; i < i0 + ok; i++) {
 		uint64_t nw = word_next(held[i], SVM_ST_ZAPPING, dev, frames[i]);
 		if (!cas(ptes[i], held[i], nw)) {
@@ -872,7 +914,7 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 	}
 }
 
-int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out) {
+int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup) {
 	if (dev < 0 || dev >= SVM_MAX_DEVS || !S->devs[dev].arena) return -EINVAL;
 	if (S->uffd < 0) return -ENOTSUP;
 	uint64_t *ptes[MAX_RUN];
@@ -911,7 +953,7 @@ int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_i
 			if (res[i] != 0) { i++; continue; }
 			int j = i;
 			while (j < n && res[j] == 0) j++;
-			migrate_run(bstart, i, j, dev, frames, ptes, held, res);
+			migrate_run(bstart, i, j, dev, frames, ptes, held, res, dup);
 			i = j;
 		}
 		for (int i = 0; i < n; i++)
@@ -983,6 +1025,13 @@ static int run_cmd(svm_cmd *c) {
 		uint64_t a = c->start + (uint64_t)c->cursor * SVM_PAGE_SIZE;
 		uint64_t w = svm_pte_load(a);
 		if (st_of(w) == SVM_ST_HOST) {
+			c->cursor++;
+			budget--;
+			continue;
+		}
+		if (st_of(w) == SVM_ST_DUP) {
+			uint64_t *p = svm_pte(a, 0);
+			if (p && !collapse_dup(p, w)) continue; // changed under us: look again
 			c->cursor++;
 			budget--;
 			continue;

@@ -33,6 +33,9 @@ enum {
 	SVM_ST_MIGRATING = 2, // host->device copy in progress; host page write-protected
 	SVM_ST_ZAPPING = 3,   // copy done; host page being dropped
 	SVM_ST_RETURNING = 4, // device->host copy in progress
+	// 5 is SVM_ST_FILLING (svmcore.c: the service thread installing a host page)
+	SVM_ST_DUP = 6,       // read duplicate: a device frame holds a read-only copy; the host page
+	                      // stays present and write-protected (a CPU write collapses the copies)
 };
 
 #define SVM_MAX_DEVS 64
@@ -47,6 +50,8 @@ typedef struct {
 	uint64_t pages_h2d;      // pages copied host -> device
 	uint64_t dropped;        // device pages dropped by munmap/madvise events
 	uint64_t atomic_busy;    // device atomics in flight on this device's frames (svm_dev_atomic)
+	uint64_t dups;           // read duplicates made (svm_migrate_in with dup)
+	uint64_t collapses;      // read duplicates dropped (CPU write, eviction, migration, events)
 } svm_dev;
 
 typedef struct {
@@ -79,10 +84,13 @@ void svm_dev_detach(int id);
 
 // Migration. Results per page in res: 0 = migrated, 1 = skipped (already on a
 // device), 2 = aborted (address space changed under the migration; the frame
-// was not used), 3 = busy (another thread owns the page; retry).
-int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, uint8_t *res);
+// was not used), 3 = busy (another thread owns the page; retry). With dup set
+// the pages are duplicated instead: the frames get read-only copies, the host
+// pages stay (write-protected) and the words become SVM_ST_DUP.
+int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, uint8_t *res, int dup);
 // Bring every device-resident page of [start, start+npages) home (queued to the
-// service thread; the caller waits). Returns pages moved or -errno.
+// service thread; the caller waits); read duplicates in the range are dropped
+// (the host copy is the truth). Returns pages moved or -errno.
 int svm_migrate_out(uint64_t start, int npages);
 
 // Device-local atomics on a device-resident page (see svm_dev_atomic).

@@ -40,6 +40,7 @@ const (
 	StateZapping   = C.SVM_ST_ZAPPING
 	StateReturning = C.SVM_ST_RETURNING
 	StateFilling   = 5
+	StateDup       = C.SVM_ST_DUP
 
 	devShift   = C.SVM_DEV_SHIFT
 	frameShift = C.SVM_FRAME_SHIFT
@@ -184,6 +185,7 @@ func PendingFree(id int) []uint64 {
 // DevCounters are the C-side counters of one device slot.
 type DevCounters struct {
 	CPUFaults, PagesD2H, PagesH2D, Dropped uint64
+	Dups, Collapses                        uint64 // read duplicates made and dropped
 }
 
 // Counters reads slot id's counters.
@@ -194,6 +196,8 @@ func Counters(id int) DevCounters {
 		PagesD2H:  atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.pages_d2h))),
 		PagesH2D:  atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.pages_h2d))),
 		Dropped:   atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.dropped))),
+		Dups:      atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.dups))),
+		Collapses: atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.collapses))),
 	}
 }
 
@@ -212,7 +216,10 @@ func Stats() GlobalStats {
 // MigrateIn moves the host-owned pages of [start, start+n pages) into device
 // slot dev's frames (frames[i] for page i), writing a result per page into
 // res. It returns the number of pages migrated.
-func MigrateIn(start uintptr, dev int, frames []uint32, res []uint8) (int, error) {
+//
+// With dup, the pages are duplicated instead (read duplication): the frames
+// get read-only copies and the host pages stay, write-protected.
+func MigrateIn(start uintptr, dev int, frames []uint32, res []uint8, dup bool) (int, error) {
 	n := len(frames)
 	if n == 0 {
 		return 0, nil
@@ -220,11 +227,18 @@ func MigrateIn(start uintptr, dev int, frames []uint32, res []uint8) (int, error
 	if len(res) < n {
 		panic("uffd.MigrateIn: res shorter than frames")
 	}
-	r := C.svm_migrate_in(C.uint64_t(start), C.int(n), C.int(dev), (*C.uint32_t)(unsafe.Pointer(&frames[0])), (*C.uint8_t)(unsafe.Pointer(&res[0])))
+	r := C.svm_migrate_in(C.uint64_t(start), C.int(n), C.int(dev), (*C.uint32_t)(unsafe.Pointer(&frames[0])), (*C.uint8_t)(unsafe.Pointer(&res[0])), C.int(b2i(dup)))
 	if r < 0 {
 		return 0, syscall.Errno(-r)
 	}
 	return int(r), nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // MigrateOut brings every device-resident page of [start, start+n pages)

@@ -54,7 +54,7 @@ func TestMigrateInAndFaultBack(t *testing.T) {
 		frames[i] = uint32(pages - 1 - i)
 	}
 	res := make([]uint8, pages)
-	n, err := MigrateIn(base, dev, frames, res)
+	n, err := MigrateIn(base, dev, frames, res, false)
 	if err != nil || n != pages {
 		t.Fatalf("MigrateIn = %d, %v (res %v)", n, err, res)
 	}
@@ -135,7 +135,7 @@ func TestFaultUnderGCStormGOMAXPROCS1(t *testing.T) {
 		for i := range frames {
 			frames[i] = uint32(i)
 		}
-		if n, err := MigrateIn(base, dev, frames, res); err != nil || n != pages {
+		if n, err := MigrateIn(base, dev, frames, res, false); err != nil || n != pages {
 			for i := 0; i < pages; i++ {
 				w := Load(base + uintptr(i*PageSize))
 				t.Logf("page %d state %d seq %d", i, State(w), Seq(w))
