@@ -1,0 +1,2 @@
+// Package opencl is svmrt's OpenCL backend (package doc in progress).
+package opencl
