@@ -9,6 +9,7 @@ package opencl
 import "C"
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -59,7 +60,10 @@ type DeviceInfo struct {
 	CVersion      string // CL_DEVICE_OPENCL_C_VERSION
 	// CVersions lists CL_DEVICE_OPENCL_C_ALL_VERSIONS (OpenCL 3.0), e.g.
 	// ["1.0" "1.1" "1.2" "3.0"]; empty before 3.0.
-	CVersions        []string
+	CVersions []string
+	// CFeatures lists CL_DEVICE_OPENCL_C_FEATURES (OpenCL 3.0), e.g.
+	// "__opencl_c_atomic_scope_device"; empty before 3.0.
+	CFeatures        []string
 	Type             string // cpu, gpu, accelerator, other
 	ComputeUnits     int
 	GlobalMem        uint64
@@ -146,7 +150,8 @@ func Devices() ([]DeviceInfo, error) {
 				LocalMem:         uint64(deviceUint[C.cl_ulong](d, C.SVMRT_CL_DEVICE_LOCAL_MEM_SIZE)),
 				AddressBits:      int(deviceUint[C.cl_uint](d, C.SVMRT_CL_DEVICE_ADDRESS_BITS)),
 				MaxWorkGroupSize: int(deviceUint[C.cl_ulong](d, C.SVMRT_CL_DEVICE_MAX_WORK_GROUP_SIZE)),
-				CVersions:        cVersions(d),
+				CVersions:        nameVersions(d, C.SVMRT_CL_DEVICE_OPENCL_C_ALL_VERSIONS, true),
+				CFeatures:        nameVersions(d, C.SVMRT_CL_DEVICE_OPENCL_C_FEATURES, false),
 				platform:         p,
 				device:           d,
 			}
@@ -205,23 +210,31 @@ func deviceUint[T C.cl_uint | C.cl_ulong](d C.cl_device_id, param C.cl_uint) T {
 	return v
 }
 
-// cVersions reads CL_DEVICE_OPENCL_C_ALL_VERSIONS: an array of
-// cl_name_version {cl_version version; char name[64]}, version packed as
-// major<<22 | minor<<12 | patch.
-func cVersions(d C.cl_device_id) []string {
+// nameVersions reads an OpenCL 3.0 array of cl_name_version {cl_version
+// version; char name[64]} (version packed as major<<22 | minor<<12 |
+// patch): the versions ("3.0") when versions is set, else the names.
+func nameVersions(d C.cl_device_id, param C.cl_uint, versions bool) []string {
 	var n C.size_t
-	if C.clshim_device_info(d, C.SVMRT_CL_DEVICE_OPENCL_C_ALL_VERSIONS, 0, nil, &n) != 0 || n == 0 {
+	if C.clshim_device_info(d, param, 0, nil, &n) != 0 || n == 0 {
 		return nil
 	}
 	buf := make([]byte, n)
-	if C.clshim_device_info(d, C.SVMRT_CL_DEVICE_OPENCL_C_ALL_VERSIONS, n, unsafe.Pointer(&buf[0]), nil) != 0 {
+	if C.clshim_device_info(d, param, n, unsafe.Pointer(&buf[0]), nil) != 0 {
 		return nil
 	}
 	const entry = 4 + 64
 	var out []string
 	for i := 0; i+entry <= len(buf); i += entry {
-		v := uint32(buf[i]) | uint32(buf[i+1])<<8 | uint32(buf[i+2])<<16 | uint32(buf[i+3])<<24
-		out = append(out, fmt.Sprintf("%d.%d", v>>22, (v>>12)&0x3ff))
+		if versions {
+			v := uint32(buf[i]) | uint32(buf[i+1])<<8 | uint32(buf[i+2])<<16 | uint32(buf[i+3])<<24
+			out = append(out, fmt.Sprintf("%d.%d", v>>22, (v>>12)&0x3ff))
+		} else {
+			name := buf[i+4 : i+entry]
+			if z := bytes.IndexByte(name, 0); z >= 0 {
+				name = name[:z]
+			}
+			out = append(out, string(name))
+		}
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -58,17 +59,13 @@ func sharedFor(info DeviceInfo) (*shared, error) {
 	}
 	s := &shared{info: info, ctx: ctx, progs: map[string]*program{}}
 	s.stdOpt = chooseStd(info)
-	// Probe the compiler for memory_scope_all_svm_devices (OpenCL C 2.0,
-	// needed by kernels that synchronise with the host). PoCL 3.1 lacks it.
-	if s.stdOpt != "" {
-		const src = `__kernel void svmrt_scope_probe(__global atomic_uint *p) {
-	atomic_store_explicit(p, 1u, memory_order_seq_cst, memory_scope_all_svm_devices);
-}`
-		if p, _, err := buildProgram(ctx, info.device, src, s.stdOpt); err == nil {
-			C.clshim_release_program(p)
-		} else {
-			s.scopeOpt = "-Dmemory_scope_all_svm_devices=memory_scope_device"
-		}
+	// memory_scope_all_svm_devices (OpenCL C 2.0; optional in 3.0, where
+	// the feature macro __opencl_c_atomic_scope_all_devices announces it)
+	// is needed by kernels that synchronise with the host. PoCL 3.1 builds
+	// with -cl-std=CL3.0 and lacks the feature: such kernels get device
+	// scope instead (see the package doc).
+	if s.stdOpt == "-cl-std=CL3.0" && !slices.Contains(info.CFeatures, "__opencl_c_atomic_scope_all_devices") {
+		s.scopeOpt = "-Dmemory_scope_all_svm_devices=memory_scope_device"
 	}
 	sharedBy[info.device] = s
 	return s, nil
@@ -231,7 +228,7 @@ func (s *shared) probeLocked(q C.cl_command_queue) (Mode, string) {
 	if !ok {
 		return ModeBuffer, "no fine-grained system SVM, and the host-pointer probe failed: " + why
 	}
-	return ModePassThrough, "probed host-pointer access (CPU device without fine-grained system SVM: " + why + ")"
+	return ModePassThrough, "probed host-pointer access (a CPU device without fine-grained system SVM; " + why + ")"
 }
 
 // probeHostPointer launches probeKernel on a fresh mmap'd page and checks
@@ -259,9 +256,9 @@ func (s *shared) probeHostPointer(q C.cl_command_queue) (string, bool) {
 		return err.Error(), false
 	}
 	// Ask for system SVM on this kernel; a device without it may refuse.
-	note := "clSetKernelExecInfo(CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM) accepted"
+	note := "exec info FINE_GRAIN_SYSTEM accepted"
 	if err := check("clSetKernelExecInfo(CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM)", C.clshim_exec_info_fine_system(k, 1)); err != nil {
-		note = err.Error() + " (ignored)"
+		note = "exec info FINE_GRAIN_SYSTEM refused: " + ErrorName(int(err.(*CLError).Code))
 		s.execFineWhy = err.Error()
 	} else {
 		s.execFineOK = true
