@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-		"math/rand/v2"
+	"math/rand/v2"
 	"strings"
 	"syscall"
 	"testing"
@@ -293,7 +293,7 @@ func TestBadArgumentsBeforeEnqueue(t *testing.T) {
 		y, x := []float32{1, 2, 3}, []float32{1, 1, 1}
 		good, _ := kernels.Bind(kernels.Saxpy, y, x, float32(2), 3)
 		other, _ := kernels.Bind(kernels.Histogram, []uint32{0}, []uint32{1}, 1, 1) // 4 args, other kinds
-		wrongSig := &kernels.Kernel{ // Params say 2 arguments, the source takes 3
+		wrongSig := &kernels.Kernel{                                                // Params say 2 arguments, the source takes 3
 			Name:   "test_wrong_count",
 			Params: []kernels.Param{{Name: "out", Kind: kernels.PtrF32, Written: true}, {Name: "n", Kind: kernels.I32}},
 			Source: `__kernel void test_wrong_count(__global float *out, int n, int extra) { out[0] = n + extra; }`,
