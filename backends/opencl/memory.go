@@ -6,9 +6,13 @@ package opencl
 import "C"
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
+	"sync"
+	"syscall"
 
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/svm"
@@ -37,8 +41,9 @@ func checkSpans(dev string, spans []span) error {
 	if len(spans) == 0 {
 		return nil
 	}
-	maps, err := svm.ReadMaps()
-	if err != nil {
+	m := mapsPool.Get().(*hostMaps)
+	defer mapsPool.Put(m)
+	if err := m.read(); err != nil {
 		return err
 	}
 	for _, s := range spans {
@@ -47,19 +52,123 @@ func checkSpans(dev string, spans []span) error {
 			return &svm.FaultError{Device: dev, Addr: s.start, Write: s.write, Reason: s.what + ": range wraps around the address space", Err: svm.ErrDeviceFault}
 		}
 		for a := s.start; a < end; {
-			v, ok := maps.Find(a)
+			v, ok := m.find(a)
 			switch {
 			case !ok:
 				return &svm.FaultError{Device: dev, Addr: a, Write: s.write, Reason: s.what + ": address not mapped", Err: svm.ErrDeviceFault}
-			case !v.Accessible():
-				return &svm.FaultError{Device: dev, Addr: a, Write: s.write, Reason: fmt.Sprintf("%s: mapping %v is not accessible", s.what, v), Err: svm.ErrDeviceFault}
-			case s.write && !v.Write:
-				return &svm.FaultError{Device: dev, Addr: a, Write: true, Reason: fmt.Sprintf("%s: mapping %v is read-only", s.what, v), Err: svm.ErrPermission}
+			case !v.read || v.special:
+				return &svm.FaultError{Device: dev, Addr: a, Write: s.write, Reason: fmt.Sprintf("%s: mapping %s is not accessible", s.what, m.line(v)), Err: svm.ErrDeviceFault}
+			case s.write && !v.write:
+				return &svm.FaultError{Device: dev, Addr: a, Write: true, Reason: fmt.Sprintf("%s: mapping %s is read-only", s.what, m.line(v)), Err: svm.ErrPermission}
 			}
-			a = v.End
+			a = v.end
 		}
 	}
 	return nil
+}
+
+// hostMaps is /proc/self/maps, parsed without allocating per line (it is
+// read before every command, so it must be cheap: svm.ReadMaps builds
+// strings for every mapping).
+type hostMaps struct {
+	buf  []byte
+	vmas []hostVMA
+}
+
+type hostVMA struct {
+	start, end  uintptr
+	read, write bool
+	special     bool // [vdso], [vvar], [vsyscall]: not device accessible
+	off, n      int  // the line in buf
+}
+
+var mapsPool = sync.Pool{New: func() any { return &hostMaps{buf: make([]byte, 64<<10)} }}
+
+func (m *hostMaps) read() error {
+	fd, err := syscall.Open("/proc/self/maps", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opencl: open /proc/self/maps: %w", err)
+	}
+	defer syscall.Close(fd)
+	n := 0
+	for {
+		if n == len(m.buf) {
+			m.buf = append(m.buf, make([]byte, len(m.buf))...)
+		}
+		k, err := syscall.Read(fd, m.buf[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("opencl: read /proc/self/maps: %w", err)
+		}
+		if k == 0 {
+			break
+		}
+		n += k
+	}
+	m.vmas = m.vmas[:0]
+	data := m.buf[:n]
+	for off := 0; off < len(data); {
+		eol := bytes.IndexByte(data[off:], '\n')
+		if eol < 0 {
+			eol = len(data) - off
+		}
+		line := data[off : off+eol]
+		if v, ok := parseVMA(line); ok {
+			v.off, v.n = off, eol
+			m.vmas = append(m.vmas, v)
+		}
+		off += eol + 1
+	}
+	return nil
+}
+
+// parseVMA reads "start-end perms ..." and the path's special names.
+func parseVMA(line []byte) (hostVMA, bool) {
+	var v hostVMA
+	i := 0
+	hex := func() (uintptr, bool) {
+		var x uintptr
+		j := i
+		for ; i < len(line); i++ {
+			c := line[i]
+			switch {
+			case c >= '0' && c <= '9':
+				x = x<<4 | uintptr(c-'0')
+			case c >= 'a' && c <= 'f':
+				x = x<<4 | uintptr(c-'a'+10)
+			default:
+				return x, i > j
+			}
+		}
+		return x, i > j
+	}
+	var ok bool
+	if v.start, ok = hex(); !ok || i >= len(line) || line[i] != '-' {
+		return v, false
+	}
+	i++
+	if v.end, ok = hex(); !ok || i+5 > len(line) {
+		return v, false
+	}
+	v.read, v.write = line[i+1] == 'r', line[i+2] == 'w'
+	v.special = bytes.HasSuffix(line, []byte("[vdso]")) || bytes.HasSuffix(line, []byte("[vvar]")) ||
+		bytes.HasSuffix(line, []byte("[vsyscall]")) || bytes.HasSuffix(line, []byte("[vvar_vclock]"))
+	return v, true
+}
+
+// find returns the mapping containing a.
+func (m *hostMaps) find(a uintptr) (hostVMA, bool) {
+	i := sort.Search(len(m.vmas), func(i int) bool { return m.vmas[i].end > a })
+	if i < len(m.vmas) && m.vmas[i].start <= a {
+		return m.vmas[i], true
+	}
+	return hostVMA{}, false
+}
+
+func (m *hostMaps) line(v hostVMA) string {
+	return strings.Join(strings.Fields(string(m.buf[v.off:v.off+v.n])), " ")
 }
 
 // checkHost validates what a pass-through launch names: each pointer
