@@ -248,3 +248,7 @@ func releaseEvent(ev C.cl_event) {
 		C.clshim_release_event(ev)
 	}
 }
+
+// signalsRestored counts the signal handlers put back after an OpenCL call
+// replaced them (see clshim.c: PoCL's LLVM installs crash handlers).
+func signalsRestored() int { return int(C.clshim_signals_restored()) }

@@ -2,8 +2,50 @@
 #include "clshim.h"
 
 #include <dlfcn.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+// Signal handlers. Loading PoCL (at the first clGetPlatformIDs) and its
+// LLVM installs crash handlers for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGINT,
+// SIGTERM, ... (libLLVM's, SA_RESETHAND). They replace the Go runtime's:
+// Go's own fault handling (debug.SetPanicOnFault, which the cpu backend
+// relies on) then goes through a handler that resets the disposition to
+// SIG_DFL first, and a second thread faulting in that window kills the
+// process. Every call that may initialise the implementation or its
+// compiler runs between save_signals and restore_signals, which puts back
+// every handler that changed.
+#define NSIG_GUARDED 65
+
+static struct sigaction *save_signals(void) {
+	struct sigaction *saved = calloc(NSIG_GUARDED, sizeof *saved);
+	if (!saved)
+		return NULL;
+	for (int sig = 1; sig < NSIG_GUARDED; sig++)
+		if (sigaction(sig, NULL, &saved[sig]) != 0)
+			saved[sig].sa_handler = SIG_ERR; // not a signal we may touch
+	return saved;
+}
+
+static int restored_total;
+
+static void restore_signals(struct sigaction *saved) {
+	if (!saved)
+		return;
+	for (int sig = 1; sig < NSIG_GUARDED; sig++) {
+		struct sigaction now;
+		if (saved[sig].sa_handler == SIG_ERR || sigaction(sig, NULL, &now) != 0)
+			continue;
+		if (now.sa_sigaction != saved[sig].sa_sigaction || now.sa_flags != saved[sig].sa_flags) {
+			sigaction(sig, &saved[sig], NULL);
+			__atomic_add_fetch(&restored_total, 1, __ATOMIC_RELAXED);
+		}
+	}
+	free(saved);
+}
+
+int clshim_signals_restored(void) { return __atomic_load_n(&restored_total, __ATOMIC_RELAXED); }
 
 // One function-pointer type per entry point, from the specification's
 // prototypes (callbacks we never pass are declared as void *).
@@ -148,9 +190,18 @@ int clshim_has(const char *name) {
 		}                                 \
 	} while (0)
 
-cl_int clshim_platforms(cl_uint max, cl_platform_id *out, cl_uint *n) { return cl.get_platform_ids(max, out, n); }
+cl_int clshim_platforms(cl_uint max, cl_platform_id *out, cl_uint *n) {
+	struct sigaction *saved = save_signals();
+	cl_int rc = cl.get_platform_ids(max, out, n);
+	restore_signals(saved);
+	return rc;
+}
 cl_int clshim_devices(cl_platform_id p, cl_uint max, cl_device_id *out, cl_uint *n) {
-	return cl.get_device_ids(p, SVMRT_CL_DEVICE_TYPE_ALL, max, out, n);
+	// PoCL initialises its devices (and LLVM) here.
+	struct sigaction *saved = save_signals();
+	cl_int rc = cl.get_device_ids(p, SVMRT_CL_DEVICE_TYPE_ALL, max, out, n);
+	restore_signals(saved);
+	return rc;
 }
 cl_int clshim_platform_info(cl_platform_id p, cl_uint param, size_t size, void *value, size_t *ret) {
 	return cl.get_platform_info(p, param, size, value, ret);
@@ -162,7 +213,10 @@ cl_int clshim_device_info(cl_device_id d, cl_uint param, size_t size, void *valu
 cl_context clshim_create_context(cl_platform_id p, cl_device_id d, cl_int *err) {
 	NEED_OBJ(create_context);
 	intptr_t props[] = {SVMRT_CL_CONTEXT_PLATFORM, (intptr_t)p, 0};
-	return cl.create_context(props, 1, &d, NULL, NULL, err);
+	struct sigaction *saved = save_signals();
+	cl_context c = cl.create_context(props, 1, &d, NULL, NULL, err);
+	restore_signals(saved);
+	return c;
 }
 cl_int clshim_release_context(cl_context c) {
 	NEED(release_context);
@@ -196,7 +250,10 @@ cl_program clshim_create_program(cl_context c, const char *src, cl_int *err) {
 }
 cl_int clshim_build_program(cl_program p, cl_device_id d, const char *options) {
 	NEED(build_program);
-	return cl.build_program(p, 1, &d, options, NULL, NULL);
+	struct sigaction *saved = save_signals();
+	cl_int rc = cl.build_program(p, 1, &d, options, NULL, NULL);
+	restore_signals(saved);
+	return rc;
 }
 cl_int clshim_build_log(cl_program p, cl_device_id d, size_t size, char *value, size_t *ret) {
 	NEED(build_info);

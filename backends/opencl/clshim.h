@@ -82,6 +82,10 @@ typedef void *cl_event;
 // the discovery entry points are required; the others may be missing.
 int clshim_load(const char *lib, char *err, size_t errlen);
 
+// clshim_signals_restored counts the signal handlers the binding has put
+// back after an OpenCL call replaced them (see clshim.c).
+int clshim_signals_restored(void);
+
 // clshim_has reports whether the named entry point was resolved (1) or not.
 int clshim_has(const char *name);
 

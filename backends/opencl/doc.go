@@ -136,6 +136,17 @@
 //   - OpenCL C may contract a*b+c into a fused multiply-add; the library's
 //     sources that multiply and add turn FP_CONTRACT off, so results are
 //     bit-identical to the Go bodies (PoCL honours the pragma).
+//   - Initialising PoCL (inside clGetDeviceIDs) makes its libLLVM install
+//     crash handlers for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGINT, SIGTERM
+//     and more (SA_RESETHAND), replacing the Go runtime's. Go's own fault
+//     handling then runs through a handler that first resets the signal to
+//     SIG_DFL: a cpu-backend kernel faulting on two threads at once killed
+//     the process (seen as a rare SIGSEGV death of `svmrt conform`). The
+//     shim saves every signal disposition before each call that can
+//     initialise the implementation or its compiler (clGetPlatformIDs,
+//     clGetDeviceIDs, clCreateContext, clBuildProgram) and puts back any
+//     that changed (TestSignalHandlersKept). PoCL loses LLVM's crash
+//     stack traces; nothing else.
 //   - A failed build also prints the compiler's diagnostics on the
 //     process's stderr (PoCL's clang does); the log is in the BuildError.
 //
