@@ -2,8 +2,14 @@ package conformance
 
 import (
 	"context"
+	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/svmrt/svmrt/backends/opencl"
+	"github.com/svmrt/svmrt/internal/childtest"
 
 	"github.com/svmrt/svmrt/backends/simgpu"
 	svmrt "github.com/svmrt/svmrt/runtime"
@@ -71,3 +77,29 @@ func TestSuiteCatchesBrokenBehaviour(t *testing.T) {
 		})
 	}
 }
+
+// Without an ICD loader the suite runs on cpu and simgpu and nothing else
+// changes.
+func TestSuiteWithoutOpenCL(t *testing.T) {
+	t.Setenv(opencl.EnvLibrary, "/nonexistent/libOpenCL.so.1")
+	if !childtest.InChild(t, "SVMRT_CONFORM_NOCL_CHILD", 5*time.Minute) {
+		return
+	}
+	var names []string
+	for _, b := range Backends() {
+		names = append(names, b.Name)
+	}
+	if fmt.Sprint(names) != "[cpu simgpu]" {
+		t.Fatalf("backends %v without OpenCL", names)
+	}
+	for _, r := range Run(context.Background(), Backends(), Tests(), Options{Filter: regexpMust("^svm/(memcpy|indirect-pointers|list-across)")}) {
+		if r.Status != Pass {
+			t.Fatalf("%s on %s: %s: %s", r.Test, r.Backend, r.Status, r.Reason)
+		}
+	}
+	if !strings.Contains(fmt.Sprint(svmrt.OpenCLUnavailable()), "cannot load") {
+		t.Fatal(svmrt.OpenCLUnavailable())
+	}
+}
+
+func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }

@@ -148,7 +148,7 @@ func (c *C) Check(err error, what string) {
 func (c *C) RequireMigration() {
 	info := c.dev.Info()
 	if !info.Caps.PrivateMemory {
-		c.Skipf("%s has no device memory: it accesses host memory directly, nothing migrates", c.backend.Name)
+		c.Skipf("%s has no device memory: it accesses host memory directly, nothing migrates%s", c.backend.Name, openCLNote(c))
 	}
 	if err := svmrt.Degraded(); err != nil {
 		c.Skipf("pages cannot migrate in this process: %v", err)
@@ -159,8 +159,17 @@ func (c *C) RequireMigration() {
 // its own page table and reports the faults it takes.
 func (c *C) RequireFaults() {
 	if !c.dev.Info().Caps.Faults {
-		c.Skipf("%s takes no device page faults (it uses the CPU's page table)", c.backend.Name)
+		c.Skipf("%s takes no device page faults (it uses the CPU's page table)%s", c.backend.Name, openCLNote(c))
 	}
+}
+
+// openCLNote explains, on an OpenCL device, why the runtime cannot do
+// more: OpenCL exposes neither device page faults nor page migration.
+func openCLNote(c *C) string {
+	if !strings.HasPrefix(c.dev.Name(), "opencl") {
+		return ""
+	}
+	return " (OpenCL exposes no device page faults or page migration to the runtime; PoCL's CPU device runs kernels on host memory)"
 }
 
 // ErrTimeout is the reason of a test that did not finish in time.

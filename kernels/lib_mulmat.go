@@ -39,6 +39,9 @@ var MulMat = &Kernel{
 }
 
 const mulMatSource = `// r = a x b for m x m row-major float matrices.
+// Round the product before the addition, as the Go body does (no fused multiply-add),
+// so OpenCL results are bit-identical to the Go ones.
+#pragma OPENCL FP_CONTRACT OFF
 // Work-item (col, row) = (get_global_id(0), get_global_id(1)) computes r[row*m + col].
 __kernel void gpu_mul_mat(__global float *r,
                           __global const float *a,

@@ -19,6 +19,9 @@ var Saxpy = &Kernel{
 }
 
 const saxpySource = `// y[i] = a * x[i] + y[i] for i < n.
+// Round the product before the addition, as the Go body does (no fused multiply-add),
+// so OpenCL results are bit-identical to the Go ones.
+#pragma OPENCL FP_CONTRACT OFF
 __kernel void saxpy(__global float *y,
                     __global const float *x,
                     float a,

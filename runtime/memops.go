@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/backends/opencl"
 	"github.com/svmrt/svmrt/backends/simgpu"
 	"github.com/svmrt/svmrt/svm"
 )
@@ -24,8 +25,11 @@ func (d *Device) Memcpy(ctx context.Context, dst, src unsafe.Pointer, n uintptr)
 	}
 	return d.enqueue(ctx, "memcpy", func(ctx context.Context) error {
 		defer keep(dst, src)
-		if g, ok := d.be.(*simgpu.Device); ok {
-			return g.Copy(ctx, t, s, n)
+		switch be := d.be.(type) {
+		case *simgpu.Device:
+			return be.Copy(ctx, t, s, n)
+		case *opencl.Device:
+			return be.Copy(ctx, t, s, n)
 		}
 		return hostCopy(t, s, n)
 	})
@@ -43,8 +47,11 @@ func (d *Device) Memfill(ctx context.Context, dst unsafe.Pointer, pattern []byte
 	pat := append([]byte(nil), pattern...) // the caller may reuse its slice once we return
 	return d.enqueue(ctx, "memfill", func(ctx context.Context) error {
 		defer keep(dst, nil)
-		if g, ok := d.be.(*simgpu.Device); ok {
-			return g.Fill(ctx, t, pat, n)
+		switch be := d.be.(type) {
+		case *simgpu.Device:
+			return be.Fill(ctx, t, pat, n)
+		case *opencl.Device:
+			return be.Fill(ctx, t, pat, n)
 		}
 		return hostFill(t, pat, n)
 	})
@@ -58,6 +65,9 @@ func (d *Device) Map(ctx context.Context, p unsafe.Pointer, n uintptr) (*Event, 
 	return d.enqueue(ctx, "map", func(ctx context.Context) error {
 		defer keep(p, nil)
 		_, err := svm.Default().MigrateToHost(uintptr(p), n)
+		if o, ok := d.be.(*opencl.Device); ok && err == nil {
+			err = o.Map(ctx, uintptr(p), n)
+		}
 		return err
 	})
 }
@@ -65,7 +75,13 @@ func (d *Device) Map(ctx context.Context, p unsafe.Pointer, n uintptr) (*Event, 
 // Unmap queues the end of host access to [p, p+n): a synchronisation point;
 // with fine-grained system SVM there is nothing to write back.
 func (d *Device) Unmap(ctx context.Context, p unsafe.Pointer, n uintptr) (*Event, error) {
-	return d.enqueue(ctx, "unmap", func(ctx context.Context) error { keep(p, nil); return nil })
+	return d.enqueue(ctx, "unmap", func(ctx context.Context) error {
+		defer keep(p, nil)
+		if o, ok := d.be.(*opencl.Device); ok {
+			return o.Unmap(ctx, uintptr(p), n)
+		}
+		return nil
+	})
 }
 
 // MigrateMem queues migrating [p, p+n) to the device (toHost false) or to
@@ -73,6 +89,14 @@ func (d *Device) Unmap(ctx context.Context, p unsafe.Pointer, n uintptr) (*Event
 func (d *Device) MigrateMem(ctx context.Context, p unsafe.Pointer, n uintptr, toHost bool) (*Event, error) {
 	return d.enqueue(ctx, "migrate", func(ctx context.Context) error {
 		defer keep(p, nil)
+		if o, ok := d.be.(*opencl.Device); ok {
+			// clEnqueueSVMMigrateMem: pages on another (simulated) device
+			// come home first, so the OpenCL device can reach them.
+			if _, err := svm.Default().MigrateToHost(uintptr(p), n); err != nil {
+				return err
+			}
+			return o.MigrateMem(ctx, uintptr(p), n, toHost)
+		}
 		if toHost {
 			_, err := svm.Default().MigrateToHost(uintptr(p), n)
 			return err

@@ -22,12 +22,14 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/svmrt/svmrt/backends/cpu"
+	"github.com/svmrt/svmrt/backends/opencl"
 	"github.com/svmrt/svmrt/backends/simgpu"
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/svm"
@@ -68,6 +70,13 @@ type config struct {
 	cost     *simgpu.CostModel
 	progress func(Progress)
 	simgpu   []simgpu.Option
+	opencl   []opencl.Option
+}
+
+// WithOpenCLOptions passes backend options straight to an OpenCL device
+// (for example opencl.WithMode(opencl.ModeBuffer)).
+func WithOpenCLOptions(opts ...opencl.Option) Option {
+	return func(c *config) { c.opencl = append(c.opencl, opts...) }
 }
 
 // WithSimGPUOptions passes backend options straight to a simulated GPU.
@@ -97,8 +106,25 @@ func WithCostModel(m simgpu.CostModel) Option { return func(c *config) { c.cost 
 // WithWorkers sets the number of host goroutines the cpu device uses.
 func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
 
-// DeviceNames lists the device kinds Open accepts.
-func DeviceNames() []string { return []string{"cpu", "simgpu"} }
+// DeviceNames lists the device kinds Open accepts here: "cpu", "simgpu",
+// and "opencl" (the first OpenCL device; "opencl:N" opens the N-th) when an
+// OpenCL platform with a device is installed. OpenCLUnavailable says why
+// it is not.
+func DeviceNames() []string {
+	names := []string{"cpu", "simgpu"}
+	if OpenCLUnavailable() == nil {
+		names = append(names, "opencl")
+	}
+	return names
+}
+
+// OpenCLUnavailable is nil when OpenCL devices can be opened here, else why
+// not (an error wrapping opencl.ErrUnavailable: no ICD loader, no platform,
+// no device).
+func OpenCLUnavailable() error {
+	_, err := opencl.Devices()
+	return err
+}
 
 // Device is an open device with an in-order launch queue.
 type Device struct {
@@ -111,14 +137,27 @@ type Device struct {
 	wg     sync.WaitGroup
 }
 
-// Open opens a device by name: "cpu" or "simgpu".
+// Open opens a device by name: "cpu", "simgpu", "opencl" or "opencl:N".
+// Opening an OpenCL device where OpenCL is unavailable is an error wrapping
+// both ErrNotSupported and opencl.ErrUnavailable, with the reason.
 func Open(name string, opts ...Option) (*Device, error) {
 	var c config
 	for _, o := range opts {
 		o(&c)
 	}
 	var be backend
-	switch strings.ToLower(name) {
+	lname := strings.ToLower(name)
+	if idx, ok := openCLIndex(lname); ok {
+		d, err := opencl.Open(idx, c.opencl...)
+		if err != nil {
+			if errors.Is(err, opencl.ErrUnavailable) {
+				return nil, fmt.Errorf("runtime: open %s: %w: %w", name, ErrNotSupported, err)
+			}
+			return nil, fmt.Errorf("runtime: open %s: %w", name, err)
+		}
+		return start(d, lname), nil
+	}
+	switch lname {
 	case "cpu":
 		var co []cpu.Option
 		if c.workers > 0 {
@@ -150,10 +189,31 @@ func Open(name string, opts ...Option) (*Device, error) {
 		sort.Strings(names)
 		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownDevice, name, strings.Join(names, ", "))
 	}
-	d := &Device{be: be, kind: strings.ToLower(name), queue: make(chan *Event, 64)}
+	return start(be, lname), nil
+}
+
+// start wraps a backend in a Device with its queue worker.
+func start(be backend, kind string) *Device {
+	d := &Device{be: be, kind: kind, queue: make(chan *Event, 64)}
 	d.wg.Add(1)
 	go d.worker()
-	return d, nil
+	return d
+}
+
+// openCLIndex parses "opencl" (device 0) and "opencl:N".
+func openCLIndex(name string) (int, bool) {
+	if name == "opencl" {
+		return 0, true
+	}
+	rest, ok := strings.CutPrefix(name, "opencl:")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rest)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
 }
 
 // Name is the device's name.
@@ -176,11 +236,14 @@ func (d *Device) Info() Info {
 				ci.Name, ci.Cores, ci.Threads, ci.L1D>>10, ci.L2>>10, ci.L3>>10, ci.SIMD)}
 	case *simgpu.Device:
 		return Info{Name: be.Name(), Caps: be.Caps(), Description: be.Describe()}
+	case *opencl.Device:
+		return Info{Name: be.Name(), Caps: be.Caps(), Description: be.Describe()}
 	}
 	return Info{Name: d.be.Name()}
 }
 
-// Backend returns the backend device (*simgpu.Device, *cpu.Device) for
+// Backend returns the backend device (*simgpu.Device, *cpu.Device,
+// *opencl.Device) for
 // backend-specific queries.
 func (d *Device) Backend() any {
 	if c, ok := d.be.(cpuBackend); ok {

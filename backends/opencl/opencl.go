@@ -1,12 +1,3 @@
-// Package opencl is svmrt's binding of real OpenCL devices. It loads the
-// ICD loader (libOpenCL.so.1) with dlopen at run time, so a binary built
-// anywhere runs anywhere: without a loader or without any platform, the
-// backend reports itself unavailable and says why.
-//
-// This is the first part of the backend: discovery — platforms, devices and
-// the capabilities svmrt cares about, above all CL_DEVICE_SVM_CAPABILITIES
-// (coarse-grained buffer, fine-grained buffer, fine-grained system SVM,
-// SVM atomics). Contexts, programs and launches come next (issue 4).
 package opencl
 
 /*
@@ -18,6 +9,7 @@ package opencl
 import "C"
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -66,15 +58,31 @@ type DeviceInfo struct {
 	Version       string // CL_DEVICE_VERSION
 	DriverVersion string
 	CVersion      string // CL_DEVICE_OPENCL_C_VERSION
-	Type          string // cpu, gpu, accelerator, other
-	ComputeUnits  int
-	GlobalMem     uint64
-	SVM           SVMCaps
+	// CVersions lists CL_DEVICE_OPENCL_C_ALL_VERSIONS (OpenCL 3.0), e.g.
+	// ["1.0" "1.1" "1.2" "3.0"]; empty before 3.0.
+	CVersions []string
+	// CFeatures lists CL_DEVICE_OPENCL_C_FEATURES (OpenCL 3.0), e.g.
+	// "__opencl_c_atomic_scope_device"; empty before 3.0.
+	CFeatures        []string
+	Type             string // cpu, gpu, accelerator, other
+	ComputeUnits     int
+	GlobalMem        uint64
+	LocalMem         uint64 // CL_DEVICE_LOCAL_MEM_SIZE
+	MaxWorkGroupSize int    // CL_DEVICE_MAX_WORK_GROUP_SIZE
+	AddressBits      int    // CL_DEVICE_ADDRESS_BITS (svmrt needs 64)
+	SVM              SVMCaps
+
+	platform C.cl_platform_id
+	device   C.cl_device_id
 }
 
 var (
 	loadOnce sync.Once
 	loadErr  error
+
+	// devicesMu serialises enumerations (some ICDs are not reentrant
+	// during platform discovery).
+	devicesMu sync.Mutex
 )
 
 func load() error {
@@ -93,20 +101,12 @@ func load() error {
 	return loadErr
 }
 
-// clError names an OpenCL error code.
-func clError(call string, code C.cl_int) error {
-	name := map[C.cl_int]string{-1: "CL_DEVICE_NOT_FOUND", -5: "CL_OUT_OF_RESOURCES", -6: "CL_OUT_OF_HOST_MEMORY",
-		-30: "CL_INVALID_VALUE", -32: "CL_INVALID_PLATFORM", -33: "CL_INVALID_DEVICE", -1001: "CL_PLATFORM_NOT_FOUND_KHR"}[code]
-	if name == "" {
-		name = fmt.Sprintf("error %d", int(code))
-	}
-	return fmt.Errorf("opencl: %s: %s", call, name)
-}
-
 // Devices lists every device of every platform. With no loader, or a loader
 // that finds no platform (no ICD installed, or OCL_ICD_VENDORS pointing at
 // an empty directory), it returns an error wrapping ErrUnavailable.
 func Devices() ([]DeviceInfo, error) {
+	devicesMu.Lock()
+	defer devicesMu.Unlock()
 	if err := load(); err != nil {
 		return nil, err
 	}
@@ -140,13 +140,20 @@ func Devices() ([]DeviceInfo, error) {
 		}
 		for di, d := range devs {
 			info := DeviceInfo{Platform: pname, PlatformIndex: pi, Index: di,
-				Name:          deviceString(d, C.SVMRT_CL_DEVICE_NAME),
-				Vendor:        deviceString(d, C.SVMRT_CL_DEVICE_VENDOR),
-				Version:       deviceString(d, C.SVMRT_CL_DEVICE_VERSION),
-				DriverVersion: deviceString(d, C.SVMRT_CL_DRIVER_VERSION),
-				CVersion:      deviceString(d, C.SVMRT_CL_DEVICE_OPENCL_C_VERSION),
-				ComputeUnits:  int(deviceUint[C.cl_uint](d, C.SVMRT_CL_DEVICE_MAX_COMPUTE_UNITS)),
-				GlobalMem:     uint64(deviceUint[C.cl_ulong](d, C.SVMRT_CL_DEVICE_GLOBAL_MEM_SIZE)),
+				Name:             deviceString(d, C.SVMRT_CL_DEVICE_NAME),
+				Vendor:           deviceString(d, C.SVMRT_CL_DEVICE_VENDOR),
+				Version:          deviceString(d, C.SVMRT_CL_DEVICE_VERSION),
+				DriverVersion:    deviceString(d, C.SVMRT_CL_DRIVER_VERSION),
+				CVersion:         deviceString(d, C.SVMRT_CL_DEVICE_OPENCL_C_VERSION),
+				ComputeUnits:     int(deviceUint[C.cl_uint](d, C.SVMRT_CL_DEVICE_MAX_COMPUTE_UNITS)),
+				GlobalMem:        uint64(deviceUint[C.cl_ulong](d, C.SVMRT_CL_DEVICE_GLOBAL_MEM_SIZE)),
+				LocalMem:         uint64(deviceUint[C.cl_ulong](d, C.SVMRT_CL_DEVICE_LOCAL_MEM_SIZE)),
+				AddressBits:      int(deviceUint[C.cl_uint](d, C.SVMRT_CL_DEVICE_ADDRESS_BITS)),
+				MaxWorkGroupSize: int(deviceUint[C.cl_ulong](d, C.SVMRT_CL_DEVICE_MAX_WORK_GROUP_SIZE)),
+				CVersions:        nameVersions(d, C.SVMRT_CL_DEVICE_OPENCL_C_ALL_VERSIONS, true),
+				CFeatures:        nameVersions(d, C.SVMRT_CL_DEVICE_OPENCL_C_FEATURES, false),
+				platform:         p,
+				device:           d,
 			}
 			switch t := deviceUint[C.cl_ulong](d, C.SVMRT_CL_DEVICE_TYPE); {
 			case t&(1<<1) != 0:
@@ -201,4 +208,33 @@ func deviceUint[T C.cl_uint | C.cl_ulong](d C.cl_device_id, param C.cl_uint) T {
 		return 0
 	}
 	return v
+}
+
+// nameVersions reads an OpenCL 3.0 array of cl_name_version {cl_version
+// version; char name[64]} (version packed as major<<22 | minor<<12 |
+// patch): the versions ("3.0") when versions is set, else the names.
+func nameVersions(d C.cl_device_id, param C.cl_uint, versions bool) []string {
+	var n C.size_t
+	if C.clshim_device_info(d, param, 0, nil, &n) != 0 || n == 0 {
+		return nil
+	}
+	buf := make([]byte, n)
+	if C.clshim_device_info(d, param, n, unsafe.Pointer(&buf[0]), nil) != 0 {
+		return nil
+	}
+	const entry = 4 + 64
+	var out []string
+	for i := 0; i+entry <= len(buf); i += entry {
+		if versions {
+			v := uint32(buf[i]) | uint32(buf[i+1])<<8 | uint32(buf[i+2])<<16 | uint32(buf[i+3])<<24
+			out = append(out, fmt.Sprintf("%d.%d", v>>22, (v>>12)&0x3ff))
+		} else {
+			name := buf[i+4 : i+entry]
+			if z := bytes.IndexByte(name, 0); z >= 0 {
+				name = name[:z]
+			}
+			out = append(out, string(name))
+		}
+	}
+	return out
 }

@@ -68,42 +68,74 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func devices(stdout, stderr io.Writer) int {
-	fmt.Fprintf(stdout, "%-8s %-9s %-8s %-8s %-10s %s\n", "device", "coherent", "faults", "migrate", "memory", "description")
-	for _, name := range svmrt.DeviceNames() {
-		d, err := svmrt.Open(name)
-		if err != nil {
-			fmt.Fprintf(stdout, "%-8s unavailable: %v\n", name, err)
-			continue
+	fmt.Fprintf(stdout, "%-9s %-9s %-8s %-8s %-10s %s\n", "device", "coherent", "faults", "migrate", "memory", "description")
+	names := svmrt.DeviceNames()
+	cls, clErr := opencl.Devices()
+	for _, name := range names {
+		if name == "opencl" {
+			continue // listed below, one row per OpenCL device
 		}
-		info := d.Info()
-		migrate := yes(info.Caps.PrivateMemory)
-		if info.Caps.PrivateMemory && svmrt.Degraded() != nil {
-			migrate = "no*"
-		}
-		mem := "host"
-		if info.Caps.MemoryBytes > 0 {
-			mem = fmt.Sprintf("%d MiB", info.Caps.MemoryBytes>>20)
-		}
-		fmt.Fprintf(stdout, "%-8s %-9s %-8s %-8s %-10s %s\n", name, yes(info.Caps.Coherent), yes(info.Caps.Faults), migrate, mem, info.Description)
-		d.Close()
+		devicesRow(stdout, name)
+	}
+	if clErr != nil {
+		fmt.Fprintf(stdout, "%-9s unavailable: %v\n", "opencl", clErr)
+	}
+	for i := range cls {
+		devicesRow(stdout, fmt.Sprintf("opencl:%d", i))
 	}
 	if err := svmrt.Degraded(); err != nil {
 		fmt.Fprintf(stdout, "\n* %v\n", err)
 	}
-	// OpenCL devices: discovered and described; launching on them comes
-	// with the rest of the opencl backend.
-	fmt.Fprintln(stdout, "\nOpenCL (discovery only: kernels cannot run on these yet)")
-	cls, err := opencl.Devices()
-	if err != nil {
-		fmt.Fprintf(stdout, "  unavailable: %v\n", err)
+	// OpenCL devices in detail, clinfo-style.
+	fmt.Fprintln(stdout, "\nOpenCL devices")
+	if clErr != nil {
+		fmt.Fprintf(stdout, "  unavailable: %v\n", clErr)
 		return 0
 	}
-	fmt.Fprintf(stdout, "  %-10s %-5s %-36s %-28s %-16s %-4s %-9s %s\n", "device", "type", "name", "version", "OpenCL C", "CUs", "memory", "SVM")
-	for _, d := range cls {
-		fmt.Fprintf(stdout, "  %-10s %-5s %-36.36s %-28.28s %-16.16s %-4d %-9s %v\n", fmt.Sprintf("opencl:%d.%d", d.PlatformIndex, d.Index),
-			d.Type, d.Name, d.Version, strings.TrimPrefix(d.CVersion, "OpenCL C "), d.ComputeUnits, fmt.Sprintf("%d MiB", d.GlobalMem>>20), d.SVM)
+	fmt.Fprintf(stdout, "  %-9s %-5s %-32s %-22s %-10s %-4s %-10s %-34s %s\n", "device", "type", "name", "version", "OpenCL C", "CUs", "memory", "SVM (coarse, fine buffer, fine system, atomics)", "mode")
+	for i, d := range cls {
+		mode := "-"
+		if dev, err := opencl.Open(i); err != nil {
+			mode = "cannot open: " + err.Error()
+		} else {
+			mode = fmt.Sprintf("%v (%s)", dev.Mode(), dev.ModeReason())
+			dev.Close()
+		}
+		cv := d.CVersion
+		if f := strings.Fields(cv); len(f) >= 3 {
+			cv = f[2]
+		}
+		if n := len(d.CVersions); n > 0 && !strings.HasPrefix(cv, d.CVersions[n-1]) {
+			cv += " (" + d.CVersions[n-1] + ")"
+		}
+		fmt.Fprintf(stdout, "  %-9s %-5s %-32.32s %-22.22s %-10.10s %-4d %-10s %-47s %s\n", fmt.Sprintf("opencl:%d", i),
+			d.Type, d.Name, d.Version, cv, d.ComputeUnits, fmt.Sprintf("%d MiB", d.GlobalMem>>20), svmCaps(d.SVM), mode)
 	}
 	return 0
+}
+
+// svmCaps spells out all four SVM capabilities, yes or no.
+func svmCaps(c opencl.SVMCaps) string {
+	return fmt.Sprintf("coarse %s, fine %s, system %s, atomics %s", yes(c.CoarseBuffer), yes(c.FineBuffer), yes(c.FineSystem), yes(c.Atomics))
+}
+
+func devicesRow(stdout io.Writer, name string) {
+	d, err := svmrt.Open(name)
+	if err != nil {
+		fmt.Fprintf(stdout, "%-9s unavailable: %v\n", name, err)
+		return
+	}
+	defer d.Close()
+	info := d.Info()
+	migrate := yes(info.Caps.PrivateMemory)
+	if info.Caps.PrivateMemory && svmrt.Degraded() != nil {
+		migrate = "no*"
+	}
+	mem := "host"
+	if info.Caps.MemoryBytes > 0 {
+		mem = fmt.Sprintf("%d MiB", info.Caps.MemoryBytes>>20)
+	}
+	fmt.Fprintf(stdout, "%-9s %-9s %-8s %-8s %-10s %s\n", name, yes(info.Caps.Coherent), yes(info.Caps.Faults), migrate, mem, info.Description)
 }
 
 func known(device string) bool {
@@ -112,7 +144,7 @@ func known(device string) bool {
 			return true
 		}
 	}
-	return false
+	return strings.HasPrefix(device, "opencl:") && svmrt.OpenCLUnavailable() == nil
 }
 
 func yes(b bool) string {

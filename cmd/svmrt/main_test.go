@@ -5,6 +5,11 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/svmrt/svmrt/backends/opencl"
+	"github.com/svmrt/svmrt/internal/childtest"
+	svmrt "github.com/svmrt/svmrt/runtime"
 )
 
 func svmrtRun(args ...string) (int, string, string) {
@@ -57,5 +62,55 @@ func TestConformJSON(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "[1/1]") {
 		t.Fatalf("no progress on stderr: %q", stderr)
+	}
+}
+
+// With OpenCL installed (PoCL here), devices lists each OpenCL device with
+// its SVM capabilities and mode, and the sample runs on it.
+func TestDevicesAndRunOpenCL(t *testing.T) {
+	if err := svmrt.OpenCLUnavailable(); err != nil {
+		t.Skip(err)
+	}
+	code, out, _ := svmrtRun("devices")
+	if code != 0 || !strings.Contains(out, "opencl:0") || !strings.Contains(out, "fine buffer") || !strings.Contains(out, "mode") {
+		t.Fatalf("devices: %d\n%s", code, out)
+	}
+	for _, dev := range []string{"opencl", "opencl:0"} {
+		code, out, errs := svmrtRun("run", "-device", dev, "-m", "32", "mulmat")
+		if code != 0 || !strings.Contains(out, "0 wrong elements") {
+			t.Fatalf("run -device %s: %d\n%s%s", dev, code, out, errs)
+		}
+	}
+	if code, _, _ := svmrtRun("run", "-device", "opencl:9", "-m", "32", "mulmat"); code != 1 {
+		t.Fatalf("run on a device that does not exist: exit %d, want 1", code)
+	}
+}
+
+// Without an ICD loader, or with no vendor files, devices says OpenCL is
+// unavailable and why, and still lists cpu and simgpu.
+func TestDevicesWithoutOpenCL(t *testing.T) {
+	for _, tc := range []struct{ name, key, why string }{
+		{"no-loader", opencl.EnvLibrary, "cannot load the OpenCL ICD loader"},
+		{"no-vendor-files", "OCL_ICD_VENDORS", "no OpenCL platform"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			val := "/nonexistent/libOpenCL.so.1"
+			if tc.key == "OCL_ICD_VENDORS" {
+				val = t.TempDir()
+			}
+			t.Setenv(tc.key, val)
+			if !childtest.InChild(t, "SVMRT_CLI_NOCL_CHILD", 2*time.Minute) {
+				return
+			}
+			code, out, _ := svmrtRun("devices")
+			if code != 0 || !strings.Contains(out, "opencl    unavailable: ") || !strings.Contains(out, tc.why) ||
+				!strings.Contains(out, "\ncpu ") || !strings.Contains(out, "\nsimgpu ") {
+				t.Fatalf("devices: %d\n%s", code, out)
+			}
+			t.Log(out)
+			if code, _, errs := svmrtRun("run", "-device", "opencl", "mulmat"); code != 2 || !strings.Contains(errs, "unknown device") {
+				t.Fatalf("run -device opencl without OpenCL: %d %s", code, errs)
+			}
+		})
 	}
 }

@@ -63,3 +63,15 @@ func TestBadFlags(t *testing.T) {
 		t.Fatal("bad -vram accepted")
 	}
 }
+
+// The sample on the OpenCL device (PoCL here) agrees with the CPU reference
+// exactly (run returns an error otherwise; the kernel's source turns
+// FP_CONTRACT off, so the result is bit-identical).
+func TestSampleOnOpenCL(t *testing.T) {
+	if err := svmrt.OpenCLUnavailable(); err != nil {
+		t.Skip(err)
+	}
+	if err := run(64, "opencl", "8MiB"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,158 @@
+// Package opencl is svmrt's backend for real OpenCL devices, through an
+// in-repo binding of the OpenCL 2.x shared-virtual-memory API.
+//
+// # Loading
+//
+// The ICD loader (libOpenCL.so.1, or $SVMRT_OPENCL_LIB) is opened with
+// dlopen at run time and every entry point is resolved with dlsym
+// (clshim.c); types and constants are declared from the specification, so
+// nothing OpenCL is needed to build. Without a loader, or with a loader that
+// finds no platform (no vendor file; OCL_ICD_VENDORS pointing at an empty
+// directory), Devices and Open return an error wrapping ErrUnavailable that
+// says why, and the rest of svmrt works as before. An entry point the
+// library lacks (clSVMAlloc on an OpenCL 1.2 loader, clEnqueueSVMMigrateMem
+// on 2.0) makes the calls that need it fail with a *CLError wrapping
+// svm.ErrNotSupported. Every error of an OpenCL call names the call and the
+// status by name (CL_INVALID_KERNEL_ARGS, ...); a program that does not
+// build is a *BuildError carrying the compiler's log (errors.Is(err,
+// ErrBuild)).
+//
+// # Modes: how a kernel gets the program's pointers
+//
+// Open probes the device, once per process and device:
+//
+//   - pass-through: the kernel gets the program's raw pointers
+//     (clSetKernelArgSVMPointer with a host address) — when the device
+//     reports CL_DEVICE_SVM_FINE_GRAIN_SYSTEM, or when it is a CPU device on
+//     which a probe kernel launched on a fresh mmap'd page read and wrote it
+//     correctly ("probed host-pointer access"). Kernels may follow pointers
+//     stored in memory (linked lists of Go structs). Launches also pass
+//     clSetKernelExecInfo(CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM, true)
+//     when the device accepted it in the probe (a refusal is recorded in
+//     the mode's reason and the flag is then not passed).
+//   - buffer: every other device with SVM buffers. Before a launch, the
+//     ranges the launch names (kernels.Range with Len > 0) are made
+//     device-visible: overlapping ranges are merged (two parameters naming
+//     the same slice share one buffer, so the kernel sees one consistent
+//     copy), each merged range gets a clSVMAlloc buffer (fine-grained when
+//     the device has it, else coarse-grained; both are filled and emptied
+//     with clEnqueueSVMMemcpy), keeping the host address's alignment modulo
+//     128 bytes, and each pointer argument becomes the buffer address plus
+//     its offset; the buffers are listed with CL_KERNEL_EXEC_INFO_SVM_PTRS.
+//     After the kernel, ranges of parameters marked Written are copied back
+//     and the buffers freed. This is GMEM's contract for devices that cannot
+//     fault: the runtime faults in what the launch names. A pointer argument
+//     of unknown extent (unsafe.Pointer, uintptr) or a PtrAny argument whose
+//     Go element type holds pointers (or uintptrs) — memory the kernel may
+//     follow into memory the launch does not name — is svm.ErrNotSupported,
+//     naming the kernel and parameter, before anything is enqueued: never a
+//     wrong answer. (A kernel that builds addresses out of plain integers is
+//     beyond what this check can see.)
+//
+// WithMode forces a mode (ModeBuffer runs the buffer path on PoCL, which is
+// how it is tested). Mode, ModeReason and Describe report the mode and why.
+//
+// # A launch
+//
+// Launch checks, before anything is enqueued: the NDRange
+// (kernels.ErrInvalidNDRange, also for a work-group larger than the
+// device's), the arguments (Args.Check: count and kinds, kernels.ErrBadArgs),
+// the program (built on first use, once per process and device: a
+// *BuildError), the compiled kernel's signature against k.Params (argument
+// count plus the trailing __local argument when k.LocalBytes is set, and the
+// address space of each argument as -cl-kernel-arg-info reports it:
+// ErrBadArgs), and the host memory the launch names against
+// /proc/self/maps (ErrDeviceFault for unmapped or PROT_NONE memory,
+// ErrPermission for a Written parameter on read-only memory, as
+// *svm.FaultError naming the first bad address). That last check exists
+// because a device thread that touches a bad address is not a goroutine:
+// PoCL's worker threads would take SIGSEGV and kill the process. Memory a
+// kernel reaches by following pointers cannot be checked that way; a bad
+// pointer there crashes, as with any OpenCL CPU device. Scalars go through
+// clSetKernelArg by value; dynamic local memory is clSetKernelArg(size,
+// NULL). Then clEnqueueNDRangeKernel, clFlush, and a wait for the event.
+//
+// If ctx ends while the kernel runs, Launch returns ctx.Err() at once; the
+// kernel completes on the device, and only then are its staging buffers
+// freed (nothing is copied back) and its arguments released
+// (runtime.KeepAlive of the Args). Close waits for every such command.
+//
+// Pages the svm core has migrated into the simulated GPU's memory are
+// absent from the host page table; a PoCL worker that touches one takes a
+// userfaultfd fault that svm's C service thread resolves, so pass-through
+// works on any memory of the program. Addresses cross into C only as
+// integers (cgo's pointer rules), and the objects stay alive through the
+// launch's Args.
+//
+// # Memory commands
+//
+// Copy, Fill, Map, Unmap and MigrateMem mirror runtime's commands with
+// clEnqueueSVMMemcpy, clEnqueueSVMMemFill, clEnqueueSVMMap/Unmap and
+// clEnqueueSVMMigrateMem. In pass-through mode they take the raw host
+// pointers (PoCL accepts them all). In buffer mode there is no device copy
+// between launches: Copy still uses clEnqueueSVMMemcpy (host pointers are
+// allowed there on every device), Fill fills an SVM buffer on the device
+// and copies it out, and Map, Unmap and MigrateMem are synchronisation
+// points (clFinish). Each checks the memory it names first, like a launch.
+//
+// # Concurrency and lock order
+//
+// A Device is safe for concurrent use. OpenCL calls on a queue are
+// thread-safe; clSetKernelArg on one kernel object is not, so each program
+// keeps a pool of kernel objects and a launch owns one from setting its
+// arguments until it has enqueued. Contexts and programs are shared by all
+// Devices opened on one OpenCL device (a program is compiled once per
+// process: PoCL compiles with LLVM, seconds per program, cached in
+// ~/.cache/pocl); each Device has its own in-order queue.
+//
+//	sharedMu            (the shared state per OpenCL device)
+//	shared.mu           (the program map)
+//	program.mu          (held while a program builds; concurrent launches of that kernel wait)
+//	  program.poolMu    (the kernel-object pool; a leaf)
+//	Device.mu           (closed; a leaf, never held across an OpenCL call that blocks)
+//
+// No lock is held while waiting for an event.
+//
+// # Deviations of PoCL 3.1 (Debian 12) and how they are handled
+//
+//   - No CL_DEVICE_SVM_FINE_GRAIN_SYSTEM (it reports coarse- and
+//     fine-grained buffer SVM and SVM atomics): its CPU device runs kernels
+//     on host threads, so the probe finds host pointers work and the device
+//     runs in pass-through mode.
+//   - clSetKernelExecInfo(CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM) is
+//     accepted although the capability is not reported; svmrt passes it.
+//   - CL_DEVICE_OPENCL_C_VERSION says "OpenCL C 1.2 PoCL" while
+//     CL_DEVICE_OPENCL_C_ALL_VERSIONS lists 3.0: programs are built with
+//     -cl-std=CL3.0 (the library uses 2.0 atomics and
+//     get_local_linear_id), chosen from the version list.
+//   - memory_scope_all_svm_devices is missing (OpenCL C 3.0 makes it the
+//     optional feature __opencl_c_atomic_scope_all_devices, which PoCL does
+//     not list in CL_DEVICE_OPENCL_C_FEATURES): programs are built with
+//     -Dmemory_scope_all_svm_devices=memory_scope_device. On a CPU device
+//     device-scope atomics are the CPU's own atomic instructions on host
+//     memory, so host/device synchronisation still holds (the conformance
+//     tests svm/runs-without-wait and svm/host-device-atomics pass). Describe
+//     says when the substitution is in effect.
+//   - OpenCL C may contract a*b+c into a fused multiply-add; the library's
+//     sources that multiply and add turn FP_CONTRACT off, so results are
+//     bit-identical to the Go bodies (PoCL honours the pragma).
+//   - Initialising PoCL (inside clGetDeviceIDs) makes its libLLVM install
+//     crash handlers for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGINT, SIGTERM
+//     and more (SA_RESETHAND), replacing the Go runtime's. Go's own fault
+//     handling then runs through a handler that first resets the signal to
+//     SIG_DFL: a cpu-backend kernel faulting on two threads at once killed
+//     the process (seen as a rare SIGSEGV death of `svmrt conform`). The
+//     shim saves every signal disposition before each call that can
+//     initialise the implementation or its compiler (clGetPlatformIDs,
+//     clGetDeviceIDs, clCreateContext, clBuildProgram) and puts back any
+//     that changed (TestSignalHandlersKept). PoCL loses LLVM's crash
+//     stack traces; nothing else.
+//   - A failed build also prints the compiler's diagnostics on the
+//     process's stderr (PoCL's clang does); the log is in the BuildError.
+//
+// Not covered (OpenCL has no such interfaces): device page faults, page
+// migration into device memory, snapshots of device residency; the
+// conformance tests that need them skip on opencl with that reason.
+// svmrt needs 64-bit devices (pointers are 8-byte arguments) and a
+// little-endian host and device.
+package opencl

@@ -1,0 +1,205 @@
+package opencl
+
+/*
+#include <stdlib.h>
+#include "clshim.h"
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"math/bits"
+
+	"github.com/svmrt/svmrt/svm"
+)
+
+// The SVM memory commands on the program's own pointers.
+//
+// Pass-through mode hands the raw host addresses to clEnqueueSVMMemcpy,
+// clEnqueueSVMMemFill, clEnqueueSVMMap/Unmap and clEnqueueSVMMigrateMem,
+// as fine-grained system SVM allows (PoCL accepts host pointers in all of
+// them: its CPU device executes them on host memory). Buffer mode has no
+// device copy of host memory between launches: Copy still goes through
+// clEnqueueSVMMemcpy (which takes host pointers on any OpenCL 2.0 device),
+// Fill fills a staged SVM buffer on the device and copies it out, and
+// Map/Unmap/MigrateMem are synchronisation points (clFinish): there is
+// nothing to map or migrate. Every command checks the host memory it names
+// first (see checkSpans) and is ordered with kernels in the device's
+// in-order queue.
+
+// Copy copies n bytes from src to dst on the device. Overlapping ranges
+// are svm.ErrInvalidValue (CL_MEM_COPY_OVERLAP).
+func (d *Device) Copy(ctx context.Context, dst, src, n uintptr) error {
+	if n == 0 {
+		return nil
+	}
+	if dst < src+n && src < dst+n {
+		return fmt.Errorf("opencl: copy %#x..%#x to %#x..%#x on %s: regions overlap: %w", src, src+n, dst, dst+n, d.Name(), svm.ErrInvalidValue)
+	}
+	if err := checkSpans(d.Name(), []span{{start: src, len: n, what: "copy source"}, {start: dst, len: n, write: true, what: "copy destination"}}); err != nil {
+		return err
+	}
+	err := d.command(ctx, "copy", func(ev *C.cl_event) error {
+		return check("clEnqueueSVMMemcpy", C.clshim_svm_memcpy(d.q, 0, C.uintptr_t(dst), C.uintptr_t(src), C.size_t(n), ev))
+	}, nil)
+	if err == nil {
+		d.bytesIn.Add(int64(n))
+		d.bytesOut.Add(int64(n))
+	}
+	return err
+}
+
+// CheckFill validates a fill as clEnqueueSVMMemFill does: the pattern is 1,
+// 2, 4, ..., 128 bytes, n a multiple of it and dst aligned to it. Errors
+// wrap svm.ErrInvalidValue (CL_INVALID_VALUE).
+func CheckFill(dst uintptr, pattern []byte, n uintptr) error {
+	p := len(pattern)
+	switch {
+	case p == 0 || p > 128 || bits.OnesCount(uint(p)) != 1:
+		return fmt.Errorf("opencl: fill pattern of %d bytes (must be 1, 2, 4, ..., 128): %w", p, svm.ErrInvalidValue)
+	case n%uintptr(p) != 0:
+		return fmt.Errorf("opencl: fill of %d bytes is not a multiple of the %d-byte pattern: %w", n, p, svm.ErrInvalidValue)
+	case dst%uintptr(p) != 0:
+		return fmt.Errorf("opencl: fill destination %#x is not aligned to the %d-byte pattern: %w", dst, p, svm.ErrInvalidValue)
+	}
+	return nil
+}
+
+// Fill fills [dst, dst+n) with pattern repeated (see CheckFill).
+func (d *Device) Fill(ctx context.Context, dst uintptr, pattern []byte, n uintptr) error {
+	if err := CheckFill(dst, pattern, n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := checkSpans(d.Name(), []span{{start: dst, len: n, write: true, what: "fill destination"}}); err != nil {
+		return err
+	}
+	// The pattern is copied by the implementation when the call returns;
+	// pass it from C memory anyway (the call may be asynchronous).
+	pat := C.CBytes(pattern)
+	defer C.free(pat)
+	if d.mode == ModePassThrough {
+		return d.command(ctx, "fill", func(ev *C.cl_event) error {
+			return check("clEnqueueSVMMemFill", C.clshim_svm_memfill(d.q, C.uintptr_t(dst), pat, C.size_t(len(pattern)), C.size_t(n), ev))
+		}, nil)
+	}
+	// Buffer mode: fill an SVM buffer, copy it out.
+	flags := C.cl_bitfield(C.SVMRT_CL_MEM_READ_WRITE)
+	if d.sh.info.SVM.FineBuffer {
+		flags |= C.SVMRT_CL_MEM_SVM_FINE_GRAIN_BUFFER
+	}
+	buf := uintptr(C.clshim_svm_alloc(d.sh.ctx, flags, C.size_t(n), 128))
+	if buf == 0 {
+		return fmt.Errorf("opencl: clSVMAlloc of %d bytes for a fill failed on %s: %w", n, d.Name(), svm.ErrOutOfDeviceMemory)
+	}
+	return d.command(ctx, "fill", func(ev *C.cl_event) error {
+		if err := check("clEnqueueSVMMemFill", C.clshim_svm_memfill(d.q, C.uintptr_t(buf), pat, C.size_t(len(pattern)), C.size_t(n), nil)); err != nil {
+			return err
+		}
+		return check("clEnqueueSVMMemcpy(SVM buffer to host)", C.clshim_svm_memcpy(d.q, 0, C.uintptr_t(dst), C.uintptr_t(buf), C.size_t(n), ev))
+	}, func() {
+		C.clshim_svm_free(d.sh.ctx, C.uintptr_t(buf))
+		d.bytesOut.Add(int64(n))
+	})
+}
+
+// Map makes [p, p+n) ready for host access (clEnqueueSVMMap, read and
+// write) and waits for it.
+func (d *Device) Map(ctx context.Context, p, n uintptr) error {
+	if d.mode == ModeBuffer || n == 0 {
+		return d.sync(ctx, "map")
+	}
+	if err := checkSpans(d.Name(), []span{{start: p, len: n, what: "map"}}); err != nil {
+		return err
+	}
+	return d.command(ctx, "map", func(ev *C.cl_event) error {
+		return check("clEnqueueSVMMap", C.clshim_svm_map(d.q, 0, C.SVMRT_CL_MAP_READ|C.SVMRT_CL_MAP_WRITE, C.uintptr_t(p), C.size_t(n), ev))
+	}, nil)
+}
+
+// Unmap ends host access to [p, p+n) (clEnqueueSVMUnmap) and waits for it.
+func (d *Device) Unmap(ctx context.Context, p, n uintptr) error {
+	if d.mode == ModeBuffer || n == 0 {
+		return d.sync(ctx, "unmap")
+	}
+	return d.command(ctx, "unmap", func(ev *C.cl_event) error {
+		return check("clEnqueueSVMUnmap", C.clshim_svm_unmap(d.q, C.uintptr_t(p), ev))
+	}, nil)
+}
+
+// MigrateMem asks the device to move [p, p+n) to itself, or to the host
+// when toHost (clEnqueueSVMMigrateMem, OpenCL 2.1: a hint, the data stays
+// the same), and waits for it. A library without the entry point (2.0) is
+// svm.ErrNotSupported.
+func (d *Device) MigrateMem(ctx context.Context, p, n uintptr, toHost bool) error {
+	if d.mode == ModeBuffer || n == 0 {
+		return d.sync(ctx, "migrate")
+	}
+	if err := checkSpans(d.Name(), []span{{start: p, len: n, what: "migrate"}}); err != nil {
+		return err
+	}
+	var flags C.cl_bitfield
+	if toHost {
+		flags = C.SVMRT_CL_MIGRATE_MEM_OBJECT_HOST
+	}
+	return d.command(ctx, "migrate", func(ev *C.cl_event) error {
+		return check("clEnqueueSVMMigrateMem", C.clshim_svm_migrate(d.q, C.uintptr_t(p), C.size_t(n), flags, ev))
+	}, nil)
+}
+
+// sync waits until every command queued so far has completed.
+func (d *Device) sync(ctx context.Context, what string) error {
+	if err := d.begin(); err != nil {
+		return err
+	}
+	defer d.end()
+	if err := finish(d.q); err != nil {
+		return fmt.Errorf("opencl: %s on %s: %w", what, d.Name(), err)
+	}
+	return ctx.Err()
+}
+
+// command enqueues one command (enqueue sets *ev to the event of its last
+// step), flushes, and waits for it or for ctx. after runs once the device
+// is done with the command, whether or not the caller still waits.
+func (d *Device) command(ctx context.Context, what string, enqueue func(ev *C.cl_event) error, after func()) error {
+	if err := d.begin(); err != nil {
+		return err
+	}
+	var ev C.cl_event
+	if err := enqueue(&ev); err != nil {
+		if ev != nil {
+			waitEvent(ev)
+			releaseEvent(ev)
+		}
+		finish(d.q) // earlier steps may be queued
+		if after != nil {
+			after()
+		}
+		d.end()
+		return fmt.Errorf("opencl: %s on %s: %w", what, d.Name(), err)
+	}
+	flush(d.q)
+	result := make(chan error, 1)
+	go func() {
+		err := waitEvent(ev)
+		releaseEvent(ev)
+		if after != nil {
+			after()
+		}
+		d.end()
+		result <- err
+	}()
+	select {
+	case err := <-result:
+		if err != nil {
+			return fmt.Errorf("opencl: %s on %s: %w", what, d.Name(), err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

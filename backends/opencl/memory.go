@@ -1,0 +1,362 @@
+package opencl
+
+/*
+#include "clshim.h"
+*/
+import "C"
+
+import (
+	"bytes"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/svmrt/svmrt/kernels"
+	"github.com/svmrt/svmrt/svm"
+)
+
+// Host-memory validation and buffer-mode staging.
+
+// span is host memory a command touches.
+type span struct {
+	start, len uintptr
+	write      bool
+	what       string // for errors: "param 0 (y)"
+}
+
+// checkSpans checks, against the process's mappings as they are now, that
+// every span is mapped and readable (and writable when it is written).
+// OpenCL devices run on threads the Go runtime cannot recover a fault on
+// (a PoCL worker touching PROT_NONE memory kills the process), so what a
+// command names is checked before it is enqueued; the error is the one a
+// mirroring device reports: *svm.FaultError wrapping svm.ErrDeviceFault or
+// svm.ErrPermission, naming the first bad address.
+//
+// Memory a kernel reaches by following pointers it loads cannot be checked:
+// a bad pointer there is a crash, as with any OpenCL CPU device.
+func checkSpans(dev string, spans []span) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	m := mapsPool.Get().(*hostMaps)
+	defer mapsPool.Put(m)
+	if err := m.read(); err != nil {
+		return err
+	}
+	for _, s := range spans {
+		end := s.start + max(s.len, 1)
+		if end < s.start {
+			return &svm.FaultError{Device: dev, Addr: s.start, Write: s.write, Reason: s.what + ": range wraps around the address space", Err: svm.ErrDeviceFault}
+		}
+		for a := s.start; a < end; {
+			v, ok := m.find(a)
+			switch {
+			case !ok:
+				return &svm.FaultError{Device: dev, Addr: a, Write: s.write, Reason: s.what + ": address not mapped", Err: svm.ErrDeviceFault}
+			case !v.read || v.special:
+				return &svm.FaultError{Device: dev, Addr: a, Write: s.write, Reason: fmt.Sprintf("%s: mapping %s is not accessible", s.what, m.line(v)), Err: svm.ErrDeviceFault}
+			case s.write && !v.write:
+				return &svm.FaultError{Device: dev, Addr: a, Write: true, Reason: fmt.Sprintf("%s: mapping %s is read-only", s.what, m.line(v)), Err: svm.ErrPermission}
+			}
+			a = v.end
+		}
+	}
+	return nil
+}
+
+// hostMaps is /proc/self/maps, parsed without allocating per line (it is
+// read before every command, so it must be cheap: svm.ReadMaps builds
+// strings for every mapping).
+type hostMaps struct {
+	buf  []byte
+	vmas []hostVMA
+}
+
+type hostVMA struct {
+	start, end  uintptr
+	read, write bool
+	special     bool // [vdso], [vvar], [vsyscall]: not device accessible
+	off, n      int  // the line in buf
+}
+
+var mapsPool = sync.Pool{New: func() any { return &hostMaps{buf: make([]byte, 64<<10)} }}
+
+func (m *hostMaps) read() error {
+	fd, err := syscall.Open("/proc/self/maps", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opencl: open /proc/self/maps: %w", err)
+	}
+	defer syscall.Close(fd)
+	n := 0
+	for {
+		if n == len(m.buf) {
+			m.buf = append(m.buf, make([]byte, len(m.buf))...)
+		}
+		k, err := syscall.Read(fd, m.buf[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("opencl: read /proc/self/maps: %w", err)
+		}
+		if k == 0 {
+			break
+		}
+		n += k
+	}
+	m.vmas = m.vmas[:0]
+	data := m.buf[:n]
+	for off := 0; off < len(data); {
+		eol := bytes.IndexByte(data[off:], '\n')
+		if eol < 0 {
+			eol = len(data) - off
+		}
+		line := data[off : off+eol]
+		if v, ok := parseVMA(line); ok {
+			v.off, v.n = off, eol
+			m.vmas = append(m.vmas, v)
+		}
+		off += eol + 1
+	}
+	return nil
+}
+
+// parseVMA reads "start-end perms ..." and the path's special names.
+func parseVMA(line []byte) (hostVMA, bool) {
+	var v hostVMA
+	i := 0
+	hex := func() (uintptr, bool) {
+		var x uintptr
+		j := i
+		for ; i < len(line); i++ {
+			c := line[i]
+			switch {
+			case c >= '0' && c <= '9':
+				x = x<<4 | uintptr(c-'0')
+			case c >= 'a' && c <= 'f':
+				x = x<<4 | uintptr(c-'a'+10)
+			default:
+				return x, i > j
+			}
+		}
+		return x, i > j
+	}
+	var ok bool
+	if v.start, ok = hex(); !ok || i >= len(line) || line[i] != '-' {
+		return v, false
+	}
+	i++
+	if v.end, ok = hex(); !ok || i+5 > len(line) {
+		return v, false
+	}
+	v.read, v.write = line[i+1] == 'r', line[i+2] == 'w'
+	v.special = bytes.HasSuffix(line, []byte("[vdso]")) || bytes.HasSuffix(line, []byte("[vvar]")) ||
+		bytes.HasSuffix(line, []byte("[vsyscall]")) || bytes.HasSuffix(line, []byte("[vvar_vclock]"))
+	return v, true
+}
+
+// find returns the mapping containing a.
+func (m *hostMaps) find(a uintptr) (hostVMA, bool) {
+	i := sort.Search(len(m.vmas), func(i int) bool { return m.vmas[i].end > a })
+	if i < len(m.vmas) && m.vmas[i].start <= a {
+		return m.vmas[i], true
+	}
+	return hostVMA{}, false
+}
+
+func (m *hostMaps) line(v hostVMA) string {
+	return strings.Join(strings.Fields(string(m.buf[v.off:v.off+v.n])), " ")
+}
+
+// checkHost validates what a pass-through launch names: each pointer
+// argument's range (or, for a pointer of unknown extent, the byte it points
+// at).
+func checkHost(dev string, k *kernels.Kernel, a *kernels.Args) error {
+	var spans []span
+	for i, p := range k.Params {
+		if !p.Kind.IsPointer() || a.Words[i] == 0 {
+			continue
+		}
+		s := span{start: a.Ptr(i), len: 1, write: p.Written, what: fmt.Sprintf("kernel %s param %d (%s)", k.Name, i, p.Name)}
+		if i < len(a.Ranges) && a.Ranges[i].Len > 0 {
+			s.start, s.len = a.Ranges[i].Start, a.Ranges[i].Len
+		}
+		spans = append(spans, s)
+	}
+	return checkSpans(dev, spans)
+}
+
+// staging is a buffer-mode launch's SVM buffers.
+type staging struct {
+	d    *Device
+	bufs []*stagedBuf
+	ptrs []uintptr // per parameter: the device address to pass (0 for scalars and NULL)
+}
+
+// stagedBuf is one SVM allocation holding the host interval [start,
+// start+len) at svm+pad (pad keeps the host address's alignment modulo 128
+// bytes, so pointers into the interval keep theirs).
+type stagedBuf struct {
+	start, len uintptr
+	written    bool
+	alloc      uintptr // what clSVMAlloc returned
+	svm        uintptr // alloc + pad: where start lives on the device
+}
+
+// stageIn makes the ranges a launch names device-visible: it merges
+// overlapping ranges (two parameters naming the same or overlapping memory
+// share one buffer, so the kernel sees one consistent copy), allocates an
+// SVM buffer per merged range, copies the host data in and computes each
+// pointer argument's device address (offset preserved). Pointers it cannot
+// stage — of unknown extent, or into memory that may hold pointers the
+// kernel follows — are svm.ErrNotSupported, before anything is enqueued.
+func (d *Device) stageIn(k *kernels.Kernel, a *kernels.Args) (*staging, error) {
+	st := &staging{d: d, ptrs: make([]uintptr, len(k.Params))}
+	type ref struct {
+		param int
+		r     kernels.Range
+	}
+	var refs []ref
+	for i, p := range k.Params {
+		if !p.Kind.IsPointer() || a.Words[i] == 0 {
+			continue
+		}
+		var r kernels.Range
+		if i < len(a.Ranges) {
+			r = a.Ranges[i]
+		}
+		if r.Len == 0 {
+			return nil, fmt.Errorf("%w: kernel %s param %d (%s): a pointer of unknown extent (unsafe.Pointer or uintptr) cannot be staged on %s, which cannot access host memory (mode buffer: %s); pass a slice or a pointer to an object",
+				svm.ErrNotSupported, k.Name, i, p.Name, d.Name(), d.why)
+		}
+		if p.Kind == kernels.PtrAny && mayHoldPointers(a, i) {
+			return nil, fmt.Errorf("%w: kernel %s param %d (%s): the memory it names (%T) may hold pointers the kernel follows into memory the launch does not name; %s cannot access host memory (mode buffer: %s)",
+				svm.ErrNotSupported, k.Name, i, p.Name, keep(a, i), d.Name(), d.why)
+		}
+		if w := a.Ptr(i); w < r.Start || w >= r.End() {
+			return nil, fmt.Errorf("%w: kernel %s param %d (%s): address %#x outside its range %#x..%#x", kernels.ErrBadArgs, k.Name, i, p.Name, w, r.Start, r.End())
+		}
+		r.Written = p.Written
+		refs = append(refs, ref{i, r})
+	}
+	// Merge overlapping ranges.
+	order := make([]int, len(refs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(x, y int) bool { return refs[order[x]].r.Start < refs[order[y]].r.Start })
+	var spans []span
+	bufOf := make([]int, len(refs))
+	for _, ri := range order {
+		r := refs[ri].r
+		if n := len(st.bufs); n > 0 && r.Start < st.bufs[n-1].start+st.bufs[n-1].len {
+			b := st.bufs[n-1]
+			b.len = max(b.len, r.End()-b.start)
+			b.written = b.written || r.Written
+		} else {
+			st.bufs = append(st.bufs, &stagedBuf{start: r.Start, len: r.Len, written: r.Written})
+		}
+		bufOf[ri] = len(st.bufs) - 1
+	}
+	for _, b := range st.bufs {
+		spans = append(spans, span{start: b.start, len: b.len, write: b.written, what: fmt.Sprintf("kernel %s: staged range %#x..%#x", k.Name, b.start, b.start+b.len)})
+	}
+	if err := checkSpans(d.Name(), spans); err != nil {
+		return nil, err
+	}
+	flags := C.cl_bitfield(C.SVMRT_CL_MEM_READ_WRITE)
+	if d.sh.info.SVM.FineBuffer {
+		flags |= C.SVMRT_CL_MEM_SVM_FINE_GRAIN_BUFFER
+	}
+	for _, b := range st.bufs {
+		pad := b.start & 127
+		b.alloc = uintptr(C.clshim_svm_alloc(d.sh.ctx, flags, C.size_t(b.len+pad), 128))
+		if b.alloc == 0 {
+			st.free()
+			if !hasEntry("clSVMAlloc") {
+				return nil, &CLError{Call: "clSVMAlloc", Missing: true}
+			}
+			return nil, fmt.Errorf("opencl: clSVMAlloc of %d bytes failed on %s: %w", b.len+pad, d.Name(), svm.ErrOutOfDeviceMemory)
+		}
+		b.svm = b.alloc + pad
+		if err := check("clEnqueueSVMMemcpy(host to SVM buffer)", C.clshim_svm_memcpy(d.q, 1, C.uintptr_t(b.svm), C.uintptr_t(b.start), C.size_t(b.len), nil)); err != nil {
+			st.free()
+			return nil, err
+		}
+		d.bytesIn.Add(int64(b.len))
+	}
+	for j, rf := range refs {
+		b := st.bufs[bufOf[j]]
+		st.ptrs[rf.param] = b.svm + (a.Ptr(rf.param) - b.start)
+	}
+	return st, nil
+}
+
+// stageOut copies the buffers the kernel may have written back to the host.
+func (d *Device) stageOut(st *staging) error {
+	for _, b := range st.bufs {
+		if !b.written {
+			continue
+		}
+		if err := check("clEnqueueSVMMemcpy(SVM buffer to host)", C.clshim_svm_memcpy(d.q, 1, C.uintptr_t(b.start), C.uintptr_t(b.svm), C.size_t(b.len), nil)); err != nil {
+			return err
+		}
+		d.bytesOut.Add(int64(b.len))
+	}
+	return nil
+}
+
+// free releases the buffers (after the commands using them completed).
+func (st *staging) free() {
+	for _, b := range st.bufs {
+		if b.alloc != 0 {
+			C.clshim_svm_free(st.d.sh.ctx, C.uintptr_t(b.alloc))
+			b.alloc = 0
+		}
+	}
+}
+
+func keep(a *kernels.Args, i int) any {
+	if i < len(a.Keep) {
+		return a.Keep[i]
+	}
+	return nil
+}
+
+// mayHoldPointers reports whether the memory PtrAny argument i names could
+// contain pointers: its Go element type has pointers (or uintptrs, which
+// may be addresses), or the Args do not say what it is.
+func mayHoldPointers(a *kernels.Args, i int) bool {
+	v := keep(a, i)
+	if v == nil {
+		return true
+	}
+	t := reflect.TypeOf(v)
+	switch t.Kind() {
+	case reflect.Slice, reflect.Pointer:
+		return hasPointers(t.Elem())
+	}
+	return true
+}
+
+func hasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return false
+	case reflect.Array:
+		return t.Len() > 0 && hasPointers(t.Elem())
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if hasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	}
+	return true // pointers, uintptr, unsafe.Pointer, slices, strings, maps, ...
+}
