@@ -15,8 +15,9 @@ import (
 // Body sums k = 0..m-1 in order, rounding to float32 after every product and
 // every addition (the products are converted explicitly so no compiler fuses
 // them into FMAs: RefMulMat and every Go path round identically on every
-// architecture). OpenCL compilers may contract a*b+c into fma, so compare
-// OpenCL results with a tolerance.
+// architecture). The OpenCL source turns contraction off (#pragma OPENCL
+// FP_CONTRACT OFF), so an OpenCL device that honours it gives the same
+// bits too (PoCL does).
 //
 // HostFast is a cache-blocked, register-blocked sgemm in plain Go, run on
 // GOMAXPROCS goroutines; it applies when r, a and b are bound to memory of

@@ -4,8 +4,8 @@ package kernels
 // it over SaxpyRange(n); items with i >= n do nothing.
 //
 // The product is rounded to float32 before the addition (no FMA), as in
-// RefSaxpy; an OpenCL compiler may contract it, so compare OpenCL results
-// with a tolerance.
+// RefSaxpy; the OpenCL source turns contraction off (FP_CONTRACT OFF), so
+// OpenCL results are bit-identical on a device that honours it.
 var Saxpy = &Kernel{
 	Name: "saxpy",
 	Params: []Param{

@@ -19,7 +19,7 @@ func randF32(r *rand.Rand, n int) []float32 {
 }
 
 func TestLibrarySources(t *testing.T) {
-	for _, k := range []*Kernel{MulMat, Saxpy, SumReduce, Histogram, ListWalk} {
+	for _, k := range []*Kernel{MulMat, Saxpy, SumReduce, Histogram, ListWalk, Gather, StrideAdd} {
 		// The OpenCL backend creates the kernel by Name.
 		if !strings.Contains(k.Source, "__kernel void "+k.Name+"(") {
 			t.Errorf("%s: Source does not define __kernel void %s(", k.Name, k.Name)

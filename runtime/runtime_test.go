@@ -124,6 +124,39 @@ func TestLibraryKernelsAgreeAcrossBackends(t *testing.T) {
 					}
 				}
 			})
+			t.Run("gather", func(t *testing.T) {
+				n := 3000
+				src, idx := make([]float32, 20000), make([]uint32, n)
+				for i := range src {
+					src[i] = float32(i) / 3
+				}
+				for i := range idx {
+					idx[i] = uint32(i*7919) % uint32(len(src))
+				}
+				out, ref := make([]float32, n), make([]float32, n)
+				kernels.RefGather(ref, src, idx, n)
+				if err := dev.Run(ctx, kernels.Gather, kernels.GatherRange(n), out, src, idx, int32(n)); err != nil {
+					t.Fatal(err)
+				}
+				equal(t, out, ref)
+			})
+			t.Run("stride_add", func(t *testing.T) {
+				n, stride := 40, 1024 // one int per page
+				p := make([]int32, n*stride)
+				for i := range p {
+					p[i] = int32(i % 11)
+				}
+				ref := append([]int32(nil), p...)
+				kernels.RefStrideAdd(ref, stride, -3, n)
+				if err := dev.Run(ctx, kernels.StrideAdd, kernels.StrideAddRange(n), p, int32(stride), int32(-3), int32(n)); err != nil {
+					t.Fatal(err)
+				}
+				for i := range p {
+					if p[i] != ref[i] {
+						t.Fatalf("p[%d] = %d, want %d", i, p[i], ref[i])
+					}
+				}
+			})
 			t.Run("list_walk", func(t *testing.T) {
 				// Lists of ordinary Go structs, nodes allocated one by one.
 				n := 300

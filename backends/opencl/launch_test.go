@@ -160,6 +160,43 @@ func TestLibraryKernels(t *testing.T) {
 					}
 				}
 			})
+			t.Run("gather", func(t *testing.T) {
+				for _, n := range []int{1, 300, 4096} {
+					src := randF32(r, 10000)
+					idx := make([]uint32, n)
+					for i := range idx {
+						idx[i] = uint32(r.IntN(len(src)))
+					}
+					got, want := make([]float32, n), make([]float32, n)
+					kernels.RefGather(want, src, idx, n)
+					if err := launch(t, d, kernels.Gather, kernels.GatherRange(n), got, src, idx, n); err != nil {
+						t.Fatal(err)
+					}
+					for i := range want {
+						if got[i] != want[i] {
+							t.Fatalf("n=%d: out[%d] = %v, want %v", n, i, got[i], want[i])
+						}
+					}
+				}
+			})
+			t.Run("stride_add", func(t *testing.T) {
+				for _, c := range []struct{ n, stride int }{{1, 1}, {64, 1024}, {100, 3}} {
+					got := make([]int32, c.n*c.stride)
+					for i := range got {
+						got[i] = int32(i)
+					}
+					want := append([]int32(nil), got...)
+					kernels.RefStrideAdd(want, c.stride, 5, c.n)
+					if err := launch(t, d, kernels.StrideAdd, kernels.StrideAddRange(c.n), got, c.stride, int32(5), c.n); err != nil {
+						t.Fatal(err)
+					}
+					for i := range want {
+						if got[i] != want[i] {
+							t.Fatalf("n=%d stride=%d: p[%d] = %v, want %v", c.n, c.stride, i, got[i], want[i])
+						}
+					}
+				}
+			})
 			t.Run("list_walk", func(t *testing.T) {
 				heads := makeLists(r, 300)
 				out := make([]float32, len(heads))
