@@ -3,6 +3,9 @@ package policies
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/svmrt/svmrt/svm"
@@ -150,4 +153,49 @@ func TestTableDeterministic(t *testing.T) {
 		t.Fatalf("tables differ:\n%s\n%s", tables[0].String(), tables[1].String())
 	}
 	t.Logf("\n%s", tables[0].String())
+}
+
+// The table is identical across processes too (address-space layout, heap
+// state and the fault-service thread's history all differ).
+func TestTableIdenticalAcrossProcesses(t *testing.T) {
+	needUFFD(t)
+	const env = "SVMRT_POLICIES_TABLE_OUT"
+	short := func() []Workload {
+		var ws []Workload
+		for _, w := range Workloads() {
+			if w.Short && w.Name != "advice-host" {
+				ws = append(ws, w)
+			}
+		}
+		return ws
+	}
+	if out := os.Getenv(env); out != "" {
+		rs, err := Run(context.Background(), short(), []string{"demand", "uvm"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		WriteTable(&b, rs, false)
+		if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	var tables [2][]byte
+	for i := range tables {
+		out := filepath.Join(t.TempDir(), "table")
+		cmd := exec.Command(os.Args[0], "-test.run=^TestTableIdenticalAcrossProcesses$", "-test.count=1")
+		cmd.Env = append(os.Environ(), env+"="+out)
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("child %d: %v\n%s", i, err, msg)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables[i] = b
+	}
+	if !bytes.Equal(tables[0], tables[1]) || len(tables[0]) == 0 {
+		t.Fatalf("tables differ between processes:\n%s\n%s", tables[0], tables[1])
+	}
 }

@@ -530,6 +530,17 @@ func (s *Space) MigrateToHost(start, length uintptr) (int, error) {
 	return moved, nil
 }
 
+// ResetFaultWindow makes the fault-service thread's sequential-access
+// detector (which brings a growing window of pages home on sequential CPU
+// faults) forget the faults so far: from here on, CPU-fault counts depend
+// only on what the program does next. Simulated devices call it when they
+// are created, so identical runs count identical CPU faults.
+func (s *Space) ResetFaultWindow() {
+	if s.degraded == nil {
+		uffd.ResetFaultWindow()
+	}
+}
+
 // Discard declares the content of the whole pages inside [start,
 // start+length) no longer needed: device copies are dropped without being
 // written back and host pages are released (MADV_DONTNEED), so the pages

@@ -174,6 +174,7 @@ func New(opts ...Option) (*Device, error) {
 	d.ms = memState{chunks: map[uint64]*chunkRec{}, hist: map[uint64]*pageHist{},
 		capacity: max(1, mem.Frames()/d.blockPages())}
 	registerDevice(d)
+	d.space.ResetFaultWindow() // reproducible CPU-fault counts from here on
 	return d, nil
 }
 

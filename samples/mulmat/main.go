@@ -117,14 +117,24 @@ func run(m int, device, vramFlag string) error {
 	fmt.Println("  summary")
 	row := func(k string, v any) { fmt.Printf("    %-26s %v\n", k, v) }
 	row("max error vs CPU reference", maxErr)
-	row("device faults", st.DeviceFaults)
-	row("fault batches", st.FaultBatches)
-	row("pages host→device", fmt.Sprintf("%d (%d KiB)", st.PagesH2D, st.BytesH2D/1024))
-	row("pages device→host", fmt.Sprintf("%d (%d KiB)", st.PagesD2H, st.BytesD2H/1024))
-	row("CPU faults (reading r)", st.CPUFaults-afterLaunch.CPUFaults)
-	row("remote accesses", st.RemoteAccesses)
-	row("TLB hits / misses", fmt.Sprintf("%d / %d", st.TLBHits, st.TLBMisses))
-	row("simulated time", st.SimulatedTime)
+	if dev.Info().Caps.Faults {
+		// A device that mirrors the page table: faults and migrations.
+		row("device faults", st.DeviceFaults)
+		row("fault batches", st.FaultBatches)
+		row("pages host→device", fmt.Sprintf("%d (%d KiB)", st.PagesH2D, st.BytesH2D/1024))
+		row("pages device→host", fmt.Sprintf("%d (%d KiB)", st.PagesD2H, st.BytesD2H/1024))
+		row("CPU faults (reading r)", st.CPUFaults-afterLaunch.CPUFaults)
+		row("remote accesses", st.RemoteAccesses)
+		row("TLB hits / misses", fmt.Sprintf("%d / %d", st.TLBHits, st.TLBMisses))
+		row("simulated time", st.SimulatedTime)
+	} else {
+		// The device uses host memory as it is (cpu, OpenCL pass-through)
+		// or stages named ranges (OpenCL buffer mode): nothing migrates.
+		row("launches", st.Launches)
+		if st.BytesH2D > 0 || st.BytesD2H > 0 {
+			row("bytes staged in / out", fmt.Sprintf("%d / %d KiB", st.BytesH2D/1024, st.BytesD2H/1024))
+		}
+	}
 	row("host time (launch)", launchTime.Round(time.Millisecond))
 	if maxErr > 1e-3*float64(m) {
 		return fmt.Errorf("result wrong: max error %g", maxErr)

@@ -91,6 +91,7 @@ typedef struct {
 	uint64_t sync_req, sync_done;
 	uint64_t last_fault_page; // sequential-access detector (service thread)
 	int seq_window;
+	uint64_t window_reset;    // set by svm_fault_window_reset: forget the detector's history
 	int ndeferred;
 	struct {
 		uint64_t addr, flags;
@@ -430,6 +431,10 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 				u_wake(page, SVM_PAGE_SIZE);
 				return 1;
 			}
+			if (__atomic_exchange_n(&S->window_reset, 0, __ATOMIC_ACQ_REL)) {
+				S->last_fault_page = 0;
+				S->seq_window = 1;
+			}
 			if (page == S->last_fault_page + SVM_PAGE_SIZE) {
 				if (S->seq_window < MAX_RUN) S->seq_window *= 2;
 			} else {
@@ -585,6 +590,12 @@ uint64_t svm_dev_atomic(uint64_t *pte, uint64_t expect, int dev, uint64_t word_a
 	__atomic_sub_fetch(&d->atomic_busy, 1, __ATOMIC_SEQ_CST);
 	return r;
 }
+
+// svm_fault_window_reset makes the service thread's sequential-access
+// detector forget the last fault, so fault-back windows depend only on what
+// happens from now on (simulated devices reset it when they are created, so
+// their CPU-fault counts are reproducible whatever ran before).
+void svm_fault_window_reset(void) { __atomic_store_n(&S->window_reset, 1, __ATOMIC_RELEASE); }
 
 // svm_set_bugs sets the deliberately broken behaviours (SVM_BUG_*), so a
 // test suite can show it catches them. Never set in production.

@@ -102,4 +102,6 @@ uint64_t svm_dev_atomic(uint64_t *pte, uint64_t expect, int dev, uint64_t word_a
 #define SVM_BUG_IGNORE_UNMAP 1ULL // the service thread does not drop device copies on munmap
 void svm_set_bugs(uint64_t bugs);
 
+void svm_fault_window_reset(void);
+
 #endif

@@ -252,6 +252,10 @@ func MigrateOut(start uintptr, n int) (int, error) {
 	return int(r), nil
 }
 
+// ResetFaultWindow makes the service thread's sequential-access detector
+// forget its history (see svm_fault_window_reset).
+func ResetFaultWindow() { C.svm_fault_window_reset() }
+
 // BugIgnoreUnmap makes the service thread forget to drop device copies on
 // munmap (see SetBugs).
 const BugIgnoreUnmap = C.SVM_BUG_IGNORE_UNMAP
