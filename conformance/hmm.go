@@ -59,7 +59,7 @@ func privateAnonReadWrite(c *C) {
 	if info.Caps.Faults && after.DeviceFaults == before.DeviceFaults {
 		c.Errorf("no device fault counted")
 	}
-	if info.Caps.PrivateMemory && svmrt.Degraded() == nil {
+	if migratesOnFault(dev) {
 		if got := after.PagesH2D - before.PagesH2D; got < 16 {
 			c.Errorf("%d pages migrated, want 16", got)
 		}
@@ -298,7 +298,7 @@ func twoDevices(c *C) {
 	w := u32s(mem)
 	c.Check(run(c, a, addU32, range1(len(w)), w, uint32(1), int32(len(w))), "launch on A")
 	c.Check(run(c, b, addU32, range1(len(w)), w, uint32(10), int32(len(w))), "launch on B")
-	if a.Info().Caps.PrivateMemory && svmrt.Degraded() == nil {
+	if migratesOnFault(a) {
 		expectAll(c, b, mem, svm.PageOnDevice, "after B touched A's pages")
 	}
 	for i := range w {

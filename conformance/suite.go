@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/svmrt/svmrt/backends/simgpu"
 	svmrt "github.com/svmrt/svmrt/runtime"
 )
 
@@ -153,6 +154,22 @@ func (c *C) RequireMigration() {
 	if err := svmrt.Degraded(); err != nil {
 		c.Skipf("pages cannot migrate in this process: %v", err)
 	}
+	if g, ok := c.dev.Backend().(*simgpu.Device); ok && !simgpu.MigratesOnFault(g.Policy()) {
+		c.Skipf("%s's memory policy %q maps faulting pages remotely, never migrates them", c.backend.Name, g.Policy().Name())
+	}
+}
+
+// migratesOnFault reports whether dev moves a page it faults on into its
+// own memory: it has memory, pages can migrate in this process, and its
+// memory policy migrates (a zero-copy policy maps remotely instead).
+func migratesOnFault(dev *svmrt.Device) bool {
+	if !dev.Info().Caps.PrivateMemory || svmrt.Degraded() != nil {
+		return false
+	}
+	if g, ok := dev.Backend().(*simgpu.Device); ok {
+		return simgpu.MigratesOnFault(g.Policy())
+	}
+	return true
 }
 
 // RequireFaults skips unless the device mirrors the address space through

@@ -333,6 +333,23 @@ func (RemoteOnly) Prefetch(BlockState) []int { return nil }
 func (RemoteOnly) Victim(c []Chunk) int      { return (&UVM{}).Victim(c) }
 func (RemoteOnly) Evicts() bool              { return true }
 
+// MigratesOnFault implements the optional interface MigratesOnFault
+// looks for: RemoteOnly never migrates a faulting page.
+func (RemoteOnly) MigratesOnFault() bool { return false }
+
+// MigratesOnFault reports whether policy p ever migrates a page because a
+// device faulted on it. Policies say no by implementing
+// interface{ MigratesOnFault() bool }; the others are assumed to.
+func MigratesOnFault(p Policy) bool {
+	if m, ok := p.(interface{ MigratesOnFault() bool }); ok {
+		return m.MigratesOnFault()
+	}
+	return true
+}
+
+// Policy is the device's memory policy.
+func (d *Device) Policy() Policy { return d.cfg.policy }
+
 // Named policies, for tables and command-line flags.
 var namedPolicies = map[string]func() Policy{
 	// demand: migrate on fault, evict LRU chunks when full; no prefetch,
