@@ -50,7 +50,7 @@ type Stats struct {
 	Throttles      int64         // thrashing pages kept remote for a launch instead of migrating
 	Pins           int64         // thrashing pages pinned to the host
 	Duplicates     int64         // read-only duplicates made (read duplication)
-	Collapses      int64         // duplicates dropped by a write (CPU or device)
+	Collapses      int64         // duplicates dropped: a write (CPU or device), eviction, another device taking the page, munmap
 	SimulatedTime  time.Duration // device clock (simulated devices)
 	HostTime       time.Duration // wall time spent in launches
 }

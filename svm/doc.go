@@ -52,6 +52,9 @@
 // faults (the device maps DUP pages read-only) and migrates the page, which
 // collapses the duplicate first. Eviction, MigrateToHost, REMOVE/UNMAP and
 // REMAP drop duplicates; FORK needs nothing (the host page is current).
+// A page word names one device, so a page has at most one duplicate: a
+// read by a second device drops the first device's copy and duplicates it
+// anew (two GPUs reading the same read-mostly data take turns).
 //
 // The migrator publishes DEVICE only after (1) madvise has returned — the
 // kernel blocks it until the service thread has read the REMOVE events of

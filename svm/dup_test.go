@@ -216,3 +216,54 @@ func TestDuplicateStressConcurrentWriters(t *testing.T) {
 // ptrAt turns an address of non-Go memory into a pointer (outside vet's
 // unsafeptr pattern).
 func ptrAt(a uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&a)) }
+
+//go:nosplit
+func dupForkWrite(p *byte, fd int) (pid uintptr, errno syscall.Errno) {
+	pid, _, errno = syscall.RawSyscall(syscall.SYS_FORK, 0, 0, 0)
+	if errno != 0 || pid != 0 {
+		return pid, errno
+	}
+	// Child: only raw syscalls. Write the duplicated (write-protected) page.
+	*p = 99
+	b := *p
+	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b)), 1)
+	syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
+	return 0, 0
+}
+
+// Fork with a duplicated page: the child writes its copy (its userfaultfd
+// is gone: the protection no longer applies), the parent keeps its data
+// and collapses its duplicate on its own write.
+func TestDuplicateAcrossFork(t *testing.T) {
+	if !rvInChild(t, 20*time.Second) {
+		return
+	}
+	m := attach(t, 4)
+	mem := rvMmap(t, PageSize)
+	mem[0] = 42
+	duplicate(t, m, mem)
+	var fds [2]int
+	if err := syscall.Pipe(fds[:]); err != nil {
+		t.Fatal(err)
+	}
+	runtime.LockOSThread()
+	pid, errno := dupForkWrite(&mem[0], fds[1])
+	runtime.UnlockOSThread()
+	if errno != 0 {
+		t.Skipf("fork: %v", errno)
+	}
+	var b [1]byte
+	syscall.Read(fds[0], b[:])
+	var ws syscall.WaitStatus
+	syscall.Wait4(int(pid), &ws, 0, nil)
+	if b[0] != 99 {
+		t.Fatalf("child read %d after writing 99", b[0])
+	}
+	if mem[0] != 42 {
+		t.Fatalf("parent sees %d, want its own 42", mem[0])
+	}
+	mem[0] = 7
+	if WordState(wordAt(rvAddr(mem))) != StateHost || mem[0] != 7 {
+		t.Fatalf("parent write: state %d value %d", WordState(wordAt(rvAddr(mem))), mem[0])
+	}
+}

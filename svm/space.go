@@ -289,6 +289,14 @@ func (d *DevMem) Counters() (cpuFaults, pagesH2D, pagesD2H, dropped int64) {
 	return int64(c.CPUFaults), int64(c.PagesH2D), int64(c.PagesD2H), int64(c.Dropped)
 }
 
+// FaultCounters returns the CPU faults that brought d's pages home and the
+// pages they brought (device→host copies made for faults, not for explicit
+// migrations, evictions or other devices).
+func (d *DevMem) FaultCounters() (cpuFaults, pages int64) {
+	c := uffd.Counters(d.id)
+	return int64(c.CPUFaults), int64(c.FaultD2H)
+}
+
 // DupCounters returns the read duplicates made in d's memory and those
 // dropped since (by a CPU write, an eviction, a migration or munmap).
 func (d *DevMem) DupCounters() (dups, collapses int64) {
@@ -453,15 +461,14 @@ func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateRes
 // only d's: pages of other devices and pages in transit are left alone.
 // Resident pages are written back with their data, so the CPU side stays
 // valid; read duplicates are dropped (the host copy is current). Used for
-// eviction under oversubscription. Returns the pages written back. Call
-// only while none of d's accesses is in flight.
-func (d *DevMem) Evict(start uintptr, npages int) (int, error) {
+// eviction under oversubscription. Returns the pages written back and the
+// duplicates dropped. Call only while none of d's accesses is in flight.
+func (d *DevMem) Evict(start uintptr, npages int) (written, dropped int, err error) {
 	s := d.space
 	if s.degraded != nil || d.nframes == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
 	start &^= PageSize - 1
-	moved := 0
 	for i := 0; i < npages; {
 		if !d.holds(uffd.Load(start + uintptr(i)*PageSize)) {
 			i++
@@ -471,17 +478,18 @@ func (d *DevMem) Evict(start uintptr, npages int) (int, error) {
 		for j < npages && j-i < uffd.MaxRun && d.holds(uffd.Load(start+uintptr(j)*PageSize)) {
 			j++
 		}
+		dropped += countState(start+uintptr(i)*PageSize, j-i, d.id, StateDup)
 		n, err := uffd.MigrateOut(start+uintptr(i)*PageSize, j-i)
-		moved += n
+		written += n
 		if err != nil {
-			return moved, fmt.Errorf("svm: evict %#x+%d pages from %s: %w", start+uintptr(i)*PageSize, j-i, d.dev.Name(), err)
+			return written, dropped, fmt.Errorf("svm: evict %#x+%d pages from %s: %w", start+uintptr(i)*PageSize, j-i, d.dev.Name(), err)
 		}
 		i = j
 	}
-	if moved > 0 {
+	if written+dropped > 0 {
 		s.invalidateAll(start, start+uintptr(npages)*PageSize)
 	}
-	return moved, nil
+	return written, dropped, nil
 }
 
 // holds reports whether a page-state word says the page occupies one of
@@ -545,7 +553,9 @@ func (s *Space) ResetFaultWindow() {
 // start+length) no longer needed: device copies are dropped without being
 // written back and host pages are released (MADV_DONTNEED), so the pages
 // read as zero afterwards. Partial pages at either end are left alone.
-// Returns the number of pages discarded.
+// Returns the number of pages discarded. (A page that a migration is
+// zapping at that very moment keeps the migrated copy — the known gap of
+// user discards racing a migration of the same page, see drop_range.)
 //
 // The memory must hold no Go pointers (the garbage collector is not told
 // that they vanish): use it on numeric data, as for Memfill.

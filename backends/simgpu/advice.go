@@ -226,3 +226,32 @@ func (a *adviceSnapshot) at(page uintptr) Advice {
 	}
 	return Advice{}
 }
+
+// forgetDeviceAdvice removes a closed device from all advice: its slot
+// will be reused by the next device attached, which must not inherit it.
+func forgetDeviceAdvice(loc Location) {
+	if loc <= 0 || loc >= 64 {
+		return
+	}
+	adviceStore.mu.Lock()
+	defer adviceStore.mu.Unlock()
+	changed := false
+	for i := range adviceStore.ranges {
+		a := &adviceStore.ranges[i].Advice
+		if a.Preferred == loc || a.AccessedByDevice(int(loc)) {
+			if a.Preferred == loc {
+				a.Preferred = LocationNone
+			}
+			a.AccessedBy &^= 1 << uint(loc)
+			changed = true
+		}
+	}
+	if changed {
+		// Re-normalise (drop pieces left without advice, merge equals).
+		if len(adviceStore.ranges) > 0 {
+			lo, hi := adviceStore.ranges[0].Start, adviceStore.ranges[len(adviceStore.ranges)-1].End
+			adviceStore.ranges = updateRanges(adviceStore.ranges, lo, hi, func(*Advice) {})
+		}
+		adviceStore.version++
+	}
+}

@@ -44,7 +44,7 @@
 // (as PCIe AtomicOps would be).
 //
 // Lock order: Device.launchMu (one launch at a time; protects the policy
-// state, memState) → wave.mu → adviceStore.mu, devices.mu, Clock.mu →
+// state, memState) → wave.mu → adviceStore.mu, Clock.mu →
 // svm's locks.
 package simgpu
 
@@ -140,9 +140,6 @@ type Device struct {
 	evictions, pagesEvicted, pagesPrefetched              atomic.Int64
 	thrashEvents, throttles, pins, duplicates, collapses  atomic.Int64
 	hostNs                                                atomic.Int64
-	// ownD2H counts pages of this device moved home by the device itself or
-	// by a peer since the last chargeHostActivity (not CPU faults).
-	ownD2H atomic.Int64
 
 	ms memState // policy state; launchMu
 }
@@ -173,7 +170,6 @@ func New(opts ...Option) (*Device, error) {
 	d.mem = mem
 	d.ms = memState{chunks: map[uint64]*chunkRec{}, hist: map[uint64]*pageHist{},
 		capacity: max(1, mem.Frames()/d.blockPages())}
-	registerDevice(d)
 	d.space.ResetFaultWindow() // reproducible CPU-fault counts from here on
 	return d, nil
 }
@@ -250,7 +246,7 @@ func (d *Device) Close() error {
 		return nil
 	}
 	d.closed = true
-	unregisterDevice(d)
+	forgetDeviceAdvice(d.Location()) // the slot will be reused by another device
 	return d.mem.Release()
 }
 
@@ -310,6 +306,7 @@ func (d *Device) exclusive(fn func(l *launch, start time.Time) error) error {
 		return err
 	}
 	d.chargeHostActivity()
+	d.ms.tick++ // a copy or fill is one round: its chunks stay while it runs
 	l := &launch{dev: d, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}
 	l.advice.refresh()
 	return fn(l, start)
@@ -517,6 +514,7 @@ func (l *launch) service(faults []Fault) error {
 	d := l.dev
 	cost := d.cfg.cost
 	d.faults.Add(int64(len(faults)))
+	d.ms.tick++ // a new round: the chunks it uses are not evicted during it
 	// mprotect has no event: re-read the mappings at every fault round.
 	maps, err := d.space.Maps(true)
 	if err != nil {
@@ -550,7 +548,6 @@ func (l *launch) service(faults []Fault) error {
 func (l *launch) serviceBatch(maps *svm.Maps, b Batch, faults []Fault) (bad, err error) {
 	d := l.dev
 	cost := d.cfg.cost
-	d.ms.tick++
 	l.advice.refresh()
 	var launchErr error
 	fail := func(page uint64, e error) {
@@ -640,13 +637,9 @@ func (l *launch) mapRemote(page uint64, v svm.VMA) error {
 	d := l.dev
 	word := atomic.LoadUint64(svm.PTE(uintptr(page), true))
 	if svm.WordState(word) != svm.StateHost {
-		owner := deviceBySlot(svm.WordDevice(word))
 		n, err := d.space.MigrateToHost(uintptr(page), svm.PageSize)
 		if err != nil {
 			return err
-		}
-		if owner != nil {
-			owner.ownD2H.Add(int64(n))
 		}
 		d.clock.Charge(TimeTransferD2H, d.cfg.cost.TransferTime(n*svm.PageSize))
 	}
@@ -658,62 +651,70 @@ func (l *launch) mapRemote(page uint64, v svm.VMA) error {
 // block) into device memory — or duplicates them, with dup — taking the
 // block's chunk first. Pages that would not move and are on the host are
 // mapped remotely so the work-items make progress. A full device evicts
-// (if the policy does) and otherwise fails with ErrOutOfDeviceMemory.
+// (if the policy does) a chunk not used in this round; when every chunk
+// is in use by this round, the pages are used remotely instead. Without
+// eviction a full device fails with ErrOutOfDeviceMemory.
 func (l *launch) migrateRun(v svm.VMA, pages []uint64, dup bool) error {
 	d := l.dev
 	cost := d.cfg.cost
 	evicts := d.cfg.policy.Evicts()
 	block := d.blockOf(pages[0])
+	ours := func(p uint64) bool {
+		w := atomic.LoadUint64(svm.PTE(uintptr(p), true))
+		return svm.WordDevice(w) == d.mem.ID() && (svm.WordState(w) == svm.StateDevice || svm.WordState(w) == svm.StateDup)
+	}
+	// Pages on other devices move over the peer link, not through the host.
+	onPeer, had := make([]bool, len(pages)), make([]bool, len(pages))
+	for i, p := range pages {
+		w := atomic.LoadUint64(svm.PTE(uintptr(p), true))
+		onPeer[i] = svm.WordState(w) == svm.StateDevice && svm.WordDevice(w) != d.mem.ID()
+		had[i] = ours(p)
+	}
+	room := true
 	if evicts {
-		if err := d.useChunk(block); err != nil {
+		ok, err := d.useChunk(block)
+		if err != nil {
 			return err
 		}
+		room = ok
 	}
-	// Pages on other devices move over the peer link: tell their owners.
-	peer := 0
-	for _, p := range pages {
-		if w := atomic.LoadUint64(svm.PTE(uintptr(p), true)); svm.WordState(w) == svm.StateDevice && svm.WordDevice(w) != d.mem.ID() {
-			peer++
-			if owner := deviceBySlot(svm.WordDevice(w)); owner != nil {
-				owner.ownD2H.Add(1)
-			}
-		}
-	}
-	for {
+	for room {
 		mig := d.mem.Migrate
 		if dup {
 			mig = d.mem.Duplicate
 		}
-		res, err := mig(v, uintptr(pages[0]), len(pages))
-		if res.Moved > 0 {
-			p := min(peer, res.Moved)
-			d.clock.Charge(TimeTransferH2D, cost.TransferTime((res.Moved-p)*svm.PageSize))
-			d.clock.Charge(TimeTransferPeer, cost.PeerTransferTime(p*svm.PageSize))
-			peer -= p
+		_, err := mig(v, uintptr(pages[0]), len(pages))
+		if err == nil {
+			break
 		}
-		if err != nil {
-			if !errors.Is(err, svm.ErrOutOfDeviceMemory) || !evicts {
-				return err
-			}
-			// Frames ran out before chunks did (device memory that is not a
-			// whole number of chunks): evict another chunk and retry; with
-			// nothing left to evict, the rest is used remotely.
-			ok, eerr := d.evictOne(block)
-			if eerr != nil {
-				return eerr
-			}
-			if ok {
-				continue
-			}
+		if !errors.Is(err, svm.ErrOutOfDeviceMemory) || !evicts {
+			return err
 		}
-		break
+		// Frames ran out before chunks did (device memory that is not a
+		// whole number of chunks): evict another chunk and retry; with
+		// nothing left to evict, the rest is used remotely.
+		ok, eerr := d.evictOne(block)
+		if eerr != nil {
+			return eerr
+		}
+		room = ok
 	}
+	var h2d, peer int
+	for i, p := range pages {
+		if ours(p) && !had[i] {
+			if onPeer[i] {
+				peer++
+			} else {
+				h2d++
+			}
+		}
+	}
+	d.clock.Charge(TimeTransferH2D, cost.TransferTime(h2d*svm.PageSize))
+	d.clock.Charge(TimeTransferPeer, cost.PeerTransferTime(peer*svm.PageSize))
 	for _, p := range pages {
-		w := atomic.LoadUint64(svm.PTE(uintptr(p), true))
-		switch {
-		case svm.WordState(w) == svm.StateHost:
+		if w := atomic.LoadUint64(svm.PTE(uintptr(p), true)); svm.WordState(w) == svm.StateHost {
 			// Busy for too long, the address space changed under the
-			// migration, or no memory: map it so the work-items progress;
+			// migration, or no room: map it so the work-items progress;
 			// pages elsewhere fault again next round.
 			l.remote[p] = remoteMap{writable: v.Write}
 		}
@@ -836,43 +837,55 @@ func (d *Device) Prefetch(start, length uintptr) error { return d.migrate(start,
 func (d *Device) Migrate(start, length uintptr) error { return d.migrate(start, length, true) }
 
 func (d *Device) migrate(start, length uintptr, strict bool) error {
-	d.launchMu.Lock() // no access of ours is in flight while frames move
-	defer d.launchMu.Unlock()
-	if d.closed {
-		return ErrClosed
-	}
 	if err := d.space.Degraded(); err != nil {
 		return err
 	}
 	first := start &^ pageMask
 	end := (start + length + pageMask) &^ pageMask
-	maps, err := d.space.Maps(true)
-	if err != nil {
-		return err
-	}
-	for a := first; strict && a < end; {
-		v, ok := maps.Find(a)
-		if ok && !v.Migratable() {
-			return fmt.Errorf("simgpu: migrate %#x: %s mapping %v is mirrored, not migrated: %w", a, v.Kind, v, svm.ErrNotSupported)
+	// One device operation: frames move while none of our accesses is in
+	// flight, through the same chunk accounting as faults (a prefetch
+	// larger than the device evicts, and what it brings in can be evicted).
+	return d.exclusive(func(l *launch, _ time.Time) error {
+		maps := l.maps
+		for a := first; strict && a < end; {
+			v, ok := maps.Find(a)
+			if ok && !v.Migratable() {
+				return fmt.Errorf("simgpu: migrate %#x: %s mapping %v is mirrored, not migrated: %w", a, v.Kind, v, svm.ErrNotSupported)
+			}
+			a = max(v.End, a+svm.PageSize)
 		}
-		a = max(v.End, a+svm.PageSize)
-	}
-	for a := first; a < end; {
-		v, ok := maps.Find(a)
-		if !ok {
-			return &svm.FaultError{Device: d.Name(), Addr: a, Reason: "migration of an unmapped address", Err: svm.ErrDeviceFault}
+		var pages []uint64
+		for a := first; a < end; {
+			v, ok := maps.Find(a)
+			if !ok {
+				return &svm.FaultError{Device: d.Name(), Addr: a, Reason: "migration of an unmapped address", Err: svm.ErrDeviceFault}
+			}
+			stop := min(end, v.End)
+			if v.Migratable() {
+				for p := a; p < stop; p += svm.PageSize {
+					pages = append(pages, uint64(p))
+				}
+			}
+			a = stop
 		}
-		stop := min(end, v.End)
-		if v.Migratable() {
-			res, err := d.mem.Migrate(v, a, int((stop-a)/svm.PageSize))
-			if err != nil {
+		// Blocks one by one: each is its own round, so a range larger than
+		// the device evicts its own first blocks as it goes (LRU).
+		var firstErr error
+		for i := 0; i < len(pages); {
+			j := i + 1
+			for j < len(pages) && d.blockOf(pages[j]) == d.blockOf(pages[i]) {
+				j++
+			}
+			d.ms.tick++
+			if err := l.moveRuns(maps, pages[i:j], false, func(_ uint64, err error) {
+				if firstErr == nil {
+					firstErr = err
+				}
+			}); err != nil {
 				return err
 			}
-			if res.Moved > 0 {
-				d.clock.Charge(TimeTransferH2D, d.cfg.cost.TransferTime(res.Moved*svm.PageSize))
-			}
+			i = j
 		}
-		a = stop
-	}
-	return nil
+		return firstErr
+	})
 }

@@ -3,7 +3,6 @@ package simgpu
 import (
 	"errors"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/svmrt/svmrt/svm"
@@ -39,46 +38,16 @@ type pageHist struct {
 type memState struct {
 	chunks   map[uint64]*chunkRec // VA block address -> its chunk
 	capacity int                  // chunks the device memory holds
-	tick     uint64               // LRU clock: one tick per serviced batch
+	tick     uint64               // LRU clock: one tick per fault round of a launch, and per device operation
 	hist     map[uint64]*pageHist // page -> thrashing record
 
-	// CPU faults already charged to the clock (see chargeHostActivity).
-	seenCPUFaults, seenD2H int64
+	// CPU faults (and the pages they brought home) already charged to the
+	// clock (see chargeHostActivity).
+	seenCPUFaults, seenFaultPages int64
 	// cpuActivity is the simulated time at which the CPU last took pages
 	// of this device back (the start of the charged CPU-fault service).
 	cpuActivity time.Duration
 	cpuSeen     bool
-}
-
-// devices maps svm device slots to simulated GPUs, so a device that takes
-// a page from a peer can tell the peer (its CPU-fault accounting must not
-// count that page as brought home by the CPU).
-var devices struct {
-	mu sync.Mutex
-	m  map[int]*Device
-}
-
-func registerDevice(d *Device) {
-	devices.mu.Lock()
-	defer devices.mu.Unlock()
-	if devices.m == nil {
-		devices.m = map[int]*Device{}
-	}
-	devices.m[d.mem.ID()] = d
-}
-
-func unregisterDevice(d *Device) {
-	devices.mu.Lock()
-	defer devices.mu.Unlock()
-	if devices.m[d.mem.ID()] == d {
-		delete(devices.m, d.mem.ID())
-	}
-}
-
-func deviceBySlot(id int) *Device {
-	devices.mu.Lock()
-	defer devices.mu.Unlock()
-	return devices.m[id]
 }
 
 // blockPages is the number of pages in a VA block.
@@ -88,15 +57,16 @@ func (d *Device) blockOf(page uint64) uint64 { return page &^ uint64(d.cfg.cost.
 
 // chargeHostActivity charges the clock for what the CPU did to this
 // device's pages since the device's last operation: CPU faults that
-// brought pages home (service cost and transfer). Pages moved home by the
-// device itself or by a peer taking them were charged when they moved.
-// launchMu held.
+// brought pages home (service cost, and one transfer per fault of the
+// average window). Pages moved home for other reasons (evictions, explicit
+// migrations, a peer taking them) were charged when they moved. launchMu
+// held.
 func (d *Device) chargeHostActivity() {
-	cpuFaults, _, d2h, _ := d.mem.Counters()
+	cpuFaults, pages := d.mem.FaultCounters()
 	ms := &d.ms
 	faults := cpuFaults - ms.seenCPUFaults
-	pages := d2h - ms.seenD2H - d.ownD2H.Swap(0)
-	ms.seenCPUFaults, ms.seenD2H = cpuFaults, d2h
+	pages -= ms.seenFaultPages
+	ms.seenCPUFaults, ms.seenFaultPages = cpuFaults, ms.seenFaultPages+pages
 	if faults <= 0 {
 		return
 	}
@@ -104,7 +74,6 @@ func (d *Device) chargeHostActivity() {
 	cost := d.cfg.cost
 	d.clock.Charge(TimeCPUFault, time.Duration(faults)*cost.CPUFaultCost)
 	if pages > 0 {
-		// One DMA per fault, of the average window (deterministic).
 		per := int(pages * svm.PageSize / faults)
 		d.clock.Charge(TimeTransferD2H, time.Duration(faults)*cost.TransferTime(per))
 	}
@@ -152,33 +121,33 @@ func (d *Device) pinned(page uint64) bool {
 }
 
 // useChunk makes sure block has a chunk, evicting another block's chunk
-// when all are taken, and marks it used now. launchMu held.
-func (d *Device) useChunk(block uint64) error {
+// when all are taken, and marks it used in this round. It returns false,
+// having changed nothing, when every other chunk was used in this round
+// (evicting one would only make this round fault it back: the caller maps
+// the pages remotely instead). launchMu held.
+func (d *Device) useChunk(block uint64) (bool, error) {
 	ms := &d.ms
 	if c, ok := ms.chunks[block]; ok {
 		c.lastUse = ms.tick
-		return nil
+		return true, nil
 	}
 	for len(ms.chunks) >= ms.capacity {
 		ok, err := d.evictOne(block)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
+		if err != nil || !ok {
+			return false, err
 		}
 	}
 	ms.chunks[block] = &chunkRec{lastUse: ms.tick}
-	return nil
+	return true, nil
 }
 
-// evictOne evicts the chunk the policy picks among all but keep. It
-// returns false when there is no other chunk.
+// evictOne evicts the chunk the policy picks among those not used in this
+// round (and not keep). It returns false when there is none.
 func (d *Device) evictOne(keep uint64) (bool, error) {
 	ms := &d.ms
 	cands := make([]Chunk, 0, len(ms.chunks))
 	for b, c := range ms.chunks {
-		if b != keep {
+		if b != keep && c.lastUse != ms.tick {
 			cands = append(cands, Chunk{Block: b, LastUse: c.lastUse})
 		}
 	}
@@ -194,12 +163,11 @@ func (d *Device) evictOne(keep uint64) (bool, error) {
 	if v.Resident == 0 {
 		return true, nil // unused: nothing to write back
 	}
-	moved, err := d.mem.Evict(uintptr(v.Block), d.blockPages())
-	d.ownD2H.Add(int64(moved))
-	if moved > 0 {
+	written, dropped, err := d.mem.Evict(uintptr(v.Block), d.blockPages())
+	if written+dropped > 0 {
 		d.evictions.Add(1)
-		d.pagesEvicted.Add(int64(moved))
-		d.clock.Charge(TimeTransferD2H, d.cfg.cost.TransferTime(moved*svm.PageSize))
+		d.pagesEvicted.Add(int64(written))
+		d.clock.Charge(TimeTransferD2H, d.cfg.cost.TransferTime(written*svm.PageSize))
 	}
 	return true, err
 }

@@ -318,6 +318,7 @@ static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fau
 			cas(ptes[i], held[i], word_next(held[i], SVM_ST_HOST, 0, 0));
 			frame_release(d, f); // the one place a returning frame is released
 			count(&S->devs[d].pages_d2h, 1);
+			if (from_fault) count(&S->devs[d].fault_d2h, 1);
 			if (from_fault && i == 0) count(&S->devs[d].cpu_faults, 1);
 		} else {
 			// Not installed: the device copy stays the truth.
@@ -778,7 +779,7 @@ int svm_dev_attach(int id, uint64_t arena, uint64_t nframes) {
 	if (!bm) return ENOMEM;
 	d->pending_free = bm;
 	d->nframes = nframes;
-	d->cpu_faults = d->pages_d2h = d->pages_h2d = d->dropped = d->dups = d->collapses = 0;
+	d->cpu_faults = d->pages_d2h = d->pages_h2d = d->dropped = d->dups = d->collapses = d->fault_d2h = 0;
 	__atomic_store_n(&d->arena, arena, __ATOMIC_SEQ_CST);
 	return 0;
 }
@@ -825,6 +826,21 @@ static int on_own_stack(uint64_t start, uint64_t len) {
 	return lo < start + len && start < hi;
 }
 
+// unprotect_held removes the write protection of the pages [i0, i1) of a
+// run that this migration still owns (word == held[i]), in maximal
+// sub-runs. A page an event took meanwhile (munmap: HOST) is skipped: its
+// address may already be reused and protected by another migration or a
+// read duplicate, whose protection must stay.
+static void unprotect_held(uint64_t start, int i0, int i1, uint64_t **ptes, const uint64_t *held) {
+	for (int i = i0; i < i1;) {
+		if (ld(ptes[i]) != held[i]) { i++; continue; }
+		int j = i + 1;
+		while (j < i1 && ld(ptes[j]) == held[j]) j++;
+		wp_retry(start + (uint64_t)i * SVM_PAGE_SIZE, (uint64_t)(j - i) * SVM_PAGE_SIZE, 0);
+		i = j;
+	}
+}
+
 // migrate_run moves the claimed pages [i0, i1) of a call to svm_migrate_in.
 static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t *frames, uint64_t **ptes,
                         uint64_t *held, uint8_t *res, int dup) {
@@ -845,7 +861,7 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 	if (!e && on_own_stack(rs, rl)) e = ESTALE;
 	if (!e) e = wp_retry(rs, rl, 1);
 	if (e) {
-		if (e != ESTALE) wp_retry(rs, rl, 0); // a partial protect must not outlive us
+		if (e != ESTALE) unprotect_held(start, i0, i1, ptes, held); // a partial protect must not outlive us
 		for (int i = i0; i < i1; i++) {
 			cas(ptes[i], held[i], word_next(held[i], SVM_ST_HOST, 0, 0));
 			res[i] = 2;
@@ -866,7 +882,7 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 	if (i0 + ok < i1) {
 		// Pages we could not copy stay on the host: unprotect them while we
 		// still own them, then give them back.
-		wp_retry(rs + (uint64_t)ok * SVM_PAGE_SIZE, rl - (uint64_t)ok * SVM_PAGE_SIZE, 0);
+		unprotect_held(start, i0 + ok, i1, ptes, held);
 		for (int i = i0 + ok; i < i1; i++) {
 			cas(ptes[i], held[i], word_next(held[i], SVM_ST_HOST, 0, 0));
 			res[i] = 2;
@@ -911,7 +927,7 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 		uint64_t zs = start + (uint64_t)i * SVM_PAGE_SIZE, zl = (uint64_t)(j - i) * SVM_PAGE_SIZE;
 		int ze = madvise((void *)(uintptr_t)zs, zl, MADV_DONTNEED) == 0 ? 0 : errno;
 		if (!ze) sync_wait();
-		wp_retry(zs, zl, 0); // wakes writers blocked since the protect
+		unprotect_held(start, i, j, ptes, held); // wakes writers blocked since the protect
 		for (int k = i; k < j; k++) {
 			uint64_t to = ze ? word_next(held[k], SVM_ST_HOST, 0, 0) : word_next(held[k], SVM_ST_DEVICE, dev, frames[k]);
 			// A failed CAS: munmap took the page (now HOST, frame unused).

@@ -52,6 +52,7 @@ typedef struct {
 	uint64_t atomic_busy;    // device atomics in flight on this device's frames (svm_dev_atomic)
 	uint64_t dups;           // read duplicates made (svm_migrate_in with dup)
 	uint64_t collapses;      // read duplicates dropped (CPU write, eviction, migration, events)
+	uint64_t fault_d2h;      // pages copied device -> host by CPU faults (part of pages_d2h)
 } svm_dev;
 
 typedef struct {

@@ -186,6 +186,7 @@ func PendingFree(id int) []uint64 {
 type DevCounters struct {
 	CPUFaults, PagesD2H, PagesH2D, Dropped uint64
 	Dups, Collapses                        uint64 // read duplicates made and dropped
+	FaultD2H                               uint64 // pages brought home by CPU faults (part of PagesD2H)
 }
 
 // Counters reads slot id's counters.
@@ -198,6 +199,7 @@ func Counters(id int) DevCounters {
 		Dropped:   atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.dropped))),
 		Dups:      atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.dups))),
 		Collapses: atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.collapses))),
+		FaultD2H:  atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.fault_d2h))),
 	}
 }
 
