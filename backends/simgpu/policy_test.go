@@ -391,3 +391,34 @@ func TestTwoDevicesPeerMigration(t *testing.T) {
 		}
 	}
 }
+
+// Two GPUs taking turns on the same pages thrash; the uvm policy detects
+// it on each device and mitigates (the pages end up mapped remotely), and
+// the data stays right.
+func TestThrashingBetweenTwoDevices(t *testing.T) {
+	needUFFD(t)
+	pa, _ := PolicyByName("uvm")
+	pb, _ := PolicyByName("uvm")
+	a := newDev(t, WithPolicy(pa), WithName("gpu0"))
+	b := newDev(t, WithPolicy(pb), WithName("gpu1"))
+	const pages, stride, rounds = 16, svm.PageSize / 4, 20
+	p := make([]int32, pages*stride)
+	for r := 0; r < rounds; r++ {
+		for _, d := range []*Device{a, b} {
+			if err := run(t, d, kernels.StrideAdd, kernels.StrideAddRange(pages), p, int32(stride), int32(1), int32(pages)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := 0; i < pages; i++ {
+		if p[i*stride] != 2*rounds {
+			t.Fatalf("p[%d] = %d, want %d", i*stride, p[i*stride], 2*rounds)
+		}
+	}
+	sa, sb := a.Stats(), b.Stats()
+	if sa.ThrashEvents == 0 || sb.ThrashEvents == 0 || sa.Throttles+sb.Throttles == 0 {
+		t.Fatalf("gpu0 %+v\ngpu1 %+v: want thrashing detected on both and throttled", sa, sb)
+	}
+	t.Logf("gpu0: thrash %d throttles %d pins %d H2D %d; gpu1: thrash %d throttles %d pins %d H2D %d",
+		sa.ThrashEvents, sa.Throttles, sa.Pins, sa.PagesH2D, sb.ThrashEvents, sb.Throttles, sb.Pins, sb.PagesH2D)
+}
