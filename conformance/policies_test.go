@@ -1,9 +1,7 @@
 package conformance
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/svmrt/svmrt/backends/simgpu"
 	svmrt "github.com/svmrt/svmrt/runtime"
@@ -25,17 +23,7 @@ func TestSuiteUnderEveryPolicy(t *testing.T) {
 				}
 				return svmrt.Open("simgpu", svmrt.WithVRAM(64<<20), svmrt.WithPolicy(p))
 			}}
-			for _, ct := range Tests() {
-				t.Run(ct.Name, func(t *testing.T) {
-					r := RunOne(context.Background(), b, ct, 2*time.Minute)
-					switch r.Status {
-					case Fail:
-						t.Fatalf("%s: %s", ct.Doc, r.Reason)
-					case Skip:
-						t.Skip(r.Reason)
-					}
-				})
-			}
+			runSuite(t, b)
 		})
 	}
 }

@@ -91,7 +91,11 @@ func runMulMat(ctx context.Context, d *simgpu.Device) error {
 	return compareF32("r", r, want)
 }
 
-func runStream(ctx context.Context, d *simgpu.Device, n int) error {
+// runSaxpy runs y = 2x + y passes times over n floats. before, if not nil,
+// runs after the data is initialised and the reference computed (advice,
+// prefetch); computing the reference first matters: reading x later would
+// fault it home.
+func runSaxpy(ctx context.Context, d *simgpu.Device, n, passes int, before func(y, x *region) error) error {
 	rs, free, err := allocAll(n*4, n*4)
 	if err != nil {
 		return err
@@ -101,16 +105,54 @@ func runStream(ctx context.Context, d *simgpu.Device, n int) error {
 	fill(x, 3)
 	fill(y, 4)
 	want := append([]float32(nil), y...)
-	// Two passes: the second finds what the first left resident (all of
-	// it when the data fits; the last chunks only when it does not).
-	kernels.RefSaxpy(want, x, 2, n) // the reference first: reading x later would fault it home
-	kernels.RefSaxpy(want, x, 2, n)
-	for pass := 0; pass < 2; pass++ {
+	for pass := 0; pass < passes; pass++ {
+		kernels.RefSaxpy(want, x, 2, n)
+	}
+	if before != nil {
+		if err := before(rs[0], rs[1]); err != nil {
+			return err
+		}
+	}
+	for pass := 0; pass < passes; pass++ {
 		if err := launch(ctx, d, kernels.Saxpy, kernels.SaxpyRange(n), y, x, float32(2), int32(n)); err != nil {
 			return err
 		}
 	}
 	return compareF32("y", y, want)
+}
+
+// runStream streams twice over n floats: the second pass finds what the
+// first left resident (all of it when the data fits, the last chunks only
+// when it does not).
+func runStream(ctx context.Context, d *simgpu.Device, n int) error {
+	return runSaxpy(ctx, d, n, 2, nil)
+}
+
+// runAdviceHost: preferred location host + accessed-by the device.
+func runAdviceHost(ctx context.Context, d *simgpu.Device) error {
+	return runSaxpy(ctx, d, AdviceN, 1, func(y, x *region) error {
+		for _, r := range []*region{y, x} {
+			if err := advise(r, simgpu.SetPreferredLocation, simgpu.LocationHost); err != nil {
+				return err
+			}
+			if err := advise(r, simgpu.SetAccessedBy, d.Location()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// runPrefetched prefetches both arrays before the launch.
+func runPrefetched(ctx context.Context, d *simgpu.Device) error {
+	return runSaxpy(ctx, d, AdviceN, 1, func(y, x *region) error {
+		for _, r := range []*region{y, x} {
+			if err := d.Prefetch(r.addr(), uintptr(len(r.data))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func gatherData(src []float32, idx []uint32) {
@@ -161,32 +203,6 @@ func runPingPong(ctx context.Context, d *simgpu.Device) error {
 	return nil
 }
 
-func runAdviceHost(ctx context.Context, d *simgpu.Device) error {
-	n := AdviceN
-	rs, free, err := allocAll(n*4, n*4)
-	if err != nil {
-		return err
-	}
-	defer free()
-	for _, r := range rs {
-		if err := advise(r, simgpu.SetPreferredLocation, simgpu.LocationHost); err != nil {
-			return err
-		}
-		if err := advise(r, simgpu.SetAccessedBy, d.Location()); err != nil {
-			return err
-		}
-	}
-	y, x := rs[0].f32(), rs[1].f32()
-	fill(x, 7)
-	fill(y, 8)
-	want := append([]float32(nil), y...)
-	kernels.RefSaxpy(want, x, 3, n)
-	if err := launch(ctx, d, kernels.Saxpy, kernels.SaxpyRange(n), y, x, float32(3), int32(n)); err != nil {
-		return err
-	}
-	return compareF32("y", y, want)
-}
-
 func runReadMostly(ctx context.Context, d *simgpu.Device) error {
 	rs, free, err := allocAll(GatherN*4, GatherSrcN*4, GatherN*4)
 	if err != nil {
@@ -225,29 +241,6 @@ func runReadMostly(ctx context.Context, d *simgpu.Device) error {
 		}
 	}
 	return nil
-}
-
-func runPrefetched(ctx context.Context, d *simgpu.Device) error {
-	n := AdviceN
-	rs, free, err := allocAll(n*4, n*4)
-	if err != nil {
-		return err
-	}
-	defer free()
-	y, x := rs[0].f32(), rs[1].f32()
-	fill(x, 9)
-	fill(y, 10)
-	want := append([]float32(nil), y...)
-	kernels.RefSaxpy(want, x, 4, n)
-	for _, r := range rs {
-		if err := d.Prefetch(r.addr(), uintptr(len(r.data))); err != nil {
-			return err
-		}
-	}
-	if err := launch(ctx, d, kernels.Saxpy, kernels.SaxpyRange(n), y, x, float32(4), int32(n)); err != nil {
-		return err
-	}
-	return compareF32("y", y, want)
 }
 
 func advise(r *region, kind simgpu.AdviceKind, loc simgpu.Location) error {

@@ -217,20 +217,6 @@ func TestDuplicateStressConcurrentWriters(t *testing.T) {
 // unsafeptr pattern).
 func ptrAt(a uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&a)) }
 
-//go:nosplit
-func dupForkWrite(p *byte, fd int) (pid uintptr, errno syscall.Errno) {
-	pid, _, errno = syscall.RawSyscall(syscall.SYS_FORK, 0, 0, 0)
-	if errno != 0 || pid != 0 {
-		return pid, errno
-	}
-	// Child: only raw syscalls. Write the duplicated (write-protected) page.
-	*p = 99
-	b := *p
-	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b)), 1)
-	syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
-	return 0, 0
-}
-
 // Fork with a duplicated page: the child writes its copy (its userfaultfd
 // is gone: the protection no longer applies), the parent keeps its data
 // and collapses its duplicate on its own write.
@@ -247,17 +233,13 @@ func TestDuplicateAcrossFork(t *testing.T) {
 		t.Fatal(err)
 	}
 	runtime.LockOSThread()
-	pid, errno := dupForkWrite(&mem[0], fds[1])
+	pid, errno := rvFork(&mem[0], fds[1], 99) // the child writes the protected page
 	runtime.UnlockOSThread()
 	if errno != 0 {
 		t.Skipf("fork: %v", errno)
 	}
-	var b [1]byte
-	syscall.Read(fds[0], b[:])
-	var ws syscall.WaitStatus
-	syscall.Wait4(int(pid), &ws, 0, nil)
-	if b[0] != 99 {
-		t.Fatalf("child read %d after writing 99", b[0])
+	if b := rvForkResult(pid, fds[0]); b != 99 {
+		t.Fatalf("child read %d after writing 99", b)
 	}
 	if mem[0] != 42 {
 		t.Fatalf("parent sees %d, want its own 42", mem[0])

@@ -640,17 +640,32 @@ func TestRegressionMigrateToHostAcrossVMASplit(t *testing.T) {
 // through cgo — does not inherit the userfaultfd registration, so every
 // page resident on a device reads as zero in the child, silently.
 
+// rvFork forks; the child stores store into *p first when store >= 0,
+// then writes the byte it reads at p to fd and exits.
+//
 //go:nosplit
-func rvForkRead(p *byte, fd int) (pid uintptr, errno syscall.Errno) {
+func rvFork(p *byte, fd int, store int) (pid uintptr, errno syscall.Errno) {
 	pid, _, errno = syscall.RawSyscall(syscall.SYS_FORK, 0, 0, 0)
 	if errno != 0 || pid != 0 {
 		return pid, errno
 	}
 	// Child: only raw syscalls, no allocation, no stack growth.
+	if store >= 0 {
+		*p = byte(store)
+	}
 	b := *p
 	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b)), 1)
 	syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 0, 0, 0)
 	return 0, 0
+}
+
+// rvForkResult waits for the forked child and returns the byte it sent.
+func rvForkResult(pid uintptr, fd int) byte {
+	var b [1]byte
+	syscall.Read(fd, b[:])
+	var ws syscall.WaitStatus
+	syscall.Wait4(int(pid), &ws, 0, nil)
+	return b[0]
 }
 
 func TestRegressionForkChildSeesDevicePageData(t *testing.T) {
@@ -666,19 +681,16 @@ func TestRegressionForkChildSeesDevicePageData(t *testing.T) {
 		t.Fatal(err)
 	}
 	runtime.LockOSThread()
-	pid, errno := rvForkRead(&mem[0], fds[1])
+	pid, errno := rvFork(&mem[0], fds[1], -1)
 	runtime.UnlockOSThread()
 	if errno != 0 {
 		t.Skipf("fork: %v", errno)
 	}
-	var b [1]byte
-	syscall.Read(fds[0], b[:])
-	var ws syscall.WaitStatus
-	syscall.Wait4(int(pid), &ws, 0, nil)
+	b := rvForkResult(pid, fds[0])
 	if mem[0] != 42 {
 		t.Fatalf("parent lost its data: %d", mem[0])
 	}
-	if b[0] != 42 {
-		t.Fatalf("forked child reads %d from a device-resident page whose content is 42 (fork neither followed nor refused)", b[0])
+	if b != 42 {
+		t.Fatalf("forked child reads %d from a device-resident page whose content is 42 (fork neither followed nor refused)", b)
 	}
 }
