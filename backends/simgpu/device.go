@@ -138,7 +138,7 @@ type Device struct {
 	// Counters (atomics: read by Stats at any time).
 	launches, faults, batches, remote, tlbHits, tlbMisses atomic.Int64
 	evictions, pagesEvicted, pagesPrefetched              atomic.Int64
-	thrashEvents, throttles, pins, duplicates, collapses  atomic.Int64
+	thrashEvents, throttles, pins                         atomic.Int64
 	hostNs                                                atomic.Int64
 
 	ms memState // policy state; launchMu

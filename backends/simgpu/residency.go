@@ -15,10 +15,14 @@ import (
 // every chunk is taken, the policy picks a victim among the others and its
 // resident pages are written back to host memory (svm.DevMem.Evict), so
 // the CPU side stays valid. A chunk whose pages all went home by other
-// means (CPU faults) is unused and is reclaimed before any used one.
+// means (CPU faults) is unused and is reclaimed before any used one. A
+// chunk used in the current round (a launch's fault round, or a whole
+// copy, fill or prefetch) is never a victim: evicting it would only make
+// the round fault it back; when nothing else can go, the pages that do not
+// fit are used remotely.
 //
-// The thrashing detector lives here too: per page, when it last migrated
-// in and how many times in a row it came back within the lapse.
+// The thrashing detector lives here too: per page, when it last faulted on
+// the device and how many times in a row it came back within the lapse.
 //
 // All of it is protected by Device.launchMu and changed only from the
 // fault service, with every work-item stalled.
