@@ -4,7 +4,7 @@
 // address-space mirror did: device faults, fault batches, pages moved each
 // way, CPU faults that brought pages home, simulated and host time.
 //
-//	go run ./samples/mulmat -m 256 -device simgpu -vram 64MiB
+//	go run ./samples/mulmat -m 256 -device simgpu -vram 64MiB -policy uvm
 package main
 
 import (
@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/svmrt/svmrt/backends/simgpu"
 	"github.com/svmrt/svmrt/kernels"
 	svmrt "github.com/svmrt/svmrt/runtime"
 	"github.com/svmrt/svmrt/svm"
@@ -26,8 +27,9 @@ func main() {
 	m := flag.Int("m", 256, "matrix size (m×m float32)")
 	device := flag.String("device", "simgpu", "device: "+strings.Join(svmrt.DeviceNames(), ", "))
 	vram := flag.String("vram", "256MiB", "simulated GPU memory (bytes, or with KiB/MiB/GiB)")
+	policy := flag.String("policy", "demand", "simulated GPU memory policy: "+strings.Join(simgpu.PolicyNames(), ", "))
 	flag.Parse()
-	if err := run(*m, *device, *vram); err != nil {
+	if err := run(*m, *device, *vram, *policy); err != nil {
 		fmt.Fprintln(os.Stderr, "mulmat:", err)
 		os.Exit(1)
 	}
@@ -48,8 +50,12 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-func run(m int, device, vramFlag string) error {
+func run(m int, device, vramFlag, policyName string) error {
 	vram, err := parseSize(vramFlag)
+	if err != nil {
+		return err
+	}
+	policy, err := simgpu.PolicyByName(policyName)
 	if err != nil {
 		return err
 	}
@@ -66,7 +72,7 @@ func run(m int, device, vramFlag string) error {
 				p.Kernel, p.Wave, p.Waves, 100*p.Wave/p.Waves, p.DeviceFaults, p.Simulated, p.Elapsed.Round(time.Second))
 		}
 	}
-	dev, err := svmrt.Open(device, svmrt.WithVRAM(vram), svmrt.WithProgress(progress))
+	dev, err := svmrt.Open(device, svmrt.WithVRAM(vram), svmrt.WithProgress(progress), svmrt.WithPolicy(policy))
 	if err != nil {
 		return err
 	}

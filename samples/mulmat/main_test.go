@@ -14,7 +14,7 @@ import (
 // clock and counters are deterministic).
 func TestSampleTwiceIdentical(t *testing.T) {
 	if os.Getenv("MULMAT_SAMPLE_CHILD") == "1" {
-		if err := run(96, "simgpu", "8MiB"); err != nil {
+		if err := run(96, "simgpu", "8MiB", "demand"); err != nil {
 			t.Fatal(err)
 		}
 		return
@@ -53,14 +53,17 @@ func TestSampleTwiceIdentical(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) {
-	if err := run(0, "simgpu", "8MiB"); err == nil {
+	if err := run(0, "simgpu", "8MiB", "demand"); err == nil {
 		t.Fatal("-m 0 accepted")
 	}
-	if err := run(8, "tpu", "8MiB"); err == nil || !strings.Contains(err.Error(), "unknown device") {
+	if err := run(8, "tpu", "8MiB", "demand"); err == nil || !strings.Contains(err.Error(), "unknown device") {
 		t.Fatalf("unknown device: %v", err)
 	}
-	if err := run(8, "simgpu", "lots"); err == nil {
+	if err := run(8, "simgpu", "lots", "demand"); err == nil {
 		t.Fatal("bad -vram accepted")
+	}
+	if err := run(8, "simgpu", "8MiB", "clairvoyant"); err == nil || !strings.Contains(err.Error(), "unknown policy") {
+		t.Fatalf("unknown policy: %v", err)
 	}
 }
 
@@ -71,7 +74,7 @@ func TestSampleOnOpenCL(t *testing.T) {
 	if err := svmrt.OpenCLUnavailable(); err != nil {
 		t.Skip(err)
 	}
-	if err := run(64, "opencl", "8MiB"); err != nil {
+	if err := run(64, "opencl", "8MiB", "demand"); err != nil {
 		t.Fatal(err)
 	}
 }
