@@ -277,6 +277,16 @@ func svmFree(ctx C.cl_context, p uintptr) {
 	}
 }
 
+// kernelCompileWorkGroupSize is CL_KERNEL_COMPILE_WORK_GROUP_SIZE: the
+// work-group size the source requires (reqd_work_group_size), or zeros.
+func kernelCompileWorkGroupSize(k C.cl_kernel, d C.cl_device_id) [3]int {
+	var v [3]C.size_t
+	if C.clshim_kernel_wg_info(k, d, C.SVMRT_CL_KERNEL_COMPILE_WORK_GROUP_SIZE, C.size_t(unsafe.Sizeof(v)), unsafe.Pointer(&v[0]), nil) != 0 {
+		return [3]int{}
+	}
+	return [3]int{int(v[0]), int(v[1]), int(v[2])}
+}
+
 func waitEvent(ev C.cl_event) error {
 	if err := check("clWaitForEvents", C.clshim_wait_event(ev)); err != nil {
 		// A command that failed on the device: the event's status is the
@@ -299,3 +309,8 @@ func releaseEvent(ev C.cl_event) {
 // signalsRestored counts the signal handlers put back after an OpenCL call
 // replaced them (see clshim.c: PoCL's LLVM installs crash handlers).
 func signalsRestored() int { return int(C.clshim_signals_restored()) }
+
+// guardEnter and guardLeave bracket code the way the binding brackets each
+// OpenCL call that may replace signal handlers (for tests).
+func guardEnter() { C.clshim_guard_enter() }
+func guardLeave() { C.clshim_guard_leave() }

@@ -215,7 +215,7 @@ func (d *Device) end() {
 
 // ErrCloseTimeout is returned by Close when commands the device started are
 // still running after the close timeout (see WithCloseTimeout).
-var ErrCloseTimeout = errors.New("opencl: commands still running at close")
+var ErrCloseTimeout = errors.New("opencl: close timed out")
 
 // DefaultCloseTimeout is how long Close waits for running commands unless
 // WithCloseTimeout says otherwise.
@@ -260,8 +260,8 @@ func (d *Device) Close() error {
 			<-done
 			release()
 		}()
-		return fmt.Errorf("%w: close %s: %d command(s) still running on the device after %v (OpenCL cannot abort a kernel); the queue is released when they complete",
-			ErrCloseTimeout, d.Name(), n, d.closeTimeout)
+		return fmt.Errorf("opencl: close %s: %d command(s) still running on the device after %v (OpenCL cannot abort a kernel; the queue is released when they complete): %w",
+			d.Name(), n, d.closeTimeout, ErrCloseTimeout)
 	}
 }
 
@@ -371,6 +371,16 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	}
 	if err := d.checkGroup(nd, p.wgSize); err != nil {
 		return wrap(fmt.Errorf("kernel %s: %w", k.Name, err))
+	}
+	if r := p.reqdWG; r != [3]int{} {
+		got := [3]int{1, 1, 1}
+		for i := 0; i < nd.Dims; i++ {
+			got[i] = nd.Local[i]
+		}
+		if got != r {
+			return wrap(fmt.Errorf("%w: kernel %s: work-group %v, but its source requires reqd_work_group_size%v (CL_KERNEL_COMPILE_WORK_GROUP_SIZE)",
+				kernels.ErrInvalidNDRange, k.Name, got, r))
+		}
 	}
 	localBytes := 0
 	if k.LocalBytes != nil {
@@ -582,7 +592,11 @@ func typeMatches(kind kernels.Kind, got string) (bool, string) {
 		return true, ""
 	}
 	if kind.IsPointer() {
-		return false, "__global " + strings.Join(names[:1], "") + " (or " + strings.Join(names[1:], ", ") + ")"
+		w := "__global " + names[0]
+		if a := names[len(names)-1]; strings.HasPrefix(a, "atomic_") {
+			w += " or " + a
+		}
+		return false, w
 	}
 	return false, names[0]
 }

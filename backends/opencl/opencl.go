@@ -72,7 +72,7 @@ type DeviceInfo struct {
 	// MaxWorkItemSizes is CL_DEVICE_MAX_WORK_ITEM_SIZES: the largest
 	// work-group extent per dimension (nil when the query fails).
 	MaxWorkItemSizes []int
-	AddressBits      int    // CL_DEVICE_ADDRESS_BITS (svmrt needs 64)
+	AddressBits      int // CL_DEVICE_ADDRESS_BITS (svmrt needs 64)
 	SVM              SVMCaps
 
 	platform C.cl_platform_id

@@ -118,6 +118,7 @@ type program struct {
 	types   []string    // CL_KERNEL_ARG_TYPE_NAME per argument ("float*", "int"), nil if unknown
 	names   []string    // CL_KERNEL_ARG_NAME per argument, nil if unknown
 	wgSize  int         // CL_KERNEL_WORK_GROUP_SIZE on the device, 0 if unknown
+	reqdWG  [3]int      // CL_KERNEL_COMPILE_WORK_GROUP_SIZE (reqd_work_group_size), zeros if none
 
 	poolMu sync.Mutex    // protects free
 	free   []C.cl_kernel // kernel objects not in use by a launch
@@ -191,6 +192,7 @@ func (s *shared) program(k *kernels.Kernel) (*program, error) {
 	}
 	p.prog, p.numArgs, p.quals, p.types, p.names = prog, n, quals, types, names
 	p.wgSize = kernelWorkGroupSize(kern, s.info.device)
+	p.reqdWG = kernelCompileWorkGroupSize(kern, s.info.device)
 	p.free = append(p.free, kern)
 	return p, nil
 }
