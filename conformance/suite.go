@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/svmrt/svmrt/backends/opencl"
 	"github.com/svmrt/svmrt/backends/simgpu"
 	svmrt "github.com/svmrt/svmrt/runtime"
 )
@@ -36,15 +37,30 @@ type Backend struct {
 	Open func() (*svmrt.Device, error)
 }
 
-// Backends returns every backend the runtime knows.
+// Backends returns every backend the runtime knows. When OpenCL is
+// available it is tested twice: "opencl", in the mode its probe picks
+// (pass-through on PoCL's CPU device), and "opencl/buffer", forced into
+// buffer mode (opencl.ModeBuffer: every range a launch names is staged into
+// SVM buffers, as on a device that cannot access host memory), so the path
+// a discrete GPU takes is tested on every machine with PoCL.
 func Backends() []Backend {
 	var bs []Backend
 	for _, name := range svmrt.DeviceNames() {
 		bs = append(bs, Backend{Name: name, Open: func() (*svmrt.Device, error) {
 			return svmrt.Open(name, svmrt.WithVRAM(64<<20))
 		}})
+		if name == "opencl" {
+			bs = append(bs, OpenCLBuffer())
+		}
 	}
 	return bs
+}
+
+// OpenCLBuffer is OpenCL device 0 forced into buffer mode.
+func OpenCLBuffer() Backend {
+	return Backend{Name: "opencl/buffer", Open: func() (*svmrt.Device, error) {
+		return svmrt.Open("opencl", svmrt.WithOpenCLOptions(opencl.WithMode(opencl.ModeBuffer)))
+	}}
 }
 
 // Test is one named behaviour.
@@ -149,6 +165,9 @@ func (c *C) Check(err error, what string) {
 func (c *C) RequireMigration() {
 	info := c.dev.Info()
 	if !info.Caps.PrivateMemory {
+		if !info.Caps.Coherent {
+			c.Skipf("%s has no device memory pages migrate into: it works on staged copies of what a launch names, nothing migrates%s", c.backend.Name, openCLNote(c))
+		}
 		c.Skipf("%s has no device memory: it accesses host memory directly, nothing migrates%s", c.backend.Name, openCLNote(c))
 	}
 	if err := svmrt.Degraded(); err != nil {
@@ -180,11 +199,42 @@ func (c *C) RequireFaults() {
 	}
 }
 
+// RequireCoherent skips unless host and device can work on the same
+// memory at the same time: the device accesses host memory directly
+// (Coherent) or mirrors it through its own page table (Faults). A device
+// that works on staged copies (an OpenCL device in buffer mode) sees the
+// host's writes only at launch and shows its own only when the launch
+// completes: a kernel spinning on a flag the host writes would never end,
+// and concurrent host updates of a range the launch writes are overwritten
+// by the copy-back. The test skips before launching anything.
+func (c *C) RequireCoherent() {
+	caps := c.dev.Info().Caps
+	if !caps.Coherent && !caps.Faults {
+		c.Skipf("%s is not coherent with the host while a kernel runs: it works on copies of the ranges a launch names, staged in before and copied back after%s", c.backend.Name, openCLNote(c))
+	}
+}
+
+// SkipIfCannotFollow skips the test when err says the device cannot reach
+// memory a launch does not name (svmrt.ErrNotSupported from a device that
+// works on staged copies: a pointer of unknown extent, or memory holding
+// pointers the kernel follows), with the error as the reason. Any other
+// error is left to the test.
+func (c *C) SkipIfCannotFollow(err error) {
+	caps := c.dev.Info().Caps
+	if err != nil && errors.Is(err, svmrt.ErrNotSupported) && !caps.Coherent && !caps.Faults {
+		c.Skipf("%s cannot follow pointers into memory a launch does not name: %v", c.backend.Name, err)
+	}
+}
+
 // openCLNote explains, on an OpenCL device, why the runtime cannot do
-// more: OpenCL exposes neither device page faults nor page migration.
+// more: OpenCL exposes neither device page faults nor page migration; and
+// how the device reaches the program's memory.
 func openCLNote(c *C) string {
 	if !strings.HasPrefix(c.dev.Name(), "opencl") {
 		return ""
+	}
+	if o, ok := c.dev.Backend().(*opencl.Device); ok && o.Mode() == opencl.ModeBuffer {
+		return " (OpenCL exposes no device page faults or page migration to the runtime; this device runs in buffer mode, on SVM buffers)"
 	}
 	return " (OpenCL exposes no device page faults or page migration to the runtime; PoCL's CPU device runs kernels on host memory)"
 }
@@ -335,16 +385,20 @@ func Table(results []Result) string {
 	for _, t := range tests {
 		w = max(w, len(t))
 	}
+	cw := make([]int, len(backends)) // column widths
+	for i, b := range backends {
+		cw[i] = max(8, len(b))
+	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%-*s", w, "test")
-	for _, b := range backends {
-		fmt.Fprintf(&sb, "  %-8s", b)
+	for i, b := range backends {
+		fmt.Fprintf(&sb, "  %-*s", cw[i], b)
 	}
 	sb.WriteString("\n")
 	var notes []string
 	for _, t := range tests {
 		fmt.Fprintf(&sb, "%-*s", w, t)
-		for _, b := range backends {
+		for i, b := range backends {
 			r, ok := cell[[2]string{t, b}]
 			s := "-"
 			if ok {
@@ -356,7 +410,7 @@ func Table(results []Result) string {
 					notes = append(notes, fmt.Sprintf("  %s on %s: %s: %s", t, b, s, r.Reason))
 				}
 			}
-			fmt.Fprintf(&sb, "  %-8s", s)
+			fmt.Fprintf(&sb, "  %-*s", cw[i], s)
 		}
 		sb.WriteString("\n")
 	}

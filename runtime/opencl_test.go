@@ -206,3 +206,17 @@ func childtestInChild(t *testing.T, key, val string) bool {
 	t.Setenv(key, val) // inherited by the child; the parent has loaded OpenCL already or never will in this test
 	return childtest.InChild(t, "SVMRT_RUNTIME_NOCL_CHILD", 2*time.Minute)
 }
+
+// Guards against (found in the fourth review, fixed): Open of an OpenCL
+// device index the machine does not have returned an error no caller could
+// errors.Is.
+func TestRegression4NoSuchOpenCLDevice(t *testing.T) {
+	if err := svmrt.OpenCLUnavailable(); err != nil {
+		t.Skip(err)
+	}
+	_, err := svmrt.Open("opencl:99")
+	if !errors.Is(err, svmrt.ErrUnknownDevice) || !errors.Is(err, opencl.ErrNoDevice) || !strings.Contains(err.Error(), "99") {
+		t.Fatalf("Open(opencl:99): %v, want ErrUnknownDevice and opencl.ErrNoDevice naming the index", err)
+	}
+	t.Log(err)
+}

@@ -111,11 +111,28 @@ func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
 // OpenCL platform with a device is installed. OpenCLUnavailable says why
 // it is not.
 func DeviceNames() []string {
+	initOpenCL()
 	names := []string{"cpu", "simgpu"}
 	if OpenCLUnavailable() == nil {
 		names = append(names, "opencl")
 	}
 	return names
+}
+
+// openCLOnce makes the first Open or DeviceNames enumerate the OpenCL
+// devices (or find there are none).
+var openCLOnce sync.Once
+
+// initOpenCL loads the OpenCL implementation, if there is one, at the first
+// Open or DeviceNames rather than at some later, arbitrary point: loading
+// PoCL (its first clGetDeviceIDs, ~35 ms) installs LLVM's crash handlers
+// for a moment, and the backend puts the Go runtime's back when the call
+// returns. While the call runs, two threads faulting within microseconds
+// of each other could find a fault signal reset to SIG_DFL (see the
+// opencl package doc), so it happens early, before a program's devices run
+// kernels, and not at package import (no init-time side effects).
+func initOpenCL() {
+	openCLOnce.Do(func() { opencl.Devices() })
 }
 
 // OpenCLUnavailable is nil when OpenCL devices can be opened here, else why
@@ -141,6 +158,7 @@ type Device struct {
 // Opening an OpenCL device where OpenCL is unavailable is an error wrapping
 // both ErrNotSupported and opencl.ErrUnavailable, with the reason.
 func Open(name string, opts ...Option) (*Device, error) {
+	initOpenCL()
 	var c config
 	for _, o := range opts {
 		o(&c)
@@ -152,6 +170,9 @@ func Open(name string, opts ...Option) (*Device, error) {
 		if err != nil {
 			if errors.Is(err, opencl.ErrUnavailable) {
 				return nil, fmt.Errorf("runtime: open %s: %w: %w", name, ErrNotSupported, err)
+			}
+			if errors.Is(err, opencl.ErrNoDevice) {
+				return nil, fmt.Errorf("runtime: open %s: %w: %w", name, ErrUnknownDevice, err)
 			}
 			return nil, fmt.Errorf("runtime: open %s: %w", name, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/svmrt/svmrt/svm"
@@ -230,6 +231,62 @@ func kernelArgAddress(k C.cl_kernel, i int) (C.cl_uint, bool) {
 	return q, true
 }
 
+// kernelArgString is a string property of argument i (CL_KERNEL_ARG_TYPE_NAME,
+// CL_KERNEL_ARG_NAME; needs -cl-kernel-arg-info); ok is false when the
+// implementation cannot tell.
+func kernelArgString(k C.cl_kernel, i int, param C.cl_uint) (string, bool) {
+	var n C.size_t
+	if C.clshim_kernel_arg_info(k, C.cl_uint(i), param, 0, nil, &n) != 0 || n == 0 {
+		return "", false
+	}
+	buf := make([]byte, n)
+	if C.clshim_kernel_arg_info(k, C.cl_uint(i), param, n, unsafe.Pointer(&buf[0]), nil) != 0 {
+		return "", false
+	}
+	return strings.TrimRight(string(buf), "\x00 "), true
+}
+
+// kernelWorkGroupSize is CL_KERNEL_WORK_GROUP_SIZE: the largest work-group
+// this kernel can run with on d (0 when the implementation cannot tell).
+func kernelWorkGroupSize(k C.cl_kernel, d C.cl_device_id) int {
+	var v C.size_t
+	if C.clshim_kernel_wg_info(k, d, C.SVMRT_CL_KERNEL_WORK_GROUP_SIZE, C.size_t(unsafe.Sizeof(v)), unsafe.Pointer(&v), nil) != 0 {
+		return 0
+	}
+	return int(v)
+}
+
+// liveSVM counts the SVM allocations svmAlloc made that svmFree has not
+// freed (the tests check that nothing leaks).
+var liveSVM atomic.Int64
+
+// svmAlloc is clSVMAlloc (128-byte aligned); 0 on failure.
+func svmAlloc(ctx C.cl_context, flags C.cl_bitfield, n uintptr) uintptr {
+	p := uintptr(C.clshim_svm_alloc(ctx, flags, C.size_t(n), 128))
+	if p != 0 {
+		liveSVM.Add(1)
+	}
+	return p
+}
+
+// svmFree is clSVMFree of what svmAlloc returned.
+func svmFree(ctx C.cl_context, p uintptr) {
+	if p != 0 {
+		C.clshim_svm_free(ctx, C.uintptr_t(p))
+		liveSVM.Add(-1)
+	}
+}
+
+// kernelCompileWorkGroupSize is CL_KERNEL_COMPILE_WORK_GROUP_SIZE: the
+// work-group size the source requires (reqd_work_group_size), or zeros.
+func kernelCompileWorkGroupSize(k C.cl_kernel, d C.cl_device_id) [3]int {
+	var v [3]C.size_t
+	if C.clshim_kernel_wg_info(k, d, C.SVMRT_CL_KERNEL_COMPILE_WORK_GROUP_SIZE, C.size_t(unsafe.Sizeof(v)), unsafe.Pointer(&v[0]), nil) != 0 {
+		return [3]int{}
+	}
+	return [3]int{int(v[0]), int(v[1]), int(v[2])}
+}
+
 func waitEvent(ev C.cl_event) error {
 	if err := check("clWaitForEvents", C.clshim_wait_event(ev)); err != nil {
 		// A command that failed on the device: the event's status is the
@@ -252,3 +309,8 @@ func releaseEvent(ev C.cl_event) {
 // signalsRestored counts the signal handlers put back after an OpenCL call
 // replaced them (see clshim.c: PoCL's LLVM installs crash handlers).
 func signalsRestored() int { return int(C.clshim_signals_restored()) }
+
+// guardEnter and guardLeave bracket code the way the binding brackets each
+// OpenCL call that may replace signal handlers (for tests).
+func guardEnter() { C.clshim_guard_enter() }
+func guardLeave() { C.clshim_guard_leave() }

@@ -2,6 +2,7 @@
 #include "clshim.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,36 +15,61 @@
 // relies on) then goes through a handler that resets the disposition to
 // SIG_DFL first, and a second thread faulting in that window kills the
 // process. Every call that may initialise the implementation or its
-// compiler runs between save_signals and restore_signals, which puts back
-// every handler that changed.
+// compiler runs between guard_enter and guard_leave, which puts back every
+// disposition that changed (handler, flags or mask).
+//
+// Guarded calls may run concurrently (two programs building at once): the
+// first to enter saves the dispositions, the last to leave restores them,
+// under guard_mu. A thread entering while another's call is in progress
+// does not save (it would save LLVM's handlers as "the original").
+//
+// What remains: while a guarded call runs (about 35 ms for PoCL's first
+// clGetDeviceIDs, which loads LLVM; then each build), LLVM's handlers are
+// installed. A fault in that window reaches LLVM's handler, which resets
+// the signal to the previous (Go's) handler and re-raises, so a single
+// fault is still Go's; but two threads faulting within microseconds of
+// each other can find the disposition reset to SIG_DFL by LLVM's
+// SA_RESETHAND and kill the process. The runtime narrows the window by
+// enumerating devices once, early (runtime.Open and DeviceNames).
 #define NSIG_GUARDED 65
 
-static struct sigaction *save_signals(void) {
-	struct sigaction *saved = calloc(NSIG_GUARDED, sizeof *saved);
-	if (!saved)
-		return NULL;
-	for (int sig = 1; sig < NSIG_GUARDED; sig++)
-		if (sigaction(sig, NULL, &saved[sig]) != 0)
-			saved[sig].sa_handler = SIG_ERR; // not a signal we may touch
-	return saved;
-}
-
+static pthread_mutex_t guard_mu = PTHREAD_MUTEX_INITIALIZER;
+static int guard_depth;                       // guarded calls in progress
+static struct sigaction guard_saved[NSIG_GUARDED]; // valid while guard_depth > 0
+static int guard_valid[NSIG_GUARDED];
 static int restored_total;
 
-static void restore_signals(struct sigaction *saved) {
-	if (!saved)
-		return;
-	for (int sig = 1; sig < NSIG_GUARDED; sig++) {
-		struct sigaction now;
-		if (saved[sig].sa_handler == SIG_ERR || sigaction(sig, NULL, &now) != 0)
-			continue;
-		if (now.sa_sigaction != saved[sig].sa_sigaction || now.sa_flags != saved[sig].sa_flags) {
-			sigaction(sig, &saved[sig], NULL);
-			__atomic_add_fetch(&restored_total, 1, __ATOMIC_RELAXED);
+static void guard_enter(void) {
+	pthread_mutex_lock(&guard_mu);
+	if (guard_depth++ == 0)
+		for (int sig = 1; sig < NSIG_GUARDED; sig++)
+			guard_valid[sig] = sigaction(sig, NULL, &guard_saved[sig]) == 0;
+	pthread_mutex_unlock(&guard_mu);
+}
+
+static int same_action(const struct sigaction *a, const struct sigaction *b) {
+	return a->sa_sigaction == b->sa_sigaction && a->sa_flags == b->sa_flags &&
+	       memcmp(&a->sa_mask, &b->sa_mask, sizeof a->sa_mask) == 0;
+}
+
+static void guard_leave(void) {
+	pthread_mutex_lock(&guard_mu);
+	if (--guard_depth == 0) {
+		for (int sig = 1; sig < NSIG_GUARDED; sig++) {
+			struct sigaction now;
+			if (!guard_valid[sig] || sigaction(sig, NULL, &now) != 0)
+				continue;
+			if (!same_action(&now, &guard_saved[sig])) {
+				sigaction(sig, &guard_saved[sig], NULL);
+				__atomic_add_fetch(&restored_total, 1, __ATOMIC_RELAXED);
+			}
 		}
 	}
-	free(saved);
+	pthread_mutex_unlock(&guard_mu);
 }
+
+void clshim_guard_enter(void) { guard_enter(); }
+void clshim_guard_leave(void) { guard_leave(); }
 
 int clshim_signals_restored(void) { return __atomic_load_n(&restored_total, __ATOMIC_RELAXED); }
 
@@ -64,6 +90,7 @@ typedef cl_int (*fn_build_info)(cl_program, cl_device_id, cl_uint, size_t, void 
 typedef cl_kernel (*fn_create_kernel)(cl_program, const char *, cl_int *);
 typedef cl_int (*fn_kernel_info)(cl_kernel, cl_uint, size_t, void *, size_t *);
 typedef cl_int (*fn_kernel_arg_info)(cl_kernel, cl_uint, cl_uint, size_t, void *, size_t *);
+typedef cl_int (*fn_kernel_wg_info)(cl_kernel, cl_device_id, cl_uint, size_t, void *, size_t *);
 typedef cl_int (*fn_set_arg)(cl_kernel, cl_uint, size_t, const void *);
 typedef cl_int (*fn_set_arg_svm)(cl_kernel, cl_uint, const void *);
 typedef cl_int (*fn_exec_info)(cl_kernel, cl_uint, size_t, const void *);
@@ -99,6 +126,7 @@ static struct {
 	fn_release release_kernel;
 	fn_kernel_info kernel_info;
 	fn_kernel_arg_info kernel_arg_info;
+	fn_kernel_wg_info kernel_wg_info;
 	fn_set_arg set_arg;
 	fn_set_arg_svm set_arg_svm;
 	fn_exec_info exec_info;
@@ -138,6 +166,7 @@ static const struct {
 	{"clReleaseKernel", (void **)&cl.release_kernel},
 	{"clGetKernelInfo", (void **)&cl.kernel_info},
 	{"clGetKernelArgInfo", (void **)&cl.kernel_arg_info},
+	{"clGetKernelWorkGroupInfo", (void **)&cl.kernel_wg_info},
 	{"clSetKernelArg", (void **)&cl.set_arg},
 	{"clSetKernelArgSVMPointer", (void **)&cl.set_arg_svm},
 	{"clSetKernelExecInfo", (void **)&cl.exec_info},
@@ -191,16 +220,16 @@ int clshim_has(const char *name) {
 	} while (0)
 
 cl_int clshim_platforms(cl_uint max, cl_platform_id *out, cl_uint *n) {
-	struct sigaction *saved = save_signals();
+	guard_enter();
 	cl_int rc = cl.get_platform_ids(max, out, n);
-	restore_signals(saved);
+	guard_leave();
 	return rc;
 }
 cl_int clshim_devices(cl_platform_id p, cl_uint max, cl_device_id *out, cl_uint *n) {
 	// PoCL initialises its devices (and LLVM) here.
-	struct sigaction *saved = save_signals();
+	guard_enter();
 	cl_int rc = cl.get_device_ids(p, SVMRT_CL_DEVICE_TYPE_ALL, max, out, n);
-	restore_signals(saved);
+	guard_leave();
 	return rc;
 }
 cl_int clshim_platform_info(cl_platform_id p, cl_uint param, size_t size, void *value, size_t *ret) {
@@ -213,9 +242,9 @@ cl_int clshim_device_info(cl_device_id d, cl_uint param, size_t size, void *valu
 cl_context clshim_create_context(cl_platform_id p, cl_device_id d, cl_int *err) {
 	NEED_OBJ(create_context);
 	intptr_t props[] = {SVMRT_CL_CONTEXT_PLATFORM, (intptr_t)p, 0};
-	struct sigaction *saved = save_signals();
+	guard_enter();
 	cl_context c = cl.create_context(props, 1, &d, NULL, NULL, err);
-	restore_signals(saved);
+	guard_leave();
 	return c;
 }
 cl_int clshim_release_context(cl_context c) {
@@ -250,9 +279,9 @@ cl_program clshim_create_program(cl_context c, const char *src, cl_int *err) {
 }
 cl_int clshim_build_program(cl_program p, cl_device_id d, const char *options) {
 	NEED(build_program);
-	struct sigaction *saved = save_signals();
+	guard_enter();
 	cl_int rc = cl.build_program(p, 1, &d, options, NULL, NULL);
-	restore_signals(saved);
+	guard_leave();
 	return rc;
 }
 cl_int clshim_build_log(cl_program p, cl_device_id d, size_t size, char *value, size_t *ret) {
@@ -278,6 +307,14 @@ cl_int clshim_kernel_num_args(cl_kernel k, cl_uint *n) {
 cl_int clshim_kernel_arg_address(cl_kernel k, cl_uint i, cl_uint *qual) {
 	NEED(kernel_arg_info);
 	return cl.kernel_arg_info(k, i, SVMRT_CL_KERNEL_ARG_ADDRESS_QUALIFIER, sizeof *qual, qual, NULL);
+}
+cl_int clshim_kernel_arg_info(cl_kernel k, cl_uint i, cl_uint param, size_t size, void *value, size_t *ret) {
+	NEED(kernel_arg_info);
+	return cl.kernel_arg_info(k, i, param, size, value, ret);
+}
+cl_int clshim_kernel_wg_info(cl_kernel k, cl_device_id d, cl_uint param, size_t size, void *value, size_t *ret) {
+	NEED(kernel_wg_info);
+	return cl.kernel_wg_info(k, d, param, size, value, ret);
 }
 cl_int clshim_set_arg_scalar(cl_kernel k, cl_uint i, size_t size, uint64_t value) {
 	NEED(set_arg);

@@ -60,6 +60,13 @@ typedef void *cl_event;
 #define SVMRT_CL_PROGRAM_BUILD_LOG 0x1183
 #define SVMRT_CL_KERNEL_NUM_ARGS 0x1191
 #define SVMRT_CL_KERNEL_ARG_ADDRESS_QUALIFIER 0x1196
+#define SVMRT_CL_KERNEL_ARG_TYPE_NAME 0x1198
+#define SVMRT_CL_KERNEL_ARG_TYPE_QUALIFIER 0x1199
+#define SVMRT_CL_KERNEL_ARG_NAME 0x119A
+#define SVMRT_CL_KERNEL_WORK_GROUP_SIZE 0x11B0
+#define SVMRT_CL_KERNEL_COMPILE_WORK_GROUP_SIZE 0x11B1
+#define SVMRT_CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS 0x1003
+#define SVMRT_CL_DEVICE_MAX_WORK_ITEM_SIZES 0x1005
 #define SVMRT_CL_KERNEL_ARG_ADDRESS_GLOBAL 0x119B
 #define SVMRT_CL_KERNEL_ARG_ADDRESS_LOCAL 0x119C
 #define SVMRT_CL_KERNEL_ARG_ADDRESS_CONSTANT 0x119D
@@ -85,6 +92,11 @@ int clshim_load(const char *lib, char *err, size_t errlen);
 // clshim_signals_restored counts the signal handlers the binding has put
 // back after an OpenCL call replaced them (see clshim.c).
 int clshim_signals_restored(void);
+
+// clshim_guard_enter and clshim_guard_leave bracket a call that may replace
+// signal handlers (see clshim.c); exported for the tests.
+void clshim_guard_enter(void);
+void clshim_guard_leave(void);
 
 // clshim_has reports whether the named entry point was resolved (1) or not.
 int clshim_has(const char *name);
@@ -112,6 +124,9 @@ cl_kernel clshim_create_kernel(cl_program p, const char *name, cl_int *err);
 cl_int clshim_release_kernel(cl_kernel k);
 cl_int clshim_kernel_num_args(cl_kernel k, cl_uint *n);
 cl_int clshim_kernel_arg_address(cl_kernel k, cl_uint i, cl_uint *qual);
+// clGetKernelArgInfo and clGetKernelWorkGroupInfo, any parameter.
+cl_int clshim_kernel_arg_info(cl_kernel k, cl_uint i, cl_uint param, size_t size, void *value, size_t *ret);
+cl_int clshim_kernel_wg_info(cl_kernel k, cl_device_id d, cl_uint param, size_t size, void *value, size_t *ret);
 // clshim_set_arg_scalar sets argument i to the low size bytes of value
 // (size 4 or 8; little-endian, as every device svmrt supports).
 cl_int clshim_set_arg_scalar(cl_kernel k, cl_uint i, size_t size, uint64_t value);

@@ -10,9 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/svm"
@@ -20,6 +23,10 @@ import (
 
 // ErrClosed is returned by commands on a closed Device.
 var ErrClosed = errors.New("opencl: device closed")
+
+// ErrNoDevice is wrapped by Open's error for an index this machine has no
+// device for.
+var ErrNoDevice = errors.New("opencl: no such device")
 
 // Mode is how launches give a device the program's memory.
 type Mode int
@@ -52,7 +59,15 @@ func (m Mode) String() string {
 // Option configures Open.
 type Option func(*options)
 
-type options struct{ mode Mode }
+type options struct {
+	mode         Mode
+	closeTimeout time.Duration
+}
+
+// WithCloseTimeout sets how long Close waits for commands still running
+// on the device before it gives up with ErrCloseTimeout (default
+// DefaultCloseTimeout).
+func WithCloseTimeout(t time.Duration) Option { return func(o *options) { o.closeTimeout = t } }
 
 // WithMode forces a mode instead of probing. Forcing ModePassThrough on a
 // device that cannot access host memory gives wrong answers or crashes;
@@ -74,6 +89,10 @@ type Device struct {
 	mu       sync.Mutex // protects closed; held while adding to inflight
 	closed   bool
 	inflight sync.WaitGroup // commands that started and have not completed on the device
+	running  atomic.Int64   // the same count, for Close's error
+
+	closeTimeout time.Duration
+	released     chan struct{} // closed once Close has released the queue
 
 	launches, bytesIn, bytesOut, hostNs atomic.Int64
 }
@@ -98,7 +117,7 @@ func Open(index int, opts ...Option) (*Device, error) {
 		return nil, err
 	}
 	if index < 0 || index >= len(devs) {
-		return nil, fmt.Errorf("opencl: no device %d (this machine has %d: opencl:0..opencl:%d)", index, len(devs), len(devs)-1)
+		return nil, fmt.Errorf("%w %d (this machine has %d: opencl:0..opencl:%d)", ErrNoDevice, index, len(devs), len(devs)-1)
 	}
 	info := devs[index]
 	if !info.SVM.CoarseBuffer && !info.SVM.FineBuffer && !info.SVM.FineSystem {
@@ -113,7 +132,10 @@ func Open(index int, opts ...Option) (*Device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opencl: device %d (%s): %w", index, info.Name, err)
 	}
-	d := &Device{index: index, sh: sh, q: q}
+	d := &Device{index: index, sh: sh, q: q, closeTimeout: o.closeTimeout, released: make(chan struct{})}
+	if d.closeTimeout <= 0 {
+		d.closeTimeout = DefaultCloseTimeout
+	}
 	pm, pwhy := sh.probe(q)
 	switch o.mode {
 	case ModeAuto:
@@ -182,14 +204,30 @@ func (d *Device) begin() error {
 		return ErrClosed
 	}
 	d.inflight.Add(1)
+	d.running.Add(1)
 	return nil
 }
 
-func (d *Device) end() { d.inflight.Done() }
+func (d *Device) end() {
+	d.running.Add(-1)
+	d.inflight.Done()
+}
+
+// ErrCloseTimeout is returned by Close when commands the device started are
+// still running after the close timeout (see WithCloseTimeout).
+var ErrCloseTimeout = errors.New("opencl: close timed out")
+
+// DefaultCloseTimeout is how long Close waits for running commands unless
+// WithCloseTimeout says otherwise.
+const DefaultCloseTimeout = 30 * time.Second
 
 // Close waits until every command the device started has completed (also
 // those whose callers gave up waiting), then releases the queue. Programs
-// stay cached for the process.
+// stay cached for the process. OpenCL cannot abort a running kernel: if
+// commands are still running after the close timeout (a kernel spinning on
+// memory nobody will write, say), Close returns an error wrapping
+// ErrCloseTimeout instead of blocking forever, and the queue is released
+// when they complete.
 func (d *Device) Close() error {
 	d.mu.Lock()
 	if d.closed {
@@ -198,28 +236,108 @@ func (d *Device) Close() error {
 	}
 	d.closed = true
 	d.mu.Unlock()
-	d.inflight.Wait()
-	err := finish(d.q)
-	if rerr := releaseQueue(d.q); err == nil {
-		err = rerr
+	done := make(chan struct{})
+	go func() {
+		d.inflight.Wait()
+		close(done)
+	}()
+	release := func() error {
+		defer close(d.released)
+		err := finish(d.q)
+		if rerr := releaseQueue(d.q); err == nil {
+			err = rerr
+		}
+		return err
 	}
-	return err
+	timer := time.NewTimer(d.closeTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return release()
+	case <-timer.C:
+		n := d.running.Load()
+		go func() {
+			<-done
+			release()
+		}()
+		return fmt.Errorf("opencl: close %s: %d command(s) still running on the device after %v (OpenCL cannot abort a kernel; the queue is released when they complete): %w",
+			d.Name(), n, d.closeTimeout, ErrCloseTimeout)
+	}
+}
+
+// completion is the end of one enqueued command, shared by the goroutine
+// that waits for the device and the caller, who may stop waiting when its
+// context ends. state decides, once, which of the two wins: the device side
+// moves it from pending to finishing before it writes anything to host
+// memory after the command (a buffer-mode copy-back), the caller moves it
+// from pending to abandoned when it gives up. So either the caller returns
+// ctx.Err() and nothing is written to host memory afterwards, or the
+// copy-back has started and the caller waits for it and returns its result.
+type completion struct {
+	state  atomic.Int32
+	result chan error
+}
+
+const (
+	pending int32 = iota
+	finishing
+	abandoned
+)
+
+func newCompletion() *completion { return &completion{result: make(chan error, 1)} }
+
+// claim is the device side's decision: true if it may finish (copy back),
+// false if the caller has abandoned the command.
+func (c *completion) claim() bool {
+	return c.state.CompareAndSwap(pending, finishing) || c.state.Load() == finishing
+}
+
+// await waits for the result or for ctx. A result that is ready wins over
+// a cancellation that is ready at the same time.
+func (c *completion) await(ctx context.Context) (error, bool) {
+	select {
+	case err := <-c.result:
+		return err, true
+	case <-ctx.Done():
+	}
+	select {
+	case err := <-c.result:
+		return err, true
+	default:
+	}
+	if c.state.CompareAndSwap(pending, abandoned) {
+		return ctx.Err(), false
+	}
+	return <-c.result, true // finishing: wait for it
 }
 
 // Launch runs k over nd with a's arguments and waits for it.
 //
 // Everything that can be checked is checked before anything is enqueued:
-// the NDRange (errors wrap kernels.ErrInvalidNDRange), the arguments
-// against k (kernels.ErrBadArgs; also when the OpenCL source's arguments
-// do not match k.Params), the program build (*BuildError), the memory the
+// ctx (an ended ctx enqueues nothing and returns ctx.Err()), the NDRange
+// (errors wrap kernels.ErrInvalidNDRange, also for a work-group larger than
+// the device's, its per-dimension limits or the compiled kernel's
+// CL_KERNEL_WORK_GROUP_SIZE), the arguments against k (kernels.ErrBadArgs;
+// also when the OpenCL source's arguments do not match k.Params in count,
+// address space or type), the program build (*BuildError), the memory the
 // launch names (ErrDeviceFault / ErrPermission from svm, by the host's
 // mappings), and in buffer mode the pointers it cannot stage
-// (svm.ErrNotSupported). If ctx ends while the kernel runs, Launch returns
-// ctx.Err(); the kernel still completes (its staging buffers are released
-// then, and nothing is copied back).
+// (svm.ErrNotSupported).
+//
+// If ctx ends while the kernel runs, Launch returns ctx.Err() unless the
+// command has already completed (then its result). In buffer mode the
+// decision is clean: either the copy-back of the Written ranges has
+// started, and Launch waits for it and returns its result, or it is
+// abandoned, Launch returns ctx.Err(), and nothing is written to host
+// memory afterwards. The kernel itself still completes on the device (in
+// pass-through mode it writes host memory until it does); its staging
+// buffers are freed then.
 func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRange, a *kernels.Args) error {
 	if k == nil {
 		return fmt.Errorf("opencl: launch: %w: nil kernel", kernels.ErrBadArgs)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if err := d.begin(); err != nil {
 		return err
@@ -235,17 +353,14 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	if err := nd.Validate(); err != nil {
 		return wrap(err)
 	}
-	if gs := nd.GroupSize(); d.sh.info.MaxWorkGroupSize > 0 && gs > d.sh.info.MaxWorkGroupSize {
-		return wrap(fmt.Errorf("%w: work-group size %d exceeds the device's maximum %d", kernels.ErrInvalidNDRange, gs, d.sh.info.MaxWorkGroupSize))
+	if err := d.checkGroup(nd, 0); err != nil {
+		return wrap(err)
 	}
 	if err := a.Check(k); err != nil {
 		return wrap(err)
 	}
 	if k.Source == "" {
 		return wrap(fmt.Errorf("kernel has no OpenCL C source: %w", svm.ErrNotSupported))
-	}
-	if err := ctx.Err(); err != nil {
-		return err
 	}
 	p, err := d.sh.program(k)
 	if err != nil {
@@ -254,12 +369,28 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	if err := checkSignature(k, p); err != nil {
 		return wrap(err)
 	}
+	if err := d.checkGroup(nd, p.wgSize); err != nil {
+		return wrap(fmt.Errorf("kernel %s: %w", k.Name, err))
+	}
+	if r := p.reqdWG; r != [3]int{} {
+		got := [3]int{1, 1, 1}
+		for i := 0; i < nd.Dims; i++ {
+			got[i] = nd.Local[i]
+		}
+		if got != r {
+			return wrap(fmt.Errorf("%w: kernel %s: work-group %v, but its source requires reqd_work_group_size%v (CL_KERNEL_COMPILE_WORK_GROUP_SIZE)",
+				kernels.ErrInvalidNDRange, k.Name, got, r))
+		}
+	}
 	localBytes := 0
 	if k.LocalBytes != nil {
 		localBytes = k.LocalBytes(nd, a)
 		if localBytes <= 0 || (d.sh.info.LocalMem > 0 && uint64(localBytes) > d.sh.info.LocalMem) {
 			return wrap(fmt.Errorf("%w: %d bytes of local memory (the device has %d)", kernels.ErrInvalidNDRange, localBytes, d.sh.info.LocalMem))
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	// Memory: validate (and in buffer mode stage) what the launch names.
 	var st *staging
@@ -301,46 +432,79 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 
 	// Wait. The completion work (copy back, free, end) runs when the
 	// device is done, whether or not the caller still waits.
-	result := make(chan error, 1)
+	c := newCompletion()
 	complete := func() {
 		err := waitEvent(ev)
 		releaseEvent(ev)
 		if err == nil && st != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				err = cerr // abandoned: nothing is copied back
-			} else {
+			if c.claim() {
 				err = d.stageOut(st)
+			} else {
+				err = context.Canceled // abandoned: nothing is copied back (the caller has returned)
 			}
 		}
 		release()
 		runtime.KeepAlive(a) // the device used the memory a's values name
 		d.hostNs.Add(int64(time.Since(start)))
 		d.end()
-		result <- err
+		c.result <- err
 	}
 	done = true
 	if ctx.Done() == nil {
 		complete()
-		if err := <-result; err != nil {
+		if err := <-c.result; err != nil {
 			return wrap(err)
 		}
 		return nil
 	}
 	go complete()
-	select {
-	case err := <-result:
-		if err != nil {
-			return wrap(err)
+	err, completed := c.await(ctx)
+	if !completed {
+		return err
+	}
+	if err != nil {
+		return wrap(err)
+	}
+	return nil
+}
+
+// checkGroup checks nd's work-group against the device's limits
+// (CL_DEVICE_MAX_WORK_GROUP_SIZE, CL_DEVICE_MAX_WORK_ITEM_SIZES) and, when
+// kernelMax > 0, the compiled kernel's CL_KERNEL_WORK_GROUP_SIZE:
+// kernels.ErrInvalidNDRange before anything is enqueued (OpenCL would say
+// CL_INVALID_WORK_GROUP_SIZE or CL_INVALID_WORK_ITEM_SIZE).
+func (d *Device) checkGroup(nd kernels.NDRange, kernelMax int) error {
+	gs := nd.GroupSize()
+	if kernelMax > 0 {
+		if gs > kernelMax {
+			return fmt.Errorf("%w: work-group size %d exceeds the kernel's maximum on %s (CL_KERNEL_WORK_GROUP_SIZE %d)", kernels.ErrInvalidNDRange, gs, d.Name(), kernelMax)
 		}
 		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
+	if m := d.sh.info.MaxWorkGroupSize; m > 0 && gs > m {
+		return fmt.Errorf("%w: work-group size %d exceeds the device's maximum %d", kernels.ErrInvalidNDRange, gs, m)
+	}
+	for i := 0; i < nd.Dims && i < len(d.sh.info.MaxWorkItemSizes); i++ {
+		if m := d.sh.info.MaxWorkItemSizes[i]; m > 0 && nd.Local[i] > m {
+			return fmt.Errorf("%w: work-group extent %d in dimension %d exceeds the device's maximum %d (CL_DEVICE_MAX_WORK_ITEM_SIZES %v)",
+				kernels.ErrInvalidNDRange, nd.Local[i], i, m, d.sh.info.MaxWorkItemSizes)
+		}
+	}
+	return nil
 }
 
 // checkSignature compares the compiled kernel's arguments with k.Params:
 // the count (plus the trailing __local argument when k.LocalBytes is set)
-// and, where the implementation reports them, the address spaces.
+// and, where the implementation reports them (programs are built with
+// -cl-kernel-arg-info), each argument's address space and type
+// (CL_KERNEL_ARG_TYPE_NAME): a scalar Kind must be a private argument of
+// exactly its OpenCL type (F32 float, I32 int, U32 uint, I64 long, U64
+// ulong), a typed pointer Kind a __global or __constant pointer to its
+// element type (PtrF32 float, PtrI32 int, PtrU32 uint, PtrU8 uchar, or
+// their atomic_ types), PtrAny any __global or __constant pointer. Any
+// mismatch is kernels.ErrBadArgs naming the parameter, before anything is
+// enqueued: a mismatched scalar would otherwise be CL_INVALID_ARG_SIZE at
+// best and a garbage value at worst (a float's bits read as an int).
 func checkSignature(k *kernels.Kernel, p *program) error {
 	want := len(k.Params)
 	if k.LocalBytes != nil {
@@ -354,25 +518,99 @@ func checkSignature(k *kernels.Kernel, p *program) error {
 		return fmt.Errorf("%w: the OpenCL source of %s takes %d arguments, its Params list %d%s",
 			kernels.ErrBadArgs, k.Name, p.numArgs, len(k.Params), extra)
 	}
-	if p.quals == nil {
-		return nil
+	argName := func(i int) string {
+		if p.names != nil && p.names[i] != "" {
+			return fmt.Sprintf("argument %d (%s)", i, p.names[i])
+		}
+		return fmt.Sprintf("argument %d", i)
 	}
 	for i, prm := range k.Params {
-		q := p.quals[i]
-		ptr := q == C.SVMRT_CL_KERNEL_ARG_ADDRESS_GLOBAL || q == C.SVMRT_CL_KERNEL_ARG_ADDRESS_CONSTANT
-		if prm.Kind.IsPointer() != ptr {
-			what := "a scalar"
-			if prm.Kind.IsPointer() {
-				what = "a __global pointer"
+		if p.quals != nil {
+			q := p.quals[i]
+			global := q == C.SVMRT_CL_KERNEL_ARG_ADDRESS_GLOBAL || q == C.SVMRT_CL_KERNEL_ARG_ADDRESS_CONSTANT
+			switch {
+			case prm.Kind.IsPointer() && !global:
+				return fmt.Errorf("%w: kernel %s: param %d (%s) is %v but the OpenCL source's %s is %s, not a __global pointer",
+					kernels.ErrBadArgs, k.Name, i, prm.Name, prm.Kind, argName(i), addressName(q))
+			case !prm.Kind.IsPointer() && q != C.SVMRT_CL_KERNEL_ARG_ADDRESS_PRIVATE:
+				return fmt.Errorf("%w: kernel %s: param %d (%s) is the scalar %v but the OpenCL source's %s is a %s pointer",
+					kernels.ErrBadArgs, k.Name, i, prm.Name, prm.Kind, argName(i), addressName(q))
 			}
-			return fmt.Errorf("%w: kernel %s: param %d (%s) is %v but the OpenCL source's argument %d is not %s",
-				kernels.ErrBadArgs, k.Name, i, prm.Name, prm.Kind, i, what)
+		}
+		if p.types != nil {
+			got := strings.ReplaceAll(p.types[i], " ", "")
+			if ok, want := typeMatches(prm.Kind, got); !ok {
+				return fmt.Errorf("%w: kernel %s: param %d (%s) is %v (OpenCL %s) but the OpenCL source's %s is %q",
+					kernels.ErrBadArgs, k.Name, i, prm.Name, prm.Kind, want, argName(i), p.types[i])
+			}
 		}
 	}
-	if k.LocalBytes != nil && p.quals[len(k.Params)] != C.SVMRT_CL_KERNEL_ARG_ADDRESS_LOCAL {
-		return fmt.Errorf("%w: kernel %s has LocalBytes but the OpenCL source's last argument is not __local", kernels.ErrBadArgs, k.Name)
+	if k.LocalBytes != nil && p.quals != nil && p.quals[len(k.Params)] != C.SVMRT_CL_KERNEL_ARG_ADDRESS_LOCAL {
+		return fmt.Errorf("%w: kernel %s has LocalBytes but the OpenCL source's last %s is %s, not __local",
+			kernels.ErrBadArgs, k.Name, argName(len(k.Params)), addressName(p.quals[len(k.Params)]))
 	}
 	return nil
+}
+
+// addressName names an address qualifier for errors.
+func addressName(q C.cl_uint) string {
+	switch q {
+	case C.SVMRT_CL_KERNEL_ARG_ADDRESS_GLOBAL:
+		return "__global"
+	case C.SVMRT_CL_KERNEL_ARG_ADDRESS_CONSTANT:
+		return "__constant"
+	case C.SVMRT_CL_KERNEL_ARG_ADDRESS_LOCAL:
+		return "__local"
+	case C.SVMRT_CL_KERNEL_ARG_ADDRESS_PRIVATE:
+		return "private (by value)"
+	}
+	return fmt.Sprintf("address qualifier %#x", uint(q))
+}
+
+// kindTypes are the OpenCL type names (as CL_KERNEL_ARG_TYPE_NAME spells
+// them, spaces removed) each Kind accepts. PtrAny accepts any pointer.
+var kindTypes = map[kernels.Kind][]string{
+	kernels.F32:    {"float"},
+	kernels.I32:    {"int"},
+	kernels.U32:    {"uint", "unsignedint"},
+	kernels.I64:    {"long"},
+	kernels.U64:    {"ulong", "unsignedlong"},
+	kernels.PtrF32: {"float*", "atomic_float*"},
+	kernels.PtrI32: {"int*", "atomic_int*"},
+	kernels.PtrU32: {"uint*", "unsignedint*", "atomic_uint*"},
+	kernels.PtrU8:  {"uchar*", "unsignedchar*"},
+}
+
+// typeMatches reports whether the OpenCL type name got (spaces removed)
+// fits kind, and what kind wants, for the error.
+func typeMatches(kind kernels.Kind, got string) (bool, string) {
+	if kind == kernels.PtrAny {
+		return strings.HasSuffix(got, "*"), "any pointer"
+	}
+	names := kindTypes[kind]
+	if slices.Contains(names, got) {
+		return true, ""
+	}
+	if kind.IsPointer() {
+		w := "__global " + names[0]
+		if a := names[len(names)-1]; strings.HasPrefix(a, "atomic_") {
+			w += " or " + a
+		}
+		return false, w
+	}
+	return false, names[0]
+}
+
+// testHookExecInfo, when set (by tests), sees every clSetKernelExecInfo a
+// launch makes: the kernel object, "fine-system" ([0] or [1]) or
+// "svm-ptrs" (the list).
+var testHookExecInfo func(kern uintptr, what string, vals []uintptr)
+
+func boolInt(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // enqueueKernel sets every argument of kern and enqueues the launch.
@@ -398,18 +636,44 @@ func (d *Device) enqueueKernel(kern C.cl_kernel, k *kernels.Kernel, nd kernels.N
 			return nil, err
 		}
 	}
-	if d.mode == ModePassThrough && d.useExec {
-		if err := check("clSetKernelExecInfo(CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM)", C.clshim_exec_info_fine_system(kern, 1)); err != nil {
+	// Kernel objects are pooled and shared by every Device on this OpenCL
+	// device, whatever its mode, and clSetKernelExecInfo settings stay on
+	// the object: set both on every launch, so no launch inherits another's
+	// (a list of freed staging buffers, or system SVM left on for a
+	// buffer-mode launch).
+	if d.useExec {
+		on := d.mode == ModePassThrough
+		if err := check("clSetKernelExecInfo(CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM)", C.clshim_exec_info_fine_system(kern, boolInt(on))); err != nil {
 			return nil, err
+		}
+		if testHookExecInfo != nil {
+			testHookExecInfo(uintptr(unsafe.Pointer(kern)), "fine-system", []uintptr{uintptr(boolInt(on))})
 		}
 	}
-	if st != nil && len(st.bufs) > 0 {
-		list := make([]C.uintptr_t, len(st.bufs))
-		for i, b := range st.bufs {
-			list[i] = C.uintptr_t(b.svm)
+	var list []C.uintptr_t
+	if st != nil {
+		for _, b := range st.bufs {
+			list = append(list, C.uintptr_t(b.svm))
 		}
+	}
+	if len(list) == 0 {
+		// An empty list is not a valid value (CL_INVALID_VALUE): list the
+		// device's own sentinel allocation instead. Without one (no
+		// clSVMAlloc), no launch can have staged buffers to leave behind.
+		if sent := d.sh.sentinel(); sent != 0 {
+			list = append(list, C.uintptr_t(sent))
+		}
+	}
+	if len(list) > 0 {
 		if err := check("clSetKernelExecInfo(CL_KERNEL_EXEC_INFO_SVM_PTRS)", C.clshim_exec_info_svm_ptrs(kern, &list[0], C.size_t(len(list)))); err != nil {
 			return nil, err
+		}
+		if testHookExecInfo != nil {
+			ps := make([]uintptr, len(list))
+			for i, v := range list {
+				ps[i] = uintptr(v)
+			}
+			testHookExecInfo(uintptr(unsafe.Pointer(kern)), "svm-ptrs", ps)
 		}
 	}
 	var global, local [3]C.size_t

@@ -19,7 +19,8 @@
 //
 // # Modes: how a kernel gets the program's pointers
 //
-// Open probes the device, once per process and device:
+// Open probes the device, once per process and device (an index the
+// machine does not have is ErrNoDevice):
 //
 //   - pass-through: the kernel gets the program's raw pointers
 //     (clSetKernelArgSVMPointer with a host address) — when the device
@@ -39,29 +40,47 @@
 //     with clEnqueueSVMMemcpy), keeping the host address's alignment modulo
 //     128 bytes, and each pointer argument becomes the buffer address plus
 //     its offset; the buffers are listed with CL_KERNEL_EXEC_INFO_SVM_PTRS.
-//     After the kernel, ranges of parameters marked Written are copied back
-//     and the buffers freed. This is GMEM's contract for devices that cannot
+//     After the kernel, the ranges of parameters marked Written — those
+//     byte ranges only, not the rest of a buffer a read-only parameter
+//     shares with them (which need not be writable either) — are copied
+//     back and the buffers freed. This is GMEM's contract for devices that cannot
 //     fault: the runtime faults in what the launch names. A pointer argument
 //     of unknown extent (unsafe.Pointer, uintptr) or a PtrAny argument whose
 //     Go element type holds pointers (or uintptrs) — memory the kernel may
 //     follow into memory the launch does not name — is svm.ErrNotSupported,
 //     naming the kernel and parameter, before anything is enqueued: never a
-//     wrong answer. (A kernel that builds addresses out of plain integers is
-//     beyond what this check can see.)
+//     wrong answer (a pointer of unknown extent to unmapped or inaccessible
+//     memory is the device fault it would be in pass-through mode). (A kernel
+//     that builds addresses out of plain integers is beyond what this check
+//     can see.) A buffer-mode device is not coherent with the host while a
+//     kernel runs (Caps().Coherent is false): the kernel sees the host's data
+//     as it was at launch, the host sees the kernel's writes when Launch
+//     returns, host writes to a Written range during the launch are
+//     overwritten by the copy-back, and a kernel spinning on a flag the host
+//     writes never ends. The conformance tests that need coherent concurrency
+//     skip on such devices before launching anything.
 //
 // WithMode forces a mode (ModeBuffer runs the buffer path on PoCL, which is
 // how it is tested). Mode, ModeReason and Describe report the mode and why.
 //
 // # A launch
 //
-// Launch checks, before anything is enqueued: the NDRange
-// (kernels.ErrInvalidNDRange, also for a work-group larger than the
-// device's), the arguments (Args.Check: count and kinds, kernels.ErrBadArgs),
-// the program (built on first use, once per process and device: a
-// *BuildError), the compiled kernel's signature against k.Params (argument
-// count plus the trailing __local argument when k.LocalBytes is set, and the
-// address space of each argument as -cl-kernel-arg-info reports it:
-// ErrBadArgs), and the host memory the launch names against
+// Launch checks, before anything is enqueued: ctx (an ended ctx enqueues
+// nothing and returns ctx.Err()), the NDRange (kernels.ErrInvalidNDRange,
+// also for a work-group larger than the device's
+// CL_DEVICE_MAX_WORK_GROUP_SIZE or CL_DEVICE_MAX_WORK_ITEM_SIZES, the
+// compiled kernel's CL_KERNEL_WORK_GROUP_SIZE, or other than its
+// reqd_work_group_size), the arguments (Args.Check: count and kinds,
+// kernels.ErrBadArgs), the program (built on first use, once per process
+// and device: a *BuildError), the compiled kernel's signature against
+// k.Params (argument count plus the trailing __local argument when
+// k.LocalBytes is set; each argument's address space and type as
+// -cl-kernel-arg-info reports them, CL_KERNEL_ARG_TYPE_NAME: F32 float,
+// I32 int, U32 uint, I64 long, U64 ulong by value; PtrF32 float*, PtrI32
+// int*, PtrU32 uint*, PtrU8 uchar* (or their atomic_ types) and PtrAny any
+// pointer, __global or __constant; a mismatch is ErrBadArgs naming the
+// parameter, never CL_INVALID_ARG_SIZE or a float's bits read as an int;
+// a typedef'd name fits only PtrAny), and the host memory the launch names against
 // /proc/self/maps (ErrDeviceFault for unmapped or PROT_NONE memory,
 // ErrPermission for a Written parameter on read-only memory, as
 // *svm.FaultError naming the first bad address). That last check exists
@@ -70,12 +89,26 @@
 // kernel reaches by following pointers cannot be checked that way; a bad
 // pointer there crashes, as with any OpenCL CPU device. Scalars go through
 // clSetKernelArg by value; dynamic local memory is clSetKernelArg(size,
-// NULL). Then clEnqueueNDRangeKernel, clFlush, and a wait for the event.
+// NULL). Kernel objects are pooled and shared by all Devices of an OpenCL
+// device, in either mode, so every launch sets its clSetKernelExecInfo
+// state afresh: FINE_GRAIN_SYSTEM on in pass-through mode and off in buffer
+// mode (when the implementation accepts the flag), and SVM_PTRS to this
+// launch's staging buffers, or to a small sentinel allocation of the
+// context when it stages nothing (an empty list is not a valid value). Then
+// clEnqueueNDRangeKernel, clFlush, and a wait for the event.
 //
-// If ctx ends while the kernel runs, Launch returns ctx.Err() at once; the
-// kernel completes on the device, and only then are its staging buffers
-// freed (nothing is copied back) and its arguments released
-// (runtime.KeepAlive of the Args). Close waits for every such command.
+// If ctx ends while the kernel runs, Launch returns ctx.Err() at once,
+// unless the launch has completed by then (a result that is ready wins).
+// In buffer mode the copy-back is decided once: either it has started, and
+// Launch waits for it and returns its result, or Launch returns ctx.Err()
+// and nothing is copied back, then or later. The kernel completes on the
+// device (in pass-through mode it writes host memory until it does); only
+// then are its staging buffers freed and its arguments released
+// (runtime.KeepAlive of the Args). Close waits for every such command, up
+// to the close timeout (WithCloseTimeout, default 30 s): OpenCL cannot
+// abort a kernel, so a kernel that never ends makes Close return
+// ErrCloseTimeout rather than block forever, and the queue is released
+// when the command completes.
 //
 // Pages the svm core has migrated into the simulated GPU's memory are
 // absent from the host page table; a PoCL worker that touches one takes a
@@ -93,7 +126,11 @@
 // between launches: Copy still uses clEnqueueSVMMemcpy (host pointers are
 // allowed there on every device), Fill fills an SVM buffer on the device
 // and copies it out, and Map, Unmap and MigrateMem are synchronisation
-// points (clFinish). Each checks the memory it names first, like a launch.
+// points (clFinish). Each checks ctx first (an ended ctx enqueues nothing),
+// then the memory it names, like a launch. A buffer-mode fill's copy-out
+// is decided like a launch's copy-back; a copy, or a fill in pass-through
+// mode, is one command on the device that cannot be recalled once
+// enqueued.
 //
 // # Concurrency and lock order
 //
@@ -145,8 +182,17 @@
 //     shim saves every signal disposition before each call that can
 //     initialise the implementation or its compiler (clGetPlatformIDs,
 //     clGetDeviceIDs, clCreateContext, clBuildProgram) and puts back any
-//     that changed (TestSignalHandlersKept). PoCL loses LLVM's crash
-//     stack traces; nothing else.
+//     that changed — handler, flags or mask (TestSignalHandlersKept). Such
+//     calls may overlap (two builds): under a C mutex, the first to start
+//     saves and the last to end restores. PoCL loses LLVM's crash stack
+//     traces. What cannot be fixed from outside PoCL: while such a call
+//     runs (~35 ms for the first clGetDeviceIDs, which loads LLVM; each
+//     build after), LLVM's handlers are in place. A single fault then is
+//     still Go's (LLVM's handler re-raises it to the previous handler), but
+//     two threads faulting within microseconds of each other in that window
+//     can find the signal reset to SIG_DFL and kill the process. The
+//     runtime narrows the window by enumerating devices at its first Open
+//     or DeviceNames (not at import), before a program's kernels run.
 //   - A failed build also prints the compiler's diagnostics on the
 //     process's stderr (PoCL's clang does); the log is in the BuildError.
 //

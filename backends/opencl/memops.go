@@ -24,13 +24,21 @@ import (
 // clEnqueueSVMMemcpy (which takes host pointers on any OpenCL 2.0 device),
 // Fill fills a staged SVM buffer on the device and copies it out, and
 // Map/Unmap/MigrateMem are synchronisation points (clFinish): there is
-// nothing to map or migrate. Every command checks the host memory it names
-// first (see checkSpans) and is ordered with kernels in the device's
-// in-order queue.
+// nothing to map or migrate. Every command checks ctx first (an ended ctx
+// enqueues nothing and returns ctx.Err()), then the host memory it names
+// (see checkSpans), and is ordered with kernels in the device's in-order
+// queue. If ctx ends while a command runs, it returns ctx.Err() unless the
+// command has completed; a command already on the device (a copy, a fill in
+// pass-through mode) cannot be recalled and completes, while a buffer-mode
+// fill's copy-out to host memory either has started (the caller then waits
+// for it) or never happens.
 
 // Copy copies n bytes from src to dst on the device. Overlapping ranges
 // are svm.ErrInvalidValue (CL_MEM_COPY_OVERLAP).
 func (d *Device) Copy(ctx context.Context, dst, src, n uintptr) error {
+	if err := ctx.Err(); err != nil {
+		return err // an ended ctx enqueues nothing
+	}
 	if n == 0 {
 		return nil
 	}
@@ -42,7 +50,7 @@ func (d *Device) Copy(ctx context.Context, dst, src, n uintptr) error {
 	}
 	err := d.command(ctx, "copy", func(ev *C.cl_event) error {
 		return check("clEnqueueSVMMemcpy", C.clshim_svm_memcpy(d.q, 0, C.uintptr_t(dst), C.uintptr_t(src), C.size_t(n), ev))
-	}, nil)
+	}, nil, nil)
 	if err == nil {
 		d.bytesIn.Add(int64(n))
 		d.bytesOut.Add(int64(n))
@@ -68,6 +76,9 @@ func CheckFill(dst uintptr, pattern []byte, n uintptr) error {
 
 // Fill fills [dst, dst+n) with pattern repeated (see CheckFill).
 func (d *Device) Fill(ctx context.Context, dst uintptr, pattern []byte, n uintptr) error {
+	if err := ctx.Err(); err != nil {
+		return err // an ended ctx enqueues nothing
+	}
 	if err := CheckFill(dst, pattern, n); err != nil {
 		return err
 	}
@@ -84,31 +95,39 @@ func (d *Device) Fill(ctx context.Context, dst uintptr, pattern []byte, n uintpt
 	if d.mode == ModePassThrough {
 		return d.command(ctx, "fill", func(ev *C.cl_event) error {
 			return check("clEnqueueSVMMemFill", C.clshim_svm_memfill(d.q, C.uintptr_t(dst), pat, C.size_t(len(pattern)), C.size_t(n), ev))
-		}, nil)
+		}, nil, nil)
 	}
-	// Buffer mode: fill an SVM buffer, copy it out.
+	// Buffer mode: fill an SVM buffer on the device, then (unless the
+	// caller has given up) copy it out. The buffer is allocated once the
+	// command is registered (a closed device allocates nothing) and freed
+	// when the device is done with it.
 	flags := C.cl_bitfield(C.SVMRT_CL_MEM_READ_WRITE)
 	if d.sh.info.SVM.FineBuffer {
 		flags |= C.SVMRT_CL_MEM_SVM_FINE_GRAIN_BUFFER
 	}
-	buf := uintptr(C.clshim_svm_alloc(d.sh.ctx, flags, C.size_t(n), 128))
-	if buf == 0 {
-		return fmt.Errorf("opencl: clSVMAlloc of %d bytes for a fill failed on %s: %w", n, d.Name(), svm.ErrOutOfDeviceMemory)
-	}
+	var buf uintptr
 	return d.command(ctx, "fill", func(ev *C.cl_event) error {
-		if err := check("clEnqueueSVMMemFill", C.clshim_svm_memfill(d.q, C.uintptr_t(buf), pat, C.size_t(len(pattern)), C.size_t(n), nil)); err != nil {
+		if buf = svmAlloc(d.sh.ctx, flags, n); buf == 0 {
+			return fmt.Errorf("clSVMAlloc of %d bytes for a fill failed: %w", n, svm.ErrOutOfDeviceMemory)
+		}
+		return check("clEnqueueSVMMemFill", C.clshim_svm_memfill(d.q, C.uintptr_t(buf), pat, C.size_t(len(pattern)), C.size_t(n), ev))
+	}, func() error {
+		if err := check("clEnqueueSVMMemcpy(SVM buffer to host)", C.clshim_svm_memcpy(d.q, 1, C.uintptr_t(dst), C.uintptr_t(buf), C.size_t(n), nil)); err != nil {
 			return err
 		}
-		return check("clEnqueueSVMMemcpy(SVM buffer to host)", C.clshim_svm_memcpy(d.q, 0, C.uintptr_t(dst), C.uintptr_t(buf), C.size_t(n), ev))
-	}, func() {
-		C.clshim_svm_free(d.sh.ctx, C.uintptr_t(buf))
 		d.bytesOut.Add(int64(n))
+		return nil
+	}, func() {
+		svmFree(d.sh.ctx, buf)
 	})
 }
 
 // Map makes [p, p+n) ready for host access (clEnqueueSVMMap, read and
 // write) and waits for it.
 func (d *Device) Map(ctx context.Context, p, n uintptr) error {
+	if err := ctx.Err(); err != nil {
+		return err // an ended ctx enqueues nothing
+	}
 	if d.mode == ModeBuffer || n == 0 {
 		return d.sync(ctx, "map")
 	}
@@ -117,17 +136,20 @@ func (d *Device) Map(ctx context.Context, p, n uintptr) error {
 	}
 	return d.command(ctx, "map", func(ev *C.cl_event) error {
 		return check("clEnqueueSVMMap", C.clshim_svm_map(d.q, 0, C.SVMRT_CL_MAP_READ|C.SVMRT_CL_MAP_WRITE, C.uintptr_t(p), C.size_t(n), ev))
-	}, nil)
+	}, nil, nil)
 }
 
 // Unmap ends host access to [p, p+n) (clEnqueueSVMUnmap) and waits for it.
 func (d *Device) Unmap(ctx context.Context, p, n uintptr) error {
+	if err := ctx.Err(); err != nil {
+		return err // an ended ctx enqueues nothing
+	}
 	if d.mode == ModeBuffer || n == 0 {
 		return d.sync(ctx, "unmap")
 	}
 	return d.command(ctx, "unmap", func(ev *C.cl_event) error {
 		return check("clEnqueueSVMUnmap", C.clshim_svm_unmap(d.q, C.uintptr_t(p), ev))
-	}, nil)
+	}, nil, nil)
 }
 
 // MigrateMem asks the device to move [p, p+n) to itself, or to the host
@@ -135,6 +157,9 @@ func (d *Device) Unmap(ctx context.Context, p, n uintptr) error {
 // the same), and waits for it. A library without the entry point (2.0) is
 // svm.ErrNotSupported.
 func (d *Device) MigrateMem(ctx context.Context, p, n uintptr, toHost bool) error {
+	if err := ctx.Err(); err != nil {
+		return err // an ended ctx enqueues nothing
+	}
 	if d.mode == ModeBuffer || n == 0 {
 		return d.sync(ctx, "migrate")
 	}
@@ -147,11 +172,15 @@ func (d *Device) MigrateMem(ctx context.Context, p, n uintptr, toHost bool) erro
 	}
 	return d.command(ctx, "migrate", func(ev *C.cl_event) error {
 		return check("clEnqueueSVMMigrateMem", C.clshim_svm_migrate(d.q, C.uintptr_t(p), C.size_t(n), flags, ev))
-	}, nil)
+	}, nil, nil)
 }
 
-// sync waits until every command queued so far has completed.
+// sync waits until every command queued so far has completed. An ended
+// ctx waits for nothing.
 func (d *Device) sync(ctx context.Context, what string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := d.begin(); err != nil {
 		return err
 	}
@@ -159,13 +188,19 @@ func (d *Device) sync(ctx context.Context, what string) error {
 	if err := finish(d.q); err != nil {
 		return fmt.Errorf("opencl: %s on %s: %w", what, d.Name(), err)
 	}
-	return ctx.Err()
+	return nil
 }
 
 // command enqueues one command (enqueue sets *ev to the event of its last
-// step), flushes, and waits for it or for ctx. after runs once the device
-// is done with the command, whether or not the caller still waits.
-func (d *Device) command(ctx context.Context, what string, enqueue func(ev *C.cl_event) error, after func()) error {
+// step), flushes, and waits for it or for ctx. An ended ctx enqueues
+// nothing. out, if set, runs once the event completed, unless the caller
+// has abandoned the command (see completion): it is the step that writes
+// host memory. after runs once the device is done with the command,
+// whether or not the caller still waits.
+func (d *Device) command(ctx context.Context, what string, enqueue func(ev *C.cl_event) error, out func() error, after func()) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := d.begin(); err != nil {
 		return err
 	}
@@ -183,23 +218,36 @@ func (d *Device) command(ctx context.Context, what string, enqueue func(ev *C.cl
 		return fmt.Errorf("opencl: %s on %s: %w", what, d.Name(), err)
 	}
 	flush(d.q)
-	result := make(chan error, 1)
-	go func() {
+	c := newCompletion()
+	complete := func() {
 		err := waitEvent(ev)
 		releaseEvent(ev)
+		if err == nil && out != nil {
+			if c.claim() {
+				err = out()
+			} else {
+				err = context.Canceled
+			}
+		}
 		if after != nil {
 			after()
 		}
 		d.end()
-		result <- err
-	}()
-	select {
-	case err := <-result:
-		if err != nil {
-			return fmt.Errorf("opencl: %s on %s: %w", what, d.Name(), err)
-		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+		c.result <- err
 	}
+	var err error
+	if ctx.Done() == nil {
+		complete()
+		err = <-c.result
+	} else {
+		go complete()
+		var completed bool
+		if err, completed = c.await(ctx); !completed {
+			return err
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("opencl: %s on %s: %w", what, d.Name(), err)
+	}
+	return nil
 }

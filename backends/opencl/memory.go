@@ -201,9 +201,9 @@ type staging struct {
 // bytes, so pointers into the interval keep theirs).
 type stagedBuf struct {
 	start, len uintptr
-	written    bool
-	alloc      uintptr // what clSVMAlloc returned
-	svm        uintptr // alloc + pad: where start lives on the device
+	writes     []kernels.Range // the Written parameters' ranges in it, merged, by address
+	alloc      uintptr         // what clSVMAlloc returned
+	svm        uintptr         // alloc + pad: where start lives on the device
 }
 
 // stageIn makes the ranges a launch names device-visible: it merges
@@ -229,6 +229,10 @@ func (d *Device) stageIn(k *kernels.Kernel, a *kernels.Args) (*staging, error) {
 			r = a.Ranges[i]
 		}
 		if r.Len == 0 {
+			// A bad address is a fault whatever the mode: say that first.
+			if err := checkSpans(d.Name(), []span{{start: a.Ptr(i), len: 1, write: p.Written, what: fmt.Sprintf("kernel %s param %d (%s)", k.Name, i, p.Name)}}); err != nil {
+				return nil, err
+			}
 			return nil, fmt.Errorf("%w: kernel %s param %d (%s): a pointer of unknown extent (unsafe.Pointer or uintptr) cannot be staged on %s, which cannot access host memory (mode buffer: %s); pass a slice or a pointer to an object",
 				svm.ErrNotSupported, k.Name, i, p.Name, d.Name(), d.why)
 		}
@@ -255,14 +259,32 @@ func (d *Device) stageIn(k *kernels.Kernel, a *kernels.Args) (*staging, error) {
 		if n := len(st.bufs); n > 0 && r.Start < st.bufs[n-1].start+st.bufs[n-1].len {
 			b := st.bufs[n-1]
 			b.len = max(b.len, r.End()-b.start)
-			b.written = b.written || r.Written
 		} else {
-			st.bufs = append(st.bufs, &stagedBuf{start: r.Start, len: r.Len, written: r.Written})
+			st.bufs = append(st.bufs, &stagedBuf{start: r.Start, len: r.Len})
 		}
 		bufOf[ri] = len(st.bufs) - 1
 	}
+	// Only the Written parameters' own ranges are copied back (and must be
+	// writable): a read-only parameter overlapping a written one shares its
+	// buffer but not its copy-back.
+	for _, ri := range order {
+		r := refs[ri].r
+		if !r.Written {
+			continue
+		}
+		b := st.bufs[bufOf[ri]]
+		if n := len(b.writes); n > 0 && r.Start <= b.writes[n-1].End() {
+			w := &b.writes[n-1]
+			w.Len = max(w.End(), r.End()) - w.Start
+		} else {
+			b.writes = append(b.writes, kernels.Range{Start: r.Start, Len: r.Len, Written: true})
+		}
+	}
 	for _, b := range st.bufs {
-		spans = append(spans, span{start: b.start, len: b.len, write: b.written, what: fmt.Sprintf("kernel %s: staged range %#x..%#x", k.Name, b.start, b.start+b.len)})
+		spans = append(spans, span{start: b.start, len: b.len, what: fmt.Sprintf("kernel %s: staged range %#x..%#x", k.Name, b.start, b.start+b.len)})
+		for _, w := range b.writes {
+			spans = append(spans, span{start: w.Start, len: w.Len, write: true, what: fmt.Sprintf("kernel %s: written range %#x..%#x", k.Name, w.Start, w.End())})
+		}
 	}
 	if err := checkSpans(d.Name(), spans); err != nil {
 		return nil, err
@@ -273,7 +295,7 @@ func (d *Device) stageIn(k *kernels.Kernel, a *kernels.Args) (*staging, error) {
 	}
 	for _, b := range st.bufs {
 		pad := b.start & 127
-		b.alloc = uintptr(C.clshim_svm_alloc(d.sh.ctx, flags, C.size_t(b.len+pad), 128))
+		b.alloc = svmAlloc(d.sh.ctx, flags, b.len+pad)
 		if b.alloc == 0 {
 			st.free()
 			if !hasEntry("clSVMAlloc") {
@@ -295,16 +317,16 @@ func (d *Device) stageIn(k *kernels.Kernel, a *kernels.Args) (*staging, error) {
 	return st, nil
 }
 
-// stageOut copies the buffers the kernel may have written back to the host.
+// stageOut copies the ranges of the Written parameters back to the host
+// (and nothing else of the buffers they are in).
 func (d *Device) stageOut(st *staging) error {
 	for _, b := range st.bufs {
-		if !b.written {
-			continue
+		for _, w := range b.writes {
+			if err := check("clEnqueueSVMMemcpy(SVM buffer to host)", C.clshim_svm_memcpy(d.q, 1, C.uintptr_t(w.Start), C.uintptr_t(b.svm+(w.Start-b.start)), C.size_t(w.Len), nil)); err != nil {
+				return err
+			}
+			d.bytesOut.Add(int64(w.Len))
 		}
-		if err := check("clEnqueueSVMMemcpy(SVM buffer to host)", C.clshim_svm_memcpy(d.q, 1, C.uintptr_t(b.start), C.uintptr_t(b.svm), C.size_t(b.len), nil)); err != nil {
-			return err
-		}
-		d.bytesOut.Add(int64(b.len))
 	}
 	return nil
 }
@@ -312,10 +334,8 @@ func (d *Device) stageOut(st *staging) error {
 // free releases the buffers (after the commands using them completed).
 func (st *staging) free() {
 	for _, b := range st.bufs {
-		if b.alloc != 0 {
-			C.clshim_svm_free(st.d.sh.ctx, C.uintptr_t(b.alloc))
-			b.alloc = 0
-		}
+		svmFree(st.d.sh.ctx, b.alloc)
+		b.alloc = 0
 	}
 }
 

@@ -69,7 +69,10 @@ type DeviceInfo struct {
 	GlobalMem        uint64
 	LocalMem         uint64 // CL_DEVICE_LOCAL_MEM_SIZE
 	MaxWorkGroupSize int    // CL_DEVICE_MAX_WORK_GROUP_SIZE
-	AddressBits      int    // CL_DEVICE_ADDRESS_BITS (svmrt needs 64)
+	// MaxWorkItemSizes is CL_DEVICE_MAX_WORK_ITEM_SIZES: the largest
+	// work-group extent per dimension (nil when the query fails).
+	MaxWorkItemSizes []int
+	AddressBits      int // CL_DEVICE_ADDRESS_BITS (svmrt needs 64)
 	SVM              SVMCaps
 
 	platform C.cl_platform_id
@@ -150,6 +153,7 @@ func Devices() ([]DeviceInfo, error) {
 				LocalMem:         uint64(deviceUint[C.cl_ulong](d, C.SVMRT_CL_DEVICE_LOCAL_MEM_SIZE)),
 				AddressBits:      int(deviceUint[C.cl_uint](d, C.SVMRT_CL_DEVICE_ADDRESS_BITS)),
 				MaxWorkGroupSize: int(deviceUint[C.cl_ulong](d, C.SVMRT_CL_DEVICE_MAX_WORK_GROUP_SIZE)),
+				MaxWorkItemSizes: maxWorkItemSizes(d),
 				CVersions:        nameVersions(d, C.SVMRT_CL_DEVICE_OPENCL_C_ALL_VERSIONS, true),
 				CFeatures:        nameVersions(d, C.SVMRT_CL_DEVICE_OPENCL_C_FEATURES, false),
 				platform:         p,
@@ -208,6 +212,24 @@ func deviceUint[T C.cl_uint | C.cl_ulong](d C.cl_device_id, param C.cl_uint) T {
 		return 0
 	}
 	return v
+}
+
+// maxWorkItemSizes reads CL_DEVICE_MAX_WORK_ITEM_SIZES (size_t per
+// dimension, CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS of them).
+func maxWorkItemSizes(d C.cl_device_id) []int {
+	dims := int(deviceUint[C.cl_uint](d, C.SVMRT_CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS))
+	if dims <= 0 || dims > 16 {
+		return nil
+	}
+	v := make([]C.size_t, dims)
+	if C.clshim_device_info(d, C.SVMRT_CL_DEVICE_MAX_WORK_ITEM_SIZES, C.size_t(dims)*C.size_t(unsafe.Sizeof(v[0])), unsafe.Pointer(&v[0]), nil) != 0 {
+		return nil
+	}
+	out := make([]int, dims)
+	for i := range v {
+		out[i] = int(v[i])
+	}
+	return out
 }
 
 // nameVersions reads an OpenCL 3.0 array of cl_name_version {cl_version

@@ -33,6 +33,9 @@ type shared struct {
 	mu    sync.Mutex          // protects progs
 	progs map[string]*program // by kernel name + "\x00" + source
 
+	sentinelOnce sync.Once
+	sentinelPtr  uintptr // a 128-byte SVM allocation, never freed (see sentinel)
+
 	probeOnce   sync.Once
 	probeMode   Mode   // ModePassThrough or ModeBuffer, set by probeOnce
 	probeWhy    string // why
@@ -71,6 +74,17 @@ func sharedFor(info DeviceInfo) (*shared, error) {
 	return s, nil
 }
 
+// sentinel is a small SVM allocation of the context that lives as long as
+// the process: the CL_KERNEL_EXEC_INFO_SVM_PTRS list of launches that stage
+// nothing (a valid list must name at least one allocation). 0 when
+// clSVMAlloc fails.
+func (s *shared) sentinel() uintptr {
+	s.sentinelOnce.Do(func() {
+		s.sentinelPtr = svmAlloc(s.ctx, C.SVMRT_CL_MEM_READ_WRITE, 128)
+	})
+	return s.sentinelPtr
+}
+
 // chooseStd picks the newest OpenCL C standard 2.0 or later the device
 // compiles (kernels use 2.0 atomics and get_local_linear_id): 3.0 when
 // CL_DEVICE_OPENCL_C_ALL_VERSIONS lists it (PoCL 3.1 reports "OpenCL C 1.2"
@@ -101,6 +115,10 @@ type program struct {
 	prog    C.cl_program
 	numArgs int
 	quals   []C.cl_uint // address qualifier per argument, nil if unknown
+	types   []string    // CL_KERNEL_ARG_TYPE_NAME per argument ("float*", "int"), nil if unknown
+	names   []string    // CL_KERNEL_ARG_NAME per argument, nil if unknown
+	wgSize  int         // CL_KERNEL_WORK_GROUP_SIZE on the device, 0 if unknown
+	reqdWG  [3]int      // CL_KERNEL_COMPILE_WORK_GROUP_SIZE (reqd_work_group_size), zeros if none
 
 	poolMu sync.Mutex    // protects free
 	free   []C.cl_kernel // kernel objects not in use by a launch
@@ -155,7 +173,26 @@ func (s *shared) program(k *kernels.Kernel) (*program, error) {
 		}
 		quals[i] = q
 	}
-	p.prog, p.numArgs, p.quals = prog, n, quals
+	types, names := make([]string, n), make([]string, n)
+	for i := range types {
+		t, ok := kernelArgString(kern, i, C.SVMRT_CL_KERNEL_ARG_TYPE_NAME)
+		if !ok {
+			types = nil
+			break
+		}
+		types[i] = t
+	}
+	for i := range names {
+		nm, ok := kernelArgString(kern, i, C.SVMRT_CL_KERNEL_ARG_NAME)
+		if !ok {
+			names = nil
+			break
+		}
+		names[i] = nm
+	}
+	p.prog, p.numArgs, p.quals, p.types, p.names = prog, n, quals, types, names
+	p.wgSize = kernelWorkGroupSize(kern, s.info.device)
+	p.reqdWG = kernelCompileWorkGroupSize(kern, s.info.device)
 	p.free = append(p.free, kern)
 	return p, nil
 }

@@ -51,7 +51,7 @@ func TestSignalHandlersKept(t *testing.T) {
 		t.Fatal(err, out)
 	}
 	for _, sig := range sigs {
-		if now := sigaction(sig); now[0] != before[sig][0] || now[1] != before[sig][1] {
+		if now := sigaction(sig); now != before[sig] {
 			t.Errorf("%v: handler %#x flags %#x, was %#x %#x", sig, now[0], now[1], before[sig][0], before[sig][1])
 		}
 	}

@@ -147,6 +147,24 @@ func known(device string) bool {
 	return strings.HasPrefix(device, "opencl:") && svmrt.OpenCLUnavailable() == nil
 }
 
+// isOpenCL reports whether device names an OpenCL device ("opencl",
+// "opencl:N").
+func isOpenCL(device string) bool {
+	rest, ok := strings.CutPrefix(device, "opencl:")
+	if device == "opencl" {
+		return true
+	}
+	if !ok || rest == "" {
+		return false
+	}
+	for _, c := range rest {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 func yes(b bool) string {
 	if b {
 		return "yes"
@@ -161,6 +179,14 @@ func runSample(args []string, stdout, stderr io.Writer) int {
 	m := fs.Int("m", 256, "matrix size (m×m float32)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if isOpenCL(*device) {
+		if err := svmrt.OpenCLUnavailable(); err != nil {
+			// A known device kind that cannot be used here: say why (as
+			// `svmrt devices` does), not "unknown device".
+			fmt.Fprintf(stderr, "svmrt run: device %s: %v\n", *device, err)
+			return 1
+		}
 	}
 	if !known(*device) {
 		fmt.Fprintf(stderr, "svmrt run: unknown device %q (known: %s)\n", *device, strings.Join(svmrt.DeviceNames(), ", "))
