@@ -41,7 +41,7 @@ func (d *Device) Memcpy(ctx context.Context, dst, src unsafe.Pointer, n uintptr)
 // queued.
 func (d *Device) Memfill(ctx context.Context, dst unsafe.Pointer, pattern []byte, n uintptr) (*Event, error) {
 	t := uintptr(dst)
-	if err := simgpu.CheckFill(t, pattern, n); err != nil {
+	if err := svm.CheckFill(t, pattern, n); err != nil {
 		return nil, fmt.Errorf("runtime: memfill: %w", err)
 	}
 	pat := append([]byte(nil), pattern...) // the caller may reuse its slice once we return

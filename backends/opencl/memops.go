@@ -9,7 +9,6 @@ import "C"
 import (
 	"context"
 	"fmt"
-	"math/bits"
 
 	"github.com/svmrt/svmrt/svm"
 )
@@ -58,29 +57,13 @@ func (d *Device) Copy(ctx context.Context, dst, src, n uintptr) error {
 	return err
 }
 
-// CheckFill validates a fill as clEnqueueSVMMemFill does: the pattern is 1,
-// 2, 4, ..., 128 bytes, n a multiple of it and dst aligned to it. Errors
-// wrap svm.ErrInvalidValue (CL_INVALID_VALUE).
-func CheckFill(dst uintptr, pattern []byte, n uintptr) error {
-	p := len(pattern)
-	switch {
-	case p == 0 || p > 128 || bits.OnesCount(uint(p)) != 1:
-		return fmt.Errorf("opencl: fill pattern of %d bytes (must be 1, 2, 4, ..., 128): %w", p, svm.ErrInvalidValue)
-	case n%uintptr(p) != 0:
-		return fmt.Errorf("opencl: fill of %d bytes is not a multiple of the %d-byte pattern: %w", n, p, svm.ErrInvalidValue)
-	case dst%uintptr(p) != 0:
-		return fmt.Errorf("opencl: fill destination %#x is not aligned to the %d-byte pattern: %w", dst, p, svm.ErrInvalidValue)
-	}
-	return nil
-}
-
-// Fill fills [dst, dst+n) with pattern repeated (see CheckFill).
+// Fill fills [dst, dst+n) with pattern repeated (see svm.CheckFill).
 func (d *Device) Fill(ctx context.Context, dst uintptr, pattern []byte, n uintptr) error {
 	if err := ctx.Err(); err != nil {
 		return err // an ended ctx enqueues nothing
 	}
-	if err := CheckFill(dst, pattern, n); err != nil {
-		return err
+	if err := svm.CheckFill(dst, pattern, n); err != nil {
+		return fmt.Errorf("opencl: %w", err)
 	}
 	if n == 0 {
 		return nil

@@ -3,7 +3,6 @@ package simgpu
 import (
 	"context"
 	"fmt"
-	"math/bits"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -48,7 +47,7 @@ func (d *Device) Copy(ctx context.Context, dst, src, n uintptr) error {
 // (clEnqueueSVMMemFill). The pattern size must be a power of two from 1 to
 // 128 bytes, n a multiple of it and dst aligned to it (CL_INVALID_VALUE).
 func (d *Device) Fill(ctx context.Context, dst uintptr, pattern []byte, n uintptr) error {
-	if err := CheckFill(dst, pattern, n); err != nil {
+	if err := svm.CheckFill(dst, pattern, n); err != nil {
 		return fmt.Errorf("simgpu: %w", err)
 	}
 	if n == 0 {
@@ -63,20 +62,6 @@ func (d *Device) Fill(ctx context.Context, dst uintptr, pattern []byte, n uintpt
 		}
 		return nil
 	})
-}
-
-// CheckFill validates clEnqueueSVMMemFill's arguments.
-func CheckFill(dst uintptr, pattern []byte, n uintptr) error {
-	p := uintptr(len(pattern))
-	switch {
-	case p == 0 || p > 128 || bits.OnesCount(uint(p)) != 1:
-		return fmt.Errorf("fill pattern of %d bytes: must be a power of two from 1 to 128: %w", p, svm.ErrInvalidValue)
-	case n%p != 0:
-		return fmt.Errorf("fill of %d bytes: not a multiple of the %d-byte pattern: %w", n, p, svm.ErrInvalidValue)
-	case dst%p != 0:
-		return fmt.Errorf("fill at %#x: not aligned to the %d-byte pattern: %w", dst, p, svm.ErrInvalidValue)
-	}
-	return nil
 }
 
 // dma runs a device-side operation with one work-item's view of memory.
