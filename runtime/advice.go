@@ -35,8 +35,16 @@ type Policy = simgpu.Policy
 func WithPolicy(p Policy) Option { return WithSimGPUOptions(simgpu.WithPolicy(p)) }
 
 // Location is the device as a preferred location. Devices without private
-// memory (cpu) work on host memory: their location is Host.
+// memory (cpu) work on host memory: their location is Host. A closed
+// device has none (its slot goes to the next device opened): advice naming
+// it is refused.
 func (d *Device) Location() Location {
+	d.mu.Lock()
+	closed := d.closed
+	d.mu.Unlock()
+	if closed {
+		return simgpu.LocationNone
+	}
 	if g, ok := d.be.(*simgpu.Device); ok {
 		return g.Location()
 	}
@@ -60,18 +68,23 @@ func UnsetPreferredLocation(p unsafe.Pointer, n uintptr) error {
 // nothing migrates). Devices without private memory need no such advice;
 // it is accepted and has no effect for them.
 func SetAccessedBy(p unsafe.Pointer, n uintptr, d *Device) error {
-	if d.Location() == Host {
+	switch loc := d.Location(); loc {
+	case Host:
 		return nil
+	case simgpu.LocationNone:
+		return fmt.Errorf("runtime: set accessed-by %s: %w", d.Name(), ErrClosed)
+	default:
+		return advise(p, n, simgpu.SetAccessedBy, loc)
 	}
-	return advise(p, n, simgpu.SetAccessedBy, d.Location())
 }
 
 // UnsetAccessedBy removes d from the accessors of [p, p+n).
 func UnsetAccessedBy(p unsafe.Pointer, n uintptr, d *Device) error {
-	if d.Location() == Host {
-		return nil
+	loc := d.Location()
+	if loc == Host || loc == simgpu.LocationNone {
+		return nil // nothing to undo (closing a device removes its advice)
 	}
-	return advise(p, n, simgpu.UnsetAccessedBy, d.Location())
+	return advise(p, n, simgpu.UnsetAccessedBy, loc)
 }
 
 // SetReadMostly advises that [p, p+n) is mostly read: a device reading it

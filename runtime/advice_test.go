@@ -71,6 +71,16 @@ func TestRangeAttributesReturnWhatWasSet(t *testing.T) {
 	if err := svmrt.SetPreferredLocation(p, 0, svmrt.Host); !errors.Is(err, svmrt.ErrInvalidValue) {
 		t.Errorf("empty range: %v", err)
 	}
+	// A closed device's slot goes to the next device: advice naming it is
+	// refused.
+	gone := open(t, "simgpu", svmrt.WithVRAM(4<<20))
+	gone.Close()
+	if err := svmrt.SetAccessedBy(p, n, gone); !errors.Is(err, svmrt.ErrClosed) {
+		t.Errorf("accessed-by a closed device: %v, want ErrClosed", err)
+	}
+	if err := svmrt.SetPreferredLocation(p, n, gone.Location()); !errors.Is(err, svmrt.ErrInvalidValue) {
+		t.Errorf("preferred location on a closed device: %v, want ErrInvalidValue", err)
+	}
 }
 
 // Preferred location host + accessed-by: the kernel runs with no migration

@@ -711,13 +711,22 @@ func (l *launch) migrateRun(v svm.VMA, pages []uint64, dup bool) error {
 	}
 	d.clock.Charge(TimeTransferH2D, cost.TransferTime(h2d*svm.PageSize))
 	d.clock.Charge(TimeTransferPeer, cost.PeerTransferTime(peer*svm.PageSize))
-	for _, p := range pages {
-		if w := atomic.LoadUint64(svm.PTE(uintptr(p), true)); svm.WordState(w) == svm.StateHost {
+	for i, p := range pages {
+		w := atomic.LoadUint64(svm.PTE(uintptr(p), true))
+		switch {
+		case svm.WordState(w) == svm.StateHost:
 			// Busy for too long, the address space changed under the
-			// migration, or no room: map it so the work-items progress;
-			// pages elsewhere fault again next round.
+			// migration, or no room: map it so the work-items progress.
 			l.remote[p] = remoteMap{writable: v.Write}
+		case !room && !had[i] && !ours(p):
+			// No room, and the page is on another device: bring it home and
+			// map it (a copy or fill is one round; waiting for the next
+			// round would never end).
+			if err := l.mapRemote(p, v); err != nil {
+				return err
+			}
 		}
+		// Otherwise (a migration in flight elsewhere) it faults again.
 	}
 	return nil
 }

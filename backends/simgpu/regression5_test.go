@@ -3,6 +3,7 @@ package simgpu
 import (
 	"context"
 	"errors"
+	"syscall"
 	"testing"
 	"unsafe"
 
@@ -148,5 +149,85 @@ func TestRegression5AdviceForgetsClosedDevice(t *testing.T) {
 	}
 	if rs := RangeAdvice(p, n); len(rs) != 0 {
 		t.Fatalf("advice for closed device %v remains: %+v", slot, rs)
+	}
+}
+
+// blockAligned maps n bytes at a 2 MiB boundary (unmapped after the test).
+func blockAligned(t *testing.T, n int) ([]byte, uintptr) {
+	t.Helper()
+	b, err := syscall.Mmap(-1, 0, n+2<<20, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Munmap(b) })
+	base := uintptr(unsafe.Pointer(&b[0]))
+	off := int((2<<20 - base%(2<<20)) % (2 << 20))
+	return b[off : off+n], base + uintptr(off)
+}
+
+// A fill or copy on a device whose only chunk the operation already uses
+// reaches a page held by another GPU: the page comes home and is written
+// remotely (second review: it failed after 1000 faults).
+func TestRegression5DMAToPeerPageOnFullDevice(t *testing.T) {
+	needUFFD(t)
+	a := newDev(t, WithVRAM(2<<20), WithName("A"))
+	b := newDev(t, WithName("B"))
+	buf, p := blockAligned(t, 4<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	if err := b.Prefetch(p+2<<20, svm.PageSize); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Copy(context.Background(), p+2<<20, p, svm.PageSize); err != nil {
+		t.Fatalf("copy to a page on the other GPU: %v", err)
+	}
+	for i := 0; i < svm.PageSize; i++ {
+		if buf[2<<20+i] != byte(i) {
+			t.Fatalf("dst[%d] = %d, want %d", i, buf[2<<20+i], byte(i))
+		}
+	}
+	if err := b.Prefetch(p+2<<20, svm.PageSize); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Fill(context.Background(), p, []byte{7}, 2<<20+svm.PageSize); err != nil {
+		t.Fatalf("fill across a page on the other GPU: %v", err)
+	}
+	for i := 0; i < 2<<20+svm.PageSize; i += 999 {
+		if buf[i] != 7 {
+			t.Fatalf("buf[%d] = %d after fill", i, buf[i])
+		}
+	}
+	if s := a.Stats(); s.DeviceFaults > 10 {
+		t.Errorf("%d faults for two operations", s.DeviceFaults)
+	}
+}
+
+// A CPU fault's sequential window stops at another device's page: each
+// device is charged for the CPU faults on its own pages.
+func TestRegression5FaultWindowStopsAtDeviceChange(t *testing.T) {
+	needUFFD(t)
+	a := newDev(t, WithName("A"))
+	b := newDev(t, WithName("B"))
+	buf, p := blockAligned(t, 2<<20)
+	for i := range buf {
+		buf[i] = 1
+	}
+	if err := a.Prefetch(p, 2*svm.PageSize); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Prefetch(p+2*svm.PageSize, svm.PageSize); err != nil {
+		t.Fatal(err)
+	}
+	a.space.ResetFaultWindow()
+	sum := int(buf[0]) + int(buf[svm.PageSize]) // sequential: the second fault's window would reach B's page
+	sum += int(buf[2*svm.PageSize])             // B's page: its own fault
+	if sum != 3 {
+		t.Fatalf("read %d", sum)
+	}
+	fa, pa := a.Mem().FaultCounters()
+	fb, pb := b.Mem().FaultCounters()
+	if pa != 2 || fb != 1 || pb != 1 || fa != 2 {
+		t.Fatalf("A: %d faults, %d pages; B: %d faults, %d pages; want 2/2 and 1/1", fa, pa, fb, pb)
 	}
 }

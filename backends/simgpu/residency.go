@@ -16,8 +16,8 @@ import (
 // resident pages are written back to host memory (svm.DevMem.Evict), so
 // the CPU side stays valid. A chunk whose pages all went home by other
 // means (CPU faults) is unused and is reclaimed before any used one. A
-// chunk used in the current round (a launch's fault round, or a whole
-// copy, fill or prefetch) is never a victim: evicting it would only make
+// chunk used in the current round (a launch's fault round, a whole copy
+// or fill, one block of a prefetch) is never a victim: evicting it would only make
 // the round fault it back; when nothing else can go, the pages that do not
 // fit are used remotely.
 //

@@ -275,6 +275,9 @@ static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fau
 		if (!p) break;
 		uint64_t w = ld(p);
 		if (st_of(w) != SVM_ST_DEVICE) break;
+		// One fault brings home one device's pages: the window ends where
+		// another device's begin (that device's CPU faults are its own).
+		if (i > 0 && dev_of(w) != dev_of(held[0])) break;
 		svm_dev *d = &S->devs[dev_of(w)];
 		if (!d->arena || frame_of(w) >= d->nframes) {
 			// A device released without bringing this page home: its data
