@@ -110,29 +110,17 @@ func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
 // and "opencl" (the first OpenCL device; "opencl:N" opens the N-th) when an
 // OpenCL platform with a device is installed. OpenCLUnavailable says why
 // it is not.
+//
+// Asking loads the OpenCL implementation (PoCL and LLVM: tens of MiB, a
+// few threads, and LLVM's crash handlers for the ~35 ms of its first
+// enumeration, see the opencl package doc); a program that only opens
+// "cpu" or "simgpu" never loads it.
 func DeviceNames() []string {
-	initOpenCL()
 	names := []string{"cpu", "simgpu"}
 	if OpenCLUnavailable() == nil {
 		names = append(names, "opencl")
 	}
 	return names
-}
-
-// openCLOnce makes the first Open or DeviceNames enumerate the OpenCL
-// devices (or find there are none).
-var openCLOnce sync.Once
-
-// initOpenCL loads the OpenCL implementation, if there is one, at the first
-// Open or DeviceNames rather than at some later, arbitrary point: loading
-// PoCL (its first clGetDeviceIDs, ~35 ms) installs LLVM's crash handlers
-// for a moment, and the backend puts the Go runtime's back when the call
-// returns. While the call runs, two threads faulting within microseconds
-// of each other could find a fault signal reset to SIG_DFL (see the
-// opencl package doc), so it happens early, before a program's devices run
-// kernels, and not at package import (no init-time side effects).
-func initOpenCL() {
-	openCLOnce.Do(func() { opencl.Devices() })
 }
 
 // OpenCLUnavailable is nil when OpenCL devices can be opened here, else why
@@ -158,7 +146,6 @@ type Device struct {
 // Opening an OpenCL device where OpenCL is unavailable is an error wrapping
 // both ErrNotSupported and opencl.ErrUnavailable, with the reason.
 func Open(name string, opts ...Option) (*Device, error) {
-	initOpenCL()
 	var c config
 	for _, o := range opts {
 		o(&c)

@@ -25,7 +25,7 @@ import (
 
 func main() {
 	m := flag.Int("m", 256, "matrix size (m×m float32)")
-	device := flag.String("device", "simgpu", "device: "+strings.Join(svmrt.DeviceNames(), ", "))
+	device := flag.String("device", "simgpu", "device: cpu, simgpu, opencl or opencl:N (svmrt devices lists them)")
 	vram := flag.String("vram", "256MiB", "simulated GPU memory (bytes, or with KiB/MiB/GiB)")
 	policy := flag.String("policy", "demand", "simulated GPU memory policy: "+strings.Join(simgpu.PolicyNames(), ", "))
 	flag.Parse()
