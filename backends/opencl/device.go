@@ -500,8 +500,9 @@ func (d *Device) checkGroup(nd kernels.NDRange, kernelMax int) error {
 // (CL_KERNEL_ARG_TYPE_NAME): a scalar Kind must be a private argument of
 // exactly its OpenCL type (F32 float, I32 int, U32 uint, I64 long, U64
 // ulong), a typed pointer Kind a __global or __constant pointer to its
-// element type (PtrF32 float, PtrI32 int, PtrU32 uint, PtrU8 uchar, or
-// their atomic_ types), PtrAny any __global or __constant pointer. Any
+// element type (PtrF32 float, PtrI32 int, PtrU32 uint, PtrU8 uchar or
+// char, their atomic_ types, or their vector types <elem>N with N 2, 3, 4,
+// 8 or 16), PtrAny any __global or __constant pointer. Any
 // mismatch is kernels.ErrBadArgs naming the parameter, before anything is
 // enqueued: a mismatched scalar would otherwise be CL_INVALID_ARG_SIZE at
 // best and a garbage value at worst (a float's bits read as an int).
@@ -569,16 +570,45 @@ func addressName(q C.cl_uint) string {
 
 // kindTypes are the OpenCL type names (as CL_KERNEL_ARG_TYPE_NAME spells
 // them, spaces removed) each Kind accepts. PtrAny accepts any pointer.
+// "long long" is how a 64-bit integer may be spelled in C; PoCL reports
+// "unsigned long long" as "ulong long". A typed pointer Kind also accepts a
+// pointer to a vector of its element type (see vectorOf).
 var kindTypes = map[kernels.Kind][]string{
 	kernels.F32:    {"float"},
 	kernels.I32:    {"int"},
 	kernels.U32:    {"uint", "unsignedint"},
-	kernels.I64:    {"long"},
-	kernels.U64:    {"ulong", "unsignedlong"},
+	kernels.I64:    {"long", "longlong"},
+	kernels.U64:    {"ulong", "unsignedlong", "ulonglong", "unsignedlonglong"},
 	kernels.PtrF32: {"float*", "atomic_float*"},
 	kernels.PtrI32: {"int*", "atomic_int*"},
 	kernels.PtrU32: {"uint*", "unsignedint*", "atomic_uint*"},
-	kernels.PtrU8:  {"uchar*", "unsignedchar*"},
+	kernels.PtrU8:  {"uchar*", "unsignedchar*", "char*", "signedchar*"},
+}
+
+// vectorElems are the element type names whose vector types (<elem>N, N in
+// 2, 3, 4, 8, 16) a typed pointer Kind accepts: a float4* walks the same
+// float array four at a time.
+var vectorElems = map[kernels.Kind][]string{
+	kernels.PtrF32: {"float"},
+	kernels.PtrI32: {"int"},
+	kernels.PtrU32: {"uint"},
+	kernels.PtrU8:  {"uchar", "char"},
+}
+
+// vectorOf reports whether got is "<elem>N*" for one of kind's vector
+// element names and N in 2, 3, 4, 8, 16.
+func vectorOf(kind kernels.Kind, got string) bool {
+	for _, e := range vectorElems[kind] {
+		rest, ok := strings.CutPrefix(got, e)
+		if !ok {
+			continue
+		}
+		switch rest {
+		case "2*", "3*", "4*", "8*", "16*":
+			return true
+		}
+	}
+	return false
 }
 
 // typeMatches reports whether the OpenCL type name got (spaces removed)
@@ -588,13 +618,16 @@ func typeMatches(kind kernels.Kind, got string) (bool, string) {
 		return strings.HasSuffix(got, "*"), "any pointer"
 	}
 	names := kindTypes[kind]
-	if slices.Contains(names, got) {
+	if slices.Contains(names, got) || vectorOf(kind, got) {
 		return true, ""
 	}
 	if kind.IsPointer() {
 		w := "__global " + names[0]
 		if a := names[len(names)-1]; strings.HasPrefix(a, "atomic_") {
 			w += " or " + a
+		}
+		if v := vectorElems[kind]; len(v) > 0 {
+			w += " (or " + v[0] + "N*)"
 		}
 		return false, w
 	}

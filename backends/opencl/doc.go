@@ -76,8 +76,10 @@
 // k.Params (argument count plus the trailing __local argument when
 // k.LocalBytes is set; each argument's address space and type as
 // -cl-kernel-arg-info reports them, CL_KERNEL_ARG_TYPE_NAME: F32 float,
-// I32 int, U32 uint, I64 long, U64 ulong by value; PtrF32 float*, PtrI32
-// int*, PtrU32 uint*, PtrU8 uchar* (or their atomic_ types) and PtrAny any
+// I32 int, U32 uint, I64 long (or long long), U64 ulong (or unsigned long
+// long) by value; PtrF32 float*, PtrI32 int*, PtrU32 uint*, PtrU8 uchar*
+// or char* (or their atomic_ types, or pointers to their vector types:
+// float4*, uchar16*, <elem>N* with N 2, 3, 4, 8, 16) and PtrAny any
 // pointer, __global or __constant; a mismatch is ErrBadArgs naming the
 // parameter, never CL_INVALID_ARG_SIZE or a float's bits read as an int;
 // a typedef'd name fits only PtrAny), and the host memory the launch names against

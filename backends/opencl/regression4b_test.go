@@ -1,0 +1,85 @@
+package opencl
+
+// Second independent review of the OpenCL backend (4b). Each test here
+// failed on the code the review found and passes on the fix.
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/svmrt/svmrt/kernels"
+)
+
+// Guards against (found in review 4b, fixed): the signature check rejected
+// common valid kernels: pointers to vector types (float4* for PtrF32,
+// uchar16* for PtrU8), char* for PtrU8, and "unsigned long long" (PoCL:
+// "ulong long") for U64. Wrong types stay rejected.
+func TestRegression4bSignatureTypeNames(t *testing.T) {
+	d := openTest(t, ModeAuto)
+	for i, c := range []struct {
+		kind kernels.Kind
+		arg  string
+		ok   bool
+	}{
+		{kernels.PtrF32, "__global float4 *x", true},
+		{kernels.PtrF32, "__global const float16 *x", true},
+		{kernels.PtrF32, "__global float3 *x", true},
+		{kernels.PtrI32, "__global int8 *x", true},
+		{kernels.PtrU32, "__global uint2 *x", true},
+		{kernels.PtrU8, "__global uchar16 *x", true},
+		{kernels.PtrU8, "__global char *x", true},
+		{kernels.PtrU8, "__global signed char *x", true},
+		{kernels.PtrU8, "__global char4 *x", true},
+		{kernels.U64, "unsigned long long x", true},
+		{kernels.I64, "long long x", true},
+		// Still wrong.
+		{kernels.PtrF32, "__global int4 *x", false},
+		{kernels.PtrF32, "__global double4 *x", false},
+		{kernels.PtrU32, "__global float4 *x", false},
+		{kernels.PtrU8, "__global short *x", false},
+		{kernels.PtrU8, "__global ushort2 *x", false},
+		{kernels.PtrI32, "__global uint4 *x", false},
+		{kernels.U64, "uint x", false},
+		{kernels.I64, "int x", false},
+	} {
+		name := fmt.Sprintf("rg4b_type_%d", i)
+		k := &kernels.Kernel{Name: name, Params: []kernels.Param{{Name: "x", Kind: c.kind}},
+			Source: "__kernel void " + name + "(" + c.arg + ") { }"}
+		p, err := d.sh.program(k)
+		if err != nil {
+			t.Fatalf("%s: build: %v", c.arg, err)
+		}
+		err = checkSignature(k, p)
+		if c.ok && err != nil {
+			t.Errorf("%v param, OpenCL %q (type name %q): rejected: %v", c.kind, c.arg, p.types[0], err)
+		}
+		if !c.ok && !errors.Is(err, kernels.ErrBadArgs) {
+			t.Errorf("%v param, OpenCL %q (type name %q): %v, want kernels.ErrBadArgs", c.kind, c.arg, p.types[0], err)
+		}
+	}
+	// And a vector kernel runs, in either mode, on the program's []float32.
+	k := &kernels.Kernel{Name: "rg4b_vec_scale", Params: []kernels.Param{
+		{Name: "x", Kind: kernels.PtrF32, Written: true}, {Name: "b", Kind: kernels.PtrU8}, {Name: "n", Kind: kernels.U64}},
+		Source: `__kernel void rg4b_vec_scale(__global float4 *x, __global const uchar16 *b, unsigned long long n) {
+	size_t i = get_global_id(0);
+	if (i < n) x[i] = x[i] * 2.0f + (float)b[0].s1;
+}`}
+	for _, m := range modes {
+		d := openTest(t, m)
+		x := make([]float32, 16)
+		for i := range x {
+			x[i] = float32(i)
+		}
+		b := make([]byte, 16)
+		b[1] = 3
+		if err := launch(t, d, k, kernels.Range1D(4, 4), x, b, uint64(4)); err != nil {
+			t.Fatalf("%v: %v", m, err)
+		}
+		for i, v := range x {
+			if v != float32(i)*2+3 {
+				t.Fatalf("%v: x[%d] = %v, want %v", m, i, v, float32(i)*2+3)
+			}
+		}
+	}
+}
