@@ -183,8 +183,13 @@
 //     the process (seen as a rare SIGSEGV death of `svmrt conform`). The
 //     shim saves every signal disposition before each call that can
 //     initialise the implementation or its compiler (clGetPlatformIDs,
-//     clGetDeviceIDs, clCreateContext, clBuildProgram) and puts back any
-//     that changed — handler, flags or mask (TestSignalHandlersKept). Such
+//     clGetDeviceIDs, clCreateContext, clBuildProgram) and puts back
+//     those the call replaced: a disposition whose handler is now a
+//     function of another shared object than the program's binary
+//     (libLLVM's), or whose flags or mask alone changed
+//     (TestSignalHandlersKept). Changes the program itself makes meanwhile
+//     from other goroutines — signal.Ignore, Notify, Reset: SIG_IGN,
+//     SIG_DFL or the Go runtime's handler — are kept. Such
 //     calls may overlap (two builds): under a C mutex, the first to start
 //     saves and the last to end restores. PoCL loses LLVM's crash stack
 //     traces. What cannot be fixed from outside PoCL: while such a call
