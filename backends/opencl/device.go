@@ -93,6 +93,7 @@ type Device struct {
 
 	closeTimeout time.Duration
 	released     chan struct{} // closed once Close has released the queue
+	releaseErr   error         // set before released is closed
 
 	launches, bytesIn, bytesOut, hostNs atomic.Int64
 }
@@ -227,43 +228,40 @@ const DefaultCloseTimeout = 30 * time.Second
 // commands are still running after the close timeout (a kernel spinning on
 // memory nobody will write, say), Close returns an error wrapping
 // ErrCloseTimeout instead of blocking forever, and the queue is released
-// when they complete.
+// when they complete. Every later Close waits again, up to the timeout,
+// and keeps returning ErrCloseTimeout until the device is fully released;
+// then it returns nil (or the error of releasing the queue). Done is
+// closed at that point.
 func (d *Device) Close() error {
 	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return nil
+	if !d.closed {
+		d.closed = true
+		go func() {
+			d.inflight.Wait()
+			err := finish(d.q)
+			if rerr := releaseQueue(d.q); err == nil {
+				err = rerr
+			}
+			d.releaseErr = err
+			close(d.released)
+		}()
 	}
-	d.closed = true
 	d.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		d.inflight.Wait()
-		close(done)
-	}()
-	release := func() error {
-		defer close(d.released)
-		err := finish(d.q)
-		if rerr := releaseQueue(d.q); err == nil {
-			err = rerr
-		}
-		return err
-	}
 	timer := time.NewTimer(d.closeTimeout)
 	defer timer.Stop()
 	select {
-	case <-done:
-		return release()
+	case <-d.released:
+		return d.releaseErr
 	case <-timer.C:
-		n := d.running.Load()
-		go func() {
-			<-done
-			release()
-		}()
 		return fmt.Errorf("opencl: close %s: %d command(s) still running on the device after %v (OpenCL cannot abort a kernel; the queue is released when they complete): %w",
-			d.Name(), n, d.closeTimeout, ErrCloseTimeout)
+			d.Name(), d.running.Load(), d.closeTimeout, ErrCloseTimeout)
 	}
 }
+
+// Done is closed once the device is fully released after Close: every
+// command it started has completed and its queue is released. (A Close
+// that returned ErrCloseTimeout leaves that to happen later.)
+func (d *Device) Done() <-chan struct{} { return d.released }
 
 // completion is the end of one enqueued command, shared by the goroutine
 // that waits for the device and the caller, who may stop waiting when its

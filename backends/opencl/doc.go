@@ -110,7 +110,10 @@
 // to the close timeout (WithCloseTimeout, default 30 s): OpenCL cannot
 // abort a kernel, so a kernel that never ends makes Close return
 // ErrCloseTimeout rather than block forever, and the queue is released
-// when the command completes.
+// when the command completes. Each later Close waits again up to the
+// timeout and returns ErrCloseTimeout until then (never nil while a
+// command still runs); Device.Done is closed once the device is fully
+// released.
 //
 // Pages the svm core has migrated into the simulated GPU's memory are
 // absent from the host page table; a PoCL worker that touches one takes a

@@ -4,9 +4,12 @@ package opencl
 // failed on the code the review found and passes on the fix.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os/signal"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -127,4 +130,62 @@ func TestRegression4bSignalGuardKeepsProgramChanges(t *testing.T) {
 	}
 	syscall.Kill(syscall.Getpid(), syscall.SIGUSR1) // ignored: the process survives
 	time.Sleep(50 * time.Millisecond)
+}
+
+// Guards against (found in review 4b, fixed): after a Close that returned
+// ErrCloseTimeout, a second Close returned nil at once while the kernel
+// still ran. Now every Close waits again and returns ErrCloseTimeout until
+// the device is released; Done is closed then, and Close returns nil.
+func TestRegression4bCloseAgainAfterTimeout(t *testing.T) {
+	if _, err := Devices(); err != nil {
+		t.Skip(err)
+	}
+	d, err := Open(0, WithCloseTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Mode() != ModePassThrough {
+		t.Skip("needs a device that sees host memory while a kernel runs (to release the kernel)")
+	}
+	flag := make([]uint32, 3)
+	defer atomic.StoreUint32(&flag[0], 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	res := make(chan error, 1)
+	go func() { res <- d.Launch(ctx, waitFlag, kernels.Range1D(1, 1), mustBind(t, waitFlag, flag)) }()
+	for start := time.Now(); atomic.LoadUint32(&flag[1]) == 0; time.Sleep(time.Millisecond) {
+		if time.Since(start) > 30*time.Second {
+			t.Fatal("the kernel did not start")
+		}
+	}
+	cancel()
+	if err := <-res; !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		start := time.Now()
+		err := d.Close()
+		if !errors.Is(err, ErrCloseTimeout) || !strings.Contains(err.Error(), "1 command(s) still running") {
+			t.Fatalf("Close #%d with the kernel still running (flag[2]=%d): %v, want ErrCloseTimeout", i, atomic.LoadUint32(&flag[2]), err)
+		}
+		if el := time.Since(start); el < 80*time.Millisecond || el > 5*time.Second {
+			t.Fatalf("Close #%d returned after %v, want about the 100ms timeout", i, el)
+		}
+	}
+	select {
+	case <-d.Done():
+		t.Fatal("Done closed while the kernel runs")
+	default:
+	}
+	atomic.StoreUint32(&flag[0], 1)
+	select {
+	case <-d.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("Done never closed after the kernel ended")
+	}
+	if err := d.Close(); err != nil {
+		t.Fatalf("Close after the device was released: %v", err)
+	}
+	if atomic.LoadUint32(&flag[2]) != 1 {
+		t.Fatal("the kernel did not complete")
+	}
 }
