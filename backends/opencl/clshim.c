@@ -136,6 +136,7 @@ typedef cl_int (*fn_svm_memfill)(cl_command_queue, void *, const void *, size_t,
 typedef cl_int (*fn_svm_map)(cl_command_queue, cl_uint, cl_bitfield, void *, size_t, cl_uint, const cl_event *, cl_event *);
 typedef cl_int (*fn_svm_unmap)(cl_command_queue, void *, cl_uint, const cl_event *, cl_event *);
 typedef cl_int (*fn_svm_migrate)(cl_command_queue, cl_uint, const void **, const size_t *, cl_bitfield, cl_uint, const cl_event *, cl_event *);
+typedef cl_int (*fn_marker)(cl_command_queue, cl_uint, const cl_event *, cl_event *);
 typedef cl_int (*fn_wait_events)(cl_uint, const cl_event *);
 typedef cl_int (*fn_event_info)(cl_event, cl_uint, size_t, void *, size_t *);
 
@@ -172,6 +173,7 @@ static struct {
 	fn_svm_map svm_map;
 	fn_svm_unmap svm_unmap;
 	fn_svm_migrate svm_migrate;
+	fn_marker marker;
 	fn_wait_events wait_events;
 	fn_event_info event_info;
 	fn_release release_event;
@@ -212,6 +214,7 @@ static const struct {
 	{"clEnqueueSVMMap", (void **)&cl.svm_map},
 	{"clEnqueueSVMUnmap", (void **)&cl.svm_unmap},
 	{"clEnqueueSVMMigrateMem", (void **)&cl.svm_migrate},
+	{"clEnqueueMarkerWithWaitList", (void **)&cl.marker},
 	{"clWaitForEvents", (void **)&cl.wait_events},
 	{"clGetEventInfo", (void **)&cl.event_info},
 	{"clReleaseEvent", (void **)&cl.release_event},
@@ -412,6 +415,11 @@ cl_int clshim_svm_migrate(cl_command_queue q, uintptr_t p, size_t n, cl_bitfield
 	const void *ptrs[1] = {(const void *)p};
 	size_t sizes[1] = {n};
 	return cl.svm_migrate(q, 1, ptrs, sizes, flags, 0, NULL, ev);
+}
+
+cl_int clshim_marker(cl_command_queue q, cl_event *ev) {
+	NEED(marker);
+	return cl.marker(q, 0, NULL, ev);
 }
 
 cl_int clshim_wait_event(cl_event e) {

@@ -399,6 +399,24 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 			return wrap(err)
 		}
 		copy(ptrs, st.ptrs)
+		// The copies in wait behind every command already queued (an
+		// earlier, abandoned kernel may run for seconds): wait for them
+		// together with ctx.
+		if st.copyEv != nil {
+			err, abandoned := d.awaitCopyIn(ctx, st, a)
+			if abandoned {
+				done = true // the copy's completion frees the buffers and ends the command
+				return err
+			}
+			if err != nil {
+				st.free()
+				return wrap(err)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			st.free() // the copies have completed; nothing else was enqueued
+			return err
+		}
 	} else {
 		if err := checkHost(d.Name(), k, a); err != nil {
 			return wrap(err)
@@ -464,6 +482,42 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 		return wrap(err)
 	}
 	return nil
+}
+
+// awaitCopyIn flushes the queue and waits for st's copies in or for ctx.
+// If ctx ends first, it returns ctx.Err() and abandoned: the copies stay
+// queued (they cannot be recalled), and when they complete the buffers are
+// freed, a is released and the command ends (d.end); no kernel is enqueued
+// and nothing is written to host memory. Otherwise it returns the copies'
+// result, and the caller owns st again.
+func (d *Device) awaitCopyIn(ctx context.Context, st *staging, a *kernels.Args) (err error, abandoned bool) {
+	ev := st.copyEv
+	st.copyEv = nil
+	if err := flush(d.q); err != nil {
+		waitEvent(ev)
+		releaseEvent(ev)
+		return err, false
+	}
+	c := newCompletion()
+	wait := func() {
+		err := waitEvent(ev)
+		releaseEvent(ev)
+		if c.claim() {
+			c.result <- err
+			return
+		}
+		// Abandoned: the caller has returned ctx.Err().
+		st.free()
+		runtime.KeepAlive(a) // the copies read the memory a's values name
+		d.end()
+	}
+	if ctx.Done() == nil {
+		wait()
+		return <-c.result, false
+	}
+	go wait()
+	err, completed := c.await(ctx)
+	return err, !completed
 }
 
 // checkGroup checks nd's work-group against the device's limits

@@ -101,6 +101,12 @@
 //
 // If ctx ends while the kernel runs, Launch returns ctx.Err() at once,
 // unless the launch has completed by then (a result that is ready wins).
+// In buffer mode the copies in are enqueued without blocking and waited for
+// with ctx too (they queue behind every earlier command, an abandoned
+// kernel that still runs included): if ctx ends first, Launch returns
+// ctx.Err(), its kernel is never enqueued, and its staging buffers are
+// freed when the copies complete; ctx is checked again before the kernel
+// is enqueued.
 // In buffer mode the copy-back is decided once: either it has started, and
 // Launch waits for it and returns its result, or Launch returns ctx.Err()
 // and nothing is copied back, then or later. The kernel completes on the
@@ -131,7 +137,9 @@
 // between launches: Copy still uses clEnqueueSVMMemcpy (host pointers are
 // allowed there on every device), Fill fills an SVM buffer on the device
 // and copies it out, and Map, Unmap and MigrateMem are synchronisation
-// points (clFinish). Each checks ctx first (an ended ctx enqueues nothing),
+// points (a clEnqueueMarkerWithWaitList waited for like any command: if
+// ctx ends while earlier commands still run, they return ctx.Err()). Each
+// checks ctx first (an ended ctx enqueues nothing),
 // then the memory it names, like a launch. A buffer-mode fill's copy-out
 // is decided like a launch's copy-back; a copy, or a fill in pass-through
 // mode, is one command on the device that cannot be recalled once

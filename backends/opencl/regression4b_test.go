@@ -189,3 +189,91 @@ func TestRegression4bCloseAgainAfterTimeout(t *testing.T) {
 		t.Fatal("the kernel did not complete")
 	}
 }
+
+var rg4bSpin = &kernels.Kernel{
+	Name:   "rg4b_spin",
+	Params: []kernels.Param{{Name: "out", Kind: kernels.PtrU32, Written: true}, {Name: "n", Kind: kernels.U32}},
+	Source: `__kernel void rg4b_spin(__global uint *out, uint n) {
+	uint x = out[0];
+	for (uint i = 0; i < n; i++) x = x * 1664525u + 1013904223u + (x >> 7);
+	out[0] = x;
+}`,
+}
+
+// Guards against (found in review 4b, fixed): in buffer mode a launch
+// queued behind an earlier, abandoned kernel still running ignored its
+// ctx (its copy-in was a blocking clEnqueueSVMMemcpy, which waits for every
+// earlier command on the in-order queue), and Map/Unmap/MigrateMem were a
+// bare clFinish (blocking past ctx, then nil). Both now return ctx.Err()
+// when ctx ends first, and the abandoned launch writes nothing to host
+// memory, then or later.
+func TestRegression4bBufferCtxBehindRunningKernel(t *testing.T) {
+	d := openTest(t, ModeBuffer)
+	spin := func(ctx context.Context, out []uint32, n uint32) (time.Duration, error) {
+		start := time.Now()
+		err := d.Launch(ctx, rg4bSpin, kernels.Range1D(1, 1), mustBind(t, rg4bSpin, out, n))
+		return time.Since(start), err
+	}
+	// Build, then calibrate a kernel of about a second.
+	if _, err := spin(context.Background(), []uint32{1}, 1); err != nil {
+		t.Fatal(err)
+	}
+	n := uint32(20_000_000)
+	dur, err := spin(context.Background(), []uint32{1}, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := float64(1500*time.Millisecond) / float64(max(dur, time.Millisecond)); f > 1 {
+		n = uint32(min(float64(n)*f, 1<<31))
+	}
+	long := func() []uint32 {
+		out := []uint32{1}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		if _, err := spin(ctx, out, n); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("the long kernel: %v, want it abandoned", err)
+		}
+		return out
+	}
+	t.Logf("n=%d (calibration %v)", n, dur)
+	const bound = 500 * time.Millisecond
+
+	outA := long()
+	outB := []uint32{1}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	el, err := spin(ctx, outB, 1)
+	cancel()
+	t.Logf("the launch behind it: %v after %v", err, el.Round(time.Millisecond))
+	if !errors.Is(err, context.DeadlineExceeded) || el > bound {
+		t.Fatalf("a launch behind a running kernel with a 100ms ctx: %v after %v, want context.DeadlineExceeded at once", err, el.Round(time.Millisecond))
+	}
+
+	outA2 := long()
+	for _, c := range []struct {
+		what string
+		f    func(ctx context.Context) error
+	}{
+		{"Map", func(ctx context.Context) error { return d.Map(ctx, 0, 0) }},
+		{"Unmap", func(ctx context.Context) error { return d.Unmap(ctx, 0, 0) }},
+		{"MigrateMem", func(ctx context.Context) error { return d.MigrateMem(ctx, 0, 0, false) }},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		start := time.Now()
+		err := c.f(ctx)
+		el := time.Since(start)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || el > bound {
+			t.Fatalf("buffer-mode %s behind a running kernel with a 50ms ctx: %v after %v, want context.DeadlineExceeded at once", c.what, err, el.Round(time.Millisecond))
+		}
+	}
+	// Drain; nothing the abandoned launches staged was copied back.
+	if err := d.Map(context.Background(), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if outA[0] != 1 || outA2[0] != 1 || outB[0] != 1 {
+		t.Fatalf("abandoned launches wrote host memory: %d %d %d", outA[0], outA2[0], outB[0])
+	}
+	if _, err := spin(context.Background(), outB, 1); err != nil || outB[0] == 1 {
+		t.Fatalf("a launch after the drain: %v, out %d", err, outB[0])
+	}
+}
