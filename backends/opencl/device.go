@@ -743,9 +743,16 @@ func (d *Device) enqueueKernel(kern C.cl_kernel, k *kernels.Kernel, nd kernels.N
 	}
 	if len(list) == 0 {
 		// An empty list is not a valid value (CL_INVALID_VALUE): list the
-		// device's own sentinel allocation instead. Without one (no
-		// clSVMAlloc), no launch can have staged buffers to leave behind.
-		if sent := d.sh.sentinel(); sent != 0 {
+		// device's own sentinel allocation instead. Without clSVMAlloc no
+		// launch can have staged buffers to leave behind; but if it exists
+		// and the sentinel cannot be allocated, the kernel object may still
+		// list another launch's (freed) buffers: fail rather than inherit
+		// them.
+		sent := d.sh.sentinel()
+		if sent == 0 && hasEntry("clSVMAlloc") {
+			return nil, fmt.Errorf("clSVMAlloc of the 128-byte CL_KERNEL_EXEC_INFO_SVM_PTRS sentinel failed, so the kernel object's list of SVM buffers cannot be reset: %w", svm.ErrOutOfDeviceMemory)
+		}
+		if sent != 0 {
 			list = append(list, C.uintptr_t(sent))
 		}
 	}

@@ -277,3 +277,42 @@ func TestRegression4bBufferCtxBehindRunningKernel(t *testing.T) {
 		t.Fatalf("a launch after the drain: %v, out %d", err, outB[0])
 	}
 }
+
+// Guards against (found in review 4b, fixed): the SVM_PTRS sentinel was
+// allocated under a sync.Once: had that clSVMAlloc failed, it stayed 0 for
+// the process and launches staging nothing skipped resetting the kernel
+// object's SVM_PTRS list (inheriting another launch's freed buffers). Now
+// a failed allocation is retried by the next launch (and a launch fails
+// with svm.ErrOutOfDeviceMemory if it fails again).
+func TestRegression4bSentinelRetried(t *testing.T) {
+	d := openTest(t, ModeAuto)
+	sh := d.sh
+	if sh.sentinel() == 0 {
+		t.Skip("no clSVMAlloc")
+	}
+	// As if the first allocation had failed.
+	sh.sentinelMu.Lock()
+	old := sh.sentinelPtr
+	sh.sentinelPtr = 0
+	sh.sentinelMu.Unlock()
+	var lists [][]uintptr
+	testHookExecInfo = func(_ uintptr, what string, vals []uintptr) {
+		if what == "svm-ptrs" {
+			lists = append(lists, vals)
+		}
+	}
+	defer func() { testHookExecInfo = nil }()
+	out := []uint32{0}
+	if err := launch(t, d, rg4Fill, kernels.Range1D(1, 1), out, uint32(9)); err != nil || out[0] != 9 {
+		t.Fatal(err, out)
+	}
+	testHookExecInfo = nil
+	sent := sh.sentinel()
+	if sent == 0 {
+		t.Fatal("the sentinel was not allocated again after a failure")
+	}
+	if len(lists) != 1 || len(lists[0]) != 1 || lists[0][0] != sent {
+		t.Fatalf("SVM_PTRS of a launch staging nothing: %#x, want the sentinel %#x", lists, sent)
+	}
+	_ = old // the earlier allocation lives for the process, like the sentinel
+}
