@@ -1,4 +1,5 @@
 // clshim.c: run-time binding of the OpenCL entry points svmrt uses.
+#define _GNU_SOURCE // dladdr
 #include "clshim.h"
 
 #include <dlfcn.h>
@@ -15,8 +16,8 @@
 // relies on) then goes through a handler that resets the disposition to
 // SIG_DFL first, and a second thread faulting in that window kills the
 // process. Every call that may initialise the implementation or its
-// compiler runs between guard_enter and guard_leave, which puts back every
-// disposition that changed (handler, flags or mask).
+// compiler runs between guard_enter and guard_leave, which puts back the
+// dispositions such a call changed (see guard_leave for which).
 //
 // Guarded calls may run concurrently (two programs building at once): the
 // first to enter saves the dispositions, the last to leave restores them,
@@ -52,6 +53,37 @@ static int same_action(const struct sigaction *a, const struct sigaction *b) {
 	       memcmp(&a->sa_mask, &b->sa_mask, sizeof a->sa_mask) == 0;
 }
 
+// foreign_handler reports whether act's handler is a function of a shared
+// object other than the one this shim is linked into (the Go binary, whose
+// runtime owns the program's handlers): libLLVM's or libpocl's, say. A
+// handler dladdr cannot place in any object is foreign too.
+static int foreign_handler(const struct sigaction *act) {
+	void *h = (act->sa_flags & SA_SIGINFO) ? (void *)act->sa_sigaction : (void *)act->sa_handler;
+	if (h == (void *)SIG_DFL || h == (void *)SIG_IGN)
+		return 0;
+	Dl_info self, info;
+	if (!dladdr((void *)&foreign_handler, &self))
+		return 1;
+	if (!dladdr(h, &info))
+		return 1;
+	return info.dli_fbase != self.dli_fbase;
+}
+
+// guard_leave puts back a disposition that changed during the guarded calls
+// only when the change cannot be the program's own. Other goroutines may
+// change dispositions while a build runs for seconds (signal.Ignore,
+// Notify, Reset); those must stay. The rule:
+//   - the handler now is a function in another shared object than the Go
+//     binary (LLVM's crash handler in libLLVM): restore. The program's own
+//     handlers (Go's signal package) live in the binary.
+//   - the handler is the saved one but its flags or mask changed: restore.
+//     Go installs its handler with fixed flags and mask, so the program's
+//     signal package never changes only those.
+//   - anything else (SIG_IGN, SIG_DFL, or a handler of the Go binary that
+//     differs from the saved one): the program's change; keep it.
+// A program that installs C handlers from another shared object during a
+// guarded call (or links svmrt into a shared library) would see them
+// replaced: a limit of telling the two apart from outside.
 static void guard_leave(void) {
 	pthread_mutex_lock(&guard_mu);
 	if (--guard_depth == 0) {
@@ -59,7 +91,9 @@ static void guard_leave(void) {
 			struct sigaction now;
 			if (!guard_valid[sig] || sigaction(sig, NULL, &now) != 0)
 				continue;
-			if (!same_action(&now, &guard_saved[sig])) {
+			if (same_action(&now, &guard_saved[sig]))
+				continue;
+			if (now.sa_sigaction == guard_saved[sig].sa_sigaction || foreign_handler(&now)) {
 				sigaction(sig, &guard_saved[sig], NULL);
 				__atomic_add_fetch(&restored_total, 1, __ATOMIC_RELAXED);
 			}
@@ -102,6 +136,7 @@ typedef cl_int (*fn_svm_memfill)(cl_command_queue, void *, const void *, size_t,
 typedef cl_int (*fn_svm_map)(cl_command_queue, cl_uint, cl_bitfield, void *, size_t, cl_uint, const cl_event *, cl_event *);
 typedef cl_int (*fn_svm_unmap)(cl_command_queue, void *, cl_uint, const cl_event *, cl_event *);
 typedef cl_int (*fn_svm_migrate)(cl_command_queue, cl_uint, const void **, const size_t *, cl_bitfield, cl_uint, const cl_event *, cl_event *);
+typedef cl_int (*fn_marker)(cl_command_queue, cl_uint, const cl_event *, cl_event *);
 typedef cl_int (*fn_wait_events)(cl_uint, const cl_event *);
 typedef cl_int (*fn_event_info)(cl_event, cl_uint, size_t, void *, size_t *);
 
@@ -138,6 +173,7 @@ static struct {
 	fn_svm_map svm_map;
 	fn_svm_unmap svm_unmap;
 	fn_svm_migrate svm_migrate;
+	fn_marker marker;
 	fn_wait_events wait_events;
 	fn_event_info event_info;
 	fn_release release_event;
@@ -178,6 +214,7 @@ static const struct {
 	{"clEnqueueSVMMap", (void **)&cl.svm_map},
 	{"clEnqueueSVMUnmap", (void **)&cl.svm_unmap},
 	{"clEnqueueSVMMigrateMem", (void **)&cl.svm_migrate},
+	{"clEnqueueMarkerWithWaitList", (void **)&cl.marker},
 	{"clWaitForEvents", (void **)&cl.wait_events},
 	{"clGetEventInfo", (void **)&cl.event_info},
 	{"clReleaseEvent", (void **)&cl.release_event},
@@ -378,6 +415,11 @@ cl_int clshim_svm_migrate(cl_command_queue q, uintptr_t p, size_t n, cl_bitfield
 	const void *ptrs[1] = {(const void *)p};
 	size_t sizes[1] = {n};
 	return cl.svm_migrate(q, 1, ptrs, sizes, flags, 0, NULL, ev);
+}
+
+cl_int clshim_marker(cl_command_queue q, cl_event *ev) {
+	NEED(marker);
+	return cl.marker(q, 0, NULL, ev);
 }
 
 cl_int clshim_wait_event(cl_event e) {

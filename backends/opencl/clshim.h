@@ -149,7 +149,9 @@ cl_int clshim_svm_map(cl_command_queue q, int blocking, cl_bitfield flags, uintp
 cl_int clshim_svm_unmap(cl_command_queue q, uintptr_t p, cl_event *ev);
 cl_int clshim_svm_migrate(cl_command_queue q, uintptr_t p, size_t n, cl_bitfield flags, cl_event *ev);
 
-// Events.
+// Events. clshim_marker enqueues a marker (clEnqueueMarkerWithWaitList, no
+// wait list: on an in-order queue it completes after every earlier command).
+cl_int clshim_marker(cl_command_queue q, cl_event *ev);
 cl_int clshim_wait_event(cl_event e);
 cl_int clshim_event_status(cl_event e, cl_int *status);
 cl_int clshim_release_event(cl_event e);

@@ -93,6 +93,7 @@ type Device struct {
 
 	closeTimeout time.Duration
 	released     chan struct{} // closed once Close has released the queue
+	releaseErr   error         // set before released is closed
 
 	launches, bytesIn, bytesOut, hostNs atomic.Int64
 }
@@ -227,43 +228,40 @@ const DefaultCloseTimeout = 30 * time.Second
 // commands are still running after the close timeout (a kernel spinning on
 // memory nobody will write, say), Close returns an error wrapping
 // ErrCloseTimeout instead of blocking forever, and the queue is released
-// when they complete.
+// when they complete. Every later Close waits again, up to the timeout,
+// and keeps returning ErrCloseTimeout until the device is fully released;
+// then it returns nil (or the error of releasing the queue). Done is
+// closed at that point.
 func (d *Device) Close() error {
 	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return nil
+	if !d.closed {
+		d.closed = true
+		go func() {
+			d.inflight.Wait()
+			err := finish(d.q)
+			if rerr := releaseQueue(d.q); err == nil {
+				err = rerr
+			}
+			d.releaseErr = err
+			close(d.released)
+		}()
 	}
-	d.closed = true
 	d.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		d.inflight.Wait()
-		close(done)
-	}()
-	release := func() error {
-		defer close(d.released)
-		err := finish(d.q)
-		if rerr := releaseQueue(d.q); err == nil {
-			err = rerr
-		}
-		return err
-	}
 	timer := time.NewTimer(d.closeTimeout)
 	defer timer.Stop()
 	select {
-	case <-done:
-		return release()
+	case <-d.released:
+		return d.releaseErr
 	case <-timer.C:
-		n := d.running.Load()
-		go func() {
-			<-done
-			release()
-		}()
 		return fmt.Errorf("opencl: close %s: %d command(s) still running on the device after %v (OpenCL cannot abort a kernel; the queue is released when they complete): %w",
-			d.Name(), n, d.closeTimeout, ErrCloseTimeout)
+			d.Name(), d.running.Load(), d.closeTimeout, ErrCloseTimeout)
 	}
 }
+
+// Done is closed once the device is fully released after Close: every
+// command it started has completed and its queue is released. (A Close
+// that returned ErrCloseTimeout leaves that to happen later.)
+func (d *Device) Done() <-chan struct{} { return d.released }
 
 // completion is the end of one enqueued command, shared by the goroutine
 // that waits for the device and the caller, who may stop waiting when its
@@ -401,6 +399,24 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 			return wrap(err)
 		}
 		copy(ptrs, st.ptrs)
+		// The copies in wait behind every command already queued (an
+		// earlier, abandoned kernel may run for seconds): wait for them
+		// together with ctx.
+		if st.copyEv != nil {
+			err, abandoned := d.awaitCopyIn(ctx, st, a)
+			if abandoned {
+				done = true // the copy's completion frees the buffers and ends the command
+				return err
+			}
+			if err != nil {
+				st.free()
+				return wrap(err)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			st.free() // the copies have completed; nothing else was enqueued
+			return err
+		}
 	} else {
 		if err := checkHost(d.Name(), k, a); err != nil {
 			return wrap(err)
@@ -468,6 +484,42 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	return nil
 }
 
+// awaitCopyIn flushes the queue and waits for st's copies in or for ctx.
+// If ctx ends first, it returns ctx.Err() and abandoned: the copies stay
+// queued (they cannot be recalled), and when they complete the buffers are
+// freed, a is released and the command ends (d.end); no kernel is enqueued
+// and nothing is written to host memory. Otherwise it returns the copies'
+// result, and the caller owns st again.
+func (d *Device) awaitCopyIn(ctx context.Context, st *staging, a *kernels.Args) (err error, abandoned bool) {
+	ev := st.copyEv
+	st.copyEv = nil
+	if err := flush(d.q); err != nil {
+		waitEvent(ev)
+		releaseEvent(ev)
+		return err, false
+	}
+	c := newCompletion()
+	wait := func() {
+		err := waitEvent(ev)
+		releaseEvent(ev)
+		if c.claim() {
+			c.result <- err
+			return
+		}
+		// Abandoned: the caller has returned ctx.Err().
+		st.free()
+		runtime.KeepAlive(a) // the copies read the memory a's values name
+		d.end()
+	}
+	if ctx.Done() == nil {
+		wait()
+		return <-c.result, false
+	}
+	go wait()
+	err, completed := c.await(ctx)
+	return err, !completed
+}
+
 // checkGroup checks nd's work-group against the device's limits
 // (CL_DEVICE_MAX_WORK_GROUP_SIZE, CL_DEVICE_MAX_WORK_ITEM_SIZES) and, when
 // kernelMax > 0, the compiled kernel's CL_KERNEL_WORK_GROUP_SIZE:
@@ -500,8 +552,9 @@ func (d *Device) checkGroup(nd kernels.NDRange, kernelMax int) error {
 // (CL_KERNEL_ARG_TYPE_NAME): a scalar Kind must be a private argument of
 // exactly its OpenCL type (F32 float, I32 int, U32 uint, I64 long, U64
 // ulong), a typed pointer Kind a __global or __constant pointer to its
-// element type (PtrF32 float, PtrI32 int, PtrU32 uint, PtrU8 uchar, or
-// their atomic_ types), PtrAny any __global or __constant pointer. Any
+// element type (PtrF32 float, PtrI32 int, PtrU32 uint, PtrU8 uchar or
+// char, their atomic_ types, or their vector types <elem>N with N 2, 3, 4,
+// 8 or 16), PtrAny any __global or __constant pointer. Any
 // mismatch is kernels.ErrBadArgs naming the parameter, before anything is
 // enqueued: a mismatched scalar would otherwise be CL_INVALID_ARG_SIZE at
 // best and a garbage value at worst (a float's bits read as an int).
@@ -569,16 +622,45 @@ func addressName(q C.cl_uint) string {
 
 // kindTypes are the OpenCL type names (as CL_KERNEL_ARG_TYPE_NAME spells
 // them, spaces removed) each Kind accepts. PtrAny accepts any pointer.
+// "long long" is how a 64-bit integer may be spelled in C; PoCL reports
+// "unsigned long long" as "ulong long". A typed pointer Kind also accepts a
+// pointer to a vector of its element type (see vectorOf).
 var kindTypes = map[kernels.Kind][]string{
 	kernels.F32:    {"float"},
 	kernels.I32:    {"int"},
 	kernels.U32:    {"uint", "unsignedint"},
-	kernels.I64:    {"long"},
-	kernels.U64:    {"ulong", "unsignedlong"},
+	kernels.I64:    {"long", "longlong"},
+	kernels.U64:    {"ulong", "unsignedlong", "ulonglong", "unsignedlonglong"},
 	kernels.PtrF32: {"float*", "atomic_float*"},
 	kernels.PtrI32: {"int*", "atomic_int*"},
 	kernels.PtrU32: {"uint*", "unsignedint*", "atomic_uint*"},
-	kernels.PtrU8:  {"uchar*", "unsignedchar*"},
+	kernels.PtrU8:  {"uchar*", "unsignedchar*", "char*", "signedchar*"},
+}
+
+// vectorElems are the element type names whose vector types (<elem>N, N in
+// 2, 3, 4, 8, 16) a typed pointer Kind accepts: a float4* walks the same
+// float array four at a time.
+var vectorElems = map[kernels.Kind][]string{
+	kernels.PtrF32: {"float"},
+	kernels.PtrI32: {"int"},
+	kernels.PtrU32: {"uint"},
+	kernels.PtrU8:  {"uchar", "char"},
+}
+
+// vectorOf reports whether got is "<elem>N*" for one of kind's vector
+// element names and N in 2, 3, 4, 8, 16.
+func vectorOf(kind kernels.Kind, got string) bool {
+	for _, e := range vectorElems[kind] {
+		rest, ok := strings.CutPrefix(got, e)
+		if !ok {
+			continue
+		}
+		switch rest {
+		case "2*", "3*", "4*", "8*", "16*":
+			return true
+		}
+	}
+	return false
 }
 
 // typeMatches reports whether the OpenCL type name got (spaces removed)
@@ -588,13 +670,16 @@ func typeMatches(kind kernels.Kind, got string) (bool, string) {
 		return strings.HasSuffix(got, "*"), "any pointer"
 	}
 	names := kindTypes[kind]
-	if slices.Contains(names, got) {
+	if slices.Contains(names, got) || vectorOf(kind, got) {
 		return true, ""
 	}
 	if kind.IsPointer() {
 		w := "__global " + names[0]
 		if a := names[len(names)-1]; strings.HasPrefix(a, "atomic_") {
 			w += " or " + a
+		}
+		if v := vectorElems[kind]; len(v) > 0 {
+			w += " (or " + v[0] + "N*)"
 		}
 		return false, w
 	}
@@ -658,9 +743,16 @@ func (d *Device) enqueueKernel(kern C.cl_kernel, k *kernels.Kernel, nd kernels.N
 	}
 	if len(list) == 0 {
 		// An empty list is not a valid value (CL_INVALID_VALUE): list the
-		// device's own sentinel allocation instead. Without one (no
-		// clSVMAlloc), no launch can have staged buffers to leave behind.
-		if sent := d.sh.sentinel(); sent != 0 {
+		// device's own sentinel allocation instead. Without clSVMAlloc no
+		// launch can have staged buffers to leave behind; but if it exists
+		// and the sentinel cannot be allocated, the kernel object may still
+		// list another launch's (freed) buffers: fail rather than inherit
+		// them.
+		sent := d.sh.sentinel()
+		if sent == 0 && hasEntry("clSVMAlloc") {
+			return nil, fmt.Errorf("clSVMAlloc of the 128-byte CL_KERNEL_EXEC_INFO_SVM_PTRS sentinel failed, so the kernel object's list of SVM buffers cannot be reset: %w", svm.ErrOutOfDeviceMemory)
+		}
+		if sent != 0 {
 			list = append(list, C.uintptr_t(sent))
 		}
 	}

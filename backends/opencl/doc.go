@@ -76,8 +76,10 @@
 // k.Params (argument count plus the trailing __local argument when
 // k.LocalBytes is set; each argument's address space and type as
 // -cl-kernel-arg-info reports them, CL_KERNEL_ARG_TYPE_NAME: F32 float,
-// I32 int, U32 uint, I64 long, U64 ulong by value; PtrF32 float*, PtrI32
-// int*, PtrU32 uint*, PtrU8 uchar* (or their atomic_ types) and PtrAny any
+// I32 int, U32 uint, I64 long (or long long), U64 ulong (or unsigned long
+// long) by value; PtrF32 float*, PtrI32 int*, PtrU32 uint*, PtrU8 uchar*
+// or char* (or their atomic_ types, or pointers to their vector types:
+// float4*, uchar16*, <elem>N* with N 2, 3, 4, 8, 16) and PtrAny any
 // pointer, __global or __constant; a mismatch is ErrBadArgs naming the
 // parameter, never CL_INVALID_ARG_SIZE or a float's bits read as an int;
 // a typedef'd name fits only PtrAny), and the host memory the launch names against
@@ -99,6 +101,12 @@
 //
 // If ctx ends while the kernel runs, Launch returns ctx.Err() at once,
 // unless the launch has completed by then (a result that is ready wins).
+// In buffer mode the copies in are enqueued without blocking and waited for
+// with ctx too (they queue behind every earlier command, an abandoned
+// kernel that still runs included): if ctx ends first, Launch returns
+// ctx.Err(), its kernel is never enqueued, and its staging buffers are
+// freed when the copies complete; ctx is checked again before the kernel
+// is enqueued.
 // In buffer mode the copy-back is decided once: either it has started, and
 // Launch waits for it and returns its result, or Launch returns ctx.Err()
 // and nothing is copied back, then or later. The kernel completes on the
@@ -108,7 +116,10 @@
 // to the close timeout (WithCloseTimeout, default 30 s): OpenCL cannot
 // abort a kernel, so a kernel that never ends makes Close return
 // ErrCloseTimeout rather than block forever, and the queue is released
-// when the command completes.
+// when the command completes. Each later Close waits again up to the
+// timeout and returns ErrCloseTimeout until then (never nil while a
+// command still runs); Device.Done is closed once the device is fully
+// released.
 //
 // Pages the svm core has migrated into the simulated GPU's memory are
 // absent from the host page table; a PoCL worker that touches one takes a
@@ -126,7 +137,9 @@
 // between launches: Copy still uses clEnqueueSVMMemcpy (host pointers are
 // allowed there on every device), Fill fills an SVM buffer on the device
 // and copies it out, and Map, Unmap and MigrateMem are synchronisation
-// points (clFinish). Each checks ctx first (an ended ctx enqueues nothing),
+// points (a clEnqueueMarkerWithWaitList waited for like any command: if
+// ctx ends while earlier commands still run, they return ctx.Err()). Each
+// checks ctx first (an ended ctx enqueues nothing),
 // then the memory it names, like a launch. A buffer-mode fill's copy-out
 // is decided like a launch's copy-back; a copy, or a fill in pass-through
 // mode, is one command on the device that cannot be recalled once
@@ -181,8 +194,13 @@
 //     the process (seen as a rare SIGSEGV death of `svmrt conform`). The
 //     shim saves every signal disposition before each call that can
 //     initialise the implementation or its compiler (clGetPlatformIDs,
-//     clGetDeviceIDs, clCreateContext, clBuildProgram) and puts back any
-//     that changed — handler, flags or mask (TestSignalHandlersKept). Such
+//     clGetDeviceIDs, clCreateContext, clBuildProgram) and puts back
+//     those the call replaced: a disposition whose handler is now a
+//     function of another shared object than the program's binary
+//     (libLLVM's), or whose flags or mask alone changed
+//     (TestSignalHandlersKept). Changes the program itself makes meanwhile
+//     from other goroutines — signal.Ignore, Notify, Reset: SIG_IGN,
+//     SIG_DFL or the Go runtime's handler — are kept. Such
 //     calls may overlap (two builds): under a C mutex, the first to start
 //     saves and the last to end restores. PoCL loses LLVM's crash stack
 //     traces. What cannot be fixed from outside PoCL: while such a call

@@ -9,6 +9,7 @@ import "C"
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/svmrt/svmrt/svm"
 )
@@ -22,7 +23,8 @@ import (
 // device copy of host memory between launches: Copy still goes through
 // clEnqueueSVMMemcpy (which takes host pointers on any OpenCL 2.0 device),
 // Fill fills a staged SVM buffer on the device and copies it out, and
-// Map/Unmap/MigrateMem are synchronisation points (clFinish): there is
+// Map/Unmap/MigrateMem are synchronisation points (a marker waited for
+// with ctx, see sync): there is
 // nothing to map or migrate. Every command checks ctx first (an ended ctx
 // enqueues nothing and returns ctx.Err()), then the host memory it names
 // (see checkSpans), and is ordered with kernels in the device's in-order
@@ -158,21 +160,47 @@ func (d *Device) MigrateMem(ctx context.Context, p, n uintptr, toHost bool) erro
 	}, nil, nil)
 }
 
-// sync waits until every command queued so far has completed. An ended
-// ctx waits for nothing.
+// sync waits until every command queued so far has completed, or for
+// ctx: a marker on the in-order queue (clEnqueueMarkerWithWaitList) waited
+// for like any command, so an earlier kernel that runs for seconds does
+// not hold the caller past its ctx (it returns ctx.Err() then). An ended
+// ctx waits for nothing. Without the marker entry point (OpenCL 1.1),
+// clFinish runs on a goroutine the caller stops waiting for.
 func (d *Device) sync(ctx context.Context, what string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if hasMarker() {
+		return d.command(ctx, what, func(ev *C.cl_event) error {
+			return check("clEnqueueMarkerWithWaitList", C.clshim_marker(d.q, ev))
+		}, nil, nil)
+	}
 	if err := d.begin(); err != nil {
 		return err
 	}
-	defer d.end()
-	if err := finish(d.q); err != nil {
+	res := make(chan error, 1)
+	go func() {
+		err := finish(d.q)
+		d.end()
+		res <- err
+	}()
+	var err error
+	select {
+	case err = <-res:
+	case <-ctx.Done():
+		select {
+		case err = <-res: // a result that is ready wins
+		default:
+			return ctx.Err()
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("opencl: %s on %s: %w", what, d.Name(), err)
 	}
 	return nil
 }
+
+var hasMarker = sync.OnceValue(func() bool { return hasEntry("clEnqueueMarkerWithWaitList") })
 
 // command enqueues one command (enqueue sets *ev to the event of its last
 // step), flushes, and waits for it or for ctx. An ended ctx enqueues

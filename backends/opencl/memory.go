@@ -194,6 +194,12 @@ type staging struct {
 	d    *Device
 	bufs []*stagedBuf
 	ptrs []uintptr // per parameter: the device address to pass (0 for scalars and NULL)
+	// copyEv is the event of the last copy-in (nil when nothing was
+	// copied). The copies are enqueued without blocking, behind whatever
+	// the in-order queue already holds; on that queue the last one
+	// completing means all have. The buffers must not be freed before it
+	// completes.
+	copyEv C.cl_event
 }
 
 // stagedBuf is one SVM allocation holding the host interval [start,
@@ -209,7 +215,10 @@ type stagedBuf struct {
 // stageIn makes the ranges a launch names device-visible: it merges
 // overlapping ranges (two parameters naming the same or overlapping memory
 // share one buffer, so the kernel sees one consistent copy), allocates an
-// SVM buffer per merged range, copies the host data in and computes each
+// SVM buffer per merged range, enqueues the copies of the host data in
+// without waiting for them (st.copyEv: the caller waits for it together
+// with its ctx, so a launch behind a long kernel still sees its ctx end),
+// and computes each
 // pointer argument's device address (offset preserved). Pointers it cannot
 // stage — of unknown extent, or into memory that may hold pointers the
 // kernel follows — are svm.ErrNotSupported, before anything is enqueued.
@@ -297,17 +306,20 @@ func (d *Device) stageIn(k *kernels.Kernel, a *kernels.Args) (*staging, error) {
 		pad := b.start & 127
 		b.alloc = svmAlloc(d.sh.ctx, flags, b.len+pad)
 		if b.alloc == 0 {
-			st.free()
+			st.abort()
 			if !hasEntry("clSVMAlloc") {
 				return nil, &CLError{Call: "clSVMAlloc", Missing: true}
 			}
 			return nil, fmt.Errorf("opencl: clSVMAlloc of %d bytes failed on %s: %w", b.len+pad, d.Name(), svm.ErrOutOfDeviceMemory)
 		}
 		b.svm = b.alloc + pad
-		if err := check("clEnqueueSVMMemcpy(host to SVM buffer)", C.clshim_svm_memcpy(d.q, 1, C.uintptr_t(b.svm), C.uintptr_t(b.start), C.size_t(b.len), nil)); err != nil {
-			st.free()
+		var ev C.cl_event
+		if err := check("clEnqueueSVMMemcpy(host to SVM buffer)", C.clshim_svm_memcpy(d.q, 0, C.uintptr_t(b.svm), C.uintptr_t(b.start), C.size_t(b.len), &ev)); err != nil {
+			st.abort()
 			return nil, err
 		}
+		releaseEvent(st.copyEv)
+		st.copyEv = ev
 		d.bytesIn.Add(int64(b.len))
 	}
 	for j, rf := range refs {
@@ -329,6 +341,16 @@ func (d *Device) stageOut(st *staging) error {
 		}
 	}
 	return nil
+}
+
+// abort waits for the copies already enqueued, then frees the buffers.
+func (st *staging) abort() {
+	if st.copyEv != nil {
+		waitEvent(st.copyEv)
+		releaseEvent(st.copyEv)
+		st.copyEv = nil
+	}
+	st.free()
 }
 
 // free releases the buffers (after the commands using them completed).

@@ -33,8 +33,8 @@ type shared struct {
 	mu    sync.Mutex          // protects progs
 	progs map[string]*program // by kernel name + "\x00" + source
 
-	sentinelOnce sync.Once
-	sentinelPtr  uintptr // a 128-byte SVM allocation, never freed (see sentinel)
+	sentinelMu  sync.Mutex // protects sentinelPtr
+	sentinelPtr uintptr    // a 128-byte SVM allocation, never freed (see sentinel)
 
 	probeOnce   sync.Once
 	probeMode   Mode   // ModePassThrough or ModeBuffer, set by probeOnce
@@ -77,11 +77,13 @@ func sharedFor(info DeviceInfo) (*shared, error) {
 // sentinel is a small SVM allocation of the context that lives as long as
 // the process: the CL_KERNEL_EXEC_INFO_SVM_PTRS list of launches that stage
 // nothing (a valid list must name at least one allocation). 0 when
-// clSVMAlloc fails.
+// clSVMAlloc fails; a later call tries again.
 func (s *shared) sentinel() uintptr {
-	s.sentinelOnce.Do(func() {
+	s.sentinelMu.Lock()
+	defer s.sentinelMu.Unlock()
+	if s.sentinelPtr == 0 {
 		s.sentinelPtr = svmAlloc(s.ctx, C.SVMRT_CL_MEM_READ_WRITE, 128)
-	})
+	}
 	return s.sentinelPtr
 }
 
