@@ -209,8 +209,8 @@
 //     still Go's (LLVM's handler re-raises it to the previous handler), but
 //     two threads faulting within microseconds of each other in that window
 //     can find the signal reset to SIG_DFL and kill the process. The
-//     runtime narrows the window by enumerating devices at its first Open
-//     or DeviceNames (not at import), before a program's kernels run.
+//     runtime loads OpenCL only when a program asks about or opens an
+//     OpenCL device (never at import, never for cpu or simgpu).
 //   - A failed build also prints the compiler's diagnostics on the
 //     process's stderr (PoCL's clang does); the log is in the BuildError.
 //
