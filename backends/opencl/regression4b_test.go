@@ -236,7 +236,7 @@ func TestRegression4bBufferCtxBehindRunningKernel(t *testing.T) {
 		return out
 	}
 	t.Logf("n=%d (calibration %v)", n, dur)
-	const bound = 500 * time.Millisecond
+	const bound = time.Second // "at once": well before the ~1.5 s kernel ends, with room for a loaded CI machine
 
 	outA := long()
 	outB := []uint32{1}
