@@ -163,33 +163,35 @@ func (c *C) Check(err error, what string) {
 
 // RequireMigration skips unless pages can migrate into the device's memory.
 func (c *C) RequireMigration() {
-	info := c.dev.Info()
-	if !info.Caps.PrivateMemory {
-		if !info.Caps.Coherent {
-			c.Skipf("%s has no device memory pages migrate into: it works on staged copies of what a launch names, nothing migrates%s", c.backend.Name, openCLNote(c))
-		}
-		c.Skipf("%s has no device memory: it accesses host memory directly, nothing migrates%s", c.backend.Name, openCLNote(c))
-	}
-	if err := svmrt.Degraded(); err != nil {
-		c.Skipf("pages cannot migrate in this process: %v", err)
-	}
-	if g, ok := c.dev.Backend().(*simgpu.Device); ok && !simgpu.MigratesOnFault(g.Policy()) {
-		c.Skipf("%s's memory policy %q maps faulting pages remotely, never migrates them", c.backend.Name, g.Policy().Name())
+	if why := whyNoMigration(c.dev, c.backend.Name, openCLNote(c)); why != "" {
+		c.Skipf("%s", why)
 	}
 }
 
-// migratesOnFault reports whether dev moves a page it faults on into its
-// own memory: it has memory, pages can migrate in this process, and its
-// memory policy migrates (a zero-copy policy maps remotely instead).
-func migratesOnFault(dev *svmrt.Device) bool {
-	if !dev.Info().Caps.PrivateMemory || svmrt.Degraded() != nil {
-		return false
+// whyNoMigration says why dev does not move a page it faults on into its
+// own memory ("" when it does): it has no such memory, pages cannot migrate
+// in this process, or its memory policy maps faulting pages remotely. name
+// and note go into the reason.
+func whyNoMigration(dev *svmrt.Device, name, note string) string {
+	info := dev.Info()
+	if !info.Caps.PrivateMemory {
+		if !info.Caps.Coherent {
+			return fmt.Sprintf("%s has no device memory pages migrate into: it works on staged copies of what a launch names, nothing migrates%s", name, note)
+		}
+		return fmt.Sprintf("%s has no device memory: it accesses host memory directly, nothing migrates%s", name, note)
 	}
-	if g, ok := dev.Backend().(*simgpu.Device); ok {
-		return simgpu.MigratesOnFault(g.Policy())
+	if err := svmrt.Degraded(); err != nil {
+		return fmt.Sprintf("pages cannot migrate in this process: %v", err)
 	}
-	return true
+	if g, ok := dev.Backend().(*simgpu.Device); ok && !simgpu.MigratesOnFault(g.Policy()) {
+		return fmt.Sprintf("%s's memory policy %q maps faulting pages remotely, never migrates them", name, g.Policy().Name())
+	}
+	return ""
 }
+
+// migratesOnFault reports whether dev moves a page it faults on into its
+// own memory (see whyNoMigration).
+func migratesOnFault(dev *svmrt.Device) bool { return whyNoMigration(dev, dev.Name(), "") == "" }
 
 // RequireFaults skips unless the device mirrors the address space through
 // its own page table and reports the faults it takes.

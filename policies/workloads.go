@@ -155,28 +155,40 @@ func runPrefetched(ctx context.Context, d *simgpu.Device) error {
 	})
 }
 
-func gatherData(src []float32, idx []uint32) {
-	fill(src, 5)
-	g := lcg(6)
-	for i := range idx {
-		idx[i] = g.next() % uint32(len(src))
+// gatherData is the gather workloads' memory: out, the source and the
+// indices (deterministic pseudo-random) in 2 MiB-aligned mappings.
+type gatherData struct {
+	regions  []*region // out, src, idx
+	out, src []float32
+	idx      []uint32
+}
+
+func newGather() (*gatherData, func(), error) {
+	rs, free, err := allocAll(GatherN*4, GatherSrcN*4, GatherN*4)
+	if err != nil {
+		return nil, nil, err
 	}
+	g := &gatherData{regions: rs, out: rs[0].f32(), src: rs[1].f32(), idx: rs[2].u32()}
+	fill(g.src, 5)
+	r := lcg(6)
+	for i := range g.idx {
+		g.idx[i] = r.next() % uint32(len(g.src))
+	}
+	return g, free, nil
 }
 
 func runGather(ctx context.Context, d *simgpu.Device) error {
-	rs, free, err := allocAll(GatherN*4, GatherSrcN*4, GatherN*4)
+	g, free, err := newGather()
 	if err != nil {
 		return err
 	}
 	defer free()
-	out, src, idx := rs[0].f32(), rs[1].f32(), rs[2].u32()
-	gatherData(src, idx)
-	if err := launch(ctx, d, kernels.Gather, kernels.GatherRange(GatherN), out, src, idx, int32(GatherN)); err != nil {
+	if err := launch(ctx, d, kernels.Gather, kernels.GatherRange(GatherN), g.out, g.src, g.idx, int32(GatherN)); err != nil {
 		return err
 	}
-	want := make([]float32, GatherN)
-	kernels.RefGather(want, src, idx, GatherN)
-	return compareF32("out", out, want)
+	want := make([]float32, GatherN) // reading src now faults it home: part of the workload
+	kernels.RefGather(want, g.src, g.idx, GatherN)
+	return compareF32("out", g.out, want)
 }
 
 func runPingPong(ctx context.Context, d *simgpu.Device) error {
@@ -204,13 +216,12 @@ func runPingPong(ctx context.Context, d *simgpu.Device) error {
 }
 
 func runReadMostly(ctx context.Context, d *simgpu.Device) error {
-	rs, free, err := allocAll(GatherN*4, GatherSrcN*4, GatherN*4)
+	g, free, err := newGather()
 	if err != nil {
 		return err
 	}
 	defer free()
-	out, src, idx := rs[0].f32(), rs[1].f32(), rs[2].u32()
-	gatherData(src, idx)
+	rs, out, src, idx := g.regions, g.out, g.src, g.idx
 	// The inputs are read-mostly; the output lives on the host and the
 	// device writes it remotely, so nothing needs writing back.
 	for _, r := range rs[1:] {

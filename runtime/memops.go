@@ -16,6 +16,19 @@ import (
 // Unmap, MigrateMem) for fine-grained system SVM: they take the program's
 // own pointers and run in the device's queue, in order with kernels.
 
+// deviceMemops is what a backend that makes the copies and fills itself
+// provides (simgpu's copy engine, OpenCL's clEnqueueSVMMemcpy/MemFill); on
+// the others (cpu) the host makes them.
+type deviceMemops interface {
+	Copy(ctx context.Context, dst, src, n uintptr) error
+	Fill(ctx context.Context, dst uintptr, pattern []byte, n uintptr) error
+}
+
+var (
+	_ deviceMemops = (*simgpu.Device)(nil)
+	_ deviceMemops = (*opencl.Device)(nil)
+)
+
 // Memcpy queues a copy of n bytes from src to dst made by the device.
 // Overlapping regions are ErrInvalidValue (CL_MEM_COPY_OVERLAP).
 func (d *Device) Memcpy(ctx context.Context, dst, src unsafe.Pointer, n uintptr) (*Event, error) {
@@ -25,11 +38,8 @@ func (d *Device) Memcpy(ctx context.Context, dst, src unsafe.Pointer, n uintptr)
 	}
 	return d.enqueue(ctx, "memcpy", func(ctx context.Context) error {
 		defer keep(dst, src)
-		switch be := d.be.(type) {
-		case *simgpu.Device:
-			return be.Copy(ctx, t, s, n)
-		case *opencl.Device:
-			return be.Copy(ctx, t, s, n)
+		if m, ok := d.be.(deviceMemops); ok {
+			return m.Copy(ctx, t, s, n)
 		}
 		return hostCopy(t, s, n)
 	})
@@ -47,11 +57,8 @@ func (d *Device) Memfill(ctx context.Context, dst unsafe.Pointer, pattern []byte
 	pat := append([]byte(nil), pattern...) // the caller may reuse its slice once we return
 	return d.enqueue(ctx, "memfill", func(ctx context.Context) error {
 		defer keep(dst, nil)
-		switch be := d.be.(type) {
-		case *simgpu.Device:
-			return be.Fill(ctx, t, pat, n)
-		case *opencl.Device:
-			return be.Fill(ctx, t, pat, n)
+		if m, ok := d.be.(deviceMemops); ok {
+			return m.Fill(ctx, t, pat, n)
 		}
 		return hostFill(t, pat, n)
 	})

@@ -448,33 +448,16 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 
 	// Wait. The completion work (copy back, free, end) runs when the
 	// device is done, whether or not the caller still waits.
-	c := newCompletion()
-	complete := func() {
-		err := waitEvent(ev)
-		releaseEvent(ev)
-		if err == nil && st != nil {
-			if c.claim() {
-				err = d.stageOut(st)
-			} else {
-				err = context.Canceled // abandoned: nothing is copied back (the caller has returned)
-			}
-		}
+	done = true
+	var out func() error
+	if st != nil {
+		out = func() error { return d.stageOut(st) }
+	}
+	err, completed := d.awaitEvent(ctx, ev, out, func() {
 		release()
 		runtime.KeepAlive(a) // the device used the memory a's values name
 		d.hostNs.Add(int64(time.Since(start)))
-		d.end()
-		c.result <- err
-	}
-	done = true
-	if ctx.Done() == nil {
-		complete()
-		if err := <-c.result; err != nil {
-			return wrap(err)
-		}
-		return nil
-	}
-	go complete()
-	err, completed := c.await(ctx)
+	})
 	if !completed {
 		return err
 	}
@@ -482,6 +465,39 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 		return wrap(err)
 	}
 	return nil
+}
+
+// awaitEvent waits for ev (enqueued and flushed) or for ctx, for a launch
+// or a memory command. When the event completes, out — the step that
+// writes host memory (a buffer-mode copy-back) — runs if the caller has
+// not abandoned the command (if it has, out is skipped: see completion),
+// then after runs and the command ends (d.end), whether or not the caller
+// still waits. It returns the result and whether the caller waited for it
+// (false: ctx ended first, err is ctx.Err()).
+func (d *Device) awaitEvent(ctx context.Context, ev C.cl_event, out func() error, after func()) (error, bool) {
+	c := newCompletion()
+	complete := func() {
+		err := waitEvent(ev)
+		releaseEvent(ev)
+		if err == nil && out != nil {
+			if c.claim() {
+				err = out()
+			} else {
+				err = context.Canceled // abandoned: nothing is written (the caller has returned)
+			}
+		}
+		if after != nil {
+			after()
+		}
+		d.end()
+		c.result <- err
+	}
+	if ctx.Done() == nil {
+		complete()
+		return <-c.result, true
+	}
+	go complete()
+	return c.await(ctx)
 }
 
 // awaitCopyIn flushes the queue and waits for st's copies in or for ctx.

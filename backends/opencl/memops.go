@@ -229,33 +229,9 @@ func (d *Device) command(ctx context.Context, what string, enqueue func(ev *C.cl
 		return fmt.Errorf("opencl: %s on %s: %w", what, d.Name(), err)
 	}
 	flush(d.q)
-	c := newCompletion()
-	complete := func() {
-		err := waitEvent(ev)
-		releaseEvent(ev)
-		if err == nil && out != nil {
-			if c.claim() {
-				err = out()
-			} else {
-				err = context.Canceled
-			}
-		}
-		if after != nil {
-			after()
-		}
-		d.end()
-		c.result <- err
-	}
-	var err error
-	if ctx.Done() == nil {
-		complete()
-		err = <-c.result
-	} else {
-		go complete()
-		var completed bool
-		if err, completed = c.await(ctx); !completed {
-			return err
-		}
+	err, completed := d.awaitEvent(ctx, ev, out, after)
+	if !completed {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("opencl: %s on %s: %w", what, d.Name(), err)

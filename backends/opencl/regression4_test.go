@@ -416,20 +416,7 @@ func TestRegression4CloseDoesNotBlockForever(t *testing.T) {
 	if d.Mode() != ModePassThrough {
 		t.Skip("needs a device that sees host memory while a kernel runs (to release the kernel)")
 	}
-	flag := make([]uint32, 3)
-	defer atomic.StoreUint32(&flag[0], 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	res := make(chan error, 1)
-	go func() { res <- d.Launch(ctx, waitFlag, kernels.Range1D(1, 1), mustBind(t, waitFlag, flag)) }()
-	for start := time.Now(); atomic.LoadUint32(&flag[1]) == 0; time.Sleep(time.Millisecond) {
-		if time.Since(start) > 30*time.Second {
-			t.Fatal("the kernel did not start")
-		}
-	}
-	cancel()
-	if err := <-res; !errors.Is(err, context.Canceled) {
-		t.Fatal(err)
-	}
+	flag := abandonWaiting(t, d)
 	closed := make(chan error, 1)
 	start := time.Now()
 	go func() { closed <- d.Close() }()

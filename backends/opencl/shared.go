@@ -126,6 +126,21 @@ type program struct {
 	free   []C.cl_kernel // kernel objects not in use by a launch
 }
 
+// argInfo queries one piece of information about each of a kernel's n
+// arguments; nil when the implementation does not report it (built
+// without -cl-kernel-arg-info, say) for some argument.
+func argInfo[T any](n int, get func(i int) (T, bool)) []T {
+	out := make([]T, n)
+	for i := range out {
+		v, ok := get(i)
+		if !ok {
+			return nil
+		}
+		out[i] = v
+	}
+	return out
+}
+
 // program returns k's program, building it on first use. Concurrent
 // callers for the same kernel wait for one build.
 func (s *shared) program(k *kernels.Kernel) (*program, error) {
@@ -166,32 +181,9 @@ func (s *shared) program(k *kernels.Kernel) (*program, error) {
 		p.err = err
 		return p, err
 	}
-	quals := make([]C.cl_uint, n)
-	for i := range quals {
-		q, ok := kernelArgAddress(kern, i)
-		if !ok {
-			quals = nil
-			break
-		}
-		quals[i] = q
-	}
-	types, names := make([]string, n), make([]string, n)
-	for i := range types {
-		t, ok := kernelArgString(kern, i, C.SVMRT_CL_KERNEL_ARG_TYPE_NAME)
-		if !ok {
-			types = nil
-			break
-		}
-		types[i] = t
-	}
-	for i := range names {
-		nm, ok := kernelArgString(kern, i, C.SVMRT_CL_KERNEL_ARG_NAME)
-		if !ok {
-			names = nil
-			break
-		}
-		names[i] = nm
-	}
+	quals := argInfo(n, func(i int) (C.cl_uint, bool) { return kernelArgAddress(kern, i) })
+	types := argInfo(n, func(i int) (string, bool) { return kernelArgString(kern, i, C.SVMRT_CL_KERNEL_ARG_TYPE_NAME) })
+	names := argInfo(n, func(i int) (string, bool) { return kernelArgString(kern, i, C.SVMRT_CL_KERNEL_ARG_NAME) })
 	p.prog, p.numArgs, p.quals, p.types, p.names = prog, n, quals, types, names
 	p.wgSize = kernelWorkGroupSize(kern, s.info.device)
 	p.reqdWG = kernelCompileWorkGroupSize(kern, s.info.device)

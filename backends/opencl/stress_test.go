@@ -104,14 +104,15 @@ var waitFlag = &kernels.Kernel{
 }`,
 }
 
-// Cancelling the context while a kernel runs returns ctx.Err() at once; the
-// kernel still completes, and Close waits for it.
-func TestCancelWhileRunning(t *testing.T) {
-	d := openTest(t, ModeAuto)
-	if d.Mode() != ModePassThrough {
-		t.Skip("needs a device that sees host memory while a kernel runs")
-	}
+// abandonWaiting launches waitFlag on d (which must see host memory while
+// a kernel runs), waits until the kernel runs, cancels the launch's context
+// and checks that Launch returned context.Canceled at once. It returns the
+// kernel's flag: flag[0] = 1 releases the kernel (done at cleanup anyway),
+// flag[2] says it finished.
+func abandonWaiting(t *testing.T, d *Device) []uint32 {
+	t.Helper()
 	flag := make([]uint32, 3)
+	t.Cleanup(func() { atomic.StoreUint32(&flag[0], 1) })
 	ctx, cancel := context.WithCancel(context.Background())
 	res := make(chan error, 1)
 	a := mustBind(t, waitFlag, flag)
@@ -132,6 +133,17 @@ func TestCancelWhileRunning(t *testing.T) {
 		atomic.StoreUint32(&flag[0], 1)
 		t.Fatal("Launch did not return after cancel")
 	}
+	return flag
+}
+
+// Cancelling the context while a kernel runs returns ctx.Err() at once; the
+// kernel still completes, and Close waits for it.
+func TestCancelWhileRunning(t *testing.T) {
+	d := openTest(t, ModeAuto)
+	if d.Mode() != ModePassThrough {
+		t.Skip("needs a device that sees host memory while a kernel runs")
+	}
+	flag := abandonWaiting(t, d)
 	if atomic.LoadUint32(&flag[2]) != 0 {
 		t.Fatal("the kernel finished before the host let it")
 	}
@@ -149,12 +161,14 @@ func TestCancelWhileRunning(t *testing.T) {
 	if atomic.LoadUint32(&flag[2]) != 1 {
 		t.Fatal("the kernel did not complete before Close returned")
 	}
-	if err := d.Launch(context.Background(), waitFlag, kernels.Range1D(1, 1), a); !errors.Is(err, ErrClosed) {
+	if err := d.Launch(context.Background(), waitFlag, kernels.Range1D(1, 1), mustBind(t, waitFlag, flag)); !errors.Is(err, ErrClosed) {
 		t.Fatalf("launch after close: %v", err)
 	}
 	// A context that is already done: nothing is enqueued.
 	d2 := openTest(t, ModeAuto)
 	out := []float32{1}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
 	err := d2.Launch(ctx, kernels.Saxpy, kernels.SaxpyRange(1), mustBind(t, kernels.Saxpy, out, out, float32(1), 1))
 	if !errors.Is(err, context.Canceled) || out[0] != 1 || d2.Stats().Launches != 0 {
 		t.Fatalf("launch with a cancelled context: %v, out %v", err, out)

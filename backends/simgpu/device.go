@@ -309,6 +309,7 @@ func (d *Device) exclusive(fn func(l *launch, start time.Time) error) error {
 	d.ms.tick++ // a copy or fill is one round: its chunks stay while it runs
 	l := &launch{dev: d, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}
 	l.advice.refresh()
+	l.now = d.clock.Now()
 	return fn(l, start)
 }
 
@@ -342,6 +343,7 @@ type launch struct {
 	remote   map[uint64]remoteMap // page -> remote mapping
 	errPages map[uint64]error     // page -> the error its accesses abort with
 	advice   adviceSnapshot       // the advice in force (refreshed every round)
+	now      time.Duration        // the clock as of the last refresh: work-items read it instead of taking the clock's lock
 
 	mems []itemMem // work-item memories, reused by every wave (scheduler only)
 }
@@ -549,6 +551,7 @@ func (l *launch) serviceBatch(maps *svm.Maps, b Batch, faults []Fault) (bad, err
 	d := l.dev
 	cost := d.cfg.cost
 	l.advice.refresh()
+	l.now = d.clock.Now()
 	var launchErr error
 	fail := func(page uint64, e error) {
 		l.errPages[page] = e
@@ -770,7 +773,7 @@ func (l *launch) prefetch(maps *svm.Maps, demand []uint64) []uint64 {
 			if adv := l.advice.at(uintptr(page)); adv.Preferred == LocationHost || adv.ReadMostly {
 				continue
 			}
-			if d.pinned(page) {
+			if d.pinned(page, d.clock.Now()) {
 				continue
 			}
 			if _, remote := l.remote[page]; remote {

@@ -118,10 +118,11 @@ func (d *Device) noteThrash(page uint64) ThrashInfo {
 }
 
 // pinned reports whether page is pinned to the host by the thrashing
-// mitigation: the device keeps a remote mapping and takes no fault.
-func (d *Device) pinned(page uint64) bool {
+// mitigation at simulated time now: the device keeps a remote mapping and
+// takes no fault.
+func (d *Device) pinned(page uint64, now time.Duration) bool {
 	h := d.ms.hist[page]
-	return h != nil && h.PinnedUntil > d.clock.Now()
+	return h != nil && h.PinnedUntil > now
 }
 
 // useChunk makes sure block has a chunk, evicting another block's chunk
@@ -211,7 +212,7 @@ func (l *launch) remoteFor(page uintptr) (remoteMap, bool) {
 	if r, ok := l.remote[uint64(page)]; ok {
 		return r, true
 	}
-	if !l.advice.at(page).AccessedByDevice(l.dev.mem.ID()) && !l.dev.pinned(uint64(page)) {
+	if !l.advice.at(page).AccessedByDevice(l.dev.mem.ID()) && !l.dev.pinned(uint64(page), l.now) {
 		return remoteMap{}, false
 	}
 	v, ok := l.maps.Find(page)
