@@ -3,6 +3,8 @@ package svm
 import (
 	"errors"
 	"fmt"
+
+	"github.com/svmrt/svmrt/internal/errdefs"
 )
 
 // Errors callers can match with errors.Is.
@@ -16,7 +18,7 @@ var (
 	ErrOutOfDeviceMemory = errors.New("out of device memory")
 	// ErrNotSupported: the operation needs a capability this process or
 	// device does not have (userfaultfd, migratable memory, ...).
-	ErrNotSupported = errors.New("not supported")
+	ErrNotSupported = errdefs.ErrNotSupported
 	// ErrInvalidValue: an argument is out of its domain (OpenCL's
 	// CL_INVALID_VALUE and CL_MEM_COPY_OVERLAP: bad fill patterns,
 	// overlapping copies).
