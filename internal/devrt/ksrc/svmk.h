@@ -1,0 +1,121 @@
+// svmk.h: the ABI between a compiled kernel module and svmrt's device runtime.
+//
+// A kernel module is OpenCL C compiled by clang, linked with the builtins
+// library and with svmk_rt.c (the kernel-side half of this ABI), and loaded
+// with dlopen. The runtime half (internal/devrt's scheduler, in the Go
+// binary) runs work-items on fibers: stacks of SVMK_STACK_SIZE bytes aligned
+// to their size, whose top SVMK_FIBER_RESERVE bytes hold a svmk_fiber. The
+// kernel side finds the current work-item from the stack pointer alone
+// (svmk_cur), so no thread-local storage and no extra kernel parameter is
+// needed, and a work-item function is two loads.
+//
+// Every field the kernel side reads is set before the work-item runs and not
+// changed while it runs, except the SM's counters and TLB, which only the
+// thread running that SM touches. Layout changes must bump SVMK_ABI.
+#ifndef SVMK_H
+#define SVMK_H
+
+#include <stdint.h>
+
+#define SVMK_ABI 1
+
+#define SVMK_STACK_SHIFT 16
+#define SVMK_STACK_SIZE (1ULL << SVMK_STACK_SHIFT) // per fiber, aligned to its size
+#define SVMK_FIBER_RESERVE 256ULL                    // the svmk_fiber at the top of each stack
+
+#define SVMK_PAGE_SHIFT 12
+#define SVMK_PAGE_SIZE 4096ULL
+#define SVMK_PAGE_MASK (SVMK_PAGE_SIZE - 1)
+
+// TLB entry flags.
+#define SVMK_TLB_WRITABLE 1u
+#define SVMK_TLB_REMOTE 2u // host memory over the link: counts remote accesses
+#define SVMK_TLB_DIRECT 4u // on-chip or private memory (local, stacks, module constants): not counted
+
+// One cached translation. Valid while *pte == word (the page-state word
+// carries a sequence number, so any change of the page misses); direct
+// entries point pte at a constant word.
+typedef struct svmk_tlbe {
+	uint64_t vpn;
+	uint64_t *pte;
+	uint64_t word;
+	uint64_t base;   // address of the page's backing memory
+	uint64_t bmask;  // ~0 for device memory (bytes are counted), 0 otherwise
+	uint32_t flags;
+	uint32_t rinc;   // 1 for remote entries (remote accesses are counted), 0 otherwise
+} svmk_tlbe;
+
+// One compute unit (SM): its L1 TLB, shared by every warp it runs, and its
+// counters. Owned by the thread running the SM.
+typedef struct svmk_sm {
+	svmk_tlbe *tlb;    // sets * ways entries; the MRU way of set s is tlb[s << ways_shift]
+	uint64_t set_mask;
+	uint32_t ways_shift, ways;
+	int64_t hits, misses, bytes, remote;
+} svmk_sm;
+
+struct svmk_group;
+struct svmk_launch;
+
+// One work-item.
+typedef struct svmk_item {
+	uint64_t gid[3]; // global id, offset included; 0 in unused dimensions
+	uint64_t lid[3];
+	struct svmk_group *grp;
+	svmk_sm *sm;
+	const struct svmk_launch *l;
+	uint64_t *st_pte; // the translation the last store used, re-checked after it
+	uint64_t st_word;
+	uint32_t effects; // set once the item did something a restart would repeat (store, atomic, barrier)
+	uint32_t local_linear;
+	uint64_t global_linear;
+} svmk_item;
+
+typedef struct svmk_group {
+	uint64_t id[3];
+	void **args;      // per-argument pointers to the argument bytes (local pointers resolved per group)
+} svmk_group;
+
+typedef struct svmk_launch {
+	uint32_t work_dim;
+	uint32_t pad;
+	uint64_t gsize[3], lsize[3], ngroups[3], offset[3];
+} svmk_launch;
+
+// The fiber header at the top of every fiber stack.
+typedef struct svmk_fiber {
+	svmk_item *item;
+	void *priv[7];    // the scheduler's
+} svmk_fiber;
+
+// Atomic read-modify-write operations (svmk_rt.rmw).
+enum {
+	SVMK_RMW_XCHG, SVMK_RMW_ADD, SVMK_RMW_SUB, SVMK_RMW_AND, SVMK_RMW_NAND, SVMK_RMW_OR, SVMK_RMW_XOR,
+	SVMK_RMW_MAX, SVMK_RMW_MIN, SVMK_RMW_UMAX, SVMK_RMW_UMIN, SVMK_RMW_FADD, SVMK_RMW_FSUB,
+};
+
+// The runtime's slow paths, reached through the module's __svm_rt pointer.
+typedef struct svmk_rt {
+	uint32_t abi;
+	uint32_t pad;
+	void *(*ld_slow)(svmk_item *it, uint64_t addr, uint64_t size);
+	void *(*st_slow)(svmk_item *it, uint64_t addr, uint64_t size);
+	void (*st_replay)(svmk_item *it, void *h, uint64_t size);
+	void (*barrier)(svmk_item *it, uint32_t flags);
+	// width is 4 or 8; float operations pass and return the bits.
+	uint64_t (*rmw)(svmk_item *it, uint64_t addr, int op, int width, uint64_t v);
+	uint64_t (*cas)(svmk_item *it, uint64_t addr, int width, uint64_t cmp, uint64_t nv);
+	void (*mcopy)(svmk_item *it, uint64_t dst, uint64_t src, uint64_t n);
+	void (*mset)(svmk_item *it, uint64_t dst, int c, uint64_t n);
+} svmk_rt;
+
+// svmk_cur returns the running work-item: the fiber header sits at the top
+// of the SVMK_STACK_SIZE-aligned stack the current stack pointer is in.
+static inline svmk_item *svmk_cur(void) {
+	uintptr_t sp;
+	__asm__("mov %%rsp, %0" : "=r"(sp));
+	svmk_fiber *f = (svmk_fiber *)(((sp | (SVMK_STACK_SIZE - 1)) + 1) - SVMK_FIBER_RESERVE);
+	return f->item;
+}
+
+#endif

@@ -1,0 +1,85 @@
+package devrt
+
+// #include <dlfcn.h>
+// #include <stdlib.h>
+// #include "sched.h"
+import "C"
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+// Module is a loaded kernel module: a shared object built from one OpenCL C
+// program for one target (native, or instrumented for the simulated MMU).
+// Modules stay loaded for the life of the process (dlclose of code that
+// some fiber could still return into is not worth the risk); Load of the
+// same path twice returns the same Module.
+type Module struct {
+	Path string
+	MMU  bool // built with instrumented memory accesses (simgpu)
+	h    unsafe.Pointer
+	lo   uintptr // the module's mapped address range: its constants are
+	hi   uintptr // device-visible without a fault (constant memory)
+}
+
+var (
+	modMu   sync.Mutex
+	modules = map[string]*Module{}
+)
+
+// Load dlopens the shared object at path and connects it to the runtime.
+func Load(path string, mmu bool) (*Module, error) {
+	modMu.Lock()
+	defer modMu.Unlock()
+	if m := modules[path]; m != nil {
+		return m, nil
+	}
+	cp := C.CString(path)
+	defer C.free(unsafe.Pointer(cp))
+	h := C.dlopen(cp, C.RTLD_NOW|C.RTLD_LOCAL)
+	if h == nil {
+		return nil, fmt.Errorf("devrt: load %s: %s", path, C.GoString(C.dlerror()))
+	}
+	m := &Module{Path: path, MMU: mmu, h: h}
+	abi := m.sym("__svm_abi")
+	if abi == nil {
+		return nil, fmt.Errorf("devrt: load %s: not a kernel module (no __svm_abi)", path)
+	}
+	if v := *(*uint32)(abi); v != C.SVMK_ABI {
+		return nil, fmt.Errorf("devrt: load %s: kernel ABI %d, runtime speaks %d (stale cache entry?)", path, v, C.SVMK_ABI)
+	}
+	slot := m.sym("__svm_rt")
+	if slot == nil {
+		return nil, fmt.Errorf("devrt: load %s: no __svm_rt", path)
+	}
+	C.dr_install_rt(slot)
+	m.lo, m.hi = moduleRange(path)
+	modules[path] = m
+	return m, nil
+}
+
+func (m *Module) sym(name string) unsafe.Pointer {
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	return C.dlsym(m.h, cn)
+}
+
+// Entry returns the trampoline of the named kernel.
+func (m *Module) Entry(kernel string) (Entry, error) {
+	p := m.sym("__svm_tramp_" + kernel)
+	if p == nil {
+		return Entry{}, fmt.Errorf("devrt: module %s has no kernel %q", m.Path, kernel)
+	}
+	return Entry{m: m, fn: p}, nil
+}
+
+// Entry is a kernel's entry point in a loaded module.
+type Entry struct {
+	m  *Module
+	fn unsafe.Pointer
+}
+
+// Module returns the module the entry is in.
+func (e Entry) Module() *Module { return e.m }

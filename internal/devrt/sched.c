@@ -1,0 +1,766 @@
+// sched.c: fibers, the per-SM scheduler, barriers and the simulated MMU's
+// slow paths (the runtime half of the svmk ABI). See doc.go for the model.
+#define _GNU_SOURCE
+#include "sched.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+// ---- context switch (x86-64 System V) -------------------------------------
+//
+// dr_switch saves the callee-saved general registers on the current stack, stores the stack pointer in *save and continues on
+// the stack `to` (a context saved by dr_switch, or a fresh one made by
+// fiber_init). Nothing else is preserved: a switch is a function call, and
+// the MXCSR and x87 control words, callee-saved too, are never changed by
+// kernel code (OpenCL C has no way to change the rounding mode).
+void dr_switch(void **save, void *to);
+void dr_fiber_start(void);
+__asm__(
+    ".text\n"
+    ".globl dr_switch\n"
+    ".type dr_switch,@function\n"
+    "dr_switch:\n"
+    "  pushq %rbp\n"
+    "  pushq %rbx\n"
+    "  pushq %r12\n"
+    "  pushq %r13\n"
+    "  pushq %r14\n"
+    "  pushq %r15\n"
+    "  movq %rsp, (%rdi)\n"
+    "  movq %rsi, %rsp\n"
+    "  popq %r15\n"
+    "  popq %r14\n"
+    "  popq %r13\n"
+    "  popq %r12\n"
+    "  popq %rbx\n"
+    "  popq %rbp\n"
+    "  ret\n"
+    ".size dr_switch,.-dr_switch\n"
+    ".globl dr_fiber_start\n"
+    ".type dr_fiber_start,@function\n"
+    "dr_fiber_start:\n"
+    "  movq %r12, %rdi\n"
+    "  call dr_fiber_main\n"
+    "  ud2\n"
+    ".size dr_fiber_start,.-dr_fiber_start\n");
+
+// A fiber is a SVMK_STACK_SIZE-aligned stack whose top holds this header
+// (its first field is svmk_fiber.item, which the kernel side reads).
+typedef struct dr_fiber {
+	svmk_item *item;
+	void *sp;
+	dr_sm *sm;
+	int idx;                 // the item's index in sm->items
+	struct dr_fiber *next;   // free list
+} dr_fiber;
+
+_Static_assert(sizeof(dr_fiber) <= SVMK_FIBER_RESERVE, "fiber header too large");
+
+static dr_fiber *fiber_at(uint8_t *stack) {
+	return (dr_fiber *)(stack + SVMK_STACK_SIZE - SVMK_FIBER_RESERVE);
+}
+
+// fiber_init makes a fresh context on f's stack that enters dr_fiber_main(f).
+static void fiber_init(dr_fiber *f) {
+	uint64_t *sp = (uint64_t *)((uint8_t *)f - 56); // popping 56 bytes lands 16-aligned, on f
+	sp[0] = 0;                 // r15
+	sp[1] = 0;                 // r14
+	sp[2] = 0;                 // r13
+	sp[3] = (uint64_t)f;       // r12: dr_fiber_start passes it on
+	sp[4] = 0;                 // rbx
+	sp[5] = 0;                 // rbp
+	sp[6] = (uint64_t)dr_fiber_start;
+	f->sp = sp;
+}
+
+void *dr_stack_arena(uint64_t bytes) {
+	// Over-allocate to align to SVMK_STACK_SIZE, then trim.
+	uint64_t len = bytes + SVMK_STACK_SIZE;
+	uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) return NULL;
+	uint8_t *a = (uint8_t *)(((uint64_t)p + SVMK_STACK_SIZE - 1) & ~(SVMK_STACK_SIZE - 1));
+	if (a > p) munmap(p, a - p);
+	uint8_t *end = a + bytes;
+	if (p + len > end) munmap(end, p + len - end);
+	return a;
+}
+
+void dr_stack_arena_free(void *p, uint64_t bytes) {
+	if (p) munmap(p, bytes);
+}
+
+static dr_fiber *fiber_get(dr_sm *sm) {
+	dr_fiber *f = sm->free_fibers;
+	if (f) {
+		sm->free_fibers = f->next;
+		return f;
+	}
+	if (sm->nfibers >= sm->max_fibers) return NULL;
+	f = fiber_at(sm->stacks + (uint64_t)sm->nfibers * SVMK_STACK_SIZE);
+	sm->nfibers++;
+	f->sm = sm;
+	return f;
+}
+
+static void fiber_put(dr_sm *sm, dr_fiber *f) {
+	f->item = NULL;
+	f->next = sm->free_fibers;
+	sm->free_fibers = f;
+}
+
+// to_sched leaves the running fiber for the scheduler. The fiber resumes
+// here if the scheduler switches back to it.
+static void to_sched(dr_sm *sm, dr_fiber *f) { dr_switch(&f->sp, sm->sched_sp); }
+
+static dr_fiber *cur_fiber(void) {
+	uintptr_t sp;
+	__asm__("mov %%rsp, %0" : "=r"(sp));
+	return (dr_fiber *)(((sp | (SVMK_STACK_SIZE - 1)) + 1) - SVMK_FIBER_RESERVE);
+}
+
+// ---- groups and barriers ----------------------------------------------------
+
+static dr_group *group_of(dr_sm *sm, svmk_item *it) { return (dr_group *)it->grp; }
+
+// group_fail records the first failure of g and kills its parked items.
+static void group_fail(dr_sm *sm, dr_group *g, int why, int item) {
+	if (g->fail == DR_FAIL_NONE) {
+		g->fail = why;
+		g->fail_item = item;
+		g->fail_barrier = g->barriers + 1;
+		g->fail_exited = g->exited;
+	}
+	for (int i = g->first; i < g->first + g->n; i++) {
+		switch (sm->state[i]) {
+		case DR_BARRIER:
+		case DR_FAULT:
+		case DR_READY:
+			fiber_put(sm, sm->fiber_of[i]);
+			sm->fiber_of[i] = NULL;
+			sm->state[i] = DR_DEAD;
+			break;
+		case DR_NEW:
+		case DR_RESTART:
+			sm->state[i] = DR_DEAD;
+			break;
+		}
+	}
+}
+
+// die ends the running item for good (its group failed or it was aborted).
+__attribute__((noreturn)) static void die(dr_sm *sm, dr_fiber *f) {
+	sm->state[f->idx] = DR_DEAD;
+	for (;;) to_sched(sm, f); // the scheduler never resumes a dead item
+}
+
+static void rt_barrier(svmk_item *it, uint32_t flags) {
+	(void)flags;
+	dr_fiber *f = cur_fiber();
+	dr_sm *sm = f->sm;
+	dr_group *g = group_of(sm, it);
+	it->effects = 1;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (g->fail) die(sm, f);
+	if (g->exited > 0) {
+		group_fail(sm, g, DR_FAIL_DIVERGE_LATE, (int)it->local_linear);
+		die(sm, f);
+	}
+	if (g->n == 1) {
+		g->barriers++;
+		return;
+	}
+	g->waiting++;
+	if (g->waiting == g->live) {
+		// The last to arrive releases the others and goes on.
+		for (int i = g->first; i < g->first + g->n; i++)
+			if (sm->state[i] == DR_BARRIER) sm->state[i] = DR_READY;
+		g->waiting = 0;
+		g->barriers++;
+		return;
+	}
+	sm->state[f->idx] = DR_BARRIER;
+	to_sched(sm, f);
+	if (g->fail) die(sm, f);
+}
+
+// next_new returns the item after i if the scheduler would start it next
+// (it is new and its group has not failed), else -1.
+static int next_new(dr_sm *sm, int i, dr_group *g) {
+	int j = i + 1;
+	if (j >= sm->nitems || sm->state[j] != DR_NEW) return -1;
+	if (j >= g->first + g->n) g++;
+	return g->fail ? -1 : j;
+}
+
+// item_init fills in item i's ids. Items are made when they first start
+// (a launch may have millions); consecutive items reuse the previous one's
+// coordinates instead of dividing.
+static void item_init(dr_sm *sm, int i) {
+	svmk_item *wi = &sm->items[i];
+	dr_group *g = sm->init_group;
+	if (!g || i < g->first || i >= g->first + g->n) g = sm->init_group = &sm->groups[i / sm->group_size];
+	const svmk_launch *l = sm->l;
+	uint32_t k = (uint32_t)(i - g->first);
+	uint64_t x, y, z;
+	if (i == sm->last_init + 1 && k != 0) {
+		svmk_item *p = &sm->items[i - 1];
+		x = p->lid[0] + 1, y = p->lid[1], z = p->lid[2];
+		if (x == l->lsize[0]) {
+			x = 0;
+			if (++y == l->lsize[1]) y = 0, z++;
+		}
+	} else {
+		uint32_t l0 = (uint32_t)l->lsize[0], l1 = (uint32_t)l->lsize[1];
+		x = k % l0, y = (k / l0) % l1, z = k / (l0 * l1);
+	}
+	sm->last_init = i;
+	wi->lid[0] = x, wi->lid[1] = y, wi->lid[2] = z;
+	uint64_t gx = g->k.id[0] * l->lsize[0] + x, gy = g->k.id[1] * l->lsize[1] + y, gz = g->k.id[2] * l->lsize[2] + z;
+	wi->gid[0] = gx + l->offset[0];
+	wi->gid[1] = l->work_dim > 1 ? gy + l->offset[1] : 0;
+	wi->gid[2] = l->work_dim > 2 ? gz + l->offset[2] : 0;
+	wi->grp = &g->k;
+	wi->sm = &sm->k;
+	wi->l = l;
+	wi->local_linear = k;
+	wi->global_linear = (gz * l->gsize[1] + gy) * l->gsize[0] + gx;
+	wi->st_pte = 0;
+}
+
+// start prepares item i to run on f.
+static void start(dr_sm *sm, dr_fiber *f, int i) {
+	if (i > sm->inited) {
+		item_init(sm, i);
+		sm->inited = i;
+	}
+	f->item = &sm->items[i];
+	f->idx = i;
+	sm->items[i].effects = 0;
+	sm->state[i] = DR_RUN;
+	sm->pos = i;
+}
+
+// dr_fiber_main runs f's item to its end, then — so that a run of items
+// that never block costs no context switch — the following items for as
+// long as the scheduler would start them next anyway (same order, same
+// results).
+void dr_fiber_main(dr_fiber *f) {
+	dr_sm *sm = f->sm;
+	for (;;) {
+		svmk_item *it = f->item;
+		dr_group *g = group_of(sm, it);
+		sm->tramp(g->k.args);
+		g->live--;
+		g->exited++;
+		sm->state[f->idx] = DR_DONE;
+		if (g->waiting > 0 && !g->fail) group_fail(sm, g, DR_FAIL_DIVERGE_EXIT, (int)it->local_linear);
+		int j = next_new(sm, f->idx, g);
+		if (j < 0) break;
+		start(sm, f, j);
+	}
+	for (;;) to_sched(sm, f);
+}
+
+// ---- the scheduler --------------------------------------------------------
+
+// run_fiber switches to f and, when it comes back, frees it unless its item
+// is parked on it.
+static void run_fiber(dr_sm *sm, dr_fiber *f) {
+	sm->cur = f;
+	sm->runs++;
+	dr_switch(&sm->sched_sp, f->sp);
+	sm->cur = NULL;
+	int i = f->idx;
+	switch (sm->state[i]) {
+	case DR_BARRIER:
+	case DR_FAULT:
+	case DR_READY:
+		sm->fiber_of[i] = f;
+		break;
+	default: // DONE, DEAD, RESTART: the stack is free
+		sm->fiber_of[i] = NULL;
+		fiber_put(sm, f);
+	}
+}
+
+// dr_sm_run runs the SM's work-items until none can make progress: each is
+// done, dead, parked at a barrier, or waiting for a fault. Items are taken in
+// index order, pass after pass, so the order of execution — and with it the
+// TLB's contents and every counter — depends only on the inputs. Returns the
+// number of items waiting for faults, or -1 when a fiber stack could not be
+// had.
+int dr_sm_run(dr_sm *sm) {
+	for (;;) {
+		int progress = 0;
+		for (sm->pos = 0; sm->pos < sm->nitems; sm->pos++) {
+			int i = sm->pos;
+			uint8_t st = sm->state[i];
+			if (st == DR_NEW) {
+				dr_group *g = &sm->groups[i / sm->group_size];
+				if (g->fail) {
+					sm->state[i] = DR_DEAD;
+					continue;
+				}
+				dr_fiber *f = fiber_get(sm);
+				if (!f) {
+					group_fail(sm, g, DR_FAIL_NOSTACK, i - g->first);
+					continue;
+				}
+				start(sm, f, i);
+				fiber_init(f);
+				run_fiber(sm, f); // may run items i+1, ... too (sm->pos follows)
+				progress = 1;
+			} else if (st == DR_READY) {
+				dr_fiber *f = sm->fiber_of[i];
+				sm->state[i] = DR_RUN;
+				run_fiber(sm, f);
+				progress = 1;
+			}
+		}
+		// Another pass only if something was released or restarted.
+		if (!progress || (!memchr(sm->state, DR_NEW, sm->nitems) && !memchr(sm->state, DR_READY, sm->nitems))) break;
+	}
+	int waiting = 0;
+	for (int i = 0; i < sm->nitems; i++)
+		if (sm->state[i] == DR_FAULT || sm->state[i] == DR_RESTART) waiting++;
+	return waiting;
+}
+
+// ---- the simulated MMU ------------------------------------------------------
+
+static uint64_t never_changes = 0; // the "page word" of direct entries
+static uint64_t always_stale = 1;  // st_pte of a bounced store: st_done always replays
+
+static int in_direct(dr_mmu *m, uint64_t a) {
+	for (int i = 0; i < m->ndirect; i++)
+		if (a >= m->direct_lo[i] && a < m->direct_hi[i]) return 1;
+	return 0;
+}
+
+static const dr_vma *vma_find(dr_mmu *m, uint64_t a) {
+	int lo = 0, hi = m->nvmas;
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		if (m->vmas[mid].end <= a) lo = mid + 1;
+		else hi = mid;
+	}
+	if (lo < m->nvmas && m->vmas[lo].start <= a) return &m->vmas[lo];
+	return NULL;
+}
+
+static uint64_t rhash(uint64_t page) { return (page >> 12) * 0x9E3779B97F4A7C15ULL; }
+
+int dr_mmu_remote_add(dr_mmu *m, uint64_t page, int writable) {
+	if ((m->rcount + 1) * 2 > m->rmask + 1) {
+		uint64_t ncap = (m->rmask + 1) * 2;
+		uint64_t *n = calloc(ncap, 8);
+		if (!n) return -1;
+		for (uint64_t i = 0; i <= m->rmask; i++) {
+			uint64_t e = m->rmap[i];
+			if (!e) continue;
+			uint64_t j = rhash(e & ~SVMK_PAGE_MASK) & (ncap - 1);
+			while (n[j]) j = (j + 1) & (ncap - 1);
+			n[j] = e;
+		}
+		free(m->rmap);
+		m->rmap = n;
+		m->rmask = ncap - 1;
+	}
+	uint64_t e = page | 1 | (writable ? 2 : 0);
+	uint64_t j = rhash(page) & m->rmask;
+	while (m->rmap[j] && (m->rmap[j] & ~SVMK_PAGE_MASK) != page) j = (j + 1) & m->rmask;
+	if (!m->rmap[j]) m->rcount++;
+	m->rmap[j] = e;
+	return 0;
+}
+
+void dr_mmu_remote_clear(dr_mmu *m) {
+	memset(m->rmap, 0, (m->rmask + 1) * 8);
+	m->rcount = 0;
+}
+
+static uint64_t remote_find(dr_mmu *m, uint64_t page) {
+	uint64_t j = rhash(page) & m->rmask;
+	for (;;) {
+		uint64_t e = m->rmap[j];
+		if (!e) return 0;
+		if ((e & ~SVMK_PAGE_MASK) == page) return e;
+		j = (j + 1) & m->rmask;
+	}
+}
+
+void dr_tlb_flush(svmk_sm *sm) { memset(sm->tlb, 0, sizeof(svmk_tlbe) * (sm->set_mask + 1) * sm->ways); }
+
+static void tlb_insert(svmk_sm *sm, const svmk_tlbe *e) {
+	svmk_tlbe *set = &sm->tlb[(e->vpn & sm->set_mask) << sm->ways_shift];
+	uint32_t w = sm->ways, i;
+	for (i = 0; i < w && set[i].pte; i++)
+		if (set[i].vpn == e->vpn) break;
+	if (i == w) i = w - 1; // full: drop the LRU way
+	memmove(&set[1], &set[0], sizeof(svmk_tlbe) * i);
+	set[0] = *e;
+}
+
+// tlb_lookup is the full lookup (every way, LRU order kept); it counts one
+// hit or one miss.
+static svmk_tlbe *tlb_lookup(svmk_sm *sm, uint64_t vpn, int write) {
+	svmk_tlbe *set = &sm->tlb[(vpn & sm->set_mask) << sm->ways_shift];
+	for (uint32_t i = 0; i < sm->ways && set[i].pte; i++) {
+		if (set[i].vpn != vpn) continue;
+		if (__atomic_load_n(set[i].pte, __ATOMIC_ACQUIRE) != set[i].word) {
+			memmove(&set[i], &set[i + 1], sizeof(svmk_tlbe) * (sm->ways - 1 - i));
+			memset(&set[sm->ways - 1], 0, sizeof(svmk_tlbe));
+			break;
+		}
+		if (write && !(set[i].flags & SVMK_TLB_WRITABLE)) break;
+		if (i) {
+			svmk_tlbe hit = set[i];
+			memmove(&set[1], &set[0], sizeof(svmk_tlbe) * i);
+			set[0] = hit;
+		}
+		sm->hits++;
+		return &set[0];
+	}
+	sm->misses++;
+	return NULL;
+}
+
+// walk translates page for the access from the page table, the CPU
+// mappings and the launch's remote mappings; 0 when the access must fault.
+static int walk(dr_sm *sm, uint64_t page, int write, svmk_tlbe *e) {
+	dr_mmu *m = sm->mmu;
+	memset(e, 0, sizeof *e);
+	e->vpn = page >> SVMK_PAGE_SHIFT;
+	if (in_direct(m, page)) {
+		e->pte = &never_changes;
+		e->base = page;
+		e->flags = SVMK_TLB_WRITABLE | SVMK_TLB_DIRECT;
+		return 1;
+	}
+	uint64_t *pte = m->pte(page, 1);
+	if (!pte) return 0;
+	uint64_t w = __atomic_load_n(pte, __ATOMIC_ACQUIRE);
+	uint64_t st = w & 7, dev = (w >> 3) & 63, frame = (w >> 9) & ((1ULL << 27) - 1);
+	e->pte = pte;
+	e->word = w;
+	if (st == 1 /* DEVICE */ || st == 6 /* DUP */) {
+		if ((int)dev != m->dev) return 0;
+		if (st == 6 && write) return 0;
+		const dr_vma *v = vma_find(m, page);
+		int ignore = m->bugs & DR_BUG_IGNORE_PROT, trust = m->bugs & DR_BUG_TRUST_PT;
+		if (!trust && (!v || !(v->prot & 1) || (write && !(v->prot & 2) && !ignore))) return 0;
+		e->base = m->arena + frame * SVMK_PAGE_SIZE;
+		e->bmask = ~0ULL;
+		if (st == 1 && ((v && (v->prot & 2)) || ignore || trust)) e->flags |= SVMK_TLB_WRITABLE;
+		return 1;
+	}
+	if (st == 0 /* HOST */) {
+		uint64_t r = remote_find(m, page);
+		if (!r || (write && !(r & 2))) return 0;
+		e->base = page;
+		e->flags = SVMK_TLB_REMOTE | ((r & 2) ? SVMK_TLB_WRITABLE : 0);
+		e->rinc = 1;
+		return 1;
+	}
+	return 0; // in transition
+}
+
+// fault stalls the running item until its fault on addr has been serviced.
+// An item that has done nothing a restart would repeat gives up its fiber
+// and restarts from the beginning instead (like a replayed GPU instruction,
+// at the granularity of the whole work-item): most faults happen at a
+// kernel's first loads, and restarting is much cheaper than keeping a
+// parked stack per work-item.
+static void fault(dr_sm *sm, svmk_item *it, uint64_t addr, uint32_t acc) {
+	dr_fiber *f = cur_fiber();
+	int i = f->idx;
+	sm->fault_addr[i] = addr;
+	sm->fault_acc[i] = (uint8_t)acc;
+	sm->abort[i] = 0;
+	if (!it->effects) {
+		sm->state[i] = DR_RESTART;
+		for (;;) to_sched(sm, f); // never resumed: the item starts afresh on some fiber
+	}
+	sm->state[i] = DR_FAULT;
+	to_sched(sm, f);
+	if (sm->abort[i] || group_of(sm, it)->fail) {
+		group_fail(sm, group_of(sm, it), DR_FAIL_ABORT, (int)it->local_linear);
+		die(sm, f);
+	}
+}
+
+// translate returns a valid TLB entry for the page of addr, faulting (and
+// stalling) until there is one.
+static svmk_tlbe *translate(dr_sm *sm, svmk_item *it, uint64_t addr, uint32_t acc) {
+	uint64_t page = addr & ~SVMK_PAGE_MASK;
+	int write = (acc & (DR_ACC_WRITE | DR_ACC_ATOMIC)) != 0;
+	svmk_tlbe *e = tlb_lookup(&sm->k, page >> SVMK_PAGE_SHIFT, write);
+	if (e) return e;
+	for (;;) {
+		svmk_tlbe n;
+		if (walk(sm, page, write, &n)) {
+			tlb_insert(&sm->k, &n);
+			return &sm->k.tlb[(n.vpn & sm->k.set_mask) << sm->k.ways_shift];
+		}
+		fault(sm, it, addr, acc);
+	}
+}
+
+static void count(dr_sm *sm, const svmk_tlbe *e, uint64_t size) {
+	sm->k.bytes += size & e->bmask;
+	sm->k.remote += e->rinc;
+}
+
+static void *rt_ld_slow(svmk_item *it, uint64_t addr, uint64_t size) {
+	dr_sm *sm = cur_fiber()->sm;
+	uint64_t off = addr & SVMK_PAGE_MASK;
+	if (off + size <= SVMK_PAGE_SIZE) {
+		svmk_tlbe *e = translate(sm, it, addr, 0);
+		count(sm, e, size);
+		return (void *)(e->base + off);
+	}
+	// Crossing a page: gather both parts into a bounce buffer.
+	uint8_t *b = sm->bounce[0];
+	if (size > sizeof sm->bounce[0]) size = sizeof sm->bounce[0];
+	uint64_t first = SVMK_PAGE_SIZE - off;
+	svmk_tlbe *e = translate(sm, it, addr, 0);
+	count(sm, e, first);
+	memcpy(b, (void *)(e->base + off), first);
+	e = translate(sm, it, addr + first, 0);
+	count(sm, e, size - first);
+	memcpy(b + first, (void *)e->base, size - first);
+	return b;
+}
+
+static void *rt_st_slow(svmk_item *it, uint64_t addr, uint64_t size) {
+	dr_sm *sm = cur_fiber()->sm;
+	uint64_t off = addr & SVMK_PAGE_MASK;
+	if (off + size <= SVMK_PAGE_SIZE) {
+		svmk_tlbe *e = translate(sm, it, addr, DR_ACC_WRITE);
+		count(sm, e, size);
+		it->st_pte = e->pte;
+		it->st_word = e->word;
+		return (void *)(e->base + off);
+	}
+	// Crossing a page: the store lands in the bounce buffer and st_done
+	// (always "stale") writes it out page by page.
+	sm->bounce_addr = addr;
+	it->st_pte = &always_stale;
+	it->st_word = 0;
+	return sm->bounce[1];
+}
+
+// put writes n bytes at addr (within one page) through the MMU, repeating
+// the write where the page went if it moved meanwhile.
+static void put(dr_sm *sm, svmk_item *it, uint64_t addr, const uint8_t *src, uint64_t n) {
+	for (;;) {
+		svmk_tlbe *e = translate(sm, it, addr, DR_ACC_WRITE);
+		uint64_t *pte = e->pte, word = e->word;
+		memcpy((void *)(e->base + (addr & SVMK_PAGE_MASK)), src, n);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(pte, __ATOMIC_RELAXED) == word) return;
+	}
+}
+
+static void rt_st_replay(svmk_item *it, void *h, uint64_t size) {
+	dr_sm *sm = cur_fiber()->sm;
+	uint8_t tmp[128];
+	if (size > sizeof tmp) size = sizeof tmp;
+	memcpy(tmp, h, size);
+	uint64_t addr = 0;
+	if (it->st_pte == &always_stale) {
+		addr = sm->bounce_addr;
+	} else {
+		// The page moved under the store, which went to its old frame (h).
+		// Nothing else ran on this SM since, so the translation the store
+		// used is still in the TLB: one page-table word per page names the
+		// page.
+		uint64_t n = (sm->k.set_mask + 1) * sm->k.ways;
+		for (uint64_t i = 0; i < n; i++)
+			if (sm->k.tlb[i].pte == it->st_pte) {
+				addr = (sm->k.tlb[i].vpn << SVMK_PAGE_SHIFT) | ((uint64_t)h & SVMK_PAGE_MASK);
+				break;
+			}
+		if (!addr) return; // cannot happen: the entry was used an instant ago
+	}
+	uint64_t off = addr & SVMK_PAGE_MASK;
+	uint64_t first = off + size <= SVMK_PAGE_SIZE ? size : SVMK_PAGE_SIZE - off;
+	put(sm, it, addr, tmp, first);
+	if (first < size) put(sm, it, addr + first, tmp + first, size - first);
+}
+
+// Device atomics on a device-resident page run inside the device's atomic
+// section: the service thread waits for atomic_busy to drop to zero after it
+// has claimed a page and before it copies it, so an atomic that validated
+// the page word first is in the copy, and one that comes later sees the
+// new word and retries.
+static uint64_t do_rmw(void *p, int op, int width, uint64_t v) {
+	if (width == 4) {
+		uint32_t *q = p, x = (uint32_t)v, old;
+		switch (op) {
+		case SVMK_RMW_XCHG: return __atomic_exchange_n(q, x, __ATOMIC_SEQ_CST);
+		case SVMK_RMW_ADD: return __atomic_fetch_add(q, x, __ATOMIC_SEQ_CST);
+		case SVMK_RMW_SUB: return __atomic_fetch_sub(q, x, __ATOMIC_SEQ_CST);
+		case SVMK_RMW_AND: return __atomic_fetch_and(q, x, __ATOMIC_SEQ_CST);
+		case SVMK_RMW_NAND: return __atomic_fetch_nand(q, x, __ATOMIC_SEQ_CST);
+		case SVMK_RMW_OR: return __atomic_fetch_or(q, x, __ATOMIC_SEQ_CST);
+		case SVMK_RMW_XOR: return __atomic_fetch_xor(q, x, __ATOMIC_SEQ_CST);
+		}
+		old = __atomic_load_n(q, __ATOMIC_SEQ_CST);
+		for (;;) {
+			uint32_t nv;
+			union { uint32_t u; float f; } a = {old}, b = {x}, c;
+			switch (op) {
+			case SVMK_RMW_MAX: nv = (int32_t)old > (int32_t)x ? old : x; break;
+			case SVMK_RMW_MIN: nv = (int32_t)old < (int32_t)x ? old : x; break;
+			case SVMK_RMW_UMAX: nv = old > x ? old : x; break;
+			case SVMK_RMW_UMIN: nv = old < x ? old : x; break;
+			case SVMK_RMW_FADD: c.f = a.f + b.f; nv = c.u; break;
+			case SVMK_RMW_FSUB: c.f = a.f - b.f; nv = c.u; break;
+			default: return old;
+			}
+			if (__atomic_compare_exchange_n(q, &old, nv, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return old;
+		}
+	}
+	uint64_t *q = p, x = v, old;
+	switch (op) {
+	case SVMK_RMW_XCHG: return __atomic_exchange_n(q, x, __ATOMIC_SEQ_CST);
+	case SVMK_RMW_ADD: return __atomic_fetch_add(q, x, __ATOMIC_SEQ_CST);
+	case SVMK_RMW_SUB: return __atomic_fetch_sub(q, x, __ATOMIC_SEQ_CST);
+	case SVMK_RMW_AND: return __atomic_fetch_and(q, x, __ATOMIC_SEQ_CST);
+	case SVMK_RMW_NAND: return __atomic_fetch_nand(q, x, __ATOMIC_SEQ_CST);
+	case SVMK_RMW_OR: return __atomic_fetch_or(q, x, __ATOMIC_SEQ_CST);
+	case SVMK_RMW_XOR: return __atomic_fetch_xor(q, x, __ATOMIC_SEQ_CST);
+	}
+	old = __atomic_load_n(q, __ATOMIC_SEQ_CST);
+	for (;;) {
+		uint64_t nv;
+		union { uint64_t u; double f; } a = {old}, b = {x}, c;
+		switch (op) {
+		case SVMK_RMW_MAX: nv = (int64_t)old > (int64_t)x ? old : x; break;
+		case SVMK_RMW_MIN: nv = (int64_t)old < (int64_t)x ? old : x; break;
+		case SVMK_RMW_UMAX: nv = old > x ? old : x; break;
+		case SVMK_RMW_UMIN: nv = old < x ? old : x; break;
+		case SVMK_RMW_FADD: c.f = a.f + b.f; nv = c.u; break;
+		case SVMK_RMW_FSUB: c.f = a.f - b.f; nv = c.u; break;
+		default: return old;
+		}
+		if (__atomic_compare_exchange_n(q, &old, nv, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return old;
+	}
+}
+
+static uint64_t atomic_op(svmk_item *it, uint64_t addr, int width, int cas, int op, uint64_t a, uint64_t b) {
+	dr_sm *sm = cur_fiber()->sm;
+	dr_mmu *m = sm->mmu;
+	it->effects = 1;
+	for (;;) {
+		svmk_tlbe *e = translate(sm, it, addr, DR_ACC_WRITE | DR_ACC_ATOMIC);
+		void *p = (void *)(e->base + (addr & SVMK_PAGE_MASK));
+		if (e->flags & (SVMK_TLB_REMOTE | SVMK_TLB_DIRECT)) {
+			if (e->flags & SVMK_TLB_REMOTE) sm->k.remote++;
+			if (!cas) return do_rmw(p, op, width, a);
+			if (width == 4) {
+				uint32_t exp = (uint32_t)a;
+				__atomic_compare_exchange_n((uint32_t *)p, &exp, (uint32_t)b, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+				return exp;
+			}
+			uint64_t exp = a;
+			__atomic_compare_exchange_n((uint64_t *)p, &exp, b, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+			return exp;
+		}
+		uint64_t *pte = e->pte, word = e->word, r;
+		__atomic_add_fetch(m->atomic_busy, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(pte, __ATOMIC_SEQ_CST) != word) {
+			__atomic_sub_fetch(m->atomic_busy, 1, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		if (!cas) {
+			r = do_rmw(p, op, width, a);
+		} else if (width == 4) {
+			uint32_t exp = (uint32_t)a;
+			__atomic_compare_exchange_n((uint32_t *)p, &exp, (uint32_t)b, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+			r = exp;
+		} else {
+			uint64_t exp = a;
+			__atomic_compare_exchange_n((uint64_t *)p, &exp, b, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+			r = exp;
+		}
+		__atomic_sub_fetch(m->atomic_busy, 1, __ATOMIC_SEQ_CST);
+		sm->k.bytes += (uint64_t)width;
+		return r;
+	}
+}
+
+static uint64_t rt_rmw(svmk_item *it, uint64_t addr, int op, int width, uint64_t v) {
+	return atomic_op(it, addr, width, 0, op, v, 0);
+}
+
+static uint64_t rt_cas(svmk_item *it, uint64_t addr, int width, uint64_t cmp, uint64_t nv) {
+	return atomic_op(it, addr, width, 1, 0, cmp, nv);
+}
+
+// mcopy is memmove through the MMU, a page-bounded chunk at a time, via a
+// small buffer (the two ranges may overlap).
+static void rt_mcopy(svmk_item *it, uint64_t dst, uint64_t src, uint64_t n) {
+	dr_sm *sm = cur_fiber()->sm;
+	uint8_t buf[256];
+	it->effects = 1;
+	int backward = dst > src && dst < src + n;
+	uint64_t done = 0;
+	while (done < n) {
+		uint64_t c = n - done < sizeof buf ? n - done : sizeof buf;
+		uint64_t s = backward ? src + n - done - c : src + done;
+		uint64_t d = backward ? dst + n - done - c : dst + done;
+		for (uint64_t k = 0; k < c;) {
+			uint64_t a = s + k, room = SVMK_PAGE_SIZE - (a & SVMK_PAGE_MASK), m = c - k < room ? c - k : room;
+			svmk_tlbe *e = translate(sm, it, a, 0);
+			count(sm, e, m);
+			memcpy(buf + k, (void *)(e->base + (a & SVMK_PAGE_MASK)), m);
+			k += m;
+		}
+		for (uint64_t k = 0; k < c;) {
+			uint64_t a = d + k, room = SVMK_PAGE_SIZE - (a & SVMK_PAGE_MASK), m = c - k < room ? c - k : room;
+			put(sm, it, a, buf + k, m);
+			sm->k.bytes += m; // counted once per chunk, like a store
+			k += m;
+		}
+		done += c;
+	}
+}
+
+static void rt_mset(svmk_item *it, uint64_t dst, int c, uint64_t n) {
+	dr_sm *sm = cur_fiber()->sm;
+	uint8_t buf[256];
+	memset(buf, c, sizeof buf);
+	it->effects = 1;
+	for (uint64_t k = 0; k < n;) {
+		uint64_t a = dst + k, room = SVMK_PAGE_SIZE - (a & SVMK_PAGE_MASK), m = n - k < room ? n - k : room;
+		if (m > sizeof buf) m = sizeof buf;
+		put(sm, it, a, buf, m);
+		sm->k.bytes += m;
+		k += m;
+	}
+}
+
+static svmk_rt the_rt = {
+    .abi = SVMK_ABI,
+    .ld_slow = rt_ld_slow,
+    .st_slow = rt_st_slow,
+    .st_replay = rt_st_replay,
+    .barrier = rt_barrier,
+    .rmw = rt_rmw,
+    .cas = rt_cas,
+    .mcopy = rt_mcopy,
+    .mset = rt_mset,
+};
+
+// dr_install_rt points a loaded module's __svm_rt at the runtime.
+int dr_install_rt(void *slot) {
+	*(svmk_rt **)slot = &the_rt;
+	return 0;
+}

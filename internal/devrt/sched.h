@@ -1,0 +1,128 @@
+// sched.h: the runtime half of the svmk ABI — fibers, the per-SM scheduler,
+// barriers, and the simulated MMU's slow paths. See doc.go.
+#ifndef DEVRT_SCHED_H
+#define DEVRT_SCHED_H
+
+#include <stdint.h>
+#include "ksrc/svmk.h"
+
+// Work-item states (dr_sm.state[i]).
+enum {
+	DR_NEW = 0,      // not started, or to be restarted from scratch
+	DR_RUN,          // running on a fiber
+	DR_BARRIER,      // parked on its fiber at a barrier
+	DR_FAULT,        // parked on its fiber, waiting for its fault to be serviced
+	DR_RESTART,      // faulted before any side effect: its fiber was freed; it restarts once serviced
+	DR_READY,        // parked on its fiber, may resume
+	DR_DONE,         // returned
+	DR_DEAD,         // aborted, or its group failed
+};
+
+// Group failures (dr_group.fail).
+enum {
+	DR_FAIL_NONE = 0,
+	DR_FAIL_ABORT,        // a work-item was aborted (its fault could not be resolved): fail_item
+	DR_FAIL_DIVERGE_EXIT, // fail_item returned while others waited at barrier fail_barrier
+	DR_FAIL_DIVERGE_LATE, // fail_item reached barrier fail_barrier after fail_exited items returned
+	DR_FAIL_NOSTACK,      // no memory for a fiber stack
+	DR_FAIL_SEGV,         // a host-direct access faulted at fail_addr (native code)
+};
+
+// Access kinds of a recorded fault.
+#define DR_ACC_WRITE 1u
+#define DR_ACC_ATOMIC 2u
+
+typedef struct dr_group {
+	svmk_group k;
+	int first, n;         // its items: sm->items[first .. first+n)
+	int live, exited, waiting, barriers;
+	int fail;
+	int fail_item;        // local linear id
+	int fail_barrier;
+	int fail_exited;
+	uint64_t fail_addr;
+	void *local;          // local memory (owned by Go)
+} dr_group;
+
+typedef struct dr_vma {
+	uint64_t start, end;
+	uint32_t prot; // 1 read, 2 write
+	uint32_t pad;
+} dr_vma;
+
+// The simulated MMU's view of one launch (simgpu only).
+typedef struct dr_mmu {
+	uint64_t *(*pte)(uint64_t addr, int alloc);
+	uint64_t *atomic_busy;      // the device's in-flight atomic counter (the service thread waits it out)
+	uint64_t arena;             // base of the device's frames
+	int dev;
+	uint32_t bugs;              // DR_BUG_*
+	dr_vma *vmas;               // CPU mappings, sorted (refreshed by Go each fault round)
+	int nvmas;
+	uint64_t *rmap;             // open-addressing set of remotely mapped pages: page | 1 (| 2 writable)
+	uint64_t rmask;             // capacity - 1
+	uint64_t rcount;
+	uint64_t direct_lo[4], direct_hi[4]; // on-chip/private ranges: local memory, fiber stacks, the module
+	int ndirect;
+} dr_mmu;
+
+#define DR_BUG_IGNORE_PROT 1u
+#define DR_BUG_TRUST_PT 2u
+
+// One SM: a TLB, the work-items of its groups, their fibers.
+typedef struct dr_sm {
+	svmk_sm k;
+	dr_mmu *mmu;                // NULL: native (host-direct) execution
+	const svmk_launch *l;
+	void (*tramp)(void **args);
+	dr_group *groups;
+	int ngroups;
+	svmk_item *items;
+	uint8_t *state;
+	uint64_t *fault_addr;       // per item: the faulting address (DR_FAULT, DR_RESTART)
+	uint8_t *fault_acc;
+	uint8_t *abort;             // per item: set by Go: the fault could not be resolved
+	void **fiber_of;            // per item: the fiber it is parked on
+	int nitems;
+	void *free_fibers;          // stacks ready for reuse
+	int nfibers;                // stacks handed out
+	int max_fibers;
+	uint8_t *stacks;            // this SM's share of the stack arena
+	void *sched_sp;             // the scheduler's saved context
+	void *cur;                  // the running fiber
+	uint8_t bounce[2][128];     // page-crossing accesses
+	uint64_t bounce_addr;       // destination of a bounced store
+	int runs;                   // fibers switched to (statistics)
+	int pos;                    // the scheduler's position in its pass over the items
+	int group_size;
+	int inited;                 // items 0..inited have their ids (items are made when first started)
+	int last_init;
+	dr_group *init_group;       // the group of the item last made
+} dr_sm;
+
+int dr_sm_run(dr_sm *sm);
+void *dr_stack_arena(uint64_t bytes);
+void dr_stack_arena_free(void *p, uint64_t bytes);
+int dr_install_rt(void *slot);
+int dr_mmu_remote_add(dr_mmu *m, uint64_t page, int writable);
+void dr_mmu_remote_clear(dr_mmu *m);
+void dr_tlb_flush(svmk_sm *sm);
+int dr_segv_install(void);
+
+
+// Arguments of a launch: per argument a pointer to its bytes; __local
+// arguments name a size instead, and get a pointer into each group's local
+// memory.
+typedef struct dr_args {
+	int n;
+	void **ptrs;
+	int nlocal;
+	int *local_idx;
+	uint64_t *local_size;
+} dr_args;
+
+dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items);
+void dr_sm_free(dr_sm *sm);
+int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), const dr_args *a, uint64_t g0, int ng);
+
+#endif

@@ -1,0 +1,143 @@
+// sm.c: creating SMs and giving them work-groups to run.
+#define _GNU_SOURCE
+#include "sched.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct dr_sm_buf {
+	dr_group *groups;
+	int groups_cap;
+	void **argv;        // ngroups * nargs
+	uint64_t *lslots;   // ngroups * nlocal
+	uint8_t *local;     // ngroups * local_bytes
+	uint64_t local_cap;
+	uint64_t argv_cap, lslots_cap;
+} dr_sm_buf;
+
+static uint32_t pow2(uint32_t n) {
+	uint32_t p = 1;
+	while (p < n) p <<= 1;
+	return p;
+}
+
+dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items) {
+	dr_sm *sm = calloc(1, sizeof *sm + sizeof(dr_sm_buf));
+	if (!sm) return NULL;
+	tlb_entries = pow2(tlb_entries ? tlb_entries : 1);
+	ways = pow2(ways ? ways : 1);
+	if (ways > tlb_entries) ways = tlb_entries;
+	uint32_t sets = tlb_entries / ways, shift = 0;
+	while ((1u << shift) < ways) shift++;
+	sm->k.tlb = calloc(tlb_entries, sizeof(svmk_tlbe));
+	sm->k.set_mask = sets - 1;
+	sm->k.ways = ways;
+	sm->k.ways_shift = shift;
+	sm->nitems = 0;
+	sm->items = calloc(max_items, sizeof(svmk_item));
+	sm->state = calloc(max_items, 1);
+	sm->fault_addr = calloc(max_items, 8);
+	sm->fault_acc = calloc(max_items, 1);
+	sm->abort = calloc(max_items, 1);
+	sm->fiber_of = calloc(max_items, sizeof(void *));
+	sm->max_fibers = max_items;
+	sm->stacks = dr_stack_arena((uint64_t)max_items * SVMK_STACK_SIZE);
+	if (!sm->k.tlb || !sm->items || !sm->state || !sm->fault_addr || !sm->fault_acc || !sm->abort ||
+	    !sm->fiber_of || !sm->stacks) {
+		dr_sm_free(sm);
+		return NULL;
+	}
+	return sm;
+}
+
+void dr_sm_free(dr_sm *sm) {
+	if (!sm) return;
+	dr_sm_buf *b = (dr_sm_buf *)(sm + 1);
+	free(b->groups);
+	free(b->argv);
+	free(b->lslots);
+	free(b->local);
+	free(sm->k.tlb);
+	free(sm->items);
+	free(sm->state);
+	free(sm->fault_addr);
+	free(sm->fault_acc);
+	free(sm->abort);
+	free(sm->fiber_of);
+	dr_stack_arena_free(sm->stacks, (uint64_t)sm->max_fibers * SVMK_STACK_SIZE);
+	free(sm);
+}
+
+static int grow(void **p, uint64_t *cap, uint64_t need) {
+	if (need <= *cap) return 0;
+	void *n = realloc(*p, need);
+	if (!n) return -1;
+	*p = n;
+	*cap = need;
+	return 0;
+}
+
+// dr_sm_assign gives the SM work-groups g0 .. g0+ng-1 (linear indices,
+// dimension 0 fastest) of launch l: their items start as DR_NEW (their ids
+// are filled in when they first start), their local memory zeroed. The SM
+// must have room for ng * group-size items.
+int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), const dr_args *a, uint64_t g0, int ng) {
+	dr_sm_buf *b = (dr_sm_buf *)(sm + 1);
+	uint64_t gs = l->lsize[0] * l->lsize[1] * l->lsize[2];
+	if ((uint64_t)ng * gs > (uint64_t)sm->max_fibers) return -1;
+	uint64_t lbytes = 0;
+	for (int j = 0; j < a->nlocal; j++) lbytes += (a->local_size[j] + 63) & ~63ULL;
+	if (ng > b->groups_cap) {
+		dr_group *n = realloc(b->groups, sizeof(dr_group) * ng);
+		if (!n) return -1;
+		b->groups = n;
+		b->groups_cap = ng;
+	}
+	uint64_t cap;
+	cap = b->argv_cap;
+	if (grow((void **)&b->argv, &cap, sizeof(void *) * (uint64_t)ng * (a->n ? a->n : 1))) return -1;
+	b->argv_cap = cap;
+	cap = b->lslots_cap;
+	if (grow((void **)&b->lslots, &cap, 8 * (uint64_t)ng * (a->nlocal ? a->nlocal : 1))) return -1;
+	b->lslots_cap = cap;
+	cap = b->local_cap;
+	if (lbytes && grow((void **)&b->local, &cap, lbytes * ng)) return -1;
+	b->local_cap = cap;
+	if (lbytes) memset(b->local, 0, lbytes * ng);
+
+	sm->l = l;
+	sm->tramp = tramp;
+	sm->groups = b->groups;
+	sm->ngroups = ng;
+	sm->nitems = (int)(ng * gs);
+	sm->free_fibers = NULL;
+	sm->nfibers = 0;
+	sm->group_size = (int)gs;
+	sm->inited = -1;
+	sm->last_init = -2;
+	sm->init_group = NULL;
+	memset(sm->state, DR_NEW, sm->nitems);
+	for (int k = 0; k < ng; k++) {
+		uint64_t lin = g0 + k;
+		dr_group *g = &b->groups[k];
+		memset(g, 0, sizeof *g);
+		g->k.id[0] = lin % l->ngroups[0];
+		g->k.id[1] = (lin / l->ngroups[0]) % l->ngroups[1];
+		g->k.id[2] = lin / (l->ngroups[0] * l->ngroups[1]);
+		void **argv = b->argv + (uint64_t)k * a->n;
+		uint64_t *slots = b->lslots + (uint64_t)k * a->nlocal;
+		if (a->n) memcpy(argv, a->ptrs, sizeof(void *) * a->n);
+		uint8_t *lm = b->local + lbytes * k;
+		g->local = lm;
+		for (int j = 0; j < a->nlocal; j++) {
+			slots[j] = (uint64_t)lm;
+			argv[a->local_idx[j]] = &slots[j];
+			lm += (a->local_size[j] + 63) & ~63ULL;
+		}
+		g->k.args = argv;
+		g->first = (int)(k * gs);
+		g->n = (int)gs;
+		g->live = (int)gs;
+	}
+	return 0;
+}
