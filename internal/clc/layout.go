@@ -13,6 +13,12 @@ import (
 // 16; ptr in every address space is 8 bytes; vectors are aligned to their
 // size rounded up to a power of two (so a 3-vector occupies 4 elements);
 // structs use C layout, packed <{...}> structs have no padding and align 1.
+//
+// Sizes always match C's sizeof (clang spells out all padding as members).
+// Alignment is the LLVM type's: a struct whose C alignment was raised by
+// __attribute__((aligned(N))) has the same LLVM type, so its C alignment is
+// known only where clang states it, e.g. a byval parameter's "align N"
+// (ParamInfo.Align uses that).
 type Layout struct {
 	types map[string]string // named struct -> body text ("{ i32, float }", "opaque")
 }
