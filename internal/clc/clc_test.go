@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -63,3 +64,7 @@ func TestFindToolchainVersion(t *testing.T) {
 		t.Errorf("second FindToolchain = %p, %v; want the cached %p", tc2, err, tc)
 	}
 }
+
+func fmtG(f float64) string { return strconv.FormatFloat(float64(float32(f)), 'g', 6, 32) }
+
+func asToolError(err error, te **ToolError) bool { return errors.As(err, te) }
