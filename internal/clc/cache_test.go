@@ -140,8 +140,10 @@ func TestCompileUsesCache(t *testing.T) {
 	}
 	// Another option, another key.
 	opts.Build = "-DN=4"
-	if _, err := broken.Compile(context.Background(), src, opts); err == nil {
-		t.Error("a different build string hit the cache")
+	_, err = broken.Compile(context.Background(), src, opts)
+	var te *ToolError
+	if !errors.As(err, &te) || errors.Is(err, ErrBuild) {
+		t.Errorf("a different build string: %v, want the missing clang's *ToolError", err)
 	}
 	opts.Build, opts.Name = "-DN=3", "other.cl"
 	if _, err := broken.Compile(context.Background(), src, opts); err == nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -69,9 +70,9 @@ type Module struct {
 	Key     string       // cache key: source, options, toolchain version, FormatVersion
 	Log     string       // compiler warnings (the build log of a successful build)
 
-	tc     *Toolchain
-	llOnce sync.Mutex
-	ll     string
+	tc   *Toolchain
+	llMu sync.Mutex
+	ll   string
 }
 
 // Kernel returns the kernel named name.
@@ -86,8 +87,8 @@ func (m *Module) Kernel(name string) (KernelInfo, bool) {
 
 // LL returns the module's textual IR (llvm-dis of BC), computed once.
 func (m *Module) LL(ctx context.Context) (string, error) {
-	m.llOnce.Lock()
-	defer m.llOnce.Unlock()
+	m.llMu.Lock()
+	defer m.llMu.Unlock()
 	if m.ll != "" {
 		return m.ll, nil
 	}
@@ -185,8 +186,11 @@ func (t *Toolchain) compile(ctx context.Context, src, name string, bo BuildOptio
 	args = append(args, "-fdebug-prefix-map="+dir+"=.", "-emit-llvm", "-c", "-o", "out.bc", rel)
 	_, log, err := t.runLog(ctx, dir, t.ClangPath, args...)
 	if err != nil {
+		// Only clang exiting with a status is a build failure; a clang that
+		// could not be started or was cancelled is the tool's error.
 		var te *ToolError
-		if errors.As(err, &te) && ctx.Err() == nil {
+		var exit *exec.ExitError
+		if errors.As(err, &te) && errors.As(te.Err, &exit) && ctx.Err() == nil {
 			be := newBuildError(te.Stderr)
 			if ue := unsupportedFromDiags(be); ue != nil {
 				return nil, ue

@@ -22,7 +22,7 @@ void saxpy(__global float* y, __global const float* x, float a, int n,
   y[i] = a * x[i] + p.a + v.x + c[0];
 }
 
-__kernel __attribute__((work_group_size_hint(4, 2, 1)))
+__kernel __attribute__((work_group_size_hint(4, 2, 1), vec_type_hint(float4)))
 void k2(__global node* nd, node n, float3 f3, double d, char ch, uchar2 u2,
         long l, __global volatile int* restrict vi) {
   nd->c = n.c + f3.x + d + ch + u2.x + l;
@@ -87,6 +87,9 @@ func TestCompileKernelSignatures(t *testing.T) {
 	}
 
 	k, _ := m.Kernel("k2")
+	if k.VecTypeHint != "<4 x float>" || s.VecTypeHint != "" {
+		t.Errorf("VecTypeHint %q / %q", k.VecTypeHint, s.VecTypeHint)
+	}
 	if k.WorkGroupSizeHint != [3]int{4, 2, 1} || k.ReqdWorkGroupSize != [3]int{} {
 		t.Errorf("k2 sizes %v %v", k.ReqdWorkGroupSize, k.WorkGroupSizeHint)
 	}

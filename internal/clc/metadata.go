@@ -40,7 +40,7 @@ type KernelInfo struct {
 	Params            []ParamInfo
 	ReqdWorkGroupSize [3]int // all 0 when the kernel gives none
 	WorkGroupSizeHint [3]int // all 0 when none
-	VecTypeHint       string // e.g. "float4" (from vec_type_hint), "" when none
+	VecTypeHint       string // LLVM type of vec_type_hint, e.g. "<4 x float>"; "" when none
 	Line              int    // source line of the kernel's definition, 0 if unknown
 	File              string // source file of the definition, "" if unknown
 	// TypeDefs are the "%struct.X = type {...}" lines the by-value

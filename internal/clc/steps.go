@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -151,7 +152,8 @@ func (t *Toolchain) compileSource(ctx context.Context, name, src string, flags [
 	args := append([]string{"-target", TargetTriple, "-emit-llvm", "-c"}, flags...)
 	args = append(args, "-o", "-", name)
 	out, err := t.run(ctx, dir, t.ClangPath, args...)
-	if te, ok := err.(*ToolError); ok {
+	var exit *exec.ExitError
+	if te, ok := err.(*ToolError); ok && errors.As(te.Err, &exit) {
 		return nil, newBuildError(te.Stderr)
 	}
 	return out, err
