@@ -10,7 +10,9 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 # make: the test entry point (make test).
 # ocl-icd-libopencl1 + pocl-opencl-icd: the OpenCL backend is tested against
 # PoCL's CPU device (the binding loads libOpenCL.so.1 at run time).
-for p in gcc libc6-dev make ocl-icd-libopencl1 pocl-opencl-icd; do
+# clang-15 + llvm-15: the OpenCL C kernel compiler (internal/clc) runs
+# clang-15, llvm-link-15, opt-15, llc-15, llvm-dis-15 and llvm-as-15.
+for p in gcc libc6-dev make ocl-icd-libopencl1 pocl-opencl-icd clang-15 llvm-15; do
   have "$p" || need+=("$p")
 done
 

@@ -1,0 +1,97 @@
+package clc
+
+import (
+	"fmt"
+	"strings"
+)
+
+// TrampolinePrefix starts every trampoline's name: the trampoline of kernel
+// k is @__svm_tramp_k.
+const TrampolinePrefix = "__svm_tramp_"
+
+// TrampolineName is the symbol of kernel's trampoline.
+func TrampolineName(kernel string) string { return TrampolinePrefix + kernel }
+
+// Trampolines returns a complete IR module (text; assemble with Asm, then
+// Link it with the kernels' module) defining, for each kernel,
+//
+//	void __svm_tramp_<kernel>(void **args)
+//
+// with the C calling convention, so the runtime can call every kernel
+// through one signature. args[i] points at the bytes of argument i:
+//   - pointers (global, constant, local): the 8-byte address;
+//   - scalars and vectors: their Size bytes (a 3-vector 16 bytes);
+//   - by-value structs: the struct's Size bytes, aligned to Align; the
+//     trampoline hands that very pointer to the kernel as its byval
+//     argument (the call copies it, the caller's bytes are not modified).
+//
+// Each argument is loaded with the kernel's exact LLVM parameter type and
+// the kernel is called with the spir_kernel convention and the parameter's
+// ABI attributes (signext, byval), as a call from OpenCL would.
+func Trampolines(ks ...KernelInfo) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "target datalayout = %q\ntarget triple = %q\n\n", TargetDataLayout, TargetTriple)
+	seen := map[string]bool{}
+	for _, k := range ks {
+		for _, d := range k.TypeDefs {
+			if !seen[d] {
+				seen[d] = true
+				b.WriteString(d + "\n")
+			}
+		}
+	}
+	for _, k := range ks {
+		body, err := trampoline(k)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString("\n" + body)
+	}
+	return b.String(), nil
+}
+
+func trampoline(k KernelInfo) (string, error) {
+	if k.Name == "" {
+		return "", fmt.Errorf("clc: trampoline: kernel without a name")
+	}
+	var decl, body, call []string
+	for i, p := range k.Params {
+		if p.LLVMType == "" {
+			return "", fmt.Errorf("clc: trampoline %s: parameter %d has no LLVM type", k.Name, i)
+		}
+		typeAndAttrs := p.LLVMType
+		if p.ABIAttrs != "" {
+			typeAndAttrs += " " + p.ABIAttrs
+		}
+		decl = append(decl, typeAndAttrs)
+		body = append(body,
+			fmt.Sprintf("  %%slot%d = getelementptr inbounds ptr, ptr %%args, i64 %d", i, i),
+			fmt.Sprintf("  %%arg%d = load ptr, ptr %%slot%d, align 8", i, i))
+		if p.ByVal {
+			call = append(call, fmt.Sprintf("%s %%arg%d", typeAndAttrs, i))
+			continue
+		}
+		// align 1: the runtime's argument bytes need not be naturally
+		// aligned; x86 loads do not care and the cost is nil.
+		body = append(body, fmt.Sprintf("  %%val%d = load %s, ptr %%arg%d, align 1", i, p.LLVMType, i))
+		call = append(call, fmt.Sprintf("%s %%val%d", typeAndAttrs, i))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "declare spir_kernel void @%s(%s)\n\n", quoteIdent(k.Name), strings.Join(decl, ", "))
+	fmt.Fprintf(&b, "define void @%s(ptr %%args) {\nentry:\n", quoteIdent(TrampolineName(k.Name)))
+	for _, l := range body {
+		b.WriteString(l + "\n")
+	}
+	fmt.Fprintf(&b, "  call spir_kernel void @%s(%s)\n  ret void\n}\n", quoteIdent(k.Name), strings.Join(call, ", "))
+	return b.String(), nil
+}
+
+// quoteIdent quotes an IR global name that is not a plain identifier.
+func quoteIdent(name string) string {
+	for i := 0; i < len(name); i++ {
+		if !isIdentByte(name[i]) || (i == 0 && name[i] >= '0' && name[i] <= '9') {
+			return `"` + name + `"`
+		}
+	}
+	return name
+}
