@@ -113,10 +113,10 @@ entry:
 		`%a = load atomic i64, ptr %svm.16 syncscope("agent") acquire, align 8`,
 		`%svm.17 = addrspacecast ptr addrspace(1) @g to ptr`,
 		`store atomic i64 %a, ptr %svm.18 seq_cst, align 8`,
-		`%svm.20 = call ptr @__svm_ld(ptr %svm.19, i64 1)`, // i1
-		`%svm.22 = call ptr @__svm_ld(ptr %svm.21, i64 2)`, // half
-		`%svm.24 = call ptr @__svm_ld(ptr %svm.23, i64 8)`, // ptr
-		`%svm.26 = call ptr @__svm_ld(ptr %svm.25, i64 6)`, // [3 x i16]
+		`%svm.20 = call ptr @__svm_ld(ptr %svm.19, i64 1)`,  // i1
+		`%svm.22 = call ptr @__svm_ld(ptr %svm.21, i64 2)`,  // half
+		`%svm.24 = call ptr @__svm_ld(ptr %svm.23, i64 8)`,  // ptr
+		`%svm.26 = call ptr @__svm_ld(ptr %svm.25, i64 6)`,  // [3 x i16]
 		`%svm.28 = call ptr @__svm_ld(ptr %svm.27, i64 10)`, // x86_fp80
 		`%svm.29 = addrspacecast ptr addrspace(4) %gv to ptr`,
 		`%svm.31 = addrspacecast ptr addrspace(1) inttoptr (i64 4096 to ptr addrspace(1)) to ptr`,
