@@ -153,7 +153,7 @@ var memOpcodes = map[string]bool{"load": true, "store": true, "atomicrmw": true,
 
 func (r *rewriter) run() (string, error) {
 	var out []string
-	inFunc := false
+	inFunc, fnLine := false, 0
 	for i := 0; i < len(r.lines); i++ {
 		ln := r.lines[i]
 		if !inFunc {
@@ -163,7 +163,7 @@ func (r *rewriter) run() (string, error) {
 				if m == "" {
 					return "", &ParseError{Line: i + 1, Msg: "cannot find the function name: " + ln}
 				}
-				r.fn = m[:len(m)-1]
+				r.fn, fnLine = m[:len(m)-1], i+1
 				// a header spanning lines ends at its "{"
 				for !strings.HasSuffix(strings.TrimSpace(stripComment(r.lines[i])), "{") {
 					if i+1 >= len(r.lines) {
@@ -238,7 +238,7 @@ func (r *rewriter) run() (string, error) {
 		}
 	}
 	if inFunc {
-		return "", &ParseError{Line: len(r.lines), Msg: "unterminated function " + r.fn}
+		return "", &ParseError{Line: fnLine, Msg: "function " + r.fn + " has no closing '}'"}
 	}
 	r.stats.Funcs = len(r.touched)
 	out = r.addDecls(out)
