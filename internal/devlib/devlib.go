@@ -92,7 +92,7 @@ var source = func() string {
 		if err != nil {
 			panic(err)
 		}
-		fmt.Fprintf(&b, "# 1 %q\n", n)
+		fmt.Fprintf(&b, "#line 1 %q\n", n)
 		b.Write(data)
 		b.WriteString("\n")
 	}

@@ -29,6 +29,11 @@ double __svm_libm_exp10(double) __asm__("exp10");
 float __svm_libm_lgammaf_r(float, __private int *) __asm__("lgammaf_r");
 double __svm_libm_lgamma_r(double, __private int *) __asm__("lgamma_r");
 
+// NOTE: inside this file a call to a builtin resolves only among the
+// overloads this file has already declared or defined (clang-15 does not
+// see the default header's declarations of a name once the file redeclares
+// it), so every function is defined before the functions that call it.
+
 // ---- address-space lists for pointer-taking builtins ----
 // With the generic address space (CL2.0/3.0) the header declares one generic
 // overload; without it (CL1.2) one per named address space.
@@ -36,7 +41,8 @@ double __svm_libm_lgamma_r(double, __private int *) __asm__("lgamma_r");
 #define FOR_PTR_AS(M, ...) M(, __VA_ARGS__)
 #define FOR_LOAD_AS(M, ...) M(, __VA_ARGS__) M(__constant, __VA_ARGS__)
 #else
-#define FOR_PTR_AS(M, ...) M(__global, __VA_ARGS__) M(__local, __VA_ARGS__) M(__private, __VA_ARGS__)
+// __private first: the other expansions call the __private overloads.
+#define FOR_PTR_AS(M, ...) M(__private, __VA_ARGS__) M(__global, __VA_ARGS__) M(__local, __VA_ARGS__)
 #define FOR_LOAD_AS(M, ...) FOR_PTR_AS(M, __VA_ARGS__) M(__constant, __VA_ARGS__)
 #endif
 
