@@ -129,7 +129,7 @@ func Flags(std string) []string {
 		"-Xclang", "-finclude-default-header",
 		"-target", "x86_64-unknown-linux-gnu",
 		"-Xclang", "-ffake-address-space-map",
-		"-O2", "-fno-vectorize", "-fno-slp-vectorize",
+		"-O2", "-fno-vectorize", "-fno-slp-vectorize", "-Wno-psabi",
 		"-gline-tables-only",
 		"-emit-llvm", "-c",
 	}
