@@ -135,3 +135,4 @@ FOR_FLT(CMNVS, )
   static T OVL __svm_maxc(T##3 a) { return fmax(fmax(a.x, a.y), a.z); }                  \
   static T OVL __svm_maxc(T##4 a) { return fmax(fmax(a.x, a.y), fmax(a.z, a.w)); }
 MAXC(float) MAXC(double)
+FOR_FLT(GEO, )
