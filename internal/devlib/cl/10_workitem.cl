@@ -61,3 +61,9 @@ void OVL wait_group_events(int n, event_t *evs) { __svm_barrier(CLK_LOCAL_MEM_FE
 void __svm_wait_group_events_generic(int n, event_t *evs) __asm__("_Z17wait_group_eventsiPU9CLgeneric9ocl_event");
 void __svm_wait_group_events_generic(int n, event_t *evs) { __svm_barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE); }
 #endif
+#if defined(__opencl_c_generic_address_space)
+// get_fence: the address space of a generic pointer is not tracked, so the
+// conservative answer covers both global and local memory.
+cl_mem_fence_flags OVL get_fence(const void *p) { return CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE; }
+cl_mem_fence_flags OVL get_fence(void *p) { return CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE; }
+#endif
