@@ -59,9 +59,12 @@
 // # Not provided
 //
 // printf, image and sampler functions, pipes, enqueue_kernel and the device
-// side queue, sub-group and work-group collective functions, the
-// cl_khr_fp16 (half) math functions, and the vload/vstore of half vectors
-// other than vload_half/vstore_half/vloada_half/vstorea_half stay undefined;
+// side queue and events (create_user_event, ...), sub-group and work-group
+// collective functions, vendor extensions (intel_*, amd_*, arm_*), and the
+// cl_khr_fp16 overloads that compute on half (math, relational, convert_half,
+// conversions from half) stay undefined; half storage is supported
+// (vloadN/vstoreN of half, vload_half/vstore_half and the vloada/vstorea
+// forms with all rounding modes);
 // a kernel that uses them fails to link and svmrt reports the build as
 // unsupported. The test TestUndefinedBuiltins lists what remains undefined.
 package devlib

@@ -54,3 +54,16 @@ static size_t __svm_lsize(void) { return __svm_local_size(0) * __svm_local_size(
 FOR_ALL(ASYNC_VEC, )
 ASYNC_VEC(half, )
 void OVL wait_group_events(int n, event_t *evs) { __svm_barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE); }
+#if __OPENCL_C_VERSION__ < 200
+// clang-15 quirk: in OpenCL C 1.2 the default header's wait_group_events is
+// called with a generic event pointer (_Z...PU9CLgeneric9ocl_event), which
+// 1.2 source cannot spell; bind that symbol by an asm label.
+void __svm_wait_group_events_generic(int n, event_t *evs) __asm__("_Z17wait_group_eventsiPU9CLgeneric9ocl_event");
+void __svm_wait_group_events_generic(int n, event_t *evs) { __svm_barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE); }
+#endif
+#if defined(__opencl_c_generic_address_space)
+// get_fence: the address space of a generic pointer is not tracked, so the
+// conservative answer covers both global and local memory.
+cl_mem_fence_flags OVL get_fence(const void *p) { return CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE; }
+cl_mem_fence_flags OVL get_fence(void *p) { return CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE; }
+#endif

@@ -72,12 +72,19 @@ A1X_AS(__local)
   A2_LDST(AS, T, AT) A2_OP(AS, add, T, AT, T) A2_OP(AS, sub, T, AT, T) A2_OP(AS, or, T, AT, T) \
   A2_OP(AS, xor, T, AT, T) A2_OP(AS, and, T, AT, T) A2_OP(AS, min, T, AT, T) A2_OP(AS, max, T, AT, T)
 
+#if __OPENCL_C_VERSION__ >= 300
+#define A2_MIX(AS, OP) A2_OP(AS, OP, uintptr_t, atomic_uintptr_t, intptr_t) A2_OP(AS, OP, intptr_t, atomic_intptr_t, uintptr_t)
+#else
+#define A2_MIX(AS, OP)
+#endif
 #define A2_AS(AS, _)                                                                     \
   A2_INT(AS, int, atomic_int) A2_INT(AS, uint, atomic_uint)                              \
   A2_INT(AS, long, atomic_long) A2_INT(AS, ulong, atomic_ulong)                          \
   A2_LDST(AS, float, atomic_float) A2_LDST(AS, double, atomic_double)                    \
   /* atomic_uintptr_t with a ptrdiff_t operand */                                        \
   A2_OP(AS, add, uintptr_t, atomic_uintptr_t, ptrdiff_t) A2_OP(AS, sub, uintptr_t, atomic_uintptr_t, ptrdiff_t) \
+  /* OpenCL C 3.0: bitwise/min/max on atomic_(u)intptr_t with an operand of the other signedness */ \
+  A2_MIX(AS, or) A2_MIX(AS, xor) A2_MIX(AS, and) A2_MIX(AS, min) A2_MIX(AS, max) \
   bool OVL atomic_flag_test_and_set(volatile AS atomic_flag *p) { return __opencl_atomic_exchange(p, 1, SC, DEV) != 0; } \
   bool OVL atomic_flag_test_and_set_explicit(volatile AS atomic_flag *p, memory_order o) { return __opencl_atomic_exchange(p, 1, o, DEV) != 0; } \
   bool OVL atomic_flag_test_and_set_explicit(volatile AS atomic_flag *p, memory_order o, memory_scope s) { return __opencl_atomic_exchange(p, 1, o, s) != 0; } \

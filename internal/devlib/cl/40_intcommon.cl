@@ -11,19 +11,21 @@
   IX3(mad_sat, T, T, (T)__svm_clampw((W)x * (W)y + (W)z, (W)TMIN(T), (W)TMAX(T)))
 static long __svm_clampw(long v, long lo, long hi) { return v < lo ? lo : v > hi ? hi : v; }
 
+// (OpenCL's long long is 128 bits: use the __builtin_*l forms; scalar
+// add_sat/sub_sat go through 2-vectors, which are not integer-promoted.)
 #define INT_ALL(T, _)                                                                    \
   IX1(abs, UT(T), T, (T)-1 < (T)0 && x < (T)0 ? (UT(T))0 - (UT(T))x : (UT(T))x)         \
   IX2(abs_diff, UT(T), T, x > y ? (UT(T))x - (UT(T))y : (UT(T))y - (UT(T))x)             \
-  IX2(add_sat, T, T, __builtin_elementwise_add_sat(x, y))                                \
-  IX2(sub_sat, T, T, __builtin_elementwise_sub_sat(x, y))                                \
+  IX2(add_sat, T, T, __builtin_elementwise_add_sat((CAT(T, 2))(x), (CAT(T, 2))(y)).s0)                                \
+  IX2(sub_sat, T, T, __builtin_elementwise_sub_sat((CAT(T, 2))(x), (CAT(T, 2))(y)).s0)                                \
   IX2(hadd, T, T, (x >> 1) + (y >> 1) + (x & y & (T)1))                                  \
   IX2(rhadd, T, T, (x >> 1) + (y >> 1) + ((x | y) & (T)1))                               \
   IX2(max, T, T, x > y ? x : y) VEC2S(max, T, T, T)                                      \
   IX2(min, T, T, x < y ? x : y) VEC2S(min, T, T, T)                                      \
   IX3(clamp, T, T, min(max(x, y), z)) VEC3SS(clamp, T, T, T)                             \
-  IX1(clz, T, T, x == 0 ? (T)BITS(T) : (T)(__builtin_clzll((ulong)(UT(T))x) - (64 - BITS(T)))) \
-  IX1(ctz, T, T, x == 0 ? (T)BITS(T) : (T)__builtin_ctzll((ulong)(UT(T))x))              \
-  IX1(popcount, T, T, (T)__builtin_popcountll((ulong)(UT(T))x))                          \
+  IX1(clz, T, T, x == 0 ? (T)BITS(T) : (T)(__builtin_clzl((ulong)(UT(T))x) - (64 - BITS(T)))) \
+  IX1(ctz, T, T, x == 0 ? (T)BITS(T) : (T)__builtin_ctzl((ulong)(UT(T))x))              \
+  IX1(popcount, T, T, (T)__builtin_popcountl((ulong)(UT(T))x))                          \
   IX2(rotate, T, T, (T)(((UT(T))x << ((UT(T))y & (BITS(T) - 1))) |                      \
                        ((UT(T))x >> ((BITS(T) - ((UT(T))y & (BITS(T) - 1))) & (BITS(T) - 1)))))
 FOR_INT(INT_ALL, )
@@ -135,3 +137,4 @@ FOR_FLT(CMNVS, )
   static T OVL __svm_maxc(T##3 a) { return fmax(fmax(a.x, a.y), a.z); }                  \
   static T OVL __svm_maxc(T##4 a) { return fmax(fmax(a.x, a.y), fmax(a.z, a.w)); }
 MAXC(float) MAXC(double)
+FOR_FLT(GEO, )
