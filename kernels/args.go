@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"reflect"
@@ -30,6 +31,10 @@ type Args struct {
 	Words []uint64
 	// Ranges has one entry per parameter; the zero Range for scalars.
 	Ranges []Range
+	// Values has, for each Value parameter (a vector or struct passed by
+	// value), its bytes; nil entries for the other parameters. Nil when the
+	// kernel has no Value parameter.
+	Values [][]byte
 	// Keep holds the original values so the objects the addresses point to
 	// stay alive for the launch; backends call runtime.KeepAlive(a.Keep)
 	// (or keep a reference to the Args) until the launch completes.
@@ -120,13 +125,23 @@ func Bind(k *Kernel, vals ...any) (*Args, error) {
 		a.kinds[i] = p.Kind
 		a.Keep[i] = v
 		var err error
-		if p.Kind.IsPointer() {
+		switch {
+		case p.Kind.IsPointer():
 			var r Range
 			r, err = bindPointer(p.Kind, v)
 			r.Written = p.Written
 			a.Ranges[i] = r
 			a.Words[i] = uint64(r.Start)
-		} else {
+		case p.Kind == Value:
+			var b []byte
+			b, err = bindValue(p, v)
+			if a.Values == nil {
+				a.Values = make([][]byte, n)
+			}
+			a.Values[i] = b
+		case p.Kind == LocalMem:
+			a.Words[i], err = bindScalar(U32, v)
+		default:
 			a.Words[i], err = bindScalar(p.Kind, v)
 		}
 		if err != nil {
@@ -166,7 +181,11 @@ func expectedGo(k Kind) string {
 		return "PtrAny (a slice, a pointer, unsafe.Pointer or uintptr)"
 	case F32:
 		return "F32 (float32)"
-	case I32, U32, I64, U64:
+	case F64:
+		return "F64 (float64)"
+	case LocalMem:
+		return "LocalMem (the local buffer's size in bytes, an integer)"
+	case I32, U32, I64, U64, I8, U8, I16, U16:
 		return fmt.Sprintf("%v (an integer that fits)", k)
 	}
 	return k.String()
@@ -216,6 +235,13 @@ func bindScalar(k Kind, v any) (uint64, error) {
 		return 0, bad
 	}
 	rv := reflect.ValueOf(v)
+	if k == F64 {
+		switch rv.Kind() {
+		case reflect.Float32, reflect.Float64:
+			return math.Float64bits(rv.Float()), nil
+		}
+		return 0, bad
+	}
 	if k == F32 {
 		switch rv.Kind() {
 		case reflect.Float32, reflect.Float64:
@@ -255,15 +281,46 @@ func bindScalar(k Kind, v any) (uint64, error) {
 		fits = neg || uval <= math.MaxInt64
 	case U64:
 		fits = !neg
+	case I8:
+		fits = (neg && sval >= math.MinInt8) || (!neg && uval <= math.MaxInt8)
+	case U8:
+		fits = !neg && uval <= math.MaxUint8
+	case I16:
+		fits = (neg && sval >= math.MinInt16) || (!neg && uval <= math.MaxInt16)
+	case U16:
+		fits = !neg && uval <= math.MaxUint16
 	default:
 		return 0, bad
 	}
 	if !fits {
 		return 0, fmt.Errorf("expected %s, got %T value %v, which does not fit", expectedGo(k), v, v)
 	}
-	if k == I32 {
-		// Keep the word canonical: an int32's bits sign-extended, as I64 would be.
-		return uint64(int64(int32(sval))), nil
+	if k == I32 || k == I8 || k == I16 {
+		// Keep the word canonical: the value sign-extended, as I64 would be.
+		return uint64(sval), nil
 	}
 	return uval, nil
+}
+
+// bindValue returns the bytes of a by-value argument: a []byte of exactly
+// p.Size bytes, or the memory of any Go value of that size (an array or a
+// struct laid out like the OpenCL type).
+func bindValue(p Param, v any) ([]byte, error) {
+	if b, ok := v.([]byte); ok {
+		if len(b) != p.Size {
+			return nil, fmt.Errorf("expected %d bytes for %s, got a []byte of %d", p.Size, p.Type, len(b))
+		}
+		return bytes.Clone(b), nil
+	}
+	if v == nil {
+		return nil, fmt.Errorf("expected a %d-byte value for %s, got nil", p.Size, p.Type)
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Type().Size() != uintptr(p.Size) {
+		return nil, fmt.Errorf("expected a %d-byte value for %s, got %T of %d bytes", p.Size, p.Type, v, rv.Type().Size())
+	}
+	// Copy the value's memory: put it in an addressable variable first.
+	cp := reflect.New(rv.Type())
+	cp.Elem().Set(rv)
+	return bytes.Clone(unsafe.Slice((*byte)(cp.UnsafePointer()), p.Size)), nil
 }

@@ -141,6 +141,16 @@ func WordSeq(w uint64) uint64   { return uffd.Seq(w) }
 // short C section that the fault-service thread waits out before copying a
 // page home, so no atomic update is lost when the CPU revokes the device's
 // access (see svm_dev_atomic).
+// PTEFunc is the page-table walk as a C function pointer (uint64_t
+// *(*)(uint64_t addr, int alloc)), for a device's C code.
+func PTEFunc() unsafe.Pointer { return uffd.PTEFunc() }
+
+// DeviceAtomicBusy is device id's in-flight atomic counter, for a device's C
+// code that runs atomics on device-resident pages: increment it, re-check the
+// page word, operate, decrement — the service thread waits for zero after
+// claiming a page and before copying it home, so no update is lost.
+func DeviceAtomicBusy(id int) *uint64 { return uffd.AtomicBusy(id) }
+
 func DeviceAtomicAdd(pte *uint64, expect uint64, dev int, wordAddr uintptr, delta uint32) (old uint32, ok bool) {
 	return uffd.DeviceAtomicAdd(pte, expect, dev, wordAddr, delta)
 }

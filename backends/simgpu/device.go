@@ -59,6 +59,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/svmrt/svmrt/internal/devrt"
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/svm"
 )
@@ -74,6 +75,11 @@ type config struct {
 	tlbEntries int
 	progress   func(Progress)
 	policy     Policy
+
+	// Compiled kernels (simt.go).
+	warp                    int
+	smTLBEntries, smTLBWays int
+	goBodies                bool
 }
 
 // Progress reports how far a launch has got; see WithProgress.
@@ -141,7 +147,8 @@ type Device struct {
 	thrashEvents, throttles, pins                         atomic.Int64
 	hostNs                                                atomic.Int64
 
-	ms memState // policy state; launchMu
+	ms  memState // policy state; launchMu
+	smp smPool   // SMs for compiled kernels; launchMu
 }
 
 var _ svm.Device = (*Device)(nil)
@@ -149,7 +156,7 @@ var _ svm.Device = (*Device)(nil)
 // New creates a simulated GPU attached to the process's address space.
 func New(opts ...Option) (*Device, error) {
 	cfg := config{name: "simgpu", vram: DefaultVRAM, cost: DefaultCostModel(), tlbEntries: DefaultTLBEntries,
-		policy: &UVM{Label: "demand"}}
+		policy: &UVM{Label: "demand"}, warp: DefaultWarpSize, smTLBEntries: DefaultSMTLBEntries, smTLBWays: DefaultSMTLBWays}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -158,6 +165,9 @@ func New(opts ...Option) (*Device, error) {
 	}
 	if cfg.cost.PageSize != svm.PageSize {
 		return nil, fmt.Errorf("simgpu: cost model page size %d: only %d is supported", cfg.cost.PageSize, svm.PageSize)
+	}
+	if cfg.warp < 1 || cfg.smTLBEntries < 1 || cfg.smTLBWays < 1 {
+		return nil, fmt.Errorf("simgpu: warp size %d, SM TLB %d entries in %d ways: each must be at least 1", cfg.warp, cfg.smTLBEntries, cfg.smTLBWays)
 	}
 	if cfg.vram < svm.PageSize {
 		return nil, fmt.Errorf("simgpu: VRAM size %d bytes: must be at least one page (%d bytes)", cfg.vram, svm.PageSize)
@@ -247,6 +257,10 @@ func (d *Device) Close() error {
 	}
 	d.closed = true
 	forgetDeviceAdvice(d.Location()) // the slot will be reused by another device
+	for _, s := range d.smp.sms {
+		s.Free()
+	}
+	d.smp = smPool{}
 	return d.mem.Release()
 }
 
@@ -256,8 +270,8 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	if err := nd.Validate(); err != nil {
 		return err
 	}
-	if k == nil || k.Body == nil {
-		return fmt.Errorf("simgpu: kernel has no Go body: %w", svm.ErrNotSupported)
+	if k == nil {
+		return fmt.Errorf("simgpu: launch of a nil kernel: %w", kernels.ErrBadArgs)
 	}
 	if a == nil {
 		return fmt.Errorf("simgpu: launch %s: no arguments bound (use kernels.Bind): %w", k.Name, kernels.ErrBadArgs)
@@ -265,7 +279,19 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	if err := a.Check(k); err != nil {
 		return err
 	}
-	err := d.exclusive(func(l *launch, start time.Time) error {
+	c, err := d.compiledFor(k)
+	if err != nil {
+		return err
+	}
+	if c != nil {
+		err := d.launchCompiled(ctx, k, c, nd, a)
+		runtime.KeepAlive(a)
+		return err
+	}
+	if k.Body == nil {
+		return fmt.Errorf("simgpu: kernel %s has neither OpenCL C source nor a Go body: %w", k.Name, svm.ErrNotSupported)
+	}
+	err = d.exclusive(func(l *launch, start time.Time) error {
 		d.launches.Add(1)
 		l.k, l.nd, l.a = k, nd, a
 		groups := nd.TotalGroups()
@@ -346,6 +372,19 @@ type launch struct {
 	now      time.Duration        // the clock as of the last refresh: work-items read it instead of taking the clock's lock
 
 	mems []itemMem // work-item memories, reused by every wave (scheduler only)
+
+	// Compiled kernels: the simulated MMU's C view (nil for Go bodies), and
+	// the remote mappings made since it was last brought up to date.
+	mmu       *devrt.MMU
+	remoteNew []uint64
+}
+
+// setRemote maps a host page remotely for the launch.
+func (l *launch) setRemote(page uint64, r remoteMap) {
+	l.remote[page] = r
+	if l.mmu != nil {
+		l.remoteNew = append(l.remoteNew, page)
+	}
 }
 
 // wave is one round-based execution of up to SMCount work-groups.
@@ -646,7 +685,7 @@ func (l *launch) mapRemote(page uint64, v svm.VMA) error {
 		}
 		d.clock.Charge(TimeTransferD2H, d.cfg.cost.TransferTime(n*svm.PageSize))
 	}
-	l.remote[page] = remoteMap{writable: v.Write || d.cfg.bugs.IgnoreProtection}
+	l.setRemote(page, remoteMap{writable: v.Write || d.cfg.bugs.IgnoreProtection})
 	return nil
 }
 
@@ -720,7 +759,7 @@ func (l *launch) migrateRun(v svm.VMA, pages []uint64, dup bool) error {
 		case svm.WordState(w) == svm.StateHost:
 			// Busy for too long, the address space changed under the
 			// migration, or no room: map it so the work-items progress.
-			l.remote[p] = remoteMap{writable: v.Write}
+			l.setRemote(p, remoteMap{writable: v.Write})
 		case !room && !had[i] && !ours(p):
 			// No room, and the page is on another device: bring it home and
 			// map it (a copy or fill is one round; waiting for the next

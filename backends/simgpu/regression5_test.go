@@ -116,13 +116,17 @@ func TestRegression5DuplicateOnlyEvictionCounted(t *testing.T) {
 	}
 	defer ClearAdvice(sp, sn)
 	out := make([]float32, 1)
+	idx := make([]uint32, 1)
 	for k := 0; k < 4; k++ { // one read per block, one block per launch
-		gatherOnce(t, d, out, src, []uint32{uint32(k * (1 << 19))})
+		idx[0] = uint32(k * (1 << 19))
+		gatherOnce(t, d, out, src, idx)
 	}
 	s := d.Stats()
-	// (out's page may be written back with its chunk; the duplicates never are.)
-	if s.Duplicates < 4 || s.Evictions < 3 || s.PagesEvicted > 1 {
-		t.Errorf("dups %d, evictions %d, pages written back %d: want >= 4, >= 3, <= 1", s.Duplicates, s.Evictions, s.PagesEvicted)
+	// out's and idx's pages (migrated: they are not read-mostly) may be
+	// written back with their chunk — where the heap put them decides —
+	// the duplicates never are.
+	if s.Duplicates < 4 || s.Evictions < 3 || s.PagesEvicted > 2 {
+		t.Errorf("dups %d, evictions %d, pages written back %d: want >= 4, >= 3, <= 2", s.Duplicates, s.Evictions, s.PagesEvicted)
 	}
 }
 

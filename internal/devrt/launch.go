@@ -126,7 +126,8 @@ type GroupFailure struct {
 	LocalItem int    // the work-item (local linear id)
 	Barrier   int    // the barrier generation involved (1-based)
 	Exited    int    // items that had returned (late arrival)
-	Addr      uint64 // faulting address (native segfault)
+	Addr      uint64 // FailSegv: the faulting address
+	Signal    int    // FailSegv: the signal (SIGSEGV, SIGBUS, SIGFPE)
 }
 
 // Kinds of group failure.

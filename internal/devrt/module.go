@@ -72,14 +72,19 @@ func (m *Module) Entry(kernel string) (Entry, error) {
 	if p == nil {
 		return Entry{}, fmt.Errorf("devrt: module %s has no kernel %q", m.Path, kernel)
 	}
-	return Entry{m: m, fn: p}, nil
+	return Entry{m: m, fn: p, loop: m.sym(LoopPrefix + kernel)}, nil
 }
 
 // Entry is a kernel's entry point in a loaded module.
 type Entry struct {
-	m  *Module
-	fn unsafe.Pointer
+	m    *Module
+	fn   unsafe.Pointer
+	loop unsafe.Pointer // the group loop (native modules, kernels without barriers), or nil
 }
+
+// GroupLoop reports whether the kernel runs a work-group as one loop (a
+// native module's kernel that reaches no barrier).
+func (e Entry) GroupLoop() bool { return e.loop != nil }
 
 // Module returns the module the entry is in.
 func (e Entry) Module() *Module { return e.m }

@@ -2,6 +2,7 @@
 // slow paths (the runtime half of the svmk ABI). See doc.go for the model.
 #define _GNU_SOURCE
 #include "sched.h"
+#include "trap.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -145,7 +146,6 @@ static void group_fail(dr_sm *sm, dr_group *g, int why, int item) {
 			sm->state[i] = DR_DEAD;
 			break;
 		case DR_NEW:
-		case DR_RESTART:
 			sm->state[i] = DR_DEAD;
 			break;
 		}
@@ -163,7 +163,6 @@ static void rt_barrier(svmk_item *it, uint32_t flags) {
 	dr_fiber *f = cur_fiber();
 	dr_sm *sm = f->sm;
 	dr_group *g = group_of(sm, it);
-	it->effects = 1;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (g->fail) die(sm, f);
 	if (g->exited > 0) {
@@ -240,7 +239,6 @@ static void start(dr_sm *sm, dr_fiber *f, int i) {
 	}
 	f->item = &sm->items[i];
 	f->idx = i;
-	sm->items[i].effects = 0;
 	sm->state[i] = DR_RUN;
 	sm->pos = i;
 }
@@ -254,10 +252,21 @@ void dr_fiber_main(dr_fiber *f) {
 	for (;;) {
 		svmk_item *it = f->item;
 		dr_group *g = group_of(sm, it);
-		sm->tramp(g->k.args);
-		g->live--;
-		g->exited++;
-		sm->state[f->idx] = DR_DONE;
+		if (sm->loop && it->local_linear == 0) {
+			// The whole group in one loop: no item waits for another.
+			sm->loop(g->k.args, it);
+			memset(&sm->state[g->first], DR_DONE, g->n);
+			g->live = 0;
+			g->exited = g->n;
+			f->idx = g->first + g->n - 1;
+			sm->inited = sm->last_init = f->idx;
+			sm->pos = f->idx;
+		} else {
+			sm->tramp(g->k.args);
+			g->live--;
+			g->exited++;
+			sm->state[f->idx] = DR_DONE;
+		}
 		if (g->waiting > 0 && !g->fail) group_fail(sm, g, DR_FAIL_DIVERGE_EXIT, (int)it->local_linear);
 		int j = next_new(sm, f->idx, g);
 		if (j < 0) break;
@@ -273,7 +282,25 @@ void dr_fiber_main(dr_fiber *f) {
 static void run_fiber(dr_sm *sm, dr_fiber *f) {
 	sm->cur = f;
 	sm->runs++;
-	dr_switch(&sm->sched_sp, f->sp);
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 0) == 0) {
+		dr_trap_jmp = &jb;
+		dr_switch(&sm->sched_sp, f->sp);
+		dr_trap_jmp = NULL;
+	} else {
+		// The work-item took a hardware fault (trap.c): its stack is
+		// abandoned, its group fails.
+		svmk_item *it = f->item;
+		dr_group *g = group_of(sm, it);
+		group_fail(sm, g, DR_FAIL_SEGV, (int)it->local_linear);
+		if (g->fail == DR_FAIL_SEGV && g->fail_item == (int)it->local_linear) {
+			g->fail_addr = dr_trap_addr;
+			g->fail_sig = dr_trap_sig;
+		}
+		if (sm->loop) memset(&sm->state[g->first], DR_DEAD, g->n);
+		sm->state[f->idx] = DR_DEAD;
+		sm->pos = g->first + g->n - 1;
+	}
 	sm->cur = NULL;
 	int i = f->idx;
 	switch (sm->state[i]) {
@@ -282,7 +309,7 @@ static void run_fiber(dr_sm *sm, dr_fiber *f) {
 	case DR_READY:
 		sm->fiber_of[i] = f;
 		break;
-	default: // DONE, DEAD, RESTART: the stack is free
+	default: // DONE, DEAD: the stack is free
 		sm->fiber_of[i] = NULL;
 		fiber_put(sm, f);
 	}
@@ -322,12 +349,12 @@ int dr_sm_run(dr_sm *sm) {
 				progress = 1;
 			}
 		}
-		// Another pass only if something was released or restarted.
+		// Another pass only if something was released.
 		if (!progress || (!memchr(sm->state, DR_NEW, sm->nitems) && !memchr(sm->state, DR_READY, sm->nitems))) break;
 	}
 	int waiting = 0;
 	for (int i = 0; i < sm->nitems; i++)
-		if (sm->state[i] == DR_FAULT || sm->state[i] == DR_RESTART) waiting++;
+		if (sm->state[i] == DR_FAULT) waiting++;
 	return waiting;
 }
 
@@ -336,7 +363,13 @@ int dr_sm_run(dr_sm *sm) {
 static uint64_t never_changes = 0; // the "page word" of direct entries
 static uint64_t always_stale = 1;  // st_pte of a bounced store: st_done always replays
 
-static int in_direct(dr_mmu *m, uint64_t a) {
+// in_direct reports whether a is memory a GPU would not reach through its
+// MMU: this SM's own work-item stacks (private memory) and local memory,
+// and the ranges the owner named (the module's constants).
+static int in_direct(dr_sm *sm, dr_mmu *m, uint64_t a) {
+	uint64_t s = (uint64_t)sm->stacks;
+	if (a >= s && a < s + (uint64_t)sm->max_fibers * SVMK_STACK_SIZE) return 1;
+	if (a >= (uint64_t)sm->local_lo && a < (uint64_t)sm->local_hi) return 1;
 	for (int i = 0; i < m->ndirect; i++)
 		if (a >= m->direct_lo[i] && a < m->direct_hi[i]) return 1;
 	return 0;
@@ -436,7 +469,7 @@ static int walk(dr_sm *sm, uint64_t page, int write, svmk_tlbe *e) {
 	dr_mmu *m = sm->mmu;
 	memset(e, 0, sizeof *e);
 	e->vpn = page >> SVMK_PAGE_SHIFT;
-	if (in_direct(m, page)) {
+	if (in_direct(sm, m, page)) {
 		e->pte = &never_changes;
 		e->base = page;
 		e->flags = SVMK_TLB_WRITABLE | SVMK_TLB_DIRECT;
@@ -470,22 +503,18 @@ static int walk(dr_sm *sm, uint64_t page, int write, svmk_tlbe *e) {
 	return 0; // in transition
 }
 
-// fault stalls the running item until its fault on addr has been serviced.
-// An item that has done nothing a restart would repeat gives up its fiber
-// and restarts from the beginning instead (like a replayed GPU instruction,
-// at the granularity of the whole work-item): most faults happen at a
-// kernel's first loads, and restarting is much cheaper than keeping a
-// parked stack per work-item.
+// fault parks the running item on its fiber until its fault on addr has
+// been serviced (Go resumes it, or aborts it when the fault cannot be
+// resolved). The item keeps everything it did before the fault, as a GPU
+// replays only the faulting access: re-running it from the start instead
+// would count its accesses twice and, with device memory full, could
+// re-fault pages evicted meanwhile forever.
 static void fault(dr_sm *sm, svmk_item *it, uint64_t addr, uint32_t acc) {
 	dr_fiber *f = cur_fiber();
 	int i = f->idx;
 	sm->fault_addr[i] = addr;
 	sm->fault_acc[i] = (uint8_t)acc;
 	sm->abort[i] = 0;
-	if (!it->effects) {
-		sm->state[i] = DR_RESTART;
-		for (;;) to_sched(sm, f); // never resumed: the item starts afresh on some fiber
-	}
 	sm->state[i] = DR_FAULT;
 	to_sched(sm, f);
 	if (sm->abort[i] || group_of(sm, it)->fail) {
@@ -657,7 +686,6 @@ static uint64_t do_rmw(void *p, int op, int width, uint64_t v) {
 static uint64_t atomic_op(svmk_item *it, uint64_t addr, int width, int cas, int op, uint64_t a, uint64_t b) {
 	dr_sm *sm = cur_fiber()->sm;
 	dr_mmu *m = sm->mmu;
-	it->effects = 1;
 	for (;;) {
 		svmk_tlbe *e = translate(sm, it, addr, DR_ACC_WRITE | DR_ACC_ATOMIC);
 		void *p = (void *)(e->base + (addr & SVMK_PAGE_MASK));
@@ -709,7 +737,6 @@ static uint64_t rt_cas(svmk_item *it, uint64_t addr, int width, uint64_t cmp, ui
 static void rt_mcopy(svmk_item *it, uint64_t dst, uint64_t src, uint64_t n) {
 	dr_sm *sm = cur_fiber()->sm;
 	uint8_t buf[256];
-	it->effects = 1;
 	int backward = dst > src && dst < src + n;
 	uint64_t done = 0;
 	while (done < n) {
@@ -737,7 +764,6 @@ static void rt_mset(svmk_item *it, uint64_t dst, int c, uint64_t n) {
 	dr_sm *sm = cur_fiber()->sm;
 	uint8_t buf[256];
 	memset(buf, c, sizeof buf);
-	it->effects = 1;
 	for (uint64_t k = 0; k < n;) {
 		uint64_t a = dst + k, room = SVMK_PAGE_SIZE - (a & SVMK_PAGE_MASK), m = n - k < room ? n - k : room;
 		if (m > sizeof buf) m = sizeof buf;

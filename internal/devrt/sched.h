@@ -12,7 +12,6 @@ enum {
 	DR_RUN,          // running on a fiber
 	DR_BARRIER,      // parked on its fiber at a barrier
 	DR_FAULT,        // parked on its fiber, waiting for its fault to be serviced
-	DR_RESTART,      // faulted before any side effect: its fiber was freed; it restarts once serviced
 	DR_READY,        // parked on its fiber, may resume
 	DR_DONE,         // returned
 	DR_DEAD,         // aborted, or its group failed
@@ -25,7 +24,7 @@ enum {
 	DR_FAIL_DIVERGE_EXIT, // fail_item returned while others waited at barrier fail_barrier
 	DR_FAIL_DIVERGE_LATE, // fail_item reached barrier fail_barrier after fail_exited items returned
 	DR_FAIL_NOSTACK,      // no memory for a fiber stack
-	DR_FAIL_SEGV,         // a host-direct access faulted at fail_addr (native code)
+	DR_FAIL_SEGV,         // a hardware fault (fail_sig) at fail_addr in a work-item (trap.c)
 };
 
 // Access kinds of a recorded fault.
@@ -40,7 +39,8 @@ typedef struct dr_group {
 	int fail_item;        // local linear id
 	int fail_barrier;
 	int fail_exited;
-	uint64_t fail_addr;
+	uint64_t fail_addr;   // DR_FAIL_SEGV: the faulting address
+	int fail_sig;         // DR_FAIL_SEGV: SIGSEGV, SIGBUS or SIGFPE
 	void *local;          // local memory (owned by Go)
 } dr_group;
 
@@ -75,11 +75,12 @@ typedef struct dr_sm {
 	dr_mmu *mmu;                // NULL: native (host-direct) execution
 	const svmk_launch *l;
 	void (*tramp)(void **args);
+	void (*loop)(void **args, svmk_item *first); // the group loop (native, barrier-free kernels), or NULL
 	dr_group *groups;
 	int ngroups;
 	svmk_item *items;
 	uint8_t *state;
-	uint64_t *fault_addr;       // per item: the faulting address (DR_FAULT, DR_RESTART)
+	uint64_t *fault_addr;       // per item: the faulting address (DR_FAULT)
 	uint8_t *fault_acc;
 	uint8_t *abort;             // per item: set by Go: the fault could not be resolved
 	void **fiber_of;            // per item: the fiber it is parked on
@@ -98,6 +99,7 @@ typedef struct dr_sm {
 	int inited;                 // items 0..inited have their ids (items are made when first started)
 	int last_init;
 	dr_group *init_group;       // the group of the item last made
+	uint8_t *local_lo, *local_hi; // the groups' local memory
 } dr_sm;
 
 int dr_sm_run(dr_sm *sm);
@@ -107,7 +109,6 @@ int dr_install_rt(void *slot);
 int dr_mmu_remote_add(dr_mmu *m, uint64_t page, int writable);
 void dr_mmu_remote_clear(dr_mmu *m);
 void dr_tlb_flush(svmk_sm *sm);
-int dr_segv_install(void);
 
 
 // Arguments of a launch: per argument a pointer to its bytes; __local
@@ -123,6 +124,7 @@ typedef struct dr_args {
 
 dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items);
 void dr_sm_free(dr_sm *sm);
-int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), const dr_args *a, uint64_t g0, int ng);
+int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (*loop)(void **, svmk_item *),
+                 const dr_args *a, uint64_t g0, int ng);
 
 #endif

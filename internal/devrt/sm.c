@@ -80,8 +80,10 @@ static int grow(void **p, uint64_t *cap, uint64_t need) {
 // dr_sm_assign gives the SM work-groups g0 .. g0+ng-1 (linear indices,
 // dimension 0 fastest) of launch l: their items start as DR_NEW (their ids
 // are filled in when they first start), their local memory zeroed. The SM
-// must have room for ng * group-size items.
-int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), const dr_args *a, uint64_t g0, int ng) {
+// must have room for ng * group-size items. loop, if not NULL, is the
+// kernel's group loop, used when the SM runs natively.
+int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (*loop)(void **, svmk_item *),
+                 const dr_args *a, uint64_t g0, int ng) {
 	dr_sm_buf *b = (dr_sm_buf *)(sm + 1);
 	uint64_t gs = l->lsize[0] * l->lsize[1] * l->lsize[2];
 	if ((uint64_t)ng * gs > (uint64_t)sm->max_fibers) return -1;
@@ -104,9 +106,12 @@ int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), const 
 	if (lbytes && grow((void **)&b->local, &cap, lbytes * ng)) return -1;
 	b->local_cap = cap;
 	if (lbytes) memset(b->local, 0, lbytes * ng);
+	sm->local_lo = b->local;
+	sm->local_hi = b->local + lbytes * ng;
 
 	sm->l = l;
 	sm->tramp = tramp;
+	sm->loop = sm->mmu ? NULL : loop; // a simulated MMU parks items mid-group: no loops there
 	sm->groups = b->groups;
 	sm->ngroups = ng;
 	sm->nitems = (int)(ng * gs);

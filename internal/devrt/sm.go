@@ -1,12 +1,29 @@
 package devrt
 
 // #include "sched.h"
+// #include "trap.h"
 import "C"
 
 import (
 	"fmt"
+	"sync"
 	"unsafe"
 )
+
+var (
+	trapOnce sync.Once
+	trapErr  error
+)
+
+// installTrap puts the kernel fault handler (trap.c) in front of Go's, once.
+func installTrap() error {
+	trapOnce.Do(func() {
+		if C.dr_trap_install() != 0 {
+			trapErr = fmt.Errorf("devrt: installing the kernel fault handler failed")
+		}
+	})
+	return trapErr
+}
 
 // SM is one simulated compute unit (or, for native execution, one worker):
 // a TLB shared by the warps it runs, the work-items of the groups assigned
@@ -21,6 +38,9 @@ type SM struct {
 // NewSM makes an SM for up to maxItems work-items at a time, with a TLB of
 // tlbEntries entries in sets of ways (both rounded up to powers of two).
 func NewSM(tlbEntries, ways, maxItems int) (*SM, error) {
+	if err := installTrap(); err != nil {
+		return nil, err
+	}
 	c := C.dr_sm_new(C.uint32_t(tlbEntries), C.uint32_t(ways), C.int(maxItems))
 	if c == nil {
 		return nil, fmt.Errorf("devrt: no memory for an SM of %d work-items: %w", maxItems, ErrNoStack)
@@ -41,7 +61,7 @@ func (s *SM) Assign(l *Launch, g0, n int) error {
 	if n*l.Geom.GroupSize() > s.max {
 		return fmt.Errorf("devrt: %d groups of %d items exceed the SM's %d", n, l.Geom.GroupSize(), s.max)
 	}
-	if C.dr_sm_assign(s.c, l.c, (*[0]byte)(l.Entry.fn), l.args, C.uint64_t(g0), C.int(n)) != 0 {
+	if C.dr_sm_assign(s.c, l.c, (*[0]byte)(l.Entry.fn), (*[0]byte)(l.Entry.loop), l.args, C.uint64_t(g0), C.int(n)) != 0 {
 		return fmt.Errorf("devrt: assigning work-groups: %w", ErrNoStack)
 	}
 	s.l, s.g0 = l, g0
@@ -75,7 +95,7 @@ func (s *SM) Stalls(dst []Stall) []Stall {
 	items := unsafe.Slice(s.c.items, n)
 	gs := s.l.Geom.GroupSize()
 	for i := 0; i < n; i++ {
-		if state[i] != C.DR_FAULT && state[i] != C.DR_RESTART {
+		if state[i] != C.DR_FAULT {
 			continue
 		}
 		dst = append(dst, Stall{Index: i, GlobalLinear: uint64(items[i].global_linear), LocalLinear: int(items[i].local_linear),
@@ -89,24 +109,13 @@ func (s *SM) Stalls(dst []Stall) []Stall {
 func (s *SM) Resume(i int, abort bool) {
 	state := unsafe.Slice((*uint8)(unsafe.Pointer(s.c.state)), int(s.c.nitems))
 	ab := unsafe.Slice((*uint8)(unsafe.Pointer(s.c.abort)), int(s.c.nitems))
-	switch state[i] {
-	case C.DR_FAULT:
-		if abort {
-			ab[i] = 1
-		}
-		state[i] = C.DR_READY
-	case C.DR_RESTART:
-		if abort {
-			g := (*C.dr_group)(unsafe.Pointer(unsafe.Slice(s.c.items, int(s.c.nitems))[i].grp))
-			if g.fail == C.DR_FAIL_NONE {
-				g.fail = C.DR_FAIL_ABORT
-				g.fail_item = C.int(unsafe.Slice(s.c.items, int(s.c.nitems))[i].local_linear)
-			}
-			state[i] = C.DR_DEAD
-			return
-		}
-		state[i] = C.DR_NEW
+	if state[i] != C.DR_FAULT {
+		return
 	}
+	if abort {
+		ab[i] = 1
+	}
+	state[i] = C.DR_READY
 }
 
 // Failures returns the failed groups, in group order.
@@ -119,7 +128,7 @@ func (s *SM) Failures() []GroupFailure {
 			continue
 		}
 		out = append(out, GroupFailure{Group: s.g0 + k, Why: int(g.fail), LocalItem: int(g.fail_item),
-			Barrier: int(g.fail_barrier), Exited: int(g.fail_exited), Addr: uint64(g.fail_addr)})
+			Barrier: int(g.fail_barrier), Exited: int(g.fail_exited), Addr: uint64(g.fail_addr), Signal: int(g.fail_sig)})
 	}
 	return out
 }

@@ -66,8 +66,8 @@ typedef struct svmk_item {
 	const struct svmk_launch *l;
 	uint64_t *st_pte; // the translation the last store used, re-checked after it
 	uint64_t st_word;
-	uint32_t effects; // set once the item did something a restart would repeat (store, atomic, barrier)
 	uint32_t local_linear;
+	uint32_t pad;
 	uint64_t global_linear;
 } svmk_item;
 

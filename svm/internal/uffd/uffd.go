@@ -279,3 +279,16 @@ func DeviceAtomicCAS(pte *uint64, expect uint64, dev int, wordAddr uintptr, old,
 	r := uint64(C.svm_dev_atomic((*C.uint64_t)(unsafe.Pointer(pte)), C.uint64_t(expect), C.int(dev), C.uint64_t(wordAddr), C.SVM_ATOMIC_CAS, C.uint32_t(old), C.uint32_t(new)))
 	return uint32(r) != 0, r>>32 != 0
 }
+
+// PTEFunc returns the C page-table walk svm_pte (uint64_t *(*)(uint64_t
+// addr, int alloc)), for C code outside this package that translates
+// addresses (the simulated GPU's compiled-kernel MMU).
+func PTEFunc() unsafe.Pointer { return unsafe.Pointer(C.svm_pte) }
+
+// AtomicBusy returns device id's count of device atomics in flight: C code
+// that runs a device atomic on a frame increments it, re-checks the page
+// word, operates and decrements it; the service thread waits for zero after
+// claiming a page and before copying it (see svm_dev_atomic).
+func AtomicBusy(id int) *uint64 {
+	return (*uint64)(unsafe.Pointer(&C.svm_dev_at(C.int(id)).atomic_busy))
+}

@@ -1,0 +1,410 @@
+package simgpu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/svmrt/svmrt/internal/devrt"
+	"github.com/svmrt/svmrt/kernels"
+	"github.com/svmrt/svmrt/svm"
+)
+
+// Compiled kernels: OpenCL C built with every global, constant and generic
+// memory access instrumented (internal/irx) and run natively on fibers by
+// the device runtime (internal/devrt). The MMU fast path — a lookup in the
+// MRU way of the SM's TLB set — is C inlined into the kernel; a miss walks
+// svm's page table in C; an access that must fault parks the work-item
+// (or, if it has done nothing a restart would repeat, drops it to restart
+// later) and the fault goes to the same fault buffer, batching, policies
+// and cost model as a Go body's. Groups run in waves of SMCount, one group
+// per SM; the SMs of a wave run in parallel on host threads, each one's
+// items in a fixed order, so counters and simulated time do not depend on
+// the host's scheduling.
+
+// WithGoBodies makes the device run the Go Body of kernels that have one
+// instead of compiling their OpenCL C source (the execution path from
+// before kernels were compiled; for cross-checking the two).
+func WithGoBodies() Option { return func(c *config) { c.goBodies = true } }
+
+// DefaultLocalMemory is the local memory one work-group may use (the 64 KiB
+// per work-group that CUDA and most OpenCL GPUs offer).
+const DefaultLocalMemory = 64 << 10
+
+// maxUnresolvedRounds bounds how often a wave may find the same work-items
+// stalled at the same addresses after servicing them: a fault the service
+// cannot make stick (a page another device or the CPU keeps taking) fails
+// the launch instead of spinning.
+const maxUnresolvedRounds = 1000
+
+// compiledFor returns the compiled kernel the device runs for k, or nil to
+// run k's Go body.
+func (d *Device) compiledFor(k *kernels.Kernel) (*kernels.Kernel, error) {
+	if k.Program() != nil {
+		return k, nil
+	}
+	// The WideByteStores bug is a Go-body behaviour (the compiled MMU has
+	// no hook for it): a device built with it runs Go bodies.
+	if k.Source == "" || ((d.cfg.goBodies || d.cfg.bugs.WideByteStores) && k.Body != nil) {
+		return nil, nil
+	}
+	c, err := k.Compiled()
+	if err != nil {
+		if k.Body != nil && errors.Is(err, kernels.ErrNoToolchain) {
+			return nil, nil // no clang here: the Go body does the same work
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// smPool is the device's SMs, made on the first compiled launch and kept.
+type smPool struct {
+	sms      []*devrt.SM
+	maxItems int
+}
+
+// sms returns SMCount SMs that can run a group of groupSize items.
+func (d *Device) sms(groupSize int) ([]*devrt.SM, error) {
+	p := &d.smp
+	if p.maxItems < groupSize {
+		for _, s := range p.sms {
+			s.Free()
+		}
+		p.sms = nil
+		n := max(groupSize, 256)
+		for range d.cfg.cost.SMCount {
+			s, err := devrt.NewSM(d.cfg.smTLBEntries, d.cfg.smTLBWays, n)
+			if err != nil {
+				for _, s := range p.sms {
+					s.Free()
+				}
+				p.sms, p.maxItems = nil, 0
+				return nil, err
+			}
+			p.sms = append(p.sms, s)
+		}
+		p.maxItems = n
+	}
+	return p.sms, nil
+}
+
+func geometry(nd kernels.NDRange) devrt.Geometry {
+	g := devrt.Geometry{Dims: nd.Dims}
+	for i := 0; i < 3; i++ {
+		g.Global[i], g.Local[i] = max(nd.Global[i], 1), max(nd.Local[i], 1)
+	}
+	return g
+}
+
+// launchArgs turns a's values for compiled kernel c into the runtime's
+// arguments, checking local memory against the device's limit.
+func launchArgs(dev string, k, c *kernels.Kernel, nd kernels.NDRange, a *kernels.Args, localLimit int) ([]devrt.Arg, error) {
+	vals, err := k.Values(c, nd, a)
+	if err != nil {
+		return nil, err
+	}
+	args := make([]devrt.Arg, len(vals))
+	local := 0
+	for i, v := range vals {
+		args[i] = devrt.Arg{Bytes: v.Bytes, Local: v.Local}
+		if c.Params[i].Kind == kernels.LocalMem {
+			if v.Local <= 0 {
+				return nil, fmt.Errorf("%w: kernel %s: __local parameter %s needs a size > 0 bytes, got %d",
+					kernels.ErrBadArgs, c.Name, c.Params[i].Name, v.Local)
+			}
+			local += v.Local
+		}
+	}
+	if localLimit > 0 && local > localLimit {
+		return nil, fmt.Errorf("%s: kernel %s asks for %d bytes of local memory per work-group; the device has %d: %w",
+			dev, c.Name, local, localLimit, svm.ErrOutOfDeviceMemory)
+	}
+	return args, nil
+}
+
+// launchCompiled runs compiled kernel c (the compiled form of k, whose
+// arguments a were bound for) on the device.
+func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd kernels.NDRange, a *kernels.Args) error {
+	args, err := launchArgs(d.Name(), k, c, nd, a, DefaultLocalMemory)
+	if err != nil {
+		return err
+	}
+	p := c.Program()
+	mod, err := devrt.Build(ctx, p.Toolchain(), p.Module(), devrt.Instrumented)
+	if err != nil {
+		return err
+	}
+	entry, err := mod.Entry(c.Name)
+	if err != nil {
+		return err
+	}
+	rl, err := devrt.NewLaunch(entry, geometry(nd), args)
+	if err != nil {
+		return err
+	}
+	defer rl.Free()
+	return d.exclusive(func(l *launch, start time.Time) error {
+		d.launches.Add(1)
+		l.k, l.nd, l.a = k, nd, a
+		sms, err := d.sms(nd.GroupSize())
+		if err != nil {
+			return err
+		}
+		mmu := devrt.NewMMU(devrt.MMUConfig{
+			PTE: svm.PTEFunc(), AtomicBusy: svm.DeviceAtomicBusy(d.mem.ID()), Arena: d.mem.Base(), Device: d.mem.ID(),
+			IgnoreProtection: d.cfg.bugs.IgnoreProtection, TrustPageTable: d.cfg.bugs.TrustPageTable,
+		})
+		defer mmu.Free()
+		if lo, hi := mod.Range(); hi > lo {
+			mmu.AddDirect(lo, hi) // the module's constants are device constant memory
+		}
+		l.mmu = mmu
+		defer func() { l.mmu = nil }()
+		l.syncMMU(true)
+		for _, s := range sms {
+			s.SetMMU(mmu)
+			s.FlushTLB() // every launch starts cold: counts do not depend on earlier launches
+			s.ResetCounters()
+		}
+		groups := nd.TotalGroups()
+		per := d.cfg.cost.SMCount
+		waves := (groups + per - 1) / per
+		for g0 := 0; g0 < groups; g0 += per {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			err := l.runCompiledWave(ctx, sms, rl, g0, min(g0+per, groups))
+			if d.cfg.progress != nil {
+				d.cfg.progress(Progress{Kernel: k.Name, Wave: g0/per + 1, Waves: waves, DeviceFaults: d.faults.Load(),
+					Simulated: d.clock.Now(), Elapsed: time.Since(start)})
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// syncMMU brings the C view up to date: the CPU mappings (all is set, or
+// they changed at a fault round) and the remote mappings made since.
+func (l *launch) syncMMU(all bool) {
+	m := l.mmu
+	vs := make([]devrt.VMA, 0, len(l.maps.VMAs))
+	for _, v := range l.maps.VMAs {
+		vs = append(vs, devrt.VMA{Start: v.Start, End: v.End, Read: v.Read, Write: v.Write})
+	}
+	m.SetVMAs(vs)
+	if all {
+		m.ClearRemote()
+		for p, r := range l.remote {
+			m.AddRemote(uintptr(p), r.writable)
+		}
+	} else {
+		for _, p := range l.remoteNew {
+			if r, ok := l.remote[p]; ok {
+				m.AddRemote(uintptr(p), r.writable)
+			}
+		}
+	}
+	l.remoteNew = l.remoteNew[:0]
+}
+
+// runSMs runs every SM until none can progress, on up to GOMAXPROCS host
+// threads.
+func runSMs(sms []*devrt.SM) {
+	workers := min(runtime.GOMAXPROCS(0), len(sms))
+	if workers <= 1 {
+		for _, s := range sms {
+			s.Run()
+		}
+		return
+	}
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(sms) {
+					return
+				}
+				sms[i].Run()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// stalled is a work-item waiting for a fault, and the SM it is on.
+type stalled struct {
+	sm int
+	devrt.Stall
+}
+
+// runCompiledWave runs work-groups g0..g1-1, one per SM, to completion:
+// run, collect the stalled work-items' faults (one per warp and page),
+// service them as one round, resume, until no work-item waits.
+func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt.Launch, g0, g1 int) error {
+	d := l.dev
+	n := g1 - g0
+	sms = sms[:n]
+	for i, s := range sms {
+		if err := s.Assign(rl, g0+i, 1); err != nil {
+			return err
+		}
+	}
+	var (
+		serviceErr error
+		stalls     []stalled
+		buf        []devrt.Stall
+		prevKey    []uint64
+		same       int
+		abortErr   = map[int]error{} // group -> why its item was aborted
+	)
+	warp := uint64(d.cfg.warp)
+	for {
+		runSMs(sms)
+		stalls = stalls[:0]
+		for i, s := range sms {
+			buf = s.Stalls(buf[:0])
+			for _, st := range buf {
+				stalls = append(stalls, stalled{i, st})
+			}
+		}
+		if len(stalls) == 0 {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			// Cancelled: the stalled items never resume; the launch ends
+			// at this fault round.
+			serviceErr = err
+			for _, st := range stalls {
+				sms[st.sm].Resume(st.Index, true)
+				abortErr[st.Group] = err
+			}
+			continue
+		}
+		// A wave that keeps stalling the same items at the same addresses
+		// is not making progress.
+		key := make([]uint64, 0, 2*len(stalls))
+		for _, st := range stalls {
+			key = append(key, st.GlobalLinear, st.Addr)
+		}
+		if slices.Equal(key, prevKey) {
+			same++
+		} else {
+			same = 0
+		}
+		prevKey = key
+		// Pages that became usable without a fault (accessed-by advice,
+		// pinned pages, a page another warp's fault brought in) resume as
+		// they are; the rest are one fault per warp and page.
+		var faults []Fault
+		type wp struct {
+			group int
+			warp  uint64
+			page  uint64
+		}
+		seen := map[wp]int{}
+		for _, st := range stalls {
+			page := st.Addr &^ pageMask
+			write := st.Write || st.Atomic
+			if l.usable(uintptr(page), write) {
+				if r, ok := l.remoteFor(uintptr(page)); ok && hostOwned(page) {
+					l.mmu.AddRemote(uintptr(page), r.writable)
+				}
+				continue
+			}
+			k := wp{st.Group, uint64(st.LocalLinear) / warp, page}
+			if j, ok := seen[k]; ok {
+				faults[j].Write = faults[j].Write || write
+				faults[j].Atomic = faults[j].Atomic || st.Atomic
+				continue
+			}
+			seen[k] = len(faults)
+			faults = append(faults, Fault{Addr: st.Addr, Write: write, Atomic: st.Atomic, Item: int(st.GlobalLinear)})
+		}
+		if len(faults) > 0 {
+			slices.SortFunc(faults, faultCompare)
+			if err := l.service(faults); err != nil {
+				if serviceErr == nil {
+					serviceErr = err
+				}
+				for _, f := range faults {
+					page := f.Addr &^ pageMask
+					if _, ok := l.errPages[page]; !ok && !l.usable(uintptr(page), f.Write) {
+						l.errPages[page] = err
+					}
+				}
+			}
+		}
+		l.syncMMU(false)
+		for _, st := range stalls {
+			page := st.Addr &^ pageMask
+			err, bad := l.errPages[page]
+			if !bad && same >= maxUnresolvedRounds {
+				err = &svm.FaultError{Device: d.Name(), Addr: uintptr(st.Addr), Write: st.Write,
+					Reason: fmt.Sprintf("fault not resolved after %d rounds (the page keeps moving away)", same), Err: svm.ErrDeviceFault}
+				bad = true
+			}
+			if bad {
+				if _, ok := abortErr[st.Group]; !ok {
+					abortErr[st.Group] = err
+				}
+			}
+			sms[st.sm].Resume(st.Index, bad)
+		}
+	}
+	var c devrt.Counters
+	for _, s := range sms {
+		sc := s.Counters()
+		c.Hits += sc.Hits
+		c.Misses += sc.Misses
+		c.Bytes += sc.Bytes
+		c.Remote += sc.Remote
+		s.ResetCounters()
+	}
+	d.charge(c.Bytes, c.Hits, c.Misses, c.Remote)
+	if serviceErr != nil {
+		return serviceErr
+	}
+	for _, s := range sms {
+		for _, f := range s.Failures() {
+			return groupError(l.k.Name, l.nd, f, abortErr[f.Group])
+		}
+	}
+	return nil
+}
+
+// groupError turns a work-group's failure into the launch's error.
+func groupError(kernel string, nd kernels.NDRange, f devrt.GroupFailure, abort error) error {
+	switch f.Why {
+	case devrt.FailAbort:
+		if abort != nil {
+			return abort
+		}
+		return fmt.Errorf("simgpu: kernel %s: work-group %d aborted", kernel, f.Group)
+	case devrt.FailDivergeEnd:
+		return fmt.Errorf("%w: kernel %s, work-group %d: work-item %d returned while others wait at barrier #%d",
+			kernels.ErrBarrierDivergence, kernel, f.Group, f.LocalItem, f.Barrier)
+	case devrt.FailDivergeLate:
+		return fmt.Errorf("%w: kernel %s, work-group %d: work-item %d reached barrier #%d after %d work-item(s) returned without reaching it",
+			kernels.ErrBarrierDivergence, kernel, f.Group, f.LocalItem, f.Barrier, f.Exited)
+	case devrt.FailNoStack:
+		return fmt.Errorf("simgpu: kernel %s, work-group %d: %w", kernel, f.Group, devrt.ErrNoStack)
+	}
+	return fmt.Errorf("simgpu: kernel %s, work-group %d failed (%d)", kernel, f.Group, f.Why)
+}
+
+// hostOwned reports whether the host owns page (its state word says HOST).
+func hostOwned(page uint64) bool {
+	w := svm.PTE(uintptr(page), false)
+	return w == nil || svm.WordState(atomic.LoadUint64(w)) == svm.StateHost
+}

@@ -1,0 +1,218 @@
+package devrt
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/svmrt/svmrt/internal/clc"
+	"github.com/svmrt/svmrt/internal/devlib"
+	"github.com/svmrt/svmrt/internal/devrt/ksrc"
+	"github.com/svmrt/svmrt/internal/irx"
+)
+
+// Target is what a kernel module is built for.
+type Target int
+
+const (
+	// Native: plain loads and stores (the cpu device).
+	Native Target = iota
+	// Instrumented: every global, constant and generic access goes through the
+	// simulated MMU (the simulated GPU).
+	Instrumented
+)
+
+func (t Target) String() string {
+	if t == Instrumented {
+		return "mmu"
+	}
+	return "native"
+}
+
+// buildVersion changes whenever the pipeline below changes what it makes.
+const buildVersion = "devrt-build-2"
+
+// irxRevision changes whenever internal/irx changes what it emits.
+const irxRevision = "irx-1"
+
+type buildKey struct {
+	key    string
+	target Target
+}
+
+var (
+	buildMu sync.Mutex
+	built   = map[buildKey]*builtModule{}
+)
+
+type builtModule struct {
+	once sync.Once
+	m    *Module
+	err  error
+}
+
+// Build compiles the program module m for target and loads it. Builds are
+// cached on disk (the object code, keyed by the program, the target, the
+// builtins library, the kernel-side runtime and the toolchain) and in the
+// process (one load per program and target).
+//
+// The pipeline:
+//
+//	program ─┬─ builtins library (OpenCL C) ─ trampolines ─▶ llvm-link ─▶ opt -O2
+//	         │   native: + kernel-side runtime ─▶ opt -O2 ─▶ llc ─▶ .so
+//	         └─ mmu:    ─▶ irx.Instrument ─▶ + kernel-side runtime (MMU fast path) ─▶ opt -O2 ─▶ llc ─▶ .so
+//
+// The builtins are linked before the rewrite so their own memory accesses
+// (vload, atomics, async copies) are instrumented too; the runtime's fast
+// path is linked after it and inlined by the second opt.
+func Build(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target Target) (*Module, error) {
+	k := buildKey{m.Key, target}
+	buildMu.Lock()
+	b := built[k]
+	if b == nil {
+		b = &builtModule{}
+		built[k] = b
+	}
+	buildMu.Unlock()
+	b.once.Do(func() { b.m, b.err = build(ctx, tc, m, target) })
+	if b.err != nil {
+		// A failed build (a cancelled context, say) may succeed next time.
+		buildMu.Lock()
+		if built[k] == b {
+			delete(built, k)
+		}
+		buildMu.Unlock()
+	}
+	return b.m, b.err
+}
+
+func hashOf(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:24]
+}
+
+func build(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target Target) (*Module, error) {
+	lib := devlib.Source(m.Std)
+	rt := ksrc.Runtime()
+	cache := clc.DefaultCache()
+	// The group loops' C is generated from m (in the key) by loopSource: its
+	// template is part of the key too.
+	key := clc.CacheKey(buildVersion, m.Key, target.String(), hashOf(lib), hashOf(rt), hashOf(loopSource([]string{"k"})),
+		irxRevision, tc.Version)
+	obj, err := cache.Get(key, func() ([]byte, error) { return compileModule(ctx, tc, m, target, lib, rt) })
+	if err != nil {
+		return nil, err
+	}
+	dir := soDir(cache)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("devrt: %w", err)
+	}
+	path, err := tc.SharedObject(ctx, dir, [][]byte{obj})
+	if err != nil {
+		return nil, err
+	}
+	return Load(path, target == Instrumented)
+}
+
+// soDir is where loaded shared objects live: beside the cache, or in a
+// per-user temporary directory when the cache is off.
+func soDir(c *clc.Cache) string {
+	if d := c.Dir(); d != "" {
+		return filepath.Join(filepath.Dir(d), "so")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("svmrt-so-%d", os.Getuid()))
+}
+
+// compileModule runs the pipeline and returns the object code.
+func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target Target, lib, rt string) ([]byte, error) {
+	// The library also defines the half overloads (async copies, vload_half
+	// conversions), so it needs cl_khr_fp16 on; kernels are compiled without
+	// it and can reach only the overloads that take half pointers as storage.
+	libBC, err := tc.CompileCL(ctx, lib, "-cl-std="+m.Std, "-Wno-psabi", "-Xclang", "-cl-ext=+cl_khr_fp16")
+	if err != nil {
+		return nil, fmt.Errorf("devrt: builtins library: %w", err)
+	}
+	tr, err := clc.Trampolines(m.Kernels...)
+	if err != nil {
+		return nil, err
+	}
+	trBC, err := tc.Asm(ctx, tr)
+	if err != nil {
+		return nil, fmt.Errorf("devrt: trampolines: %w", err)
+	}
+	linked, err := tc.Link(ctx, m.BC, libBC, trBC)
+	if err != nil {
+		return nil, err
+	}
+	// Drop the library's unused definitions and inline the rest.
+	keep := exported(m)
+	linked, err = tc.Opt(ctx, linked, "-passes=internalize,globaldce", "-internalize-public-api-list="+keep)
+	if err != nil {
+		return nil, err
+	}
+	linked, err = tc.Opt(ctx, linked, "-O2")
+	if err != nil {
+		return nil, err
+	}
+	ll, err := tc.Dis(ctx, linked)
+	if err != nil {
+		return nil, err
+	}
+	if undef := clc.UndefinedFunctions(ll, runtimeSymbol); len(undef) > 0 {
+		return nil, clc.NotImplemented(undef[0])
+	}
+	rtFlags := []string{"-fPIC", "-ffreestanding"}
+	if target == Native {
+		rt += loopSource(barrierFree(ll, m.Kernels))
+	}
+	if target == Instrumented {
+		inst, _, err := irx.Instrument(ll)
+		if err != nil {
+			return nil, err
+		}
+		if linked, err = tc.Asm(ctx, inst); err != nil {
+			return nil, fmt.Errorf("devrt: instrumented module: %w", err)
+		}
+		rtFlags = append(rtFlags, "-DSVMK_MMU")
+	}
+	rtBC, err := tc.CompileC(ctx, rt, rtFlags...)
+	if err != nil {
+		return nil, fmt.Errorf("devrt: kernel-side runtime: %w", err)
+	}
+	final, err := tc.Link(ctx, linked, rtBC)
+	if err != nil {
+		return nil, err
+	}
+	final, err = tc.Opt(ctx, final, "-passes=internalize,globaldce", "-internalize-public-api-list="+keep)
+	if err != nil {
+		return nil, err
+	}
+	if final, err = tc.Opt(ctx, final, "-O2"); err != nil {
+		return nil, err
+	}
+	return tc.Codegen(ctx, final, "")
+}
+
+// exported lists the symbols a module keeps: the trampolines, the group
+// loops and the runtime's connection points.
+func exported(m *clc.Module) string {
+	names := []string{"__svm_rt", "__svm_abi"}
+	for _, k := range m.Kernels {
+		names = append(names, clc.TrampolineName(k.Name), LoopPrefix+k.Name)
+	}
+	return strings.Join(names, ",")
+}
+
+// runtimeSymbol reports whether an undefined function is provided at link
+// time rather than missing: the kernel-side runtime's __svm_* functions and
+// C library functions (libm's sinf, memcpy) that LLVM lowers builtins to.
+// Missing OpenCL builtins are the Itanium-mangled names (_Z...).
+func runtimeSymbol(name string) bool { return !strings.HasPrefix(name, "_Z") }

@@ -1,0 +1,108 @@
+package devrt
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/svmrt/svmrt/internal/clc"
+)
+
+// Group loops: the cpu device's fast path for kernels without barriers.
+//
+// A work-item that never waits at a barrier can run to its end before the
+// next one starts, so a whole work-group is a plain loop around the kernel:
+// no fiber per item, no per-item setup beyond rewriting its ids. The build
+// decides per kernel, from the linked module's call graph, whether the
+// kernel can reach __svm_barrier (barrier, work_group_barrier,
+// wait_group_events all end there); OpenCL C has no function pointers, so
+// the direct calls are the whole graph. For each kernel that cannot, the
+// native module gets
+//
+//	void __svm_loop_<kernel>(void **args, svmk_item *first)
+//
+// (SVMK_GROUP_LOOP around the trampoline, which opt inlines), and the
+// scheduler runs a group by calling it once on the group's first item.
+
+// LoopPrefix starts the name of a kernel's group loop in a native module.
+const LoopPrefix = "__svm_loop_"
+
+// barrierFn is the kernel-side runtime's barrier entry point.
+const barrierFn = "__svm_barrier"
+
+var (
+	defineRE = regexp.MustCompile(`^define\b[^@]*@([-A-Za-z0-9_.$]+|"[^"]*")\(`)
+	refRE    = regexp.MustCompile(`@([-A-Za-z0-9_.$]+|"[^"]*")`)
+)
+
+// callGraph returns, for every function defined in the textual IR ll, the
+// global names its body refers to (calls, and any other reference, which
+// only makes the graph larger: a conservative answer).
+func callGraph(ll string) map[string][]string {
+	g := map[string][]string{}
+	var cur string
+	in := false
+	for _, line := range strings.Split(ll, "\n") {
+		if !in {
+			if m := defineRE.FindStringSubmatch(line); m != nil {
+				cur, in = m[1], true
+				g[cur] = nil
+			}
+			continue
+		}
+		if line == "}" {
+			in = false
+			continue
+		}
+		for _, m := range refRE.FindAllStringSubmatch(line, -1) {
+			g[cur] = append(g[cur], m[1])
+		}
+	}
+	return g
+}
+
+// barrierFree returns the kernels of ks whose trampoline cannot reach a
+// barrier in the module ll.
+func barrierFree(ll string, ks []clc.KernelInfo) []string {
+	g := callGraph(ll)
+	reaches := map[string]bool{}
+	var visit func(fn string, seen map[string]bool) bool
+	visit = func(fn string, seen map[string]bool) bool {
+		if fn == barrierFn {
+			return true
+		}
+		if r, ok := reaches[fn]; ok {
+			return r
+		}
+		if seen[fn] {
+			return false // a cycle (recursion is not OpenCL C, but do not loop)
+		}
+		seen[fn] = true
+		for _, c := range g[fn] {
+			if visit(c, seen) {
+				reaches[fn] = true
+				return true
+			}
+		}
+		return false
+	}
+	var free []string
+	for _, k := range ks {
+		if !visit(clc.TrampolineName(k.Name), map[string]bool{}) {
+			free = append(free, k.Name)
+		}
+	}
+	return free
+}
+
+// loopSource is the C of the group loops for kernels (appended to the
+// kernel-side runtime, which defines SVMK_GROUP_LOOP).
+func loopSource(kernels []string) string {
+	var b strings.Builder
+	for _, k := range kernels {
+		t := clc.TrampolineName(k)
+		fmt.Fprintf(&b, "\nvoid %s(void **args);\n", t)
+		fmt.Fprintf(&b, "void %s%s(void **__restrict args, svmk_item *first) { SVMK_GROUP_LOOP(first, %s(args)); }\n", LoopPrefix, k, t)
+	}
+	return b.String()
+}
