@@ -13,15 +13,19 @@
 //
 // # How a launch runs
 //
-// Launch validates the range and arguments, then either
-//   - runs the kernel's HostFast path (a whole-launch routine in plain Go,
-//     such as MulMat's blocked sgemm) when the kernel has one, it accepts the
-//     arguments, and fast paths are not disabled with WithoutFastPaths; or
-//   - hands the work-groups out, one at a time from a shared counter, to
-//     WithWorkers goroutines (default GOMAXPROCS), each running
-//     kernels.RunGroup with host-direct memory access, so every load in a
-//     kernel body is a plain load. Kernels that use barriers get a goroutine
-//     per work-item inside their group (RunGroup does that).
+// Launch validates the range and arguments, then runs, in this order of
+// preference,
+//   - the kernel's HostFast path (a whole-launch routine in plain Go, such
+//     as MulMat's blocked sgemm) when the kernel has one, it accepts the
+//     arguments, and fast paths are not disabled with WithoutFastPaths;
+//   - the kernel's OpenCL C, compiled for the host without instrumentation
+//     (compiled.go): a kernel made by kernels.Compile, or a Go kernel with
+//     a Source (unless WithGoBodies, or clang-15 is missing and the kernel
+//     has a Body). Work-groups go to WithWorkers workers one at a time; a
+//     kernel without barriers runs a group as one loop, one with barriers
+//     runs its work-items as fibers;
+//   - the kernel's Go Body: work-groups handed out the same way, each
+//     worker running kernels.RunGroup with host-direct memory access.
 //
 // Cancelling the context stops handing out work-groups; groups already
 // running finish (a work-group cannot be interrupted half-way), and Launch
@@ -29,8 +33,9 @@
 // of a cancelled or failed launch are partial.
 //
 // A fault on a bad address inside a kernel (an argument pointing at unmapped
-// memory, say) fails the launch with a *kernels.PanicError naming the address
-// instead of crashing the process.
+// memory, say), compiled or Go, fails the launch with a *kernels.PanicError
+// naming the work-item and address instead of crashing the process; so
+// does an integer division by zero in compiled code.
 //
 // # Concurrency
 //
@@ -77,6 +82,7 @@ type Stats struct {
 	WorkGroups       uint64 // work-groups run through kernels.RunGroup
 	WorkItems        uint64 // their work-items
 	FastPathLaunches uint64 // launches completed by a kernel's HostFast path
+	CompiledLaunches uint64 // launches that ran the kernel's compiled OpenCL C
 	HostNs           int64  // wall-clock time spent inside Launch, in nanoseconds
 }
 
@@ -100,15 +106,16 @@ func WithoutFastPaths() Option { return func(d *Device) { d.noFast = true } }
 // Device is the host CPU as a compute device.
 type Device struct {
 	// Set by New, then read-only.
-	workers int
-	noFast  bool
-	info    Info
+	workers  int
+	noFast   bool
+	goBodies bool
+	info     Info
 
 	closed atomic.Bool
 
 	// Statistics, updated atomically by concurrent launches.
-	launches, groups, items, fastLaunches atomic.Uint64
-	hostNs                                atomic.Int64
+	launches, groups, items, fastLaunches, compiledLaunches atomic.Uint64
+	hostNs                                                  atomic.Int64
 }
 
 // New returns a cpu device.
@@ -133,6 +140,7 @@ func (d *Device) Stats() Stats {
 		WorkGroups:       d.groups.Load(),
 		WorkItems:        d.items.Load(),
 		FastPathLaunches: d.fastLaunches.Load(),
+		CompiledLaunches: d.compiledLaunches.Load(),
 		HostNs:           d.hostNs.Load(),
 	}
 }
@@ -155,8 +163,8 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	if d.closed.Load() {
 		return ErrClosed
 	}
-	if k == nil || k.Body == nil {
-		return errors.New("cpu: launch of a kernel without a Go body")
+	if k == nil {
+		return errors.New("cpu: launch of a nil kernel")
 	}
 	if err := nd.Validate(); err != nil {
 		return fmt.Errorf("cpu: kernel %s: %w", k.Name, err)
@@ -183,6 +191,16 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 			d.fastLaunches.Add(1)
 			return nil
 		}
+	}
+	c, err := d.compiledFor(k)
+	if err != nil {
+		return err
+	}
+	if c != nil {
+		return d.launchCompiled(ctx, k, c, nd, a)
+	}
+	if k.Body == nil {
+		return errNoBody(k)
 	}
 	return d.runGroups(ctx, k, nd, a)
 }

@@ -94,44 +94,10 @@ func (d *Device) sms(groupSize int) ([]*devrt.SM, error) {
 	return p.sms, nil
 }
 
-func geometry(nd kernels.NDRange) devrt.Geometry {
-	g := devrt.Geometry{Dims: nd.Dims}
-	for i := 0; i < 3; i++ {
-		g.Global[i], g.Local[i] = max(nd.Global[i], 1), max(nd.Local[i], 1)
-	}
-	return g
-}
-
-// launchArgs turns a's values for compiled kernel c into the runtime's
-// arguments, checking local memory against the device's limit.
-func launchArgs(dev string, k, c *kernels.Kernel, nd kernels.NDRange, a *kernels.Args, localLimit int) ([]devrt.Arg, error) {
-	vals, err := k.Values(c, nd, a)
-	if err != nil {
-		return nil, err
-	}
-	args := make([]devrt.Arg, len(vals))
-	local := 0
-	for i, v := range vals {
-		args[i] = devrt.Arg{Bytes: v.Bytes, Local: v.Local}
-		if c.Params[i].Kind == kernels.LocalMem {
-			if v.Local <= 0 {
-				return nil, fmt.Errorf("%w: kernel %s: __local parameter %s needs a size > 0 bytes, got %d",
-					kernels.ErrBadArgs, c.Name, c.Params[i].Name, v.Local)
-			}
-			local += v.Local
-		}
-	}
-	if localLimit > 0 && local > localLimit {
-		return nil, fmt.Errorf("%s: kernel %s asks for %d bytes of local memory per work-group; the device has %d: %w",
-			dev, c.Name, local, localLimit, svm.ErrOutOfDeviceMemory)
-	}
-	return args, nil
-}
-
 // launchCompiled runs compiled kernel c (the compiled form of k, whose
 // arguments a were bound for) on the device.
 func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd kernels.NDRange, a *kernels.Args) error {
-	args, err := launchArgs(d.Name(), k, c, nd, a, DefaultLocalMemory)
+	args, err := devrt.LaunchArgs(d.Name(), k, c, nd, a, DefaultLocalMemory, svm.ErrOutOfDeviceMemory)
 	if err != nil {
 		return err
 	}
@@ -144,7 +110,7 @@ func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd ke
 	if err != nil {
 		return err
 	}
-	rl, err := devrt.NewLaunch(entry, geometry(nd), args)
+	rl, err := devrt.NewLaunch(entry, devrt.GeometryOf(nd), args)
 	if err != nil {
 		return err
 	}
@@ -377,30 +343,10 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 	}
 	for _, s := range sms {
 		for _, f := range s.Failures() {
-			return groupError(l.k.Name, l.nd, f, abortErr[f.Group])
+			return f.Err(d.Name(), l.k.Name, devrt.GeometryOf(l.nd), abortErr[f.Group])
 		}
 	}
 	return nil
-}
-
-// groupError turns a work-group's failure into the launch's error.
-func groupError(kernel string, nd kernels.NDRange, f devrt.GroupFailure, abort error) error {
-	switch f.Why {
-	case devrt.FailAbort:
-		if abort != nil {
-			return abort
-		}
-		return fmt.Errorf("simgpu: kernel %s: work-group %d aborted", kernel, f.Group)
-	case devrt.FailDivergeEnd:
-		return fmt.Errorf("%w: kernel %s, work-group %d: work-item %d returned while others wait at barrier #%d",
-			kernels.ErrBarrierDivergence, kernel, f.Group, f.LocalItem, f.Barrier)
-	case devrt.FailDivergeLate:
-		return fmt.Errorf("%w: kernel %s, work-group %d: work-item %d reached barrier #%d after %d work-item(s) returned without reaching it",
-			kernels.ErrBarrierDivergence, kernel, f.Group, f.LocalItem, f.Barrier, f.Exited)
-	case devrt.FailNoStack:
-		return fmt.Errorf("simgpu: kernel %s, work-group %d: %w", kernel, f.Group, devrt.ErrNoStack)
-	}
-	return fmt.Errorf("simgpu: kernel %s, work-group %d failed (%d)", kernel, f.Group, f.Why)
 }
 
 // hostOwned reports whether the host owns page (its state word says HOST).
