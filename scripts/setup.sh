@@ -10,7 +10,8 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 # make: the test entry point (make test).
 # ocl-icd-libopencl1 + pocl-opencl-icd: the OpenCL backend is tested against
 # PoCL's CPU device (the binding loads libOpenCL.so.1 at run time).
-for p in gcc libc6-dev make ocl-icd-libopencl1 pocl-opencl-icd; do
+# libopenblas-dev: for benchmark peers only (make bench-peers, -tags openblas).
+for p in gcc libc6-dev make ocl-icd-libopencl1 pocl-opencl-icd libopenblas-dev; do
   have "$p" || need+=("$p")
 done
 
