@@ -1,7 +1,7 @@
 # svmrt — see README.md. `make run` is the main job, `make test` passes all tests.
 GO ?= go
 
-.PHONY: setup run test vet race unit bench bench-smoke
+.PHONY: setup run test vet race unit bench bench-smoke bench-peers bench-peers-smoke
 
 setup:
 	./scripts/setup.sh
@@ -12,10 +12,11 @@ run: setup
 
 # Everything CI checks: vet, all tests, and the race detector on the
 # concurrent core (svm, backends).
-test: setup vet unit race bench-smoke
+test: setup vet unit race bench-smoke bench-peers-smoke
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags openblas ./internal/peers/... ./cmd/svmrt-bench
 
 unit:
 	$(GO) test -count=1 -timeout 15m ./...
@@ -29,3 +30,13 @@ bench-smoke:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./backends/... ./kernels/...
+
+# svmrt's sgemm beside OpenBLAS and gonum in one run, with ratios (medians of
+# N runs; BENCH_PEERS_FLAGS=-small for m=256 only, as CI does).
+BENCH_PEERS_FLAGS ?= -n 5
+bench-peers: setup
+	$(GO) run -tags openblas ./cmd/svmrt-bench $(BENCH_PEERS_FLAGS)
+
+# The peers benchmark once at m=256, so it cannot rot.
+bench-peers-smoke:
+	$(GO) run -tags openblas ./cmd/svmrt-bench -small -n 1

@@ -138,7 +138,9 @@ type Kernel struct {
 	// HostFast is an optional host-only fast path for a whole launch (the cpu
 	// backend). It returns false, having done nothing, if it does not apply
 	// to these arguments; otherwise it must leave memory as Body would.
-	HostFast func(nd NDRange, a *Args) bool
+	// workers is the device's worker count, the most goroutines a fast path
+	// should run on, the calling one included (MulMat's honours it).
+	HostFast func(nd NDRange, a *Args, workers int) bool
 
 	// The compiled program this kernel is part of (nil for Go values).
 	program *Program

@@ -1,9 +1,9 @@
 package kernels
 
 import (
-	"runtime"
-	"sync"
 	"unsafe"
+
+	"github.com/svmrt/svmrt/internal/sgemm"
 )
 
 // MulMat is the seed's gpu_mul_mat(r, a, b, m): r = a × b for m×m row-major
@@ -19,13 +19,20 @@ import (
 // FP_CONTRACT OFF), so an OpenCL device that honours it gives the same
 // bits too (PoCL does).
 //
-// HostFast is a cache-blocked, register-blocked sgemm in plain Go, run on
-// GOMAXPROCS goroutines; it applies when r, a and b are bound to memory of
-// known extent (slices or pointers to arrays) covering m*m floats, r overlaps
-// neither a nor b, and the launch covers the whole matrix. Its contract, like
-// any HostFast, is Body's results within float tolerance (the summation order
-// of a fast path may differ); this implementation happens to keep Body's
-// per-element order and so is bit-identical today.
+// HostFast is internal/sgemm: packed, cache-blocked sgemm with a SIMD
+// micro-kernel chosen at run time from cpuid (AVX-512F, AVX2+FMA, SSE2, or
+// portable Go; sgemm.Kernel names it, SVMRT_SGEMM forces one), on the
+// device's worker count of goroutines (the launching one included). It
+// applies when r, a and b are bound to memory of known extent (slices or
+// pointers to arrays) covering m*m floats, r overlaps neither a nor b, and
+// the launch covers the whole matrix. Its contract, like any HostFast, is
+// Body's results within float tolerance, and here they differ in the last
+// bits: the sum over k is split into k-blocks added in turn, and the AVX
+// kernels use fused multiply-adds (one rounding per step instead of Body's
+// two). The error stays within the usual k·ε·Σ|a·b| bound; when every
+// product and partial sum is exact in float32 (small integers, halves, …)
+// the results are still bit-identical. They do not depend on the worker
+// count.
 var MulMat = &Kernel{
 	Name: "gpu_mul_mat",
 	Params: []Param{
@@ -106,7 +113,7 @@ func RefMulMat(r, a, b []float32, m int) {
 	}
 }
 
-func mulMatHostFast(nd NDRange, a *Args) bool {
+func mulMatHostFast(nd NDRange, a *Args, workers int) bool {
 	m := int(a.I32(3))
 	n := nd.norm()
 	if m <= 0 || m > 1<<20 || n.Dims < 2 || n.Global[0] < m || n.Global[1] < m || len(a.Ranges) < 3 {
@@ -120,7 +127,7 @@ func mulMatHostFast(nd NDRange, a *Args) bool {
 		// the order items run in, and only Body reproduces that faithfully.
 		return false
 	}
-	sgemm(r, x, y, m, runtime.GOMAXPROCS(0))
+	sgemm.Mul(m, m, m, x, m, y, m, r, m, workers)
 	return true
 }
 
@@ -142,147 +149,4 @@ func hostF32(a *Args, i, n int) ([]float32, bool) {
 
 func (r Range) overlaps(o Range) bool {
 	return r.Len > 0 && o.Len > 0 && r.Start < o.End() && o.Start < r.End()
-}
-
-// Blocking of the host sgemm. A packed kc×nc panel of b (256×256 floats,
-// 256 KiB) stays in L2 while every pair of rows of a band streams over it;
-// the 2×kc slice of a for the current row pair (2 KiB) stays in L1.
-const (
-	sgemmKC = 256 // depth of a k-block
-	sgemmNC = 256 // columns of a panel
-	// Below this size the product is too small to be worth goroutines.
-	sgemmParallelMin = 64
-)
-
-// sgemm computes r = a × b (m×m, row-major) on up to workers goroutines.
-//
-// For every element it sums k in increasing order with float32 rounding
-// after each step, exactly like RefMulMat: k-blocks are processed in order
-// and each carries its partial sums in r from the previous one.
-func sgemm(r, a, b []float32, m, workers int) {
-	ns := m / 4 // full 4-column strips; the last m%4 columns are done apart
-	bp := make([]float32, min(m, sgemmKC)*4*ns)
-	if m < sgemmParallelMin {
-		workers = 1
-	}
-	for k0 := 0; k0 < m; k0 += sgemmKC {
-		kn := min(sgemmKC, m-k0)
-		packB(bp, b, m, k0, kn, ns)
-		parallelBands(m, workers, func(i0, i1 int) {
-			sgemmBand(r, a, b, bp[:kn*4*ns], m, k0, kn, i0, i1)
-		})
-	}
-}
-
-// packB copies b[k0:k0+kn, 0:4*ns] into bp as ns strips of 4 columns, each
-// strip k-major, so the micro-kernel reads 4 consecutive floats per k.
-func packB(bp, b []float32, m, k0, kn, ns int) {
-	for s := 0; s < ns; s++ {
-		dst := bp[s*kn*4 : (s+1)*kn*4]
-		for kk := 0; kk < kn; kk++ {
-			off := (k0+kk)*m + 4*s
-			src := b[off : off+4 : off+4]
-			d := dst[kk*4 : kk*4+4 : kk*4+4]
-			d[0], d[1], d[2], d[3] = src[0], src[1], src[2], src[3]
-		}
-	}
-}
-
-// parallelBands splits rows [0, m) into bands of an even number of rows (so
-// row pairs stay whole) and runs f on each, on up to workers goroutines.
-func parallelBands(m, workers int, f func(i0, i1 int)) {
-	pairs := (m + 1) / 2
-	workers = max(1, min(workers, pairs))
-	per := (pairs + workers - 1) / workers * 2
-	var wg sync.WaitGroup
-	for i0 := per; i0 < m; i0 += per {
-		wg.Go(func() { f(i0, min(i0+per, m)) })
-	}
-	f(0, min(per, m))
-	wg.Wait()
-}
-
-// sgemmBand adds the k-block [k0, k0+kn) of a × b into rows [i0, i1) of r
-// (or, for the first k-block, stores it: r's old contents are not read).
-func sgemmBand(r, a, b, bp []float32, m, k0, kn, i0, i1 int) {
-	first := k0 == 0
-	ns := m / 4
-	for s0 := 0; s0 < ns; s0 += sgemmNC / 4 {
-		s1 := min(s0+sgemmNC/4, ns)
-		i := i0
-		for ; i+2 <= i1; i += 2 {
-			ar0 := a[i*m+k0 : i*m+k0+kn]
-			ar1 := a[(i+1)*m+k0 : (i+1)*m+k0+kn]
-			for s := s0; s < s1; s++ {
-				micro2x4(r[i*m+4*s:], r[(i+1)*m+4*s:], ar0, ar1, bp[s*kn*4:(s+1)*kn*4], first)
-			}
-		}
-		if i < i1 { // odd row at the end of the matrix
-			ar0 := a[i*m+k0 : i*m+k0+kn]
-			for s := s0; s < s1; s++ {
-				micro1x4(r[i*m+4*s:], ar0, bp[s*kn*4:(s+1)*kn*4], first)
-			}
-		}
-	}
-	// The last m%4 columns, one element at a time, still in k order.
-	for i := i0; i < i1; i++ {
-		ar := a[i*m+k0 : i*m+k0+kn]
-		for j := 4 * ns; j < m; j++ {
-			var c float32
-			if !first {
-				c = r[i*m+j]
-			}
-			for kk, av := range ar {
-				c += float32(av * b[(k0+kk)*m+j])
-			}
-			r[i*m+j] = c
-		}
-	}
-}
-
-// micro2x4 accumulates a 2×4 tile of r: rows ar0/ar1 of a times a packed
-// kn×4 strip p of b. The 8 accumulators, 4 b values and one a value fit in
-// the 15 float registers Go has on amd64 (a 4×4 tile spills and is slower).
-func micro2x4(r0, r1, ar0, ar1, p []float32, first bool) {
-	r0, r1 = r0[:4:4], r1[:4:4]
-	ar1 = ar1[:len(ar0)]
-	p = p[:len(ar0)*4]
-	var c00, c01, c02, c03, c10, c11, c12, c13 float32
-	if !first {
-		c00, c01, c02, c03 = r0[0], r0[1], r0[2], r0[3]
-		c10, c11, c12, c13 = r1[0], r1[1], r1[2], r1[3]
-	}
-	for kk, a0 := range ar0 {
-		q := p[kk*4 : kk*4+4 : kk*4+4]
-		b0, b1, b2, b3 := q[0], q[1], q[2], q[3]
-		c00 += float32(a0 * b0)
-		c01 += float32(a0 * b1)
-		c02 += float32(a0 * b2)
-		c03 += float32(a0 * b3)
-		a1 := ar1[kk]
-		c10 += float32(a1 * b0)
-		c11 += float32(a1 * b1)
-		c12 += float32(a1 * b2)
-		c13 += float32(a1 * b3)
-	}
-	r0[0], r0[1], r0[2], r0[3] = c00, c01, c02, c03
-	r1[0], r1[1], r1[2], r1[3] = c10, c11, c12, c13
-}
-
-// micro1x4 is micro2x4 for a single row.
-func micro1x4(r0, ar0, p []float32, first bool) {
-	r0 = r0[:4:4]
-	p = p[:len(ar0)*4]
-	var c0, c1, c2, c3 float32
-	if !first {
-		c0, c1, c2, c3 = r0[0], r0[1], r0[2], r0[3]
-	}
-	for kk, a0 := range ar0 {
-		q := p[kk*4 : kk*4+4 : kk*4+4]
-		c0 += float32(a0 * q[0])
-		c1 += float32(a0 * q[1])
-		c2 += float32(a0 * q[2])
-		c3 += float32(a0 * q[3])
-	}
-	r0[0], r0[1], r0[2], r0[3] = c0, c1, c2, c3
 }

@@ -135,7 +135,7 @@ func treeSum(s []float32) float32 {
 // sumReduceHostFast runs the same tree per group without goroutines per
 // work-item (which Body needs for its barriers), groups spread over
 // GOMAXPROCS goroutines.
-func sumReduceHostFast(nd NDRange, a *Args) bool {
+func sumReduceHostFast(nd NDRange, a *Args, _ int) bool {
 	if nd.Dims != 1 || len(a.Ranges) < 2 {
 		return false
 	}

@@ -12,7 +12,8 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 # PoCL's CPU device (the binding loads libOpenCL.so.1 at run time).
 # clang-15 + llvm-15: the OpenCL C kernel compiler (internal/clc) runs
 # clang-15, llvm-link-15, opt-15, llc-15, llvm-dis-15 and llvm-as-15.
-for p in gcc libc6-dev make ocl-icd-libopencl1 pocl-opencl-icd clang-15 llvm-15; do
+# libopenblas-dev: for benchmark peers only (make bench-peers, -tags openblas).
+for p in gcc libc6-dev make ocl-icd-libopencl1 pocl-opencl-icd clang-15 llvm-15 libopenblas-dev; do
   have "$p" || need+=("$p")
 done
 

@@ -183,7 +183,7 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 		runtime.KeepAlive(a)
 	}()
 	if !d.noFast && k.HostFast != nil {
-		ok, err := hostFast(k, nd, a)
+		ok, err := hostFast(k, nd, a, d.workers)
 		if err != nil {
 			return err
 		}
@@ -205,16 +205,16 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	return d.runGroups(ctx, k, nd, a)
 }
 
-// hostFast runs k.HostFast, turning a panic (or a fault on a bad address)
-// into an error.
-func hostFast(k *kernels.Kernel, nd kernels.NDRange, a *kernels.Args) (ok bool, err error) {
+// hostFast runs k.HostFast with the device's worker count, turning a panic
+// (or a fault on a bad address) into an error.
+func hostFast(k *kernels.Kernel, nd kernels.NDRange, a *kernels.Args, workers int) (ok bool, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			ok, err = false, fmt.Errorf("cpu: kernel %s: fast path panicked: %v", k.Name, r)
 		}
 	}()
-	return k.HostFast(nd, a), nil
+	return k.HostFast(nd, a, workers), nil
 }
 
 // runGroups hands the work-groups of a launch to the workers.
