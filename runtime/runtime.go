@@ -64,6 +64,8 @@ type backend interface {
 }
 
 type config struct {
+	goBodies bool
+	noFast   bool
 	vram     int64
 	pcieGen  int
 	workers  int
@@ -102,6 +104,15 @@ func WithPCIeGen(gen int) Option { return func(c *config) { c.pcieGen = gen } }
 
 // WithCostModel replaces a simulated GPU's cost model.
 func WithCostModel(m simgpu.CostModel) Option { return func(c *config) { c.cost = &m } }
+
+// WithGoBodies makes cpu and simgpu run the Go Body of kernels that have
+// one instead of compiling their OpenCL C source (to cross-check the two:
+// see kernels/kerneltest). opencl always runs the source.
+func WithGoBodies() Option { return func(c *config) { c.goBodies = true } }
+
+// WithoutFastPaths makes the cpu device skip kernels' hand-written HostFast
+// paths (MulMat's sgemm), so every launch runs the kernel itself.
+func WithoutFastPaths() Option { return func(c *config) { c.noFast = true } }
 
 // WithWorkers sets the number of host goroutines the cpu device uses.
 func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
@@ -171,6 +182,12 @@ func Open(name string, opts ...Option) (*Device, error) {
 		if c.workers > 0 {
 			co = append(co, cpu.WithWorkers(c.workers))
 		}
+		if c.goBodies {
+			co = append(co, cpu.WithGoBodies())
+		}
+		if c.noFast {
+			co = append(co, cpu.WithoutFastPaths())
+		}
 		be = cpuBackend{cpu.New(co...)}
 	case "simgpu", "simgpu:0":
 		var so []simgpu.Option
@@ -185,6 +202,9 @@ func Open(name string, opts ...Option) (*Device, error) {
 		}
 		if c.progress != nil {
 			so = append(so, simgpu.WithProgress(c.progress))
+		}
+		if c.goBodies {
+			so = append(so, simgpu.WithGoBodies())
 		}
 		so = append(so, c.simgpu...)
 		d, err := simgpu.New(so...)
