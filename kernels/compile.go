@@ -11,7 +11,7 @@ import (
 	"github.com/svmrt/svmrt/internal/clc"
 )
 
-// Errors of Compile, for errors.Is. A failed build is a *clc.BuildError
+// Errors of Compile, for errors.Is. A failed build is a *BuildError
 // (clang's log with file:line diagnostics) that matches ErrBuild; a feature
 // svmrt does not implement (images, pipes, device-side enqueue, sub-groups,
 // printf, a builtin the library lacks) matches ErrUnsupported, which is
@@ -22,6 +22,19 @@ var (
 	ErrInvalidBuildOptions = clc.ErrInvalidBuildOptions
 	ErrUnsupported         = clc.ErrUnsupported
 	ErrNoToolchain         = clc.ErrNoToolchain
+)
+
+// Error types of Compile, for errors.As.
+type (
+	// BuildError is a failed build: clang's log, and its diagnostics
+	// (file, line, column, severity, message) parsed.
+	BuildError = clc.BuildError
+	// Diagnostic is one diagnostic of a BuildError.
+	Diagnostic = clc.Diag
+	// UnsupportedError names an OpenCL C feature svmrt does not implement
+	// (images, pipes, device-side enqueue, sub-groups, printf, a builtin
+	// the library lacks) and where the program uses it.
+	UnsupportedError = clc.UnsupportedError
 )
 
 // Program is an OpenCL C program compiled by clang: its kernels, each with

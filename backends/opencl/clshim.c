@@ -355,8 +355,12 @@ cl_int clshim_kernel_wg_info(cl_kernel k, cl_device_id d, cl_uint param, size_t 
 }
 cl_int clshim_set_arg_scalar(cl_kernel k, cl_uint i, size_t size, uint64_t value) {
 	NEED(set_arg);
-	uint32_t v32 = (uint32_t)value;
-	return cl.set_arg(k, i, size, size == 4 ? (const void *)&v32 : (const void *)&value);
+	// Little-endian: the low size bytes of value are its first bytes.
+	return cl.set_arg(k, i, size, (const void *)&value);
+}
+cl_int clshim_set_arg_bytes(cl_kernel k, cl_uint i, size_t size, const void *p) {
+	NEED(set_arg);
+	return cl.set_arg(k, i, size, p);
 }
 cl_int clshim_set_arg_local(cl_kernel k, cl_uint i, size_t size) {
 	NEED(set_arg);

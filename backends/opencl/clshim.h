@@ -128,8 +128,11 @@ cl_int clshim_kernel_arg_address(cl_kernel k, cl_uint i, cl_uint *qual);
 cl_int clshim_kernel_arg_info(cl_kernel k, cl_uint i, cl_uint param, size_t size, void *value, size_t *ret);
 cl_int clshim_kernel_wg_info(cl_kernel k, cl_device_id d, cl_uint param, size_t size, void *value, size_t *ret);
 // clshim_set_arg_scalar sets argument i to the low size bytes of value
-// (size 4 or 8; little-endian, as every device svmrt supports).
+// (size 1, 2, 4 or 8; little-endian, as every device svmrt supports).
 cl_int clshim_set_arg_scalar(cl_kernel k, cl_uint i, size_t size, uint64_t value);
+// clshim_set_arg_bytes sets argument i to the size bytes at p (a struct or
+// vector passed by value).
+cl_int clshim_set_arg_bytes(cl_kernel k, cl_uint i, size_t size, const void *p);
 // clshim_set_arg_local sets argument i to size bytes of __local memory.
 cl_int clshim_set_arg_local(cl_kernel k, cl_uint i, size_t size);
 // clshim_set_arg_null sets a __global pointer argument to NULL (a NULL

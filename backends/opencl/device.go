@@ -387,6 +387,22 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 			return wrap(fmt.Errorf("%w: %d bytes of local memory (the device has %d)", kernels.ErrInvalidNDRange, localBytes, d.sh.info.LocalMem))
 		}
 	}
+	// __local pointer parameters (kernels from kernels.Compile): their
+	// sizes add up against the device's local memory.
+	argLocal := uint64(localBytes)
+	for i, prm := range k.Params {
+		if prm.Kind != kernels.LocalMem {
+			continue
+		}
+		if a.Words[i] == 0 {
+			return wrap(fmt.Errorf("%w: kernel %s: __local parameter %s needs a size > 0 bytes", kernels.ErrBadArgs, k.Name, prm.Name))
+		}
+		argLocal += a.Words[i]
+	}
+	if lm := d.sh.info.LocalMem; lm > 0 && argLocal > lm {
+		return wrap(fmt.Errorf("kernel %s asks for %d bytes of local memory per work-group; the device has %d: %w",
+			k.Name, argLocal, lm, svm.ErrOutOfDeviceMemory))
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -594,6 +610,17 @@ func checkSignature(k *kernels.Kernel, p *program) error {
 		return fmt.Sprintf("argument %d", i)
 	}
 	for i, prm := range k.Params {
+		if prm.Kind == kernels.LocalMem || prm.Kind == kernels.Value {
+			want, what := C.cl_uint(C.SVMRT_CL_KERNEL_ARG_ADDRESS_LOCAL), "a __local pointer"
+			if prm.Kind == kernels.Value {
+				want, what = C.SVMRT_CL_KERNEL_ARG_ADDRESS_PRIVATE, "passed by value"
+			}
+			if p.quals != nil && p.quals[i] != want {
+				return fmt.Errorf("%w: kernel %s: param %d (%s) is %s but the OpenCL source's %s is %s",
+					kernels.ErrBadArgs, k.Name, i, prm.Name, what, argName(i), addressName(p.quals[i]))
+			}
+			continue
+		}
 		if p.quals != nil {
 			q := p.quals[i]
 			global := q == C.SVMRT_CL_KERNEL_ARG_ADDRESS_GLOBAL || q == C.SVMRT_CL_KERNEL_ARG_ADDRESS_CONSTANT
@@ -606,7 +633,10 @@ func checkSignature(k *kernels.Kernel, p *program) error {
 					kernels.ErrBadArgs, k.Name, i, prm.Name, prm.Kind, argName(i), addressName(q))
 			}
 		}
-		if p.types != nil {
+		// A kernels.Compile kernel's Params were read from this same
+		// source's metadata (typedef names such as size_t included), so
+		// its types match by construction.
+		if p.types != nil && k.Program() == nil {
 			got := strings.ReplaceAll(p.types[i], " ", "")
 			if ok, want := typeMatches(prm.Kind, got); !ok {
 				return fmt.Errorf("%w: kernel %s: param %d (%s) is %v (OpenCL %s) but the OpenCL source's %s is %q",
@@ -647,6 +677,11 @@ var kindTypes = map[kernels.Kind][]string{
 	kernels.U32:    {"uint", "unsignedint"},
 	kernels.I64:    {"long", "longlong"},
 	kernels.U64:    {"ulong", "unsignedlong", "ulonglong", "unsignedlonglong"},
+	kernels.F64:    {"double"},
+	kernels.I8:     {"char", "signedchar"},
+	kernels.U8:     {"uchar", "unsignedchar"},
+	kernels.I16:    {"short"},
+	kernels.U16:    {"ushort", "unsignedshort"},
 	kernels.PtrF32: {"float*", "atomic_float*"},
 	kernels.PtrI32: {"int*", "atomic_int*"},
 	kernels.PtrU32: {"uint*", "unsignedint*", "atomic_uint*"},
@@ -724,6 +759,17 @@ func (d *Device) enqueueKernel(kern C.cl_kernel, k *kernels.Kernel, nd kernels.N
 			err = check(fmt.Sprintf("clSetKernelArg(%d %s = NULL)", i, prm.Name), C.clshim_set_arg_null(kern, C.cl_uint(i)))
 		case prm.Kind.IsPointer():
 			err = check(fmt.Sprintf("clSetKernelArgSVMPointer(%d %s)", i, prm.Name), C.clshim_set_arg_svm(kern, C.cl_uint(i), C.uintptr_t(ptrs[i])))
+		case prm.Kind == kernels.LocalMem:
+			err = check(fmt.Sprintf("clSetKernelArg(%d %s, __local %d bytes)", i, prm.Name, a.Words[i]),
+				C.clshim_set_arg_local(kern, C.cl_uint(i), C.size_t(a.Words[i])))
+		case prm.Kind == kernels.Value:
+			b := a.Values[i]
+			if len(b) == 0 {
+				err = fmt.Errorf("%w: kernel %s: param %d (%s) has no value", kernels.ErrBadArgs, k.Name, i, prm.Name)
+				break
+			}
+			err = check(fmt.Sprintf("clSetKernelArg(%d %s, %d bytes)", i, prm.Name, len(b)),
+				C.clshim_set_arg_bytes(kern, C.cl_uint(i), C.size_t(len(b)), unsafe.Pointer(&b[0])))
 		default:
 			err = check(fmt.Sprintf("clSetKernelArg(%d %s)", i, prm.Name),
 				C.clshim_set_arg_scalar(kern, C.cl_uint(i), C.size_t(prm.Kind.Size()), C.uint64_t(a.Words[i])))

@@ -145,6 +145,11 @@ func argInfo[T any](n int, get func(i int) (T, bool)) []T {
 // callers for the same kernel wait for one build.
 func (s *shared) program(k *kernels.Kernel) (*program, error) {
 	key := k.Name + "\x00" + k.Source
+	var userOpts string
+	if pr := k.Program(); pr != nil {
+		userOpts = pr.Options // a kernels.Compile program's build options
+		key += "\x00" + userOpts
+	}
 	s.mu.Lock()
 	p := s.progs[key]
 	if p == nil {
@@ -160,6 +165,12 @@ func (s *shared) program(k *kernels.Kernel) (*program, error) {
 	}
 	p.built = true
 	opts := s.buildOptions()
+	if userOpts != "" {
+		if strings.Contains(userOpts, "-cl-std=") {
+			opts = strings.TrimSpace(strings.Replace(opts, s.stdOpt, "", 1))
+		}
+		opts += " " + userOpts
+	}
 	prog, log, err := buildProgram(s.ctx, s.info.device, k.Source, opts)
 	if err != nil {
 		if log != "" || isCode(err, -11) {
