@@ -128,7 +128,8 @@ func WithCostModel(m CostModel) Option { return func(c *config) { c.cost = m } }
 // WithName sets the device name (default "simgpu").
 func WithName(name string) Option { return func(c *config) { c.name = name } }
 
-// WithTLBEntries sets the per-work-item TLB size (default DefaultTLBEntries).
+// WithTLBEntries sets the per-work-item TLB size of Go-body kernels
+// (default DefaultTLBEntries); compiled kernels use the SM TLB (WithSMTLB).
 func WithTLBEntries(n int) Option { return func(c *config) { c.tlbEntries = n } }
 
 // Device is one simulated GPU.
@@ -190,8 +191,8 @@ func (d *Device) Name() string { return d.cfg.name }
 // Describe says what the device is, in one line.
 func (d *Device) Describe() string {
 	c := d.cfg.cost
-	return fmt.Sprintf("simulated GPU: %d MiB device memory, PCIe gen %d, %d work-groups per wave, %d-entry TLB per work-item",
-		int64(d.mem.Frames())*svm.PageSize>>20, c.PCIeGen, c.SMCount, d.cfg.tlbEntries)
+	return fmt.Sprintf("simulated GPU: %d MiB device memory, PCIe gen %d, %d SMs (one work-group each per wave), warps of %d sharing a %d-entry TLB per SM",
+		int64(d.mem.Frames())*svm.PageSize>>20, c.PCIeGen, c.SMCount, d.cfg.warp, d.cfg.smTLBEntries)
 }
 
 // Caps implements svm.Device.
