@@ -111,11 +111,52 @@ typedef struct svmk_rt {
 
 // svmk_cur returns the running work-item: the fiber header sits at the top
 // of the SVMK_STACK_SIZE-aligned stack the current stack pointer is in.
+//
+// The lookups are inline assembly with no memory operands, which the
+// compiler treats as pure: within one work-item's run they are computed
+// once and stay in registers, instead of being reloaded after every store
+// the kernel makes (a store through a kernel pointer might, as far as the
+// compiler knows, alias the fiber header or the SM). That is sound because
+// none of them changes while a work-item runs: an item runs on one fiber
+// of one SM, and an SM's TLB array and geometry are fixed for its life.
+#define SVMK_HDR_OFF (1 - (long)SVMK_FIBER_RESERVE) // from (rsp | (STACK_SIZE-1)) to the header
+#define SVMK_SM_OFF 56                              // offsetof(svmk_item, sm)
+#define SVMK_TLB_OFF 0                              // offsetof(svmk_sm, tlb)
+#define SVMK_SETMASK_OFF 8                          // offsetof(svmk_sm, set_mask)
+#define SVMK_WAYSHIFT_OFF 16                        // offsetof(svmk_sm, ways_shift)
+
 static inline svmk_item *svmk_cur(void) {
-	uintptr_t sp;
-	__asm__("mov %%rsp, %0" : "=r"(sp));
-	svmk_fiber *f = (svmk_fiber *)(((sp | (SVMK_STACK_SIZE - 1)) + 1) - SVMK_FIBER_RESERVE);
-	return f->item;
+	svmk_item *it;
+	__asm__("mov %%rsp, %0\n\tor %1, %0\n\tmov %c2(%0), %0"
+	        : "=r"(it)
+	        : "i"(SVMK_STACK_SIZE - 1), "i"(SVMK_HDR_OFF));
+	return it;
 }
+
+// svmk_cur_sm returns the SM the running work-item is on.
+static inline svmk_sm *svmk_cur_sm(void) {
+	svmk_sm *sm;
+	__asm__("mov %%rsp, %0\n\tor %1, %0\n\tmov %c2(%0), %0\n\tmov %c3(%0), %0"
+	        : "=r"(sm)
+	        : "i"(SVMK_STACK_SIZE - 1), "i"(SVMK_HDR_OFF), "i"(SVMK_SM_OFF));
+	return sm;
+}
+
+// svmk_sm_word returns the 64-bit field at byte offset off of the running
+// work-item's SM (its TLB pointer, set mask, ways shift).
+#define svmk_sm_word(off)                                                                    \
+	({                                                                                       \
+		uint64_t v_;                                                                         \
+		__asm__("mov %%rsp, %0\n\tor %1, %0\n\tmov %c2(%0), %0\n\tmov %c3(%0), %0\n\tmov %c4(%0), %0" \
+		        : "=r"(v_)                                                                   \
+		        : "i"(SVMK_STACK_SIZE - 1), "i"(SVMK_HDR_OFF), "i"(SVMK_SM_OFF), "i"(off));  \
+		v_;                                                                                  \
+	})
+
+_Static_assert(__builtin_offsetof(svmk_item, sm) == SVMK_SM_OFF, "svmk_item.sm moved");
+_Static_assert(__builtin_offsetof(svmk_sm, tlb) == SVMK_TLB_OFF, "svmk_sm.tlb moved");
+_Static_assert(__builtin_offsetof(svmk_sm, set_mask) == SVMK_SETMASK_OFF, "svmk_sm.set_mask moved");
+_Static_assert(__builtin_offsetof(svmk_sm, ways_shift) == SVMK_WAYSHIFT_OFF, "svmk_sm.ways_shift moved");
+_Static_assert(__builtin_offsetof(svmk_fiber, item) == 0, "svmk_fiber.item moved");
 
 #endif
