@@ -50,14 +50,80 @@ func Trampolines(ks ...KernelInfo) (string, error) {
 	return b.String(), nil
 }
 
-func trampoline(k KernelInfo) (string, error) {
-	if k.Name == "" {
-		return "", fmt.Errorf("clc: trampoline: kernel without a name")
+// LoopPrefix starts every group loop's name: the loop of kernel k is
+// @__svm_loop_k.
+const LoopPrefix = "__svm_loop_"
+
+// LoopName is the symbol of kernel's group loop.
+func LoopName(kernel string) string { return LoopPrefix + kernel }
+
+// NextItemFn is the function a group loop calls after each work-item: it
+// advances the item's ids to the next work-item of its group and returns
+// whether there is one (the device runtime defines it).
+const NextItemFn = "__svm_next_item"
+
+// GroupLoops returns an IR module (text) defining, for each kernel,
+//
+//	void __svm_loop_<kernel>(void **args, void *item)
+//
+// which loads the arguments once, as the trampoline does, then calls the
+// kernel and NextItemFn(item) until it returns false: a whole work-group
+// as one loop, for kernels that reach no barrier. Loading the arguments
+// once matters: inside the loop the kernel's stores could alias the
+// argument bytes, so per-call loads could not be hoisted.
+func GroupLoops(ks ...KernelInfo) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "target datalayout = %q\ntarget triple = %q\n\n", TargetDataLayout, TargetTriple)
+	seen := map[string]bool{}
+	for _, k := range ks {
+		for _, d := range k.TypeDefs {
+			if !seen[d] {
+				seen[d] = true
+				b.WriteString(d + "\n")
+			}
+		}
 	}
-	var decl, body, call []string
+	fmt.Fprintf(&b, "declare zeroext i1 @%s(ptr)\n", NextItemFn)
+	for _, k := range ks {
+		decl, body, call, err := kernelCall(k)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "\ndeclare spir_kernel void @%s(%s)\n\n", quoteIdent(k.Name), strings.Join(decl, ", "))
+		fmt.Fprintf(&b, "define void @%s(ptr noalias %%args, ptr %%item) {\nentry:\n", quoteIdent(LoopName(k.Name)))
+		for _, l := range body {
+			b.WriteString(l + "\n")
+		}
+		fmt.Fprintf(&b, "  br label %%loop\nloop:\n  call spir_kernel void @%s(%s)\n", quoteIdent(k.Name), strings.Join(call, ", "))
+		fmt.Fprintf(&b, "  %%more = call zeroext i1 @%s(ptr %%item)\n  br i1 %%more, label %%loop, label %%done\ndone:\n  ret void\n}\n", NextItemFn)
+	}
+	return b.String(), nil
+}
+
+func trampoline(k KernelInfo) (string, error) {
+	decl, body, call, err := kernelCall(k)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "declare spir_kernel void @%s(%s)\n\n", quoteIdent(k.Name), strings.Join(decl, ", "))
+	fmt.Fprintf(&b, "define void @%s(ptr %%args) {\nentry:\n", quoteIdent(TrampolineName(k.Name)))
+	for _, l := range body {
+		b.WriteString(l + "\n")
+	}
+	fmt.Fprintf(&b, "  call spir_kernel void @%s(%s)\n  ret void\n}\n", quoteIdent(k.Name), strings.Join(call, ", "))
+	return b.String(), nil
+}
+
+// kernelCall returns the kernel's parameter declarations, the instructions
+// that load its arguments from %args, and the call's argument list.
+func kernelCall(k KernelInfo) (decl, body, call []string, err error) {
+	if k.Name == "" {
+		return nil, nil, nil, fmt.Errorf("clc: trampoline: kernel without a name")
+	}
 	for i, p := range k.Params {
 		if p.LLVMType == "" {
-			return "", fmt.Errorf("clc: trampoline %s: parameter %d has no LLVM type", k.Name, i)
+			return nil, nil, nil, fmt.Errorf("clc: trampoline %s: parameter %d has no LLVM type", k.Name, i)
 		}
 		typeAndAttrs := p.LLVMType
 		if p.ABIAttrs != "" {
@@ -76,14 +142,7 @@ func trampoline(k KernelInfo) (string, error) {
 		body = append(body, fmt.Sprintf("  %%val%d = load %s, ptr %%arg%d, align 1", i, p.LLVMType, i))
 		call = append(call, fmt.Sprintf("%s %%val%d", typeAndAttrs, i))
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "declare spir_kernel void @%s(%s)\n\n", quoteIdent(k.Name), strings.Join(decl, ", "))
-	fmt.Fprintf(&b, "define void @%s(ptr %%args) {\nentry:\n", quoteIdent(TrampolineName(k.Name)))
-	for _, l := range body {
-		b.WriteString(l + "\n")
-	}
-	fmt.Fprintf(&b, "  call spir_kernel void @%s(%s)\n  ret void\n}\n", quoteIdent(k.Name), strings.Join(call, ", "))
-	return b.String(), nil
+	return decl, body, call, nil
 }
 
 // quoteIdent quotes an IR global name that is not a plain identifier.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -35,7 +36,7 @@ func (t Target) String() string {
 }
 
 // buildVersion changes whenever the pipeline below changes what it makes.
-const buildVersion = "devrt-build-2"
+const buildVersion = "devrt-build-6"
 
 // irxRevision changes whenever internal/irx changes what it emits.
 const irxRevision = "irx-1"
@@ -63,13 +64,17 @@ type builtModule struct {
 //
 // The pipeline:
 //
-//	program ─┬─ builtins library (OpenCL C) ─ trampolines ─▶ llvm-link ─▶ opt -O2
+//	program ─┬─ builtins library (OpenCL C) ─ trampolines [─ group loops] ─▶ llvm-link ─▶ opt -O2
 //	         │   native: + kernel-side runtime ─▶ opt -O2 ─▶ llc ─▶ .so
 //	         └─ mmu:    ─▶ irx.Instrument ─▶ + kernel-side runtime (MMU fast path) ─▶ opt -O2 ─▶ llc ─▶ .so
 //
 // The builtins are linked before the rewrite so their own memory accesses
 // (vload, atomics, async copies) are instrumented too; the runtime's fast
-// path is linked after it and inlined by the second opt.
+// path is linked after it and inlined by the second opt. After each link
+// every function loses its target attributes and kernels their spir_kernel
+// convention (inlinable), so everything inlines into the trampolines and
+// loops. SVMRT_DEVRT_DUMP=dir writes each freshly built module's final IR
+// to dir/<target>.ll (for reading what a kernel became).
 func Build(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target Target) (*Module, error) {
 	k := buildKey{m.Key, target}
 	buildMu.Lock()
@@ -103,10 +108,7 @@ func build(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target Target)
 	lib := devlib.Source(m.Std)
 	rt := ksrc.Runtime()
 	cache := clc.DefaultCache()
-	// The group loops' C is generated from m (in the key) by loopSource: its
-	// template is part of the key too.
-	key := clc.CacheKey(buildVersion, m.Key, target.String(), hashOf(lib), hashOf(rt), hashOf(loopSource([]string{"k"})),
-		irxRevision, tc.Version)
+	key := clc.CacheKey(buildVersion, m.Key, target.String(), hashOf(lib), hashOf(rt), irxRevision, tc.Version)
 	obj, err := cache.Get(key, func() ([]byte, error) { return compileModule(ctx, tc, m, target, lib, rt) })
 	if err != nil {
 		return nil, err
@@ -148,12 +150,29 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 	if err != nil {
 		return nil, fmt.Errorf("devrt: trampolines: %w", err)
 	}
-	linked, err := tc.Link(ctx, m.BC, libBC, trBC)
+	parts := [][]byte{m.BC, libBC, trBC}
+	if target == Native {
+		loops, err := clc.GroupLoops(m.Kernels...)
+		if err != nil {
+			return nil, err
+		}
+		loopBC, err := tc.Asm(ctx, loops)
+		if err != nil {
+			return nil, fmt.Errorf("devrt: group loops: %w", err)
+		}
+		parts = append(parts, loopBC)
+	}
+	linked, err := tc.Link(ctx, parts...)
 	if err != nil {
 		return nil, err
 	}
+	// Let the kernels inline into the trampolines and loops (else the
+	// kernel stays a call per work-item).
+	if linked, err = inlinable(ctx, tc, linked); err != nil {
+		return nil, err
+	}
 	// Drop the library's unused definitions and inline the rest.
-	keep := exported(m)
+	keep := exported(m, m.Kernels)
 	linked, err = tc.Opt(ctx, linked, "-passes=internalize,globaldce", "-internalize-public-api-list="+keep)
 	if err != nil {
 		return nil, err
@@ -171,7 +190,13 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 	}
 	rtFlags := []string{"-fPIC", "-ffreestanding"}
 	if target == Native {
-		rt += loopSource(barrierFree(ll, m.Kernels))
+		// Keep the group loops of the kernels that reach no barrier only.
+		var free []clc.KernelInfo
+		for _, name := range barrierFree(ll, m.Kernels) {
+			k, _ := m.Kernel(name)
+			free = append(free, k)
+		}
+		keep = exported(m, free)
 	}
 	if target == Instrumented {
 		inst, _, err := irx.Instrument(ll)
@@ -191,6 +216,11 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 	if err != nil {
 		return nil, err
 	}
+	// The runtime's C carries target attributes too; its fast paths must
+	// inline into the kernels.
+	if final, err = inlinable(ctx, tc, final); err != nil {
+		return nil, err
+	}
 	final, err = tc.Opt(ctx, final, "-passes=internalize,globaldce", "-internalize-public-api-list="+keep)
 	if err != nil {
 		return nil, err
@@ -198,15 +228,47 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 	if final, err = tc.Opt(ctx, final, "-O2"); err != nil {
 		return nil, err
 	}
+	if d := os.Getenv("SVMRT_DEVRT_DUMP"); d != "" {
+		if fl, err := tc.Dis(ctx, final); err == nil {
+			os.WriteFile(filepath.Join(d, target.String()+".ll"), []byte(fl), 0o644)
+		}
+	}
 	return tc.Codegen(ctx, final, "")
+}
+
+// targetAttrRE matches the per-function target attributes clang attaches.
+var targetAttrRE = regexp.MustCompile(`"(target-cpu|target-features|tune-cpu)"="[^"]*"`)
+
+// inlinable makes bc's kernels inlinable into the trampolines and loops,
+// which the IR generator writes without target attributes: it drops every
+// function's target-cpu/target-features/tune-cpu (LLVM inlines a callee
+// only into a caller with a superset of its features; llc's -mcpu decides
+// for the whole module instead), and turns spir_kernel functions and calls
+// into the default calling convention (the same ABI on x86-64; kernels are
+// only called from the trampolines and loops).
+func inlinable(ctx context.Context, tc *clc.Toolchain, bc []byte) ([]byte, error) {
+	ll, err := tc.Dis(ctx, bc)
+	if err != nil {
+		return nil, err
+	}
+	ll = strings.ReplaceAll(ll, " spir_kernel ", " ")
+	ll = targetAttrRE.ReplaceAllString(ll, "")
+	out, err := tc.Asm(ctx, ll)
+	if err != nil {
+		return nil, fmt.Errorf("devrt: calling convention: %w", err)
+	}
+	return out, nil
 }
 
 // exported lists the symbols a module keeps: the trampolines, the group
 // loops and the runtime's connection points.
-func exported(m *clc.Module) string {
+func exported(m *clc.Module, loops []clc.KernelInfo) string {
 	names := []string{"__svm_rt", "__svm_abi"}
 	for _, k := range m.Kernels {
-		names = append(names, clc.TrampolineName(k.Name), LoopPrefix+k.Name)
+		names = append(names, clc.TrampolineName(k.Name))
+	}
+	for _, k := range loops {
+		names = append(names, clc.LoopName(k.Name))
 	}
 	return strings.Join(names, ",")
 }

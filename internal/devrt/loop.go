@@ -1,7 +1,6 @@
 package devrt
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -21,11 +20,14 @@ import (
 //
 //	void __svm_loop_<kernel>(void **args, svmk_item *first)
 //
-// (SVMK_GROUP_LOOP around the trampoline, which opt inlines), and the
+// (clc.GroupLoops: the arguments loaded once, then the kernel and
+// __svm_next_item until the group is done, all inlined by opt), and the
 // scheduler runs a group by calling it once on the group's first item.
+// Every native module is linked with every kernel's loop; the build keeps
+// only those of kernels that reach no barrier.
 
 // LoopPrefix starts the name of a kernel's group loop in a native module.
-const LoopPrefix = "__svm_loop_"
+const LoopPrefix = clc.LoopPrefix
 
 // barrierFn is the kernel-side runtime's barrier entry point.
 const barrierFn = "__svm_barrier"
@@ -93,16 +95,4 @@ func barrierFree(ll string, ks []clc.KernelInfo) []string {
 		}
 	}
 	return free
-}
-
-// loopSource is the C of the group loops for kernels (appended to the
-// kernel-side runtime, which defines SVMK_GROUP_LOOP).
-func loopSource(kernels []string) string {
-	var b strings.Builder
-	for _, k := range kernels {
-		t := clc.TrampolineName(k)
-		fmt.Fprintf(&b, "\nvoid %s(void **args);\n", t)
-		fmt.Fprintf(&b, "void %s%s(void **__restrict args, svmk_item *first) { SVMK_GROUP_LOOP(first, %s(args)); }\n", LoopPrefix, k, t)
-	}
-	return b.String()
 }
