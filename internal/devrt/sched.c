@@ -427,7 +427,17 @@ static uint64_t remote_find(dr_mmu *m, uint64_t page) {
 	}
 }
 
-void dr_tlb_flush(svmk_sm *sm) { memset(sm->tlb, 0, sizeof(svmk_tlbe) * (sm->set_mask + 1) * sm->ways); }
+// An empty TLB entry: no page table word (pte NULL ends a set's ways), and
+// a fast_vpn no address matches, so the inlined fast path never reads it.
+static void tlbe_clear(svmk_tlbe *e) {
+	memset(e, 0, sizeof *e);
+	e->fast_vpn = SVMK_NO_FAST;
+}
+
+void dr_tlb_flush(svmk_sm *sm) {
+	uint64_t n = (sm->set_mask + 1) * sm->ways;
+	for (uint64_t i = 0; i < n; i++) tlbe_clear(&sm->tlb[i]);
+}
 
 static void tlb_insert(svmk_sm *sm, const svmk_tlbe *e) {
 	svmk_tlbe *set = &sm->tlb[(e->vpn & sm->set_mask) << sm->ways_shift];
@@ -447,7 +457,7 @@ static svmk_tlbe *tlb_lookup(svmk_sm *sm, uint64_t vpn, int write) {
 		if (set[i].vpn != vpn) continue;
 		if (__atomic_load_n(set[i].pte, __ATOMIC_ACQUIRE) != set[i].word) {
 			memmove(&set[i], &set[i + 1], sizeof(svmk_tlbe) * (sm->ways - 1 - i));
-			memset(&set[sm->ways - 1], 0, sizeof(svmk_tlbe));
+			tlbe_clear(&set[sm->ways - 1]);
 			break;
 		}
 		if (write && !(set[i].flags & SVMK_TLB_WRITABLE)) break;
@@ -469,6 +479,7 @@ static int walk(dr_sm *sm, uint64_t page, int write, svmk_tlbe *e) {
 	dr_mmu *m = sm->mmu;
 	memset(e, 0, sizeof *e);
 	e->vpn = page >> SVMK_PAGE_SHIFT;
+	e->fast_vpn = SVMK_NO_FAST; // device memory below sets it
 	if (in_direct(sm, m, page)) {
 		e->pte = &never_changes;
 		e->base = page;
@@ -488,7 +499,7 @@ static int walk(dr_sm *sm, uint64_t page, int write, svmk_tlbe *e) {
 		int ignore = m->bugs & DR_BUG_IGNORE_PROT, trust = m->bugs & DR_BUG_TRUST_PT;
 		if (!trust && (!v || !(v->prot & 1) || (write && !(v->prot & 2) && !ignore))) return 0;
 		e->base = m->arena + frame * SVMK_PAGE_SIZE;
-		e->bmask = ~0ULL;
+		e->fast_vpn = e->vpn;
 		if (st == 1 && ((v && (v->prot & 2)) || ignore || trust)) e->flags |= SVMK_TLB_WRITABLE;
 		return 1;
 	}
@@ -497,7 +508,6 @@ static int walk(dr_sm *sm, uint64_t page, int write, svmk_tlbe *e) {
 		if (!r || (write && !(r & 2))) return 0;
 		e->base = page;
 		e->flags = SVMK_TLB_REMOTE | ((r & 2) ? SVMK_TLB_WRITABLE : 0);
-		e->rinc = 1;
 		return 1;
 	}
 	return 0; // in transition
@@ -540,9 +550,11 @@ static svmk_tlbe *translate(dr_sm *sm, svmk_item *it, uint64_t addr, uint32_t ac
 	}
 }
 
+// count charges one access through entry e (the fast path does the same
+// for device memory: a hit and its bytes).
 static void count(dr_sm *sm, const svmk_tlbe *e, uint64_t size) {
-	sm->k.bytes += size & e->bmask;
-	sm->k.remote += e->rinc;
+	if (e->flags & SVMK_TLB_REMOTE) sm->k.remote++;
+	else if (!(e->flags & SVMK_TLB_DIRECT)) sm->k.bytes += size;
 }
 
 static void *rt_ld_slow(svmk_item *it, uint64_t addr, uint64_t size) {

@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-#define SVMK_ABI 1
+#define SVMK_ABI 2
 
 #define SVMK_STACK_SHIFT 16
 #define SVMK_STACK_SIZE (1ULL << SVMK_STACK_SHIFT) // per fiber, aligned to its size
@@ -35,14 +35,21 @@
 // One cached translation. Valid while *pte == word (the page-state word
 // carries a sequence number, so any change of the page misses); direct
 // entries point pte at a constant word.
+#define SVMK_NO_FAST (~0ULL) // a fast_vpn no address has
+
 typedef struct svmk_tlbe {
 	uint64_t vpn;
 	uint64_t *pte;
 	uint64_t word;
 	uint64_t base;   // address of the page's backing memory
-	uint64_t bmask;  // ~0 for device memory (bytes are counted), 0 otherwise
+	// fast_vpn is what the inlined fast path compares: vpn for device
+	// memory, SVMK_NO_FAST for remote and direct entries, so their accesses
+	// always take the slow path, which counts remote accesses and leaves
+	// their bytes out of device-memory traffic. The fast path then counts
+	// only hits and bytes.
+	uint64_t fast_vpn;
 	uint32_t flags;
-	uint32_t rinc;   // 1 for remote entries (remote accesses are counted), 0 otherwise
+	uint32_t pad;
 } svmk_tlbe;
 
 // One compute unit (SM): its L1 TLB, shared by every warp it runs, and its
