@@ -18,7 +18,7 @@ var (
 	flagItems   = flag.Int("kbench.items", 1024, "(a) work-items (a multiple of 256)")
 	flagLoads   = flag.Int("kbench.loads", 1024, "(a) loads per work-item")
 	flagSaxpy   = flag.Int("kbench.saxpy", 1<<18, "(b) saxpy elements")
-	flagFresh   = flag.String("kbench.fresh", "16MiB", "(c) fresh memory per launch, x and y together")
+	flagFresh   = flag.String("kbench.fresh", "8MiB", "(c) fresh memory per launch, x and y together")
 	flagFreshGo = flag.String("kbench.fresh-go", "256KiB", "(c) the same for the Go body (0: skip)")
 	flagM       = flag.Int("kbench.m", 256, "(d) mulmat size m")
 )
