@@ -1,7 +1,7 @@
 # svmrt — see README.md. `make run` is the main job, `make test` passes all tests.
 GO ?= go
 
-.PHONY: setup run test vet race unit bench bench-smoke bench-peers bench-peers-smoke
+.PHONY: setup run test vet race unit bench bench-smoke bench-peers bench-peers-smoke bench-kernels bench-kernels-smoke
 
 setup:
 	./scripts/setup.sh
@@ -12,7 +12,7 @@ run: setup
 
 # Everything CI checks: vet, all tests, and the race detector on the
 # concurrent core (svm, backends).
-test: setup vet unit race bench-smoke bench-peers-smoke
+test: setup vet unit race bench-smoke bench-peers-smoke bench-kernels-smoke
 
 vet:
 	$(GO) vet ./...
@@ -40,3 +40,16 @@ bench-peers: setup
 # The peers benchmark once at m=256, so it cannot rot.
 bench-peers-smoke:
 	$(GO) run -tags openblas ./cmd/svmrt-bench -small -n 1
+
+# Issue 9's kernel benchmarks side by side (cmd/svmrt-kbench): (a) simgpu
+# per-access cost on TLB hits, compiled vs Go body; (b) saxpy ns/elem on
+# simgpu and cpu vs a plain Go loop; (c) host µs per page migrated by device
+# faults over fresh 256 MiB; (d) compiled mulmat on cpu vs PoCL. Medians of
+# N interleaved runs with ratios against the goals.
+BENCH_KERNELS_FLAGS ?= -n 5
+bench-kernels: setup
+	$(GO) run ./cmd/svmrt-kbench $(BENCH_KERNELS_FLAGS)
+
+# The kernel benchmarks once at small sizes, so they cannot rot.
+bench-kernels-smoke:
+	$(GO) run ./cmd/svmrt-kbench -small -n 1
