@@ -83,6 +83,9 @@ typedef struct dr_sm {
 	uint64_t *fault_addr;       // per item: the faulting address (DR_FAULT)
 	uint8_t *fault_acc;
 	uint8_t *abort;             // per item: set by Go: the fault could not be resolved
+	int warp_size;              // items per warp (SIMT grouping of faults); 0 or 1: none
+	int warps_per_group;
+	uint16_t *warp_parked;      // per warp: its items parked on a fault this round
 	void **fiber_of;            // per item: the fiber it is parked on
 	int nitems;
 	void *free_fibers;          // stacks ready for reuse
@@ -96,7 +99,6 @@ typedef struct dr_sm {
 	int runs;                   // fibers switched to (statistics)
 	int pos;                    // the scheduler's position in its pass over the items
 	int group_size;
-	int inited;                 // items 0..inited have their ids (items are made when first started)
 	int last_init;
 	dr_group *init_group;       // the group of the item last made
 	uint8_t *local_lo, *local_hi; // the groups' local memory
@@ -123,6 +125,7 @@ typedef struct dr_args {
 } dr_args;
 
 dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items);
+void dr_sm_set_warp(dr_sm *sm, int warp_size);
 void dr_sm_free(dr_sm *sm);
 int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (*loop)(void **, svmk_item *),
                  const dr_args *a, uint64_t g0, int ng);
