@@ -461,7 +461,7 @@ void dr_tlb_flush(svmk_sm *sm) {
 }
 
 static void tlb_insert(svmk_sm *sm, const svmk_tlbe *e) {
-	svmk_tlbe *set = &sm->tlb[(e->vpn & sm->set_mask) << sm->ways_shift];
+	svmk_tlbe *set = &sm->tlb[svmk_set_index(e->vpn, sm->set_mask, sm->set_bits) << sm->ways_shift];
 	uint32_t w = sm->ways, i;
 	for (i = 0; i < w && set[i].pte; i++)
 		if (set[i].vpn == e->vpn) break;
@@ -473,7 +473,7 @@ static void tlb_insert(svmk_sm *sm, const svmk_tlbe *e) {
 // tlb_lookup is the full lookup (every way, LRU order kept); it counts one
 // hit or one miss.
 static svmk_tlbe *tlb_lookup(svmk_sm *sm, uint64_t vpn, int write) {
-	svmk_tlbe *set = &sm->tlb[(vpn & sm->set_mask) << sm->ways_shift];
+	svmk_tlbe *set = &sm->tlb[svmk_set_index(vpn, sm->set_mask, sm->set_bits) << sm->ways_shift];
 	for (uint32_t i = 0; i < sm->ways && set[i].pte; i++) {
 		if (set[i].vpn != vpn) continue;
 		if (__atomic_load_n(set[i].pte, __ATOMIC_ACQUIRE) != set[i].word) {
@@ -568,7 +568,7 @@ static svmk_tlbe *translate(dr_sm *sm, svmk_item *it, uint64_t addr, uint32_t ac
 		svmk_tlbe n;
 		if (walk(sm, page, write, &n)) {
 			tlb_insert(&sm->k, &n);
-			return &sm->k.tlb[(n.vpn & sm->k.set_mask) << sm->k.ways_shift];
+			return &sm->k.tlb[svmk_set_index(n.vpn, sm->k.set_mask, sm->k.set_bits) << sm->k.ways_shift];
 		}
 		fault(sm, it, addr, acc);
 	}

@@ -33,6 +33,7 @@ dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items) {
 	sm->k.set_mask = sets - 1;
 	sm->k.ways = ways;
 	sm->k.ways_shift = shift;
+	while ((1u << sm->k.set_bits) < sets) sm->k.set_bits++;
 	if (sm->k.tlb) dr_tlb_flush(&sm->k);
 	sm->nitems = 0;
 	sm->items = calloc(max_items, sizeof(svmk_item));

@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-#define SVMK_ABI 2
+#define SVMK_ABI 3
 
 #define SVMK_STACK_SHIFT 16
 #define SVMK_STACK_SIZE (1ULL << SVMK_STACK_SHIFT) // per fiber, aligned to its size
@@ -36,6 +36,15 @@
 // carries a sequence number, so any change of the page misses); direct
 // entries point pte at a constant word.
 #define SVMK_NO_FAST (~0ULL) // a fast_vpn no address has
+
+// svmk_set_index is the TLB set of a virtual page number: the low bits
+// folded with the next ones, so that arrays a multiple of the set span
+// (sets × 4 KiB, 2 MiB by default) apart do not fall into the same sets.
+// Which bits a GPU's L1 TLB indexes with is not published; folding is a
+// simulator choice.
+static inline uint64_t svmk_set_index(uint64_t vpn, uint64_t set_mask, uint32_t set_bits) {
+	return (vpn ^ (vpn >> set_bits)) & set_mask;
+}
 
 typedef struct svmk_tlbe {
 	uint64_t vpn;
@@ -58,6 +67,7 @@ typedef struct svmk_sm {
 	svmk_tlbe *tlb;    // sets * ways entries; the MRU way of set s is tlb[s << ways_shift]
 	uint64_t set_mask;
 	uint32_t ways_shift, ways;
+	uint32_t set_bits, pad_;  // log2(sets)
 	int64_t hits, misses, bytes, remote;
 } svmk_sm;
 
@@ -131,6 +141,7 @@ typedef struct svmk_rt {
 #define SVMK_TLB_OFF 0                              // offsetof(svmk_sm, tlb)
 #define SVMK_SETMASK_OFF 8                          // offsetof(svmk_sm, set_mask)
 #define SVMK_WAYSHIFT_OFF 16                        // offsetof(svmk_sm, ways_shift)
+#define SVMK_SETBITS_OFF 24                         // offsetof(svmk_sm, set_bits)
 
 static inline svmk_item *svmk_cur(void) {
 	svmk_item *it;
@@ -164,6 +175,7 @@ _Static_assert(__builtin_offsetof(svmk_item, sm) == SVMK_SM_OFF, "svmk_item.sm m
 _Static_assert(__builtin_offsetof(svmk_sm, tlb) == SVMK_TLB_OFF, "svmk_sm.tlb moved");
 _Static_assert(__builtin_offsetof(svmk_sm, set_mask) == SVMK_SETMASK_OFF, "svmk_sm.set_mask moved");
 _Static_assert(__builtin_offsetof(svmk_sm, ways_shift) == SVMK_WAYSHIFT_OFF, "svmk_sm.ways_shift moved");
+_Static_assert(__builtin_offsetof(svmk_sm, set_bits) == SVMK_SETBITS_OFF, "svmk_sm.set_bits moved");
 _Static_assert(__builtin_offsetof(svmk_fiber, item) == 0, "svmk_fiber.item moved");
 
 #endif
