@@ -1,69 +1,72 @@
 package devrt
 
+// #include <stdlib.h>
+// #include "sched.h"
+import "C"
+
 import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // RunNative runs every work-group of l with host-direct memory access on
-// workers goroutines (the cpu device), handing groups out one at a time.
-// It returns the failures of the groups that failed (the first by group
-// order is what a caller reports) and ctx.Err() if cancellation kept groups
-// from running.
+// workers goroutines (the cpu device). Each worker makes one call into C
+// that takes groups from a shared counter until none is left (so a group
+// costs no Go↔C transition); a failing group or a cancelled ctx stops the
+// others from taking more. It returns the failures of the groups that
+// failed (callers report the first by group order) and ctx.Err() if
+// cancellation kept groups from running.
 func RunNative(ctx context.Context, l *Launch, workers int) ([]GroupFailure, error) {
 	total := l.Geom.Groups()
 	workers = max(1, min(workers, total))
+	// The counter and the stop flag are shared with C: C memory.
+	shared := (*[2]uint64)(C.calloc(1, 16))
+	defer C.free(unsafe.Pointer(shared))
+	next, stop := &shared[0], (*C.int)(unsafe.Pointer(&shared[1]))
+	var cancelled atomic.Bool
+	if done := ctx.Done(); done != nil {
+		quit := make(chan struct{})
+		defer close(quit)
+		go func() {
+			select {
+			case <-done:
+				cancelled.Store(true)
+				atomic.StoreInt32((*int32)(unsafe.Pointer(stop)), 1)
+			case <-quit:
+			}
+		}()
+	}
 	var (
-		next  atomic.Int64
-		stop  atomic.Bool
 		mu    sync.Mutex
 		fails []GroupFailure
 		first error
 	)
-	done := ctx.Done()
 	worker := func() {
 		sm, err := NewSM(1, 1, l.Geom.GroupSize())
 		if err != nil {
 			mu.Lock()
-			if first == nil {
-				first = err
-			}
+			first = err
 			mu.Unlock()
-			stop.Store(true)
+			atomic.StoreInt32((*int32)(unsafe.Pointer(stop)), 1)
 			return
 		}
 		defer sm.Free()
-		for !stop.Load() {
-			if done != nil {
-				select {
-				case <-done:
-					stop.Store(true)
-					return
-				default:
-				}
+		r := C.dr_sm_run_native(sm.c, l.c, (*[0]byte)(l.Entry.fn), (*[0]byte)(l.Entry.loop), l.args,
+			(*C.uint64_t)(unsafe.Pointer(next)), C.uint64_t(total), stop)
+		switch r {
+		case 1:
+			f := sm.Failures()
+			mu.Lock()
+			fails = append(fails, f...)
+			mu.Unlock()
+		case -1:
+			mu.Lock()
+			if first == nil {
+				first = ErrNoStack
 			}
-			g := int(next.Add(1) - 1)
-			if g >= total {
-				return
-			}
-			if err := sm.Assign(l, g, 1); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-				stop.Store(true)
-				return
-			}
-			sm.Run()
-			if f := sm.Failures(); len(f) > 0 {
-				mu.Lock()
-				fails = append(fails, f...)
-				mu.Unlock()
-				stop.Store(true)
-				return
-			}
+			mu.Unlock()
 		}
 	}
 	var wg sync.WaitGroup
@@ -75,10 +78,8 @@ func RunNative(ctx context.Context, l *Launch, workers int) ([]GroupFailure, err
 	if first != nil {
 		return fails, first
 	}
-	if len(fails) == 0 && next.Load() < int64(total) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	if len(fails) == 0 && cancelled.Load() && atomic.LoadUint64(next) < uint64(total) {
+		return nil, ctx.Err()
 	}
 	return fails, nil
 }

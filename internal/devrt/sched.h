@@ -99,6 +99,7 @@ typedef struct dr_sm {
 	int runs;                   // fibers switched to (statistics)
 	int pos;                    // the scheduler's position in its pass over the items
 	int group_size;
+	uint64_t g0;                // linear index of the first assigned group
 	int last_init;
 	dr_group *init_group;       // the group of the item last made
 	uint8_t *local_lo, *local_hi; // the groups' local memory
@@ -126,6 +127,8 @@ typedef struct dr_args {
 
 dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items);
 void dr_sm_set_warp(dr_sm *sm, int warp_size);
+int dr_sm_run_native(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (*loop)(void **, svmk_item *),
+                     const dr_args *a, uint64_t *next, uint64_t total, int *stop);
 void dr_sm_free(dr_sm *sm);
 int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (*loop)(void **, svmk_item *),
                  const dr_args *a, uint64_t g0, int ng);

@@ -118,6 +118,7 @@ int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (
 
 	sm->l = l;
 	sm->tramp = tramp;
+	sm->g0 = g0;
 	sm->loop = sm->mmu ? NULL : loop; // a simulated MMU parks items mid-group: no loops there
 	sm->groups = b->groups;
 	sm->ngroups = ng;
@@ -155,4 +156,28 @@ int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (
 		g->live = (int)gs;
 	}
 	return 0;
+}
+
+// dr_sm_run_native runs work-groups of l natively (no MMU) on this SM, one
+// at a time, taking each from the shared counter *next until there are
+// total or *stop is set (by another worker's failure or by cancellation):
+// the whole of one cpu worker's share in one call from Go. It returns 1 if
+// a group failed (the SM's failures say which), -1 if groups could not be
+// assigned, 0 otherwise.
+int dr_sm_run_native(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (*loop)(void **, svmk_item *),
+                     const dr_args *a, uint64_t *next, uint64_t total, int *stop) {
+	for (;;) {
+		if (__atomic_load_n(stop, __ATOMIC_RELAXED)) return 0;
+		uint64_t g = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
+		if (g >= total) return 0;
+		if (dr_sm_assign(sm, l, tramp, loop, a, g, 1) != 0) {
+			__atomic_store_n(stop, 1, __ATOMIC_RELAXED);
+			return -1;
+		}
+		dr_sm_run(sm);
+		if (sm->groups[0].fail) {
+			__atomic_store_n(stop, 1, __ATOMIC_RELAXED);
+			return 1;
+		}
+	}
 }

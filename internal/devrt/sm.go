@@ -127,7 +127,7 @@ func (s *SM) Failures() []GroupFailure {
 		if g.fail == C.DR_FAIL_NONE {
 			continue
 		}
-		out = append(out, GroupFailure{Group: s.g0 + k, Why: int(g.fail), LocalItem: int(g.fail_item),
+		out = append(out, GroupFailure{Group: int(s.c.g0) + k, Why: int(g.fail), LocalItem: int(g.fail_item),
 			Barrier: int(g.fail_barrier), Exited: int(g.fail_exited), Addr: uint64(g.fail_addr), Signal: int(g.fail_sig)})
 	}
 	return out
