@@ -233,7 +233,11 @@ func (r *Report) Err() error {
 			bad = append(bad, run.Target+": "+run.Result(false))
 		}
 	}
-	return fmt.Errorf("kerneltest: %s: %s", r.Case, strings.Join(bad, "; "))
+	base := "none"
+	if r.Baseline >= 0 {
+		base = r.Runs[r.Baseline].Target
+	}
+	return fmt.Errorf("kerneltest: %s (baseline %s): %s", r.Case, base, strings.Join(bad, "; "))
 }
 
 // String prints the report: a header with the verdict, then one line per
@@ -278,6 +282,13 @@ func DefaultTargets() []string { return []string{"cpu", "simgpu", "opencl"} }
 // ("opencl:N" stands for any OpenCL device index).
 func Targets() []string {
 	return []string{"cpu", "cpu/go", "cpu/fast", "simgpu", "simgpu/go", "opencl", "opencl/buffer", "opencl:N", "opencl:N/buffer"}
+}
+
+// ValidTarget reports whether Check accepts name as a target (an error
+// listing the known ones if not). It opens nothing.
+func ValidTarget(name string) error {
+	_, err := parseTarget(name)
+	return err
 }
 
 // target is a parsed target name.
