@@ -493,7 +493,7 @@ func (s *Session) Check(ctx context.Context, c Case, targets ...string) (*Report
 		}
 		start := time.Now()
 		if dev == nil {
-			c.Reference(args)
+			run.Err = reference(c.Reference, args)
 		} else {
 			run.Skipped, run.Err = launch(ctx, dev, c, t, args)
 		}
@@ -537,6 +537,17 @@ func (s *Session) Check(ctx context.Context, c Case, targets ...string) (*Report
 		}
 	}
 	return rep, nil
+}
+
+// reference runs a case's Reference, turning a panic into the run's error.
+func reference(f func([]any), args []any) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("kerneltest: the reference panicked: %v", p)
+		}
+	}()
+	f(args)
+	return nil
 }
 
 // whyNot says why target t cannot run kernel k here ("" when it can).

@@ -54,6 +54,11 @@
 // (kernels.ErrNoToolchain: the cpu and simgpu source runs skip), no
 // OpenCL, a buffer-mode device that cannot follow the kernel's pointers.
 //
+// A Go kernel's compiled source is the same code a kernels.Compile'd
+// program runs; [FromSource] turns a case into one for the kernel built
+// from its OpenCL C alone (parameters from the compiler, __local memory as
+// an explicit argument), with the Go body as its reference.
+//
 // # Results
 //
 // A [Report] holds every run and its differences; [Report.OK] is false when

@@ -1,6 +1,7 @@
 package kerneltest_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -53,4 +54,25 @@ func TestLibraryCoversEveryKernel(t *testing.T) {
 	if n != len(byName) {
 		t.Errorf("found %d kernel declarations, want %d", n, len(byName))
 	}
+}
+
+// Built from OpenCL C only (kernels.Compile: parameters from the compiler,
+// no Go declaration), every library kernel gives the same bits as its
+// reference on every device.
+func TestLibraryFromSource(t *testing.T) {
+	var cs []kerneltest.Case
+	for _, c := range kerneltest.Library() {
+		sc, err := kerneltest.FromSource(c)
+		if errors.Is(err, kernels.ErrNoToolchain) {
+			t.Skip(err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc.Kernel.Body != nil || sc.Kernel.Program() == nil || sc.Reference == nil {
+			t.Fatalf("%s: FromSource kept the Go declaration", c.Name)
+		}
+		cs = append(cs, sc)
+	}
+	kerneltest.TAll(t, cs, append(kerneltest.DefaultTargets(), "opencl/buffer")...)
 }
