@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -199,6 +200,24 @@ func suiteCases(t *testing.T) []kerneltest.Case {
 // for cpu and simgpu, built by PoCL) gives the same bits as its Go body.
 func TestKernelsSourceMatchesBody(t *testing.T) {
 	kerneltest.TAll(t, suiteCases(t), append(kerneltest.DefaultTargets(), "opencl/buffer")...)
+}
+
+// The same kernels built from OpenCL C only (kernels.Compile: parameters
+// from the compiler, no Go declaration) against their Go bodies run on the
+// host (or the case's reference).
+func TestKernelsFromSource(t *testing.T) {
+	var cs []kerneltest.Case
+	for _, c := range suiteCases(t) {
+		sc, err := kerneltest.FromSource(c)
+		if errors.Is(err, kernels.ErrNoToolchain) {
+			t.Skip(err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, sc)
+	}
+	kerneltest.TAll(t, cs, append(kerneltest.DefaultTargets(), "opencl/buffer")...)
 }
 
 // Every kernel the suite declares is checked or excluded with a reason.
