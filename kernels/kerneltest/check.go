@@ -455,11 +455,7 @@ func (s *Session) Check(ctx context.Context, c Case, targets ...string) (*Report
 	}
 
 	rep := &Report{Case: c.name(), Kernel: c.Kernel.Name, Range: c.Range, Tolerance: c.Tolerance, Baseline: -1}
-	seed := maphash.MakeSeed()
-	var (
-		inputsSum  uint64
-		inputsFrom string
-	)
+	in := inputsSeen{seed: maphash.MakeSeed()}
 	for _, t := range ts {
 		if err := ctx.Err(); err != nil {
 			return rep, err
@@ -480,37 +476,9 @@ func (s *Session) Check(ctx context.Context, c Case, targets ...string) (*Report
 			dev = d
 			run.Device = d.Name()
 		}
-		args := c.Inputs()
-		if sum := fingerprint(seed, args); inputsFrom == "" {
-			inputsSum, inputsFrom = sum, t.name
-		} else if sum != inputsSum {
-			return rep, fmt.Errorf("kerneltest: case %s: Inputs returned different contents for %s than for %s (it must return the same data every call)",
-				c.name(), t.name, inputsFrom)
-		}
-		outs, err := c.outputs(args)
-		if err != nil {
+		if err := s.runOne(ctx, &c, t, dev, run, &in); err != nil {
 			return rep, fmt.Errorf("kerneltest: case %s: %w", c.name(), err)
 		}
-		start := time.Now()
-		if dev == nil {
-			run.Err = reference(c.Reference, args)
-		} else {
-			run.Skipped, run.Err = launch(ctx, dev, c, t, args)
-		}
-		run.Duration = time.Since(start)
-		if run.Ran() {
-			for _, o := range outs {
-				snap, err := take(o)
-				if err != nil {
-					return rep, fmt.Errorf("kerneltest: case %s: %w", c.name(), err)
-				}
-				run.outputs = append(run.outputs, snap)
-			}
-		}
-		if c.Release != nil {
-			c.Release(args)
-		}
-		goruntime.KeepAlive(args)
 		if err := ctx.Err(); err != nil && run.Err != nil {
 			return rep, err
 		}
@@ -530,6 +498,11 @@ func (s *Session) Check(ctx context.Context, c Case, targets ...string) (*Report
 		if i == rep.Baseline || !run.Ran() {
 			continue
 		}
+		if len(run.outputs) != len(base.outputs) { // Results returned a different list
+			run.Diffs = append(run.Diffs, Diff{Output: "outputs", Index: -1,
+				Got: fmt.Sprint(len(run.outputs)), Want: fmt.Sprint(len(base.outputs))})
+			continue
+		}
 		for j, o := range run.outputs {
 			if d := diff(o, base.outputs[j], c.Tolerance); d != nil {
 				run.Diffs = append(run.Diffs, *d)
@@ -537,6 +510,52 @@ func (s *Session) Check(ctx context.Context, c Case, targets ...string) (*Report
 		}
 	}
 	return rep, nil
+}
+
+// inputsSeen is what the first run's Inputs returned, to check that later
+// runs get the same contents.
+type inputsSeen struct {
+	seed maphash.Seed
+	sum  uint64
+	from string // the first run's target
+}
+
+// runOne makes fresh inputs, runs c on dev (the reference when dev is nil)
+// and keeps the outputs in run. The error is the case's fault (Inputs that
+// change, outputs that cannot be read); a failed launch is run.Err.
+func (s *Session) runOne(ctx context.Context, c *Case, t target, dev *runtime.Device, run *Run, in *inputsSeen) error {
+	args := c.Inputs()
+	defer goruntime.KeepAlive(args)
+	if c.Release != nil {
+		defer c.Release(args)
+	}
+	if sum := fingerprint(in.seed, args); in.from == "" {
+		in.sum, in.from = sum, t.name
+	} else if sum != in.sum {
+		return fmt.Errorf("Inputs returned different contents for %s than for %s (it must return the same data every call)", t.name, in.from)
+	}
+	outs, err := c.outputs(args)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if dev == nil {
+		run.Err = reference(c.Reference, args)
+	} else {
+		run.Skipped, run.Err = launch(ctx, dev, *c, t, args)
+	}
+	run.Duration = time.Since(start)
+	if !run.Ran() {
+		return nil
+	}
+	for _, o := range outs {
+		snap, err := take(o)
+		if err != nil {
+			return err
+		}
+		run.outputs = append(run.outputs, snap)
+	}
+	return nil
 }
 
 // reference runs a case's Reference, turning a panic into the run's error.

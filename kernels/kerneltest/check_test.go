@@ -240,14 +240,17 @@ func TestCheckFailedLaunch(t *testing.T) {
 // call, an unknown target, a written argument that holds pointers, a case
 // without a kernel or inputs, a bad output index.
 func TestCheckMisuse(t *testing.T) {
-	calls := 0
+	calls, released := 0, 0
 	changing := kerneltest.Case{Kernel: kernels.Saxpy, Range: kernels.SaxpyRange(4), Inputs: func() []any {
 		calls++
 		return []any{make([]float32, 4), []float32{1, 2, 3, float32(calls)}, float32(2), int32(4)}
-	}}
+	}, Release: func([]any) { released++ }}
 	ctx := t.Context()
 	if _, err := kerneltest.Check(ctx, changing, "cpu/go", "simgpu/go"); err == nil || !strings.Contains(err.Error(), "different contents") {
 		t.Errorf("changing inputs: %v", err)
+	}
+	if calls != 2 || released != 2 {
+		t.Errorf("Inputs called %d times, Release %d: every run's inputs must be released, also on an error", calls, released)
 	}
 	saxpy := libCase(t, "saxpy/n=65536")
 	if _, err := kerneltest.Check(ctx, saxpy, "gpu"); err == nil || !strings.Contains(err.Error(), "unknown target") {
