@@ -6,9 +6,12 @@
 //	                                      the conformance suite: pass / fail / skip-with-reason per test and device
 //	svmrt policies [-policy P,..] [-workload W,..|all] [-list] [-host]
 //	                                      workloads under memory policies on the simulated GPU: one table
+//	svmrt check [-device T,..|all] [-run RE] [-list]
+//	                                      every library kernel's OpenCL C on each device against its Go body, bit for bit
 //
-// Exit status: 0 on success, 1 when a conformance test fails or a command
-// fails, 2 on bad usage.
+// Exit status: 0 on success, 1 when a conformance test fails, a kernel's
+// results differ between devices or paths, or a command fails, 2 on bad
+// usage.
 package main
 
 import (
@@ -40,6 +43,7 @@ commands:
   run        run a sample on a device: svmrt run [-device simgpu] [-m 256] mulmat
   conform    run the conformance suite: svmrt conform [-device all] [-run regexp] [-json]
   policies   compare memory policies on the simulated GPU: svmrt policies [-policy demand,uvm] [-workload mulmat]
+  check      run every library kernel's OpenCL C against its Go body, bit for bit: svmrt check [-device cpu,simgpu,opencl] [-run regexp]
 `)
 }
 
@@ -57,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return conform(args[1:], stdout, stderr)
 	case "policies":
 		return policiesCmd(args[1:], stdout, stderr)
+	case "check":
+		return checkCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
