@@ -87,7 +87,6 @@ func (d *Device) sms(groupSize int) ([]*devrt.SM, error) {
 				p.sms, p.maxItems = nil, 0
 				return nil, err
 			}
-			s.SetWarp(d.cfg.warp)
 			p.sms = append(p.sms, s)
 		}
 		p.maxItems = n

@@ -187,34 +187,11 @@ static void rt_barrier(svmk_item *it, uint32_t flags) {
 	if (g->fail) die(sm, f);
 }
 
-// ---- warps --------------------------------------------------------------
-//
-// A warp executes in lockstep on a GPU: when one lane's access faults, the
-// whole warp waits for the fault and replays. Items here run one after the
-// other, so the SM models that by not starting an item of a warp while
-// another item of the same warp waits for a fault: the item starts in the
-// next round, after the fault is serviced, and finds the warp's page
-// there. Without it every item of a warp would run up to the same access,
-// fault on the same page and park — the same single coalesced fault, but a
-// fiber switch and a stall to collect per item instead of per warp.
-
-static int warp_index(const dr_sm *sm, int i) {
-	int k = i / sm->group_size, l = i - k * sm->group_size;
-	return k * sm->warps_per_group + l / sm->warp_size;
-}
-
-// warp_stalled reports whether item i must not start yet: another item of
-// its warp is parked on a fault.
-static int warp_stalled(const dr_sm *sm, int i) {
-	return sm->warp_size > 1 && sm->mmu && sm->warp_parked[warp_index(sm, i)];
-}
-
 // next_new returns the item after i if the scheduler would start it next
-// (it is new, its group has not failed and its warp is not stalled), else
-// -1.
+// (it is new and its group has not failed), else -1.
 static int next_new(dr_sm *sm, int i, dr_group *g) {
 	int j = i + 1;
-	if (j >= sm->nitems || sm->state[j] != DR_NEW || warp_stalled(sm, j)) return -1;
+	if (j >= sm->nitems || sm->state[j] != DR_NEW) return -1;
 	if (j >= g->first + g->n) g++;
 	return g->fail ? -1 : j;
 }
@@ -256,7 +233,7 @@ static void item_init(dr_sm *sm, int i) {
 
 // start prepares item i to run on f.
 static void start(dr_sm *sm, dr_fiber *f, int i) {
-	if (!sm->items[i].grp) item_init(sm, i); // first start (warps may start out of order)
+	if (!sm->items[i].grp) item_init(sm, i); // first start
 	f->item = &sm->items[i];
 	f->idx = i;
 	sm->state[i] = DR_RUN;
@@ -353,7 +330,6 @@ int dr_sm_run(dr_sm *sm) {
 					sm->state[i] = DR_DEAD;
 					continue;
 				}
-				if (warp_stalled(sm, i)) continue; // starts once its warp's fault is serviced
 				dr_fiber *f = fiber_get(sm);
 				if (!f) {
 					group_fail(sm, g, DR_FAIL_NOSTACK, i - g->first);
@@ -547,10 +523,7 @@ static void fault(dr_sm *sm, svmk_item *it, uint64_t addr, uint32_t acc) {
 	sm->fault_acc[i] = (uint8_t)acc;
 	sm->abort[i] = 0;
 	sm->state[i] = DR_FAULT;
-	int w = sm->warp_size > 1 ? warp_index(sm, i) : -1;
-	if (w >= 0) sm->warp_parked[w]++;
 	to_sched(sm, f);
-	if (w >= 0) sm->warp_parked[w]--;
 	if (sm->abort[i] || group_of(sm, it)->fail) {
 		group_fail(sm, group_of(sm, it), DR_FAIL_ABORT, (int)it->local_linear);
 		die(sm, f);

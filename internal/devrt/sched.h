@@ -83,9 +83,6 @@ typedef struct dr_sm {
 	uint64_t *fault_addr;       // per item: the faulting address (DR_FAULT)
 	uint8_t *fault_acc;
 	uint8_t *abort;             // per item: set by Go: the fault could not be resolved
-	int warp_size;              // items per warp (SIMT grouping of faults); 0 or 1: none
-	int warps_per_group;
-	uint16_t *warp_parked;      // per warp: its items parked on a fault this round
 	void **fiber_of;            // per item: the fiber it is parked on
 	int nitems;
 	void *free_fibers;          // stacks ready for reuse
@@ -126,7 +123,6 @@ typedef struct dr_args {
 } dr_args;
 
 dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items);
-void dr_sm_set_warp(dr_sm *sm, int warp_size);
 int dr_sm_run_native(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (*loop)(void **, svmk_item *),
                      const dr_args *a, uint64_t *next, uint64_t total, int *stop);
 void dr_sm_free(dr_sm *sm);

@@ -42,19 +42,15 @@ dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items) {
 	sm->fault_acc = calloc(max_items, 1);
 	sm->abort = calloc(max_items, 1);
 	sm->fiber_of = calloc(max_items, sizeof(void *));
-	sm->warp_parked = calloc(max_items, sizeof(uint16_t)); // at most one warp per item
 	sm->max_fibers = max_items;
 	sm->stacks = dr_stack_arena((uint64_t)max_items * SVMK_STACK_SIZE);
 	if (!sm->k.tlb || !sm->items || !sm->state || !sm->fault_addr || !sm->fault_acc || !sm->abort ||
-	    !sm->fiber_of || !sm->warp_parked || !sm->stacks) {
+	    !sm->fiber_of || !sm->stacks) {
 		dr_sm_free(sm);
 		return NULL;
 	}
 	return sm;
 }
-
-// dr_sm_set_warp sets the SM's warp size (see warp_stalled in sched.c).
-void dr_sm_set_warp(dr_sm *sm, int warp_size) { sm->warp_size = warp_size; }
 
 void dr_sm_free(dr_sm *sm) {
 	if (!sm) return;
@@ -70,7 +66,6 @@ void dr_sm_free(dr_sm *sm) {
 	free(sm->fault_acc);
 	free(sm->abort);
 	free(sm->fiber_of);
-	free(sm->warp_parked);
 	dr_stack_arena_free(sm->stacks, (uint64_t)sm->max_fibers * SVMK_STACK_SIZE);
 	free(sm);
 }
@@ -131,8 +126,6 @@ int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (
 	sm->last_init = -2;
 	sm->init_group = NULL;
 	memset(sm->state, DR_NEW, sm->nitems);
-	sm->warps_per_group = sm->warp_size > 1 ? (int)((gs + sm->warp_size - 1) / sm->warp_size) : (int)gs;
-	memset(sm->warp_parked, 0, sizeof(uint16_t) * (uint64_t)sm->nitems);
 	for (int k = 0; k < ng; k++) {
 		uint64_t lin = g0 + k;
 		dr_group *g = &b->groups[k];

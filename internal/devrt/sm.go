@@ -152,9 +152,3 @@ func (s *SM) ResetCounters() {
 
 // FlushTLB empties the TLB.
 func (s *SM) FlushTLB() { C.dr_tlb_flush(&s.c.k) }
-
-// SetWarp sets how many consecutive work-items of a group form a warp on
-// this SM (simulated GPU). While an item of a warp waits for a fault, the
-// SM starts no other item of that warp: a warp replays its faulting access
-// as a whole. n <= 1 turns warps off.
-func (s *SM) SetWarp(n int) { C.dr_sm_set_warp(s.c, C.int(n)) }
