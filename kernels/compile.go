@@ -296,3 +296,25 @@ type compiledState struct {
 	k    *Kernel
 	err  error
 }
+
+// Runnable returns what a device that compiles OpenCL C runs for k: k
+// itself when it is a compiled kernel (kernels.Compile), the compiled form
+// of its Source otherwise, or nil to run its Go Body — when it has no
+// Source, when goBodies asks for the Body, or when clang-15 is missing and
+// the Body does the same work.
+func (k *Kernel) Runnable(goBodies bool) (*Kernel, error) {
+	if k.Program() != nil {
+		return k, nil
+	}
+	if k.Source == "" || (goBodies && k.Body != nil) {
+		return nil, nil
+	}
+	c, err := k.Compiled()
+	if err != nil {
+		if k.Body != nil && errors.Is(err, ErrNoToolchain) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return c, nil
+}

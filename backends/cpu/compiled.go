@@ -34,43 +34,10 @@ var ErrOutOfLocalMemory = errors.New("cpu: out of local memory")
 // instead of compiling their OpenCL C source (for cross-checking the two).
 func WithGoBodies() Option { return func(d *Device) { d.goBodies = true } }
 
-// compiledFor returns the compiled kernel the device runs for k, or nil to
-// run k's Go body.
-func (d *Device) compiledFor(k *kernels.Kernel) (*kernels.Kernel, error) {
-	if k.Program() != nil {
-		return k, nil
-	}
-	if k.Source == "" || (d.goBodies && k.Body != nil) {
-		return nil, nil
-	}
-	c, err := k.Compiled()
-	if err != nil {
-		if k.Body != nil && errors.Is(err, kernels.ErrNoToolchain) {
-			return nil, nil // no clang here: the Go body does the same work
-		}
-		return nil, err
-	}
-	return c, nil
-}
-
 // launchCompiled runs compiled kernel c (the compiled form of k, whose
 // arguments a were bound for) natively.
 func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd kernels.NDRange, a *kernels.Args) error {
-	args, err := devrt.LaunchArgs(d.Name(), k, c, nd, a, LocalMemory, ErrOutOfLocalMemory)
-	if err != nil {
-		return err
-	}
-	p := c.Program()
-	mod, err := devrt.Build(ctx, p.Toolchain(), p.Module(), devrt.Native)
-	if err != nil {
-		return err
-	}
-	entry, err := mod.Entry(c.Name)
-	if err != nil {
-		return err
-	}
-	g := devrt.GeometryOf(nd)
-	rl, err := devrt.NewLaunch(entry, g, args)
+	rl, err := devrt.Prepare(ctx, d.Name(), k, c, nd, a, devrt.Native, LocalMemory, ErrOutOfLocalMemory)
 	if err != nil {
 		return err
 	}
@@ -85,7 +52,7 @@ func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd ke
 				first = f
 			}
 		}
-		return first.Err(d.Name(), k.Name, g, nil)
+		return first.Err(d.Name(), k.Name, rl.Geom, nil)
 	}
 	if err != nil {
 		return err

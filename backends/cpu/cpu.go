@@ -192,7 +192,7 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 			return nil
 		}
 	}
-	c, err := d.compiledFor(k)
+	c, err := k.Runnable(d.goBodies)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package simgpu
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -42,27 +41,6 @@ const DefaultLocalMemory = 64 << 10
 // the launch instead of spinning.
 const maxUnresolvedRounds = 1000
 
-// compiledFor returns the compiled kernel the device runs for k, or nil to
-// run k's Go body.
-func (d *Device) compiledFor(k *kernels.Kernel) (*kernels.Kernel, error) {
-	if k.Program() != nil {
-		return k, nil
-	}
-	// The WideByteStores bug is a Go-body behaviour (the compiled MMU has
-	// no hook for it): a device built with it runs Go bodies.
-	if k.Source == "" || ((d.cfg.goBodies || d.cfg.bugs.WideByteStores) && k.Body != nil) {
-		return nil, nil
-	}
-	c, err := k.Compiled()
-	if err != nil {
-		if k.Body != nil && errors.Is(err, kernels.ErrNoToolchain) {
-			return nil, nil // no clang here: the Go body does the same work
-		}
-		return nil, err
-	}
-	return c, nil
-}
-
 // smPool is the device's SMs, made on the first compiled launch and kept.
 type smPool struct {
 	sms      []*devrt.SM
@@ -97,20 +75,7 @@ func (d *Device) sms(groupSize int) ([]*devrt.SM, error) {
 // launchCompiled runs compiled kernel c (the compiled form of k, whose
 // arguments a were bound for) on the device.
 func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd kernels.NDRange, a *kernels.Args) error {
-	args, err := devrt.LaunchArgs(d.Name(), k, c, nd, a, DefaultLocalMemory, svm.ErrOutOfDeviceMemory)
-	if err != nil {
-		return err
-	}
-	p := c.Program()
-	mod, err := devrt.Build(ctx, p.Toolchain(), p.Module(), devrt.Instrumented)
-	if err != nil {
-		return err
-	}
-	entry, err := mod.Entry(c.Name)
-	if err != nil {
-		return err
-	}
-	rl, err := devrt.NewLaunch(entry, devrt.GeometryOf(nd), args)
+	rl, err := devrt.Prepare(ctx, d.Name(), k, c, nd, a, devrt.Instrumented, DefaultLocalMemory, svm.ErrOutOfDeviceMemory)
 	if err != nil {
 		return err
 	}
@@ -127,7 +92,7 @@ func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd ke
 			IgnoreProtection: d.cfg.bugs.IgnoreProtection, TrustPageTable: d.cfg.bugs.TrustPageTable,
 		})
 		defer mmu.Free()
-		if lo, hi := mod.Range(); hi > lo {
+		if lo, hi := rl.Entry.Module().Range(); hi > lo {
 			mmu.AddDirect(lo, hi) // the module's constants are device constant memory
 		}
 		l.mmu = mmu

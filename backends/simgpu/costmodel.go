@@ -8,8 +8,10 @@ import (
 	"time"
 )
 
-// Defaults of the cost model. Every figure comes from a published source (the
-// table in DESIGN.md §3.6) or is marked as a simulator parameter.
+// Defaults of the cost model. Every figure comes from a published source,
+// named at the constant (NVIDIA UVM's module parameters, UVMSmart's
+// GPGPU-Sim configuration, Kim et al. ASPLOS'20), or is marked as a
+// simulator parameter.
 const (
 	// DefaultFaultBatchMax is the largest number of raw fault-buffer entries
 	// fetched and serviced as one batch: NVIDIA UVM's module parameter

@@ -280,7 +280,9 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	if err := a.Check(k); err != nil {
 		return err
 	}
-	c, err := d.compiledFor(k)
+	// The WideByteStores bug is a Go-body behaviour (the compiled MMU has
+	// no hook for it): a device built with it runs Go bodies.
+	c, err := k.Runnable(d.cfg.goBodies || d.cfg.bugs.WideByteStores)
 	if err != nil {
 		return err
 	}

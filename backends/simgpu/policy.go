@@ -123,8 +123,8 @@ type Policy interface {
 	Evicts() bool
 }
 
-// UVM is the policy family modelled on NVIDIA UVM's defaults (DESIGN.md
-// §3.6): demand migration of private memory, an optional density
+// UVM is the policy family modelled on NVIDIA UVM's defaults (the
+// nvidia-uvm module parameters named at each default below): demand migration of private memory, an optional density
 // prefetcher over each 2 MiB block, thrashing mitigation by throttling and
 // then pinning, read duplication of read-mostly ranges, and LRU eviction
 // of 2 MiB chunks. Its zero value is pure demand paging with eviction and
@@ -149,8 +149,8 @@ type UVM struct {
 	NoEviction bool
 }
 
-// Defaults of the policy parameters (DESIGN.md §3.6 and the UVM sources it
-// cites).
+// Defaults of the policy parameters: the nvidia-uvm module parameters of
+// the same names (uvm_perf_prefetch_threshold, uvm_perf_thrashing_*).
 const (
 	// DefaultPrefetchThreshold is uvm_perf_prefetch_threshold (51 %).
 	DefaultPrefetchThreshold = 51
@@ -160,7 +160,7 @@ const (
 	// DefaultThrashThreshold is uvm_perf_thrashing_threshold (3).
 	DefaultThrashThreshold = 3
 	// DefaultPinAfter is uvm_perf_thrashing_max_resets' role in svmrt: pin a
-	// page after this many throttles (DESIGN.md: "pin after 10 throttles").
+	// page after this many throttles (UVM's thrashing heuristics pin after 10).
 	DefaultPinAfter = 10
 	// DefaultPinTime is uvm_perf_thrashing_pin (300 ms).
 	DefaultPinTime = 300 * time.Millisecond
@@ -220,7 +220,7 @@ type BlockState struct {
 }
 
 // DensityPrefetch is UVM's tree-based density prefetcher on one VA block
-// (uvm_perf_prefetch.c, described in DESIGN.md §3.6):
+// (nvidia-uvm's uvm_perf_prefetch.c):
 //
 //  1. Fault granularity grows: a faulting page that is not thrashing counts
 //     its whole big page (grain pages, aligned) as occupied, and those pages

@@ -30,16 +30,7 @@ func TrampolineName(kernel string) string { return TrampolinePrefix + kernel }
 // ABI attributes (signext, byval), as a call from OpenCL would.
 func Trampolines(ks ...KernelInfo) (string, error) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "target datalayout = %q\ntarget triple = %q\n\n", TargetDataLayout, TargetTriple)
-	seen := map[string]bool{}
-	for _, k := range ks {
-		for _, d := range k.TypeDefs {
-			if !seen[d] {
-				seen[d] = true
-				b.WriteString(d + "\n")
-			}
-		}
-	}
+	writeHeader(&b, ks)
 	for _, k := range ks {
 		body, err := trampoline(k)
 		if err != nil {
@@ -73,16 +64,7 @@ const NextItemFn = "__svm_next_item"
 // argument bytes, so per-call loads could not be hoisted.
 func GroupLoops(ks ...KernelInfo) (string, error) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "target datalayout = %q\ntarget triple = %q\n\n", TargetDataLayout, TargetTriple)
-	seen := map[string]bool{}
-	for _, k := range ks {
-		for _, d := range k.TypeDefs {
-			if !seen[d] {
-				seen[d] = true
-				b.WriteString(d + "\n")
-			}
-		}
-	}
+	writeHeader(&b, ks)
 	fmt.Fprintf(&b, "declare zeroext i1 @%s(ptr)\n", NextItemFn)
 	for _, k := range ks {
 		decl, body, call, err := kernelCall(k)
@@ -153,4 +135,19 @@ func quoteIdent(name string) string {
 		}
 	}
 	return name
+}
+
+// writeHeader starts a generated module: the target, and the kernels' type
+// definitions (by-value structs), each once.
+func writeHeader(b *strings.Builder, ks []KernelInfo) {
+	fmt.Fprintf(b, "target datalayout = %q\ntarget triple = %q\n\n", TargetDataLayout, TargetTriple)
+	seen := map[string]bool{}
+	for _, k := range ks {
+		for _, d := range k.TypeDefs {
+			if !seen[d] {
+				seen[d] = true
+				b.WriteString(d + "\n")
+			}
+		}
+	}
 }

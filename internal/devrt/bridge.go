@@ -1,6 +1,7 @@
 package devrt
 
 import (
+	"context"
 	"fmt"
 	"syscall"
 
@@ -94,4 +95,27 @@ func (f GroupFailure) Err(dev, kernel string, g Geometry, abort error) error {
 		return pe
 	}
 	return fmt.Errorf("%s: kernel %s, work-group %d failed (%d)", dev, kernel, f.Group, f.Why)
+}
+
+// Prepare builds compiled kernel c (the compiled form of k, whose
+// arguments a were bound for) for target and makes its launch over nd:
+// the arguments checked against the device's local memory (LaunchArgs),
+// the module built and loaded (Build), the kernel's entry found. The caller
+// frees the launch.
+func Prepare(ctx context.Context, dev string, k, c *kernels.Kernel, nd kernels.NDRange, a *kernels.Args,
+	target Target, localLimit int, outOfMemory error) (*Launch, error) {
+	args, err := LaunchArgs(dev, k, c, nd, a, localLimit, outOfMemory)
+	if err != nil {
+		return nil, err
+	}
+	p := c.Program()
+	mod, err := Build(ctx, p.Toolchain(), p.Module(), target)
+	if err != nil {
+		return nil, err
+	}
+	entry, err := mod.Entry(c.Name)
+	if err != nil {
+		return nil, err
+	}
+	return NewLaunch(entry, GeometryOf(nd), args)
 }

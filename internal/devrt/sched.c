@@ -637,59 +637,40 @@ static void rt_st_replay(svmk_item *it, void *h, uint64_t size) {
 // has claimed a page and before it copies it, so an atomic that validated
 // the page word first is in the copy, and one that comes later sees the
 // new word and retries.
+// RMW_WIDTH defines do_rmw<bits>: the operation op on the T at p, as one
+// atomic instruction where x86 has one, else a compare-exchange loop.
+#define RMW_WIDTH(bits, T, S, F)                                                                          \
+	static T do_rmw##bits(T *q, int op, T x) {                                                           \
+		switch (op) {                                                                                     \
+		case SVMK_RMW_XCHG: return __atomic_exchange_n(q, x, __ATOMIC_SEQ_CST);                           \
+		case SVMK_RMW_ADD: return __atomic_fetch_add(q, x, __ATOMIC_SEQ_CST);                             \
+		case SVMK_RMW_SUB: return __atomic_fetch_sub(q, x, __ATOMIC_SEQ_CST);                             \
+		case SVMK_RMW_AND: return __atomic_fetch_and(q, x, __ATOMIC_SEQ_CST);                             \
+		case SVMK_RMW_NAND: return __atomic_fetch_nand(q, x, __ATOMIC_SEQ_CST);                           \
+		case SVMK_RMW_OR: return __atomic_fetch_or(q, x, __ATOMIC_SEQ_CST);                               \
+		case SVMK_RMW_XOR: return __atomic_fetch_xor(q, x, __ATOMIC_SEQ_CST);                             \
+		}                                                                                                 \
+		T old = __atomic_load_n(q, __ATOMIC_SEQ_CST);                                                     \
+		for (;;) {                                                                                        \
+			T nv;                                                                                         \
+			union { T u; F f; } a = {old}, b = {x}, c;                                                    \
+			switch (op) {                                                                                 \
+			case SVMK_RMW_MAX: nv = (S)old > (S)x ? old : x; break;                                       \
+			case SVMK_RMW_MIN: nv = (S)old < (S)x ? old : x; break;                                       \
+			case SVMK_RMW_UMAX: nv = old > x ? old : x; break;                                            \
+			case SVMK_RMW_UMIN: nv = old < x ? old : x; break;                                            \
+			case SVMK_RMW_FADD: c.f = a.f + b.f; nv = c.u; break;                                         \
+			case SVMK_RMW_FSUB: c.f = a.f - b.f; nv = c.u; break;                                         \
+			default: return old;                                                                          \
+			}                                                                                             \
+			if (__atomic_compare_exchange_n(q, &old, nv, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return old; \
+		}                                                                                                 \
+	}
+RMW_WIDTH(32, uint32_t, int32_t, float)
+RMW_WIDTH(64, uint64_t, int64_t, double)
+
 static uint64_t do_rmw(void *p, int op, int width, uint64_t v) {
-	if (width == 4) {
-		uint32_t *q = p, x = (uint32_t)v, old;
-		switch (op) {
-		case SVMK_RMW_XCHG: return __atomic_exchange_n(q, x, __ATOMIC_SEQ_CST);
-		case SVMK_RMW_ADD: return __atomic_fetch_add(q, x, __ATOMIC_SEQ_CST);
-		case SVMK_RMW_SUB: return __atomic_fetch_sub(q, x, __ATOMIC_SEQ_CST);
-		case SVMK_RMW_AND: return __atomic_fetch_and(q, x, __ATOMIC_SEQ_CST);
-		case SVMK_RMW_NAND: return __atomic_fetch_nand(q, x, __ATOMIC_SEQ_CST);
-		case SVMK_RMW_OR: return __atomic_fetch_or(q, x, __ATOMIC_SEQ_CST);
-		case SVMK_RMW_XOR: return __atomic_fetch_xor(q, x, __ATOMIC_SEQ_CST);
-		}
-		old = __atomic_load_n(q, __ATOMIC_SEQ_CST);
-		for (;;) {
-			uint32_t nv;
-			union { uint32_t u; float f; } a = {old}, b = {x}, c;
-			switch (op) {
-			case SVMK_RMW_MAX: nv = (int32_t)old > (int32_t)x ? old : x; break;
-			case SVMK_RMW_MIN: nv = (int32_t)old < (int32_t)x ? old : x; break;
-			case SVMK_RMW_UMAX: nv = old > x ? old : x; break;
-			case SVMK_RMW_UMIN: nv = old < x ? old : x; break;
-			case SVMK_RMW_FADD: c.f = a.f + b.f; nv = c.u; break;
-			case SVMK_RMW_FSUB: c.f = a.f - b.f; nv = c.u; break;
-			default: return old;
-			}
-			if (__atomic_compare_exchange_n(q, &old, nv, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return old;
-		}
-	}
-	uint64_t *q = p, x = v, old;
-	switch (op) {
-	case SVMK_RMW_XCHG: return __atomic_exchange_n(q, x, __ATOMIC_SEQ_CST);
-	case SVMK_RMW_ADD: return __atomic_fetch_add(q, x, __ATOMIC_SEQ_CST);
-	case SVMK_RMW_SUB: return __atomic_fetch_sub(q, x, __ATOMIC_SEQ_CST);
-	case SVMK_RMW_AND: return __atomic_fetch_and(q, x, __ATOMIC_SEQ_CST);
-	case SVMK_RMW_NAND: return __atomic_fetch_nand(q, x, __ATOMIC_SEQ_CST);
-	case SVMK_RMW_OR: return __atomic_fetch_or(q, x, __ATOMIC_SEQ_CST);
-	case SVMK_RMW_XOR: return __atomic_fetch_xor(q, x, __ATOMIC_SEQ_CST);
-	}
-	old = __atomic_load_n(q, __ATOMIC_SEQ_CST);
-	for (;;) {
-		uint64_t nv;
-		union { uint64_t u; double f; } a = {old}, b = {x}, c;
-		switch (op) {
-		case SVMK_RMW_MAX: nv = (int64_t)old > (int64_t)x ? old : x; break;
-		case SVMK_RMW_MIN: nv = (int64_t)old < (int64_t)x ? old : x; break;
-		case SVMK_RMW_UMAX: nv = old > x ? old : x; break;
-		case SVMK_RMW_UMIN: nv = old < x ? old : x; break;
-		case SVMK_RMW_FADD: c.f = a.f + b.f; nv = c.u; break;
-		case SVMK_RMW_FSUB: c.f = a.f - b.f; nv = c.u; break;
-		default: return old;
-		}
-		if (__atomic_compare_exchange_n(q, &old, nv, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return old;
-	}
+	return width == 4 ? do_rmw32(p, op, (uint32_t)v) : do_rmw64(p, op, v);
 }
 
 static uint64_t atomic_op(svmk_item *it, uint64_t addr, int width, int cas, int op, uint64_t a, uint64_t b) {

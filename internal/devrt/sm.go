@@ -32,7 +32,6 @@ type SM struct {
 	c   *C.dr_sm
 	max int
 	l   *Launch
-	g0  int
 }
 
 // NewSM makes an SM for up to maxItems work-items at a time, with a TLB of
@@ -64,7 +63,7 @@ func (s *SM) Assign(l *Launch, g0, n int) error {
 	if C.dr_sm_assign(s.c, l.c, (*[0]byte)(l.Entry.fn), (*[0]byte)(l.Entry.loop), l.args, C.uint64_t(g0), C.int(n)) != 0 {
 		return fmt.Errorf("devrt: assigning work-groups: %w", ErrNoStack)
 	}
-	s.l, s.g0 = l, g0
+	s.l = l
 	return nil
 }
 
@@ -99,7 +98,7 @@ func (s *SM) Stalls(dst []Stall) []Stall {
 			continue
 		}
 		dst = append(dst, Stall{Index: i, GlobalLinear: uint64(items[i].global_linear), LocalLinear: int(items[i].local_linear),
-			Group: s.g0 + i/gs, Addr: addr[i], Write: acc[i]&C.DR_ACC_WRITE != 0, Atomic: acc[i]&C.DR_ACC_ATOMIC != 0})
+			Group: int(s.c.g0) + i/gs, Addr: addr[i], Write: acc[i]&C.DR_ACC_WRITE != 0, Atomic: acc[i]&C.DR_ACC_ATOMIC != 0})
 	}
 	return dst
 }
