@@ -383,7 +383,7 @@ func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateRes
 	// have changed it since (their events are handled by now: Maps syncs).
 	// Refuse a range that is not that mapping any more, rather than register
 	// and protect whatever the address space holds there now.
-	m, err := s.Maps(true)
+	m, err := s.VerifiedMaps([2]uintptr{start, start + uintptr(npages)*PageSize})
 	if err != nil {
 		return r, err
 	}

@@ -173,14 +173,8 @@ func runSMs(sms []*devrt.SM) {
 	wg.Wait()
 }
 
-// stalled is a work-item waiting for a fault, and the SM it is on.
-type stalled struct {
-	sm int
-	devrt.Stall
-}
-
 // runCompiledWave runs work-groups g0..g1-1, one per SM, to completion:
-// run, collect the stalled work-items' faults (one per warp and page),
+// run, collect the waiting work-items' faults (one per warp and page),
 // service them as one round, resume, until no work-item waits.
 func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt.Launch, g0, g1 int) error {
 	d := l.dev
@@ -193,74 +187,63 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 	}
 	var (
 		serviceErr error
-		stalls     []stalled
-		buf        []devrt.Stall
-		prevKey    []uint64
+		waits      []devrt.Fault // this round's, SM by SM
+		faults     []Fault       // those the service must resolve
+		bad        []uint64      // pages whose faults failed, sorted
+		prevDigest uint64
 		same       int
-		abortErr   = map[int]error{} // group -> why its item was aborted
+		abortErr   = map[int]error{} // group -> why its items were aborted
 	)
-	warp := uint64(d.cfg.warp)
 	for {
 		runSMs(sms)
-		stalls = stalls[:0]
-		for i, s := range sms {
-			buf = s.Stalls(buf[:0])
-			for _, st := range buf {
-				stalls = append(stalls, stalled{i, st})
-			}
+		waits = waits[:0]
+		digest, waiting := uint64(0xcbf29ce484222325), false
+		for _, s := range sms {
+			var h uint64
+			var any bool
+			waits, h, any = s.Faults(waits, d.cfg.warp)
+			digest = (digest ^ h) * 0x100000001b3
+			waiting = waiting || any
 		}
-		if len(stalls) == 0 {
+		if !waiting {
 			break
 		}
 		if err := ctx.Err(); err != nil {
-			// Cancelled: the stalled items never resume; the launch ends
+			// Cancelled: the waiting items never resume; the launch ends
 			// at this fault round.
 			serviceErr = err
-			for _, st := range stalls {
-				sms[st.sm].Resume(st.Index, true)
-				abortErr[st.Group] = err
+			for _, w := range waits {
+				if _, ok := abortErr[w.Group]; !ok {
+					abortErr[w.Group] = err
+				}
+			}
+			for _, s := range sms {
+				s.Resume(nil, true)
 			}
 			continue
 		}
 		// A wave that keeps stalling the same items at the same addresses
 		// is not making progress.
-		key := make([]uint64, 0, 2*len(stalls))
-		for _, st := range stalls {
-			key = append(key, st.GlobalLinear, st.Addr)
-		}
-		if slices.Equal(key, prevKey) {
+		if digest == prevDigest {
 			same++
 		} else {
 			same = 0
 		}
-		prevKey = key
+		prevDigest = digest
 		// Pages that became usable without a fault (accessed-by advice,
-		// pinned pages, a page another warp's fault brought in) resume as
-		// they are; the rest are one fault per warp and page.
-		var faults []Fault
-		type wp struct {
-			group int
-			warp  uint64
-			page  uint64
-		}
-		seen := map[wp]int{}
-		for _, st := range stalls {
-			page := st.Addr &^ pageMask
-			write := st.Write || st.Atomic
+		// pinned pages, a page an earlier round brought in) need none; the
+		// rest are one fault per warp and page.
+		faults = faults[:0]
+		for _, w := range waits {
+			page := w.Addr &^ pageMask
+			write := w.Write || w.Atomic
 			if l.usable(uintptr(page), write) {
 				if r, ok := l.remoteFor(uintptr(page)); ok && hostOwned(page) {
 					l.mmu.AddRemote(uintptr(page), r.writable)
 				}
 				continue
 			}
-			k := wp{st.Group, uint64(st.LocalLinear) / warp, page}
-			if j, ok := seen[k]; ok {
-				faults[j].Write = faults[j].Write || write
-				faults[j].Atomic = faults[j].Atomic || st.Atomic
-				continue
-			}
-			seen[k] = len(faults)
-			faults = append(faults, Fault{Addr: st.Addr, Write: write, Atomic: st.Atomic, Item: int(st.GlobalLinear)})
+			faults = append(faults, Fault{Addr: w.Addr, Write: write, Atomic: w.Atomic, Item: int(w.GlobalLinear)})
 		}
 		if len(faults) > 0 {
 			slices.SortFunc(faults, faultCompare)
@@ -277,20 +260,26 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 			}
 		}
 		l.syncMMU(false)
-		for _, st := range stalls {
-			page := st.Addr &^ pageMask
-			err, bad := l.errPages[page]
-			if !bad && same >= maxUnresolvedRounds {
-				err = &svm.FaultError{Device: d.Name(), Addr: uintptr(st.Addr), Write: st.Write,
+		bad = bad[:0]
+		for _, w := range waits {
+			page := w.Addr &^ pageMask
+			err, isBad := l.errPages[page]
+			if !isBad && same >= maxUnresolvedRounds {
+				err = &svm.FaultError{Device: d.Name(), Addr: uintptr(w.Addr), Write: w.Write,
 					Reason: fmt.Sprintf("fault not resolved after %d rounds (the page keeps moving away)", same), Err: svm.ErrDeviceFault}
-				bad = true
+				isBad = true
 			}
-			if bad {
-				if _, ok := abortErr[st.Group]; !ok {
-					abortErr[st.Group] = err
+			if isBad {
+				bad = append(bad, page)
+				if _, ok := abortErr[w.Group]; !ok {
+					abortErr[w.Group] = err
 				}
 			}
-			sms[st.sm].Resume(st.Index, bad)
+		}
+		slices.Sort(bad)
+		bad = slices.Compact(bad)
+		for _, s := range sms {
+			s.Resume(bad, same >= maxUnresolvedRounds)
 		}
 	}
 	var c devrt.Counters

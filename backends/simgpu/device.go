@@ -559,8 +559,9 @@ func (l *launch) service(faults []Fault) error {
 	cost := d.cfg.cost
 	d.faults.Add(int64(len(faults)))
 	d.ms.tick++ // a new round: the chunks it uses are not evicted during it
-	// mprotect has no event: re-read the mappings at every fault round.
-	maps, err := d.space.Maps(true)
+	// mprotect has no event: the mappings of the faulting pages are checked
+	// against the kernel's at every fault round.
+	maps, err := d.space.VerifiedMaps(faultRanges(faults)...)
 	if err != nil {
 		return err
 	}

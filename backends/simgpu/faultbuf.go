@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/svmrt/svmrt/svm"
 )
 
 // Fault is one replayable device fault: a work-item touched an address the
@@ -193,6 +195,25 @@ func Batches(faults []Fault, maxRaw int, pageSize int) []Batch {
 		end := first + w
 		all = all[:end]
 		out = append(out, Batch{Pages: all[first:end:end], Raw: len(chunk)})
+	}
+	return out
+}
+
+// faultRanges returns the pages faults are on as sorted, disjoint ranges
+// of whole pages.
+func faultRanges(faults []Fault) [][2]uintptr {
+	pages := make([]uintptr, 0, len(faults))
+	for _, f := range faults {
+		pages = append(pages, uintptr(f.Addr)&^(svm.PageSize-1))
+	}
+	slices.Sort(pages)
+	var out [][2]uintptr
+	for _, p := range slices.Compact(pages) {
+		if n := len(out); n > 0 && out[n-1][1] == p {
+			out[n-1][1] += svm.PageSize
+			continue
+		}
+		out = append(out, [2]uintptr{p, p + svm.PageSize})
 	}
 	return out
 }

@@ -58,6 +58,7 @@ typedef struct dr_fiber {
 	dr_sm *sm;
 	int idx;                 // the item's index in sm->items
 	struct dr_fiber *next;   // free list
+	void *restart_jb[5];     // where the running item's run began (__builtin_setjmp), for fault() to give it up
 } dr_fiber;
 
 _Static_assert(sizeof(dr_fiber) <= SVMK_FIBER_RESERVE, "fiber header too large");
@@ -146,6 +147,7 @@ static void group_fail(dr_sm *sm, dr_group *g, int why, int item) {
 			sm->state[i] = DR_DEAD;
 			break;
 		case DR_NEW:
+		case DR_RESTART:
 			sm->state[i] = DR_DEAD;
 			break;
 		}
@@ -163,6 +165,7 @@ static void rt_barrier(svmk_item *it, uint32_t flags) {
 	dr_fiber *f = cur_fiber();
 	dr_sm *sm = f->sm;
 	dr_group *g = group_of(sm, it);
+	sm->effects[f->idx] = 1; // the group counts its barriers: a restart would pass this one twice
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (g->fail) die(sm, f);
 	if (g->exited > 0) {
@@ -231,13 +234,18 @@ static void item_init(dr_sm *sm, int i) {
 	wi->st_pte = 0;
 }
 
-// start prepares item i to run on f.
+// start prepares item i to run on f, from the beginning.
 static void start(dr_sm *sm, dr_fiber *f, int i) {
 	if (!sm->items[i].grp) item_init(sm, i); // first start
 	f->item = &sm->items[i];
 	f->idx = i;
 	sm->state[i] = DR_RUN;
 	sm->pos = i;
+	sm->fresh = 1;
+	sm->run_base[0] = sm->k.hits;
+	sm->run_base[1] = sm->k.misses;
+	sm->run_base[2] = sm->k.bytes;
+	sm->run_base[3] = sm->k.remote;
 }
 
 // dr_fiber_main runs f's item to its end, then — so that a run of items
@@ -258,12 +266,12 @@ void dr_fiber_main(dr_fiber *f) {
 			f->idx = g->first + g->n - 1;
 			sm->last_init = f->idx;
 			sm->pos = f->idx;
-		} else {
+		} else if (__builtin_setjmp(f->restart_jb) == 0) {
 			sm->tramp(g->k.args);
 			g->live--;
 			g->exited++;
 			sm->state[f->idx] = DR_DONE;
-		}
+		} // else fault() gave the run up: the item is DR_RESTART, the fiber goes on with the next one
 		if (g->waiting > 0 && !g->fail) group_fail(sm, g, DR_FAIL_DIVERGE_EXIT, (int)it->local_linear);
 		int j = next_new(sm, f->idx, g);
 		if (j < 0) break;
@@ -306,7 +314,7 @@ static void run_fiber(dr_sm *sm, dr_fiber *f) {
 	case DR_READY:
 		sm->fiber_of[i] = f;
 		break;
-	default: // DONE, DEAD: the stack is free
+	default: // DONE, DEAD, RESTART: the stack is free
 		sm->fiber_of[i] = NULL;
 		fiber_put(sm, f);
 	}
@@ -319,6 +327,7 @@ static void run_fiber(dr_sm *sm, dr_fiber *f) {
 // number of items waiting for faults, or -1 when a fiber stack could not be
 // had.
 int dr_sm_run(dr_sm *sm) {
+	sm->unusable_page = ~0ULL; // the last round's service may have made it usable
 	for (;;) {
 		int progress = 0;
 		for (sm->pos = 0; sm->pos < sm->nitems; sm->pos++) {
@@ -351,8 +360,74 @@ int dr_sm_run(dr_sm *sm) {
 	}
 	int waiting = 0;
 	for (int i = 0; i < sm->nitems; i++)
-		if (sm->state[i] == DR_FAULT) waiting++;
+		if (sm->state[i] == DR_FAULT || sm->state[i] == DR_RESTART) waiting++;
 	return waiting;
+}
+
+// dr_sm_faults writes the faults the SM's waiting items (DR_FAULT,
+// DR_RESTART) need serviced to out: one per work-group, warp (warp
+// consecutive local ids) and page, in item order, with the access kinds of
+// all of them. It returns how many, or -1 if there are more than cap.
+// *digest gets a hash of every waiting item's id and address, by which the
+// caller sees a round that stalls exactly like the one before.
+int dr_sm_faults(dr_sm *sm, uint32_t warp, dr_fault *out, int cap, uint64_t *digest) {
+	int n = 0, warp_first = 0;
+	int64_t cur_group = -1, cur_warp = -1;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	if (!warp) warp = 1;
+	for (int i = 0; i < sm->nitems; i++) {
+		uint8_t st = sm->state[i];
+		if (st != DR_FAULT && st != DR_RESTART) continue;
+		const svmk_item *it = &sm->items[i];
+		uint64_t addr = sm->fault_addr[i], page = addr & ~SVMK_PAGE_MASK;
+		h = (h ^ it->global_linear) * 0x100000001b3ULL;
+		h = (h ^ addr) * 0x100000001b3ULL;
+		int64_t g = i / sm->group_size, w = (i - (int64_t)g * sm->group_size) / warp;
+		if (g != cur_group || w != cur_warp) cur_group = g, cur_warp = w, warp_first = n;
+		int j = warp_first;
+		while (j < n && (out[j].addr & ~SVMK_PAGE_MASK) != page) j++;
+		if (j < n) {
+			out[j].acc |= sm->fault_acc[i];
+			continue;
+		}
+		if (n == cap) return -1;
+		out[n].addr = addr;
+		out[n].global_linear = it->global_linear;
+		out[n].group = (uint32_t)g;
+		out[n].acc = sm->fault_acc[i];
+		n++;
+	}
+	*digest = h;
+	return n;
+}
+
+// dr_sm_resume ends the wait of every waiting item once its fault was
+// serviced: a parked item retries its access when the SM runs again, an
+// item that gave up its run starts again. Items waiting on one of the
+// bad_pages (sorted), or all if abort_all, are aborted instead, and their
+// groups fail — in item order, so the first of them is the one reported.
+void dr_sm_resume(dr_sm *sm, const uint64_t *bad_pages, int nbad, int abort_all) {
+	for (int i = 0; i < sm->nitems; i++) {
+		uint8_t st = sm->state[i];
+		if (st != DR_FAULT && st != DR_RESTART) continue;
+		int bad = abort_all;
+		if (!bad && nbad) {
+			uint64_t page = sm->fault_addr[i] & ~SVMK_PAGE_MASK;
+			int lo = 0, hi = nbad;
+			while (lo < hi) {
+				int mid = (lo + hi) / 2;
+				if (bad_pages[mid] < page) lo = mid + 1;
+				else hi = mid;
+			}
+			bad = lo < nbad && bad_pages[lo] == page;
+		}
+		if (bad) {
+			dr_group *g = &sm->groups[i / sm->group_size];
+			group_fail(sm, g, DR_FAIL_ABORT, i - g->first); // frees parked fibers, this one's too
+			continue;
+		}
+		sm->state[i] = st == DR_FAULT ? DR_READY : DR_NEW;
+	}
 }
 
 // ---- the simulated MMU ------------------------------------------------------
@@ -510,24 +585,41 @@ static int walk(dr_sm *sm, uint64_t page, int write, svmk_tlbe *e) {
 	return 0; // in transition
 }
 
-// fault parks the running item on its fiber until its fault on addr has
-// been serviced (Go resumes it, or aborts it when the fault cannot be
-// resolved). The item keeps everything it did before the fault, as a GPU
-// replays only the faulting access: re-running it from the start instead
-// would count its accesses twice and, with device memory full, could
-// re-fault pages evicted meanwhile forever.
+// restartable reports whether the running item i could be run again from
+// the beginning with the same outcome as going on: it has run without
+// parking since it started, written nothing (no store, atomic, copy or
+// barrier: it->st_pte is set by every store, fast path or slow), and not
+// used up its restarts.
+static int restartable(dr_sm *sm, const svmk_item *it, int i) {
+	return sm->fresh && !it->st_pte && !sm->effects[i] && sm->restarts[i] < DR_MAX_RESTARTS;
+}
+
+// fault stops the running item until its fault on addr has been serviced
+// (Go resumes it, or aborts it and its group when the fault cannot be
+// resolved). An item that has only read so far gives its run up: it will
+// start again from scratch, as if it had started later, its accesses
+// uncounted (the SM's counters go back to where they were when it
+// started). It needs no fiber while it waits, and the fiber goes on with
+// the next item, its stack still in cache. Any other item parks on its
+// fiber and keeps what it did, as a GPU replays only the faulting access.
 static void fault(dr_sm *sm, svmk_item *it, uint64_t addr, uint32_t acc) {
 	dr_fiber *f = cur_fiber();
 	int i = f->idx;
 	sm->fault_addr[i] = addr;
 	sm->fault_acc[i] = (uint8_t)acc;
-	sm->abort[i] = 0;
+	if (restartable(sm, it, i)) {
+		sm->restarts[i]++;
+		sm->k.hits = sm->run_base[0];
+		sm->k.misses = sm->run_base[1];
+		sm->k.bytes = sm->run_base[2];
+		sm->k.remote = sm->run_base[3];
+		sm->state[i] = DR_RESTART;
+		__builtin_longjmp(f->restart_jb, 1);
+	}
+	sm->fresh = 0;
 	sm->state[i] = DR_FAULT;
 	to_sched(sm, f);
-	if (sm->abort[i] || group_of(sm, it)->fail) {
-		group_fail(sm, group_of(sm, it), DR_FAIL_ABORT, (int)it->local_linear);
-		die(sm, f);
-	}
+	if (group_of(sm, it)->fail) die(sm, f); // aborted (dr_sm_resume), or another item failed the group
 }
 
 // translate returns a valid TLB entry for the page of addr, faulting (and
@@ -538,11 +630,20 @@ static svmk_tlbe *translate(dr_sm *sm, svmk_item *it, uint64_t addr, uint32_t ac
 	svmk_tlbe *e = tlb_lookup(&sm->k, page >> SVMK_PAGE_SHIFT, write);
 	if (e) return e;
 	for (;;) {
+		// Within one pass nothing makes an unusable page usable (only the
+		// service between passes does), so the warp-mates of an item that
+		// found its page unusable fault without walking again.
+		if (page == sm->unusable_page && (write || !sm->unusable_write)) {
+			fault(sm, it, addr, acc);
+			continue;
+		}
 		svmk_tlbe n;
 		if (walk(sm, page, write, &n)) {
 			tlb_insert(&sm->k, &n);
 			return &sm->k.tlb[svmk_set_index(n.vpn, sm->k.set_mask, sm->k.set_bits) << sm->k.ways_shift];
 		}
+		sm->unusable_page = page;
+		sm->unusable_write = write;
 		fault(sm, it, addr, acc);
 	}
 }
@@ -600,6 +701,7 @@ static void put(dr_sm *sm, svmk_item *it, uint64_t addr, const uint8_t *src, uin
 		svmk_tlbe *e = translate(sm, it, addr, DR_ACC_WRITE);
 		uint64_t *pte = e->pte, word = e->word;
 		memcpy((void *)(e->base + (addr & SVMK_PAGE_MASK)), src, n);
+		sm->effects[cur_fiber()->idx] = 1;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (__atomic_load_n(pte, __ATOMIC_RELAXED) == word) return;
 	}
@@ -674,11 +776,13 @@ static uint64_t do_rmw(void *p, int op, int width, uint64_t v) {
 }
 
 static uint64_t atomic_op(svmk_item *it, uint64_t addr, int width, int cas, int op, uint64_t a, uint64_t b) {
-	dr_sm *sm = cur_fiber()->sm;
+	dr_fiber *f = cur_fiber();
+	dr_sm *sm = f->sm;
 	dr_mmu *m = sm->mmu;
 	for (;;) {
 		svmk_tlbe *e = translate(sm, it, addr, DR_ACC_WRITE | DR_ACC_ATOMIC);
 		void *p = (void *)(e->base + (addr & SVMK_PAGE_MASK));
+		sm->effects[f->idx] = 1; // set before the operation: a restart must never repeat it
 		if (e->flags & (SVMK_TLB_REMOTE | SVMK_TLB_DIRECT)) {
 			if (e->flags & SVMK_TLB_REMOTE) sm->k.remote++;
 			if (!cas) return do_rmw(p, op, width, a);

@@ -15,7 +15,16 @@ enum {
 	DR_READY,        // parked on its fiber, may resume
 	DR_DONE,         // returned
 	DR_DEAD,         // aborted, or its group failed
+	DR_RESTART,      // gave up its run at a fault (it had done nothing another run would not redo): waits for the
+	                 // fault to be serviced, then starts again from scratch, on any fiber
 };
+
+// How often one work-item may give up its run at a fault and start again
+// before it parks instead. Restarting needs no fiber of its own, but an item
+// that needs several pages resident at once could, with device memory
+// full, find one evicted by the service of the next on every run; parking
+// keeps what it has done, so the bound guarantees progress.
+#define DR_MAX_RESTARTS 4
 
 // Group failures (dr_group.fail).
 enum {
@@ -82,7 +91,8 @@ typedef struct dr_sm {
 	uint8_t *state;
 	uint64_t *fault_addr;       // per item: the faulting address (DR_FAULT)
 	uint8_t *fault_acc;
-	uint8_t *abort;             // per item: set by Go: the fault could not be resolved
+	uint8_t *effects;           // per item: it did something a restart would redo (an atomic, a barrier, a copy)
+	uint8_t *restarts;          // per item: runs it gave up (DR_RESTART)
 	void **fiber_of;            // per item: the fiber it is parked on
 	int nitems;
 	void *free_fibers;          // stacks ready for reuse
@@ -94,6 +104,10 @@ typedef struct dr_sm {
 	uint8_t bounce[2][128];     // page-crossing accesses
 	uint64_t bounce_addr;       // destination of a bounced store
 	int runs;                   // fibers switched to (statistics)
+	int fresh;                  // the running item has not parked since it (re)started
+	int64_t run_base[4];        // hits, misses, bytes, remote when the running item (re)started
+	uint64_t unusable_page;     // a page a walk in this pass found unusable (~0: none) ...
+	int unusable_write;         // ... for a write only (1) or for any access (0)
 	int pos;                    // the scheduler's position in its pass over the items
 	int group_size;
 	uint64_t g0;                // linear index of the first assigned group
@@ -128,5 +142,17 @@ int dr_sm_run_native(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), vo
 void dr_sm_free(dr_sm *sm);
 int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (*loop)(void **, svmk_item *),
                  const dr_args *a, uint64_t g0, int ng);
+
+// One fault to service: the first access of a warp to a page among the
+// SM's waiting items.
+typedef struct dr_fault {
+	uint64_t addr;          // the first waiting item's faulting address on the page
+	uint64_t global_linear; // that item's global linear id
+	uint32_t group;         // index among the SM's groups
+	uint32_t acc;           // DR_ACC_* of every waiting access of the warp to the page
+} dr_fault;
+
+int dr_sm_faults(dr_sm *sm, uint32_t warp, dr_fault *out, int cap, uint64_t *digest);
+void dr_sm_resume(dr_sm *sm, const uint64_t *bad_pages, int nbad, int abort_all);
 
 #endif

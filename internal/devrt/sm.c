@@ -40,11 +40,12 @@ dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items) {
 	sm->state = calloc(max_items, 1);
 	sm->fault_addr = calloc(max_items, 8);
 	sm->fault_acc = calloc(max_items, 1);
-	sm->abort = calloc(max_items, 1);
+	sm->effects = calloc(max_items, 1);
+	sm->restarts = calloc(max_items, 1);
 	sm->fiber_of = calloc(max_items, sizeof(void *));
 	sm->max_fibers = max_items;
 	sm->stacks = dr_stack_arena((uint64_t)max_items * SVMK_STACK_SIZE);
-	if (!sm->k.tlb || !sm->items || !sm->state || !sm->fault_addr || !sm->fault_acc || !sm->abort ||
+	if (!sm->k.tlb || !sm->items || !sm->state || !sm->fault_addr || !sm->fault_acc || !sm->effects || !sm->restarts ||
 	    !sm->fiber_of || !sm->stacks) {
 		dr_sm_free(sm);
 		return NULL;
@@ -64,7 +65,8 @@ void dr_sm_free(dr_sm *sm) {
 	free(sm->state);
 	free(sm->fault_addr);
 	free(sm->fault_acc);
-	free(sm->abort);
+	free(sm->effects);
+	free(sm->restarts);
 	free(sm->fiber_of);
 	dr_stack_arena_free(sm->stacks, (uint64_t)sm->max_fibers * SVMK_STACK_SIZE);
 	free(sm);
@@ -126,6 +128,8 @@ int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (
 	sm->last_init = -2;
 	sm->init_group = NULL;
 	memset(sm->state, DR_NEW, sm->nitems);
+	memset(sm->effects, 0, sm->nitems);
+	memset(sm->restarts, 0, sm->nitems);
 	for (int k = 0; k < ng; k++) {
 		uint64_t lin = g0 + k;
 		dr_group *g = &b->groups[k];

@@ -29,9 +29,10 @@ func installTrap() error {
 // a TLB shared by the warps it runs, the work-items of the groups assigned
 // to it, and their fibers. An SM is used by one goroutine at a time.
 type SM struct {
-	c   *C.dr_sm
-	max int
-	l   *Launch
+	c      *C.dr_sm
+	max    int
+	l      *Launch
+	faults []C.dr_fault // Faults' buffer
 }
 
 // NewSM makes an SM for up to maxItems work-items at a time, with a TLB of
@@ -74,47 +75,52 @@ func (s *SM) Run() int { return int(C.dr_sm_run(s.c)) }
 // Items is the number of assigned work-items.
 func (s *SM) Items() int { return int(s.c.nitems) }
 
-// Stall is a work-item waiting for a fault.
-type Stall struct {
-	Index        int    // index among the SM's items
-	GlobalLinear uint64 // the item's global linear id
-	LocalLinear  int
-	Group        int // linear work-group index
-	Addr         uint64
-	Write        bool
-	Atomic       bool
+// Fault is one fault the SM's waiting work-items need serviced: the first
+// access of a warp to a page.
+type Fault struct {
+	Addr         uint64 // the first waiting item's faulting address on the page
+	GlobalLinear uint64 // that item's global linear id
+	Group        int    // linear work-group index
+	Write        bool   // some access of the warp to the page writes
+	Atomic       bool   // ... or is atomic
 }
 
-// Stalls appends the items waiting for faults, in item order.
-func (s *SM) Stalls(dst []Stall) []Stall {
+// Faults appends the faults of the items waiting after Run, one per
+// work-group, warp (warp consecutive local ids) and page, in item order,
+// and returns them with a digest of every waiting item's id and address
+// (equal digests: the same items stalled at the same addresses) and
+// whether any item waits.
+func (s *SM) Faults(dst []Fault, warp int) ([]Fault, uint64, bool) {
 	n := int(s.c.nitems)
-	state := unsafe.Slice((*uint8)(unsafe.Pointer(s.c.state)), n)
-	addr := unsafe.Slice((*uint64)(unsafe.Pointer(s.c.fault_addr)), n)
-	acc := unsafe.Slice((*uint8)(unsafe.Pointer(s.c.fault_acc)), n)
-	items := unsafe.Slice(s.c.items, n)
-	gs := s.l.Geom.GroupSize()
-	for i := 0; i < n; i++ {
-		if state[i] != C.DR_FAULT {
-			continue
-		}
-		dst = append(dst, Stall{Index: i, GlobalLinear: uint64(items[i].global_linear), LocalLinear: int(items[i].local_linear),
-			Group: int(s.c.g0) + i/gs, Addr: addr[i], Write: acc[i]&C.DR_ACC_WRITE != 0, Atomic: acc[i]&C.DR_ACC_ATOMIC != 0})
+	if cap(s.faults) < n {
+		s.faults = make([]C.dr_fault, n)
 	}
-	return dst
+	var digest C.uint64_t
+	k := int(C.dr_sm_faults(s.c, C.uint32_t(warp), unsafe.SliceData(s.faults), C.int(n), &digest))
+	if k < 0 { // cannot happen: at most one fault per waiting item
+		panic("devrt: more faults than work-items")
+	}
+	for _, f := range s.faults[:k] {
+		dst = append(dst, Fault{Addr: uint64(f.addr), GlobalLinear: uint64(f.global_linear), Group: int(s.c.g0) + int(f.group),
+			Write: f.acc&C.DR_ACC_WRITE != 0, Atomic: f.acc&C.DR_ACC_ATOMIC != 0})
+	}
+	return dst, uint64(digest), k > 0
 }
 
-// Resume lets a stalled item go on (retrying its access) or, with abort,
-// fails it and its group.
-func (s *SM) Resume(i int, abort bool) {
-	state := unsafe.Slice((*uint8)(unsafe.Pointer(s.c.state)), int(s.c.nitems))
-	ab := unsafe.Slice((*uint8)(unsafe.Pointer(s.c.abort)), int(s.c.nitems))
-	if state[i] != C.DR_FAULT {
-		return
+// Resume ends the wait of every waiting item: each retries (a parked item
+// its access, an item that gave its run up from the start) the next time
+// the SM runs, except those waiting on one of badPages (sorted) — or all,
+// with abortAll — which are aborted, failing their groups.
+func (s *SM) Resume(badPages []uint64, abortAll bool) {
+	var p *C.uint64_t
+	if len(badPages) > 0 {
+		p = (*C.uint64_t)(unsafe.Pointer(&badPages[0]))
 	}
-	if abort {
-		ab[i] = 1
+	ab := C.int(0)
+	if abortAll {
+		ab = 1
 	}
-	state[i] = C.DR_READY
+	C.dr_sm_resume(s.c, p, C.int(len(badPages)), ab)
 }
 
 // Failures returns the failed groups, in group order.
