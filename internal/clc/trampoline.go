@@ -48,24 +48,44 @@ const LoopPrefix = "__svm_loop_"
 // LoopName is the symbol of kernel's group loop.
 func LoopName(kernel string) string { return LoopPrefix + kernel }
 
-// NextItemFn is the function a group loop calls after each work-item: it
-// advances the item's ids to the next work-item of its group and returns
-// whether there is one (the device runtime defines it).
-const NextItemFn = "__svm_next_item"
+// The functions a group loop calls (the device runtime defines them, all
+// inlined): LoopGid0Fn(item) and LoopWidthFn(item) are the global id of
+// the group's first column and the group's width; LoopPutFn(item, gid0,
+// lid0) writes the ids of dimension 0 to the item before each work-item;
+// LoopNextRowFn(item) moves it to the next row and returns whether there
+// is one.
+const (
+	LoopGid0Fn    = "__svm_loop_gid0"
+	LoopWidthFn   = "__svm_loop_width"
+	LoopPutFn     = "__svm_loop_put"
+	LoopNextRowFn = "__svm_loop_next_row"
+)
+
+// SelfFn is the function that returns the running work-item as the
+// kernel's work-item functions find it (from the stack pointer; the device
+// runtime defines it). A group loop tells the optimizer that it is the
+// loop's own item pointer: the kernel's reads of its ids then come from
+// the loop's registers instead of memory the loop has just written.
+const SelfFn = "__svm_self"
 
 // GroupLoops returns an IR module (text) defining, for each kernel,
 //
 //	void __svm_loop_<kernel>(void **args, void *item)
 //
-// which loads the arguments once, as the trampoline does, then calls the
-// kernel and NextItemFn(item) until it returns false: a whole work-group
-// as one loop, for kernels that reach no barrier. Loading the arguments
+// which loads the arguments once, as the trampoline does, then runs the
+// kernel for each work-item of the group, row by row (dimension 0 is the
+// inner loop, a plain counted loop the optimizer may vectorize): a whole
+// work-group as one loop, for kernels that reach no barrier. Loading the arguments
 // once matters: inside the loop the kernel's stores could alias the
-// argument bytes, so per-call loads could not be hoisted.
+// argument bytes, so per-call loads could not be hoisted. The loop also
+// assumes SelfFn() == item, which the runtime guarantees (it runs the loop
+// on the fiber of the group's first item, whose header points at item).
 func GroupLoops(ks ...KernelInfo) (string, error) {
 	var b strings.Builder
 	writeHeader(&b, ks)
-	fmt.Fprintf(&b, "declare zeroext i1 @%s(ptr)\n", NextItemFn)
+	fmt.Fprintf(&b, "declare i64 @%s(ptr)\ndeclare i64 @%s(ptr)\ndeclare void @%s(ptr, i64, i64)\ndeclare zeroext i1 @%s(ptr)\n",
+		LoopGid0Fn, LoopWidthFn, LoopPutFn, LoopNextRowFn)
+	fmt.Fprintf(&b, "declare ptr @%s()\ndeclare void @llvm.assume(i1 noundef)\n", SelfFn)
 	for _, k := range ks {
 		decl, body, call, err := kernelCall(k)
 		if err != nil {
@@ -73,11 +93,16 @@ func GroupLoops(ks ...KernelInfo) (string, error) {
 		}
 		fmt.Fprintf(&b, "\ndeclare spir_kernel void @%s(%s)\n\n", quoteIdent(k.Name), strings.Join(decl, ", "))
 		fmt.Fprintf(&b, "define void @%s(ptr noalias %%args, ptr %%item) {\nentry:\n", quoteIdent(LoopName(k.Name)))
+		fmt.Fprintf(&b, "  %%self = call ptr @%s()\n  %%isself = icmp eq ptr %%self, %%item\n  call void @llvm.assume(i1 %%isself)\n", SelfFn)
 		for _, l := range body {
 			b.WriteString(l + "\n")
 		}
-		fmt.Fprintf(&b, "  br label %%loop\nloop:\n  call spir_kernel void @%s(%s)\n", quoteIdent(k.Name), strings.Join(call, ", "))
-		fmt.Fprintf(&b, "  %%more = call zeroext i1 @%s(ptr %%item)\n  br i1 %%more, label %%loop, label %%done\ndone:\n  ret void\n}\n", NextItemFn)
+		fmt.Fprintf(&b, "  %%gid0 = call i64 @%s(ptr %%item)\n  %%width = call i64 @%s(ptr %%item)\n  br label %%row\n", LoopGid0Fn, LoopWidthFn)
+		fmt.Fprintf(&b, "row:\n  br label %%x\nx:\n  %%lx = phi i64 [ 0, %%row ], [ %%lx1, %%x ]\n  %%gx = add i64 %%gid0, %%lx\n")
+		fmt.Fprintf(&b, "  call void @%s(ptr %%item, i64 %%gx, i64 %%lx)\n", LoopPutFn)
+		fmt.Fprintf(&b, "  call spir_kernel void @%s(%s)\n", quoteIdent(k.Name), strings.Join(call, ", "))
+		fmt.Fprintf(&b, "  %%lx1 = add i64 %%lx, 1\n  %%morex = icmp ult i64 %%lx1, %%width\n  br i1 %%morex, label %%x, label %%rowend\n")
+		fmt.Fprintf(&b, "rowend:\n  %%more = call zeroext i1 @%s(ptr %%item)\n  br i1 %%more, label %%row, label %%done\ndone:\n  ret void\n}\n", LoopNextRowFn)
 	}
 	return b.String(), nil
 }

@@ -36,7 +36,7 @@ func (t Target) String() string {
 }
 
 // buildVersion changes whenever the pipeline below changes what it makes.
-const buildVersion = "devrt-build-9"
+const buildVersion = "devrt-build-13"
 
 // irxRevision changes whenever internal/irx changes what it emits.
 const irxRevision = "irx-1"
@@ -108,7 +108,11 @@ func build(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target Target)
 	lib := devlib.Source(m.Std)
 	rt := ksrc.Runtime()
 	cache := clc.DefaultCache()
-	key := clc.CacheKey(buildVersion, m.Key, target.String(), hashOf(lib), hashOf(rt), irxRevision, tc.Version)
+	cpu := ""
+	if target == Native {
+		cpu = hostCPUID(ctx, tc)
+	}
+	key := clc.CacheKey(buildVersion, m.Key, target.String(), hashOf(lib), hashOf(rt), irxRevision, tc.Version, cpu)
 	obj, err := cache.Get(key, func() ([]byte, error) { return compileModule(ctx, tc, m, target, lib, rt) })
 	if err != nil {
 		return nil, err
@@ -225,7 +229,17 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 	if err != nil {
 		return nil, err
 	}
-	if final, err = tc.Opt(ctx, final, "-O2"); err != nil {
+	// Native modules are tuned for this CPU (hostcpu.go); instrumented ones
+	// stay generic, their every access being a call-free but branchy path.
+	cpu := ""
+	if target == Native {
+		cpu = "native"
+	}
+	optArgs := []string{"-O2"}
+	if cpu != "" {
+		optArgs = append(optArgs, "-mcpu="+cpu)
+	}
+	if final, err = tc.Opt(ctx, final, optArgs...); err != nil {
 		return nil, err
 	}
 	if d := os.Getenv("SVMRT_DEVRT_DUMP"); d != "" {
@@ -233,7 +247,7 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 			os.WriteFile(filepath.Join(d, target.String()+".ll"), []byte(fl), 0o644)
 		}
 	}
-	return tc.Codegen(ctx, final, "")
+	return tc.Codegen(ctx, final, cpu)
 }
 
 // targetAttrRE matches the per-function target attributes clang attaches.

@@ -20,8 +20,8 @@ import (
 //
 //	void __svm_loop_<kernel>(void **args, svmk_item *first)
 //
-// (clc.GroupLoops: the arguments loaded once, then the kernel and
-// __svm_next_item until the group is done, all inlined by opt), and the
+// (clc.GroupLoops: the arguments loaded once, then the kernel for each
+// work-item with the ids kept in registers, all inlined by opt), and the
 // scheduler runs a group by calling it once on the group's first item.
 // Every native module is linked with every kernel's loop; the build keeps
 // only those of kernels that reach no barrier.

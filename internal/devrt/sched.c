@@ -282,6 +282,13 @@ void dr_fiber_main(dr_fiber *f) {
 
 // ---- the scheduler --------------------------------------------------------
 
+// local_linear_of is it's local linear id, computed from its local ids: a
+// group loop keeps those up to date in the item, not local_linear.
+static int local_linear_of(dr_sm *sm, const svmk_item *it) {
+	const svmk_launch *l = sm->l;
+	return (int)((it->lid[2] * l->lsize[1] + it->lid[1]) * l->lsize[0] + it->lid[0]);
+}
+
 // run_fiber switches to f and, when it comes back, frees it unless its item
 // is parked on it.
 static void run_fiber(dr_sm *sm, dr_fiber *f) {
@@ -297,8 +304,9 @@ static void run_fiber(dr_sm *sm, dr_fiber *f) {
 		// abandoned, its group fails.
 		svmk_item *it = f->item;
 		dr_group *g = group_of(sm, it);
-		group_fail(sm, g, DR_FAIL_SEGV, (int)it->local_linear);
-		if (g->fail == DR_FAIL_SEGV && g->fail_item == (int)it->local_linear) {
+		int lin = local_linear_of(sm, it);
+		group_fail(sm, g, DR_FAIL_SEGV, lin);
+		if (g->fail == DR_FAIL_SEGV && g->fail_item == lin) {
 			g->fail_addr = dr_trap_addr;
 			g->fail_sig = dr_trap_sig;
 		}
@@ -428,6 +436,26 @@ void dr_sm_resume(dr_sm *sm, const uint64_t *bad_pages, int nbad, int abort_all)
 		}
 		sm->state[i] = st == DR_FAULT ? DR_READY : DR_NEW;
 	}
+}
+
+// dr_sm_run_loops runs the SM's groups natively with the kernel's group
+// loop: each group is its first item, which runs all the others (see
+// dr_fiber_main), so there is no pass over the items to make. Returns -1
+// when a fiber stack could not be had.
+int dr_sm_run_loops(dr_sm *sm) {
+	for (int k = 0; k < sm->ngroups; k++) {
+		dr_group *g = &sm->groups[k];
+		if (g->fail) continue;
+		dr_fiber *f = fiber_get(sm);
+		if (!f) {
+			group_fail(sm, g, DR_FAIL_NOSTACK, 0);
+			return -1;
+		}
+		start(sm, f, g->first);
+		fiber_init(f);
+		run_fiber(sm, f);
+	}
+	return 0;
 }
 
 // ---- the simulated MMU ------------------------------------------------------

@@ -117,6 +117,7 @@ typedef struct dr_sm {
 } dr_sm;
 
 int dr_sm_run(dr_sm *sm);
+int dr_sm_run_loops(dr_sm *sm);
 void *dr_stack_arena(uint64_t bytes);
 void dr_stack_arena_free(void *p, uint64_t bytes);
 int dr_install_rt(void *slot);

@@ -123,8 +123,14 @@ int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (
 	sm->free_fibers = NULL;
 	sm->nfibers = 0;
 	sm->group_size = (int)gs;
-	// Items get their ids when they first start (item_init; grp NULL until then).
-	for (int i = 0; i < sm->nitems; i++) sm->items[i].grp = NULL;
+	// Items get their ids when they first start (item_init; grp NULL until
+	// then). A group loop runs the whole group as its first item: the
+	// others are never started.
+	if (sm->loop) {
+		for (int i = 0; i < sm->nitems; i += (int)gs) sm->items[i].grp = NULL;
+	} else {
+		for (int i = 0; i < sm->nitems; i++) sm->items[i].grp = NULL;
+	}
 	sm->last_init = -2;
 	sm->init_group = NULL;
 	memset(sm->state, DR_NEW, sm->nitems);
@@ -171,7 +177,8 @@ int dr_sm_run_native(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), vo
 			__atomic_store_n(stop, 1, __ATOMIC_RELAXED);
 			return -1;
 		}
-		dr_sm_run(sm);
+		if (sm->loop) dr_sm_run_loops(sm);
+		else dr_sm_run(sm);
 		if (sm->groups[0].fail) {
 			__atomic_store_n(stop, 1, __ATOMIC_RELAXED);
 			return 1;
