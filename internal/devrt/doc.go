@@ -1,0 +1,53 @@
+// Package devrt is the device runtime of compiled kernels: it builds a
+// program's OpenCL C into a shared object (build.go: clang, the builtins
+// library, trampolines, group loops, for the cpu device natively and for
+// the simulated GPU with every memory access instrumented), loads it, and
+// runs its work-items on SMs (sched.c, sm.c).
+//
+// # SMs and fibers
+//
+// An SM is a set of work-groups assigned together, the TLB their warps
+// share (simulated GPU) and a stack arena. Work-items run on fibers: stacks
+// of SVMK_STACK_SIZE bytes aligned to their size, whose top holds a header
+// naming the running item, so kernel code finds its item from the stack
+// pointer alone (ksrc/svmk.h). One goroutine at a time runs an SM; nothing
+// in an SM is shared with another, except the launch's MMU view, which
+// changes only between runs.
+//
+// The scheduler (dr_sm_run) takes items in index order, pass after pass,
+// until none can progress; the order of execution — and with it the TLB's
+// contents and every counter — depends only on the inputs. An item that
+// runs to its end lets the fiber go straight on with the next new item, so
+// a run of items that never block costs no context switch. On the cpu
+// device a kernel that reaches no barrier runs each group as one IR loop
+// (loop.go) instead.
+//
+// # Work-item states
+//
+//	NEW ──start──▶ RUN ──return──▶ DONE
+//	                │ ├─barrier──▶ BARRIER ──last arrives──▶ READY ──▶ RUN
+//	                │ ├─fault, has written──▶ FAULT ──Resume──▶ READY ──▶ RUN
+//	                │ └─fault, only read────▶ RESTART ──Resume──▶ NEW
+//	                └─trap (SIGSEGV, SIGBUS, SIGFPE), abort, group failed──▶ DEAD
+//
+// FAULT and RESTART are the items waiting for a fault to be serviced
+// (SM.Faults lists their faults, one per group, warp and page; SM.Resume
+// ends the wait, or aborts them and fails their groups). A RESTART item
+// has done nothing another run would not redo — it has not stored,
+// made an atomic, copied or passed a barrier since it started, and has not
+// parked — so it gives its run up instead of keeping a fiber: its counts
+// are undone (the SM's counters go back to their values at its start) and
+// it starts from scratch when resumed, as if it had started later, which
+// the OpenCL memory model allows. An item restarts at most DR_MAX_RESTARTS
+// times and then parks, so an item whose pages keep being evicted while it
+// waits for the next one still makes progress. Restarting is what keeps a
+// simulated GPU's fault rounds cheap: most items fault on their loads, and
+// a parked item would hold a cold stack each.
+//
+// # Faults in work-items
+//
+// A hardware fault in kernel code (a wild pointer natively, a division by
+// zero) is caught by the handler in trap.c, which sits in front of Go's and
+// long-jumps back into the scheduler: the item's group fails, the process
+// survives.
+package devrt
