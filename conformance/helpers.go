@@ -110,11 +110,18 @@ var handshake = &kernels.Kernel{
 			return
 		}
 		f := a.Ptr(0)
-		it.AtomicAddU32(f, 1)
-		for it.AtomicAddU32(f+4, 0) == 0 {
+		atomicStoreU32(it, f, 1)
+		for it.AtomicLoadU32(f+4) == 0 {
 		}
-		it.AtomicAddU32(f+8, 1)
+		atomicStoreU32(it, f+8, 1)
 	},
+}
+
+// atomicStoreU32 is atomic_store on a global uint (what the source does;
+// Item has no store, so a compare-and-swap until it lands).
+func atomicStoreU32(it *kernels.Item, addr uintptr, v uint32) {
+	for !it.AtomicCASU32(addr, it.AtomicLoadU32(addr), v) {
+	}
 }
 
 // mmapAnon maps n private anonymous pages, unmapped after the test.
