@@ -158,18 +158,20 @@ func runSMs(sms []*devrt.SM) {
 		return
 	}
 	var next atomic.Int32
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(sms) {
-					return
-				}
-				sms[i].Run()
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= len(sms) {
+				return
 			}
-		})
+			sms[i].Run()
+		}
 	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work() // the calling goroutine is one of the workers: one hand-off fewer per round
 	wg.Wait()
 }
 
