@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
 
 // Kind classifies a CPU mapping the way HMM treats it.
@@ -21,10 +23,17 @@ const (
 	KindStack             // the main thread's [stack]: mirrored, never migrated
 	KindSpecial           // [vdso], [vvar], [vsyscall]: not device accessible
 	KindDeviceMemory      // a device arena of this process: not a host address
+	// KindSystem is private anonymous memory the process's own machinery
+	// uses: a shared library's .bss (libc, the dynamic loader), the
+	// loader's early allocations, the main thread's static TLS, another
+	// thread's stack and TLS, the Go runtime's non-heap metadata where the
+	// kernel names it. Mirrored, never migrated (see the package doc,
+	// "What migrates").
+	KindSystem
 )
 
 func (k Kind) String() string {
-	return [...]string{"unmapped", "private-anon", "shared-anon", "file", "stack", "special", "device-memory"}[k]
+	return [...]string{"unmapped", "private-anon", "shared-anon", "file", "stack", "special", "device-memory", "system"}[k]
 }
 
 // VMA is one line of /proc/self/maps.
@@ -37,7 +46,10 @@ type VMA struct {
 	Kind              Kind
 }
 
-// Migratable reports whether pages of v may move to device memory.
+// Migratable reports whether pages of v may move to device memory: the one
+// place the migration rule is decided (see the package doc, "What
+// migrates"). Only the program's own private anonymous memory, readable and
+// writable, migrates; everything classified otherwise is mirrored.
 func (v VMA) Migratable() bool { return v.Kind == KindPrivateAnon && v.Read && v.Write }
 
 // Accessible reports whether a device may read v at all.
@@ -74,8 +86,19 @@ func ReadMaps() (*Maps, error) {
 	return ParseMaps(data)
 }
 
-// ParseMaps parses the text format of /proc/<pid>/maps.
+// ParseMaps parses the text format of /proc/<pid>/maps and classifies each
+// mapping (Kind), the process's own machinery included (KindSystem).
 func ParseMaps(data []byte) (*Maps, error) {
+	m, err := parseMaps(data)
+	if err != nil {
+		return nil, err
+	}
+	m.VMAs = classifySystem(m.VMAs)
+	return m, nil
+}
+
+// parseMaps parses and classifies by each line alone.
+func parseMaps(data []byte) (*Maps, error) {
 	m := &Maps{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
@@ -120,10 +143,176 @@ func classify(v VMA) Kind {
 		return KindFile
 	case v.Shared:
 		return KindSharedAnon
+	case strings.HasPrefix(v.Path, "[anon: Go:") && v.Path != "[anon: Go: heap]",
+		strings.HasPrefix(v.Path, "[anon: glibc:"):
+		// Named by the Go runtime (non-heap metadata) or glibc (thread
+		// stacks) where the kernel has CONFIG_ANON_VMA_NAME.
+		return KindSystem
 	default: // "", [heap], [anon:...]
 		return KindPrivateAnon
 	}
 }
+
+// Bounds of the guard-page heuristic for thread stacks: glibc puts a
+// PROT_NONE guard (one page by default) directly below every stack it
+// allocates, and the stack mapping (with the thread's TLS at its top) is at
+// least PTHREAD_STACK_MIN. A Go heap arena's PROT_NONE reservations are
+// megabytes, so they are not taken for guards.
+const (
+	maxGuard    = 64 << 10
+	minStackLen = 64 << 10
+)
+
+// exePath is the executable's path as /proc/self/maps spells it: its .bss
+// (Go globals) is the program's own memory; every other file's anonymous
+// tail belongs to a shared library.
+var exePath, _ = os.Readlink("/proc/self/exe")
+
+// bootSystem are the ranges of the loader's and libc's own anonymous
+// memory as they were when this package was initialised: the mapping right
+// below [vvar]/[vdso] (the loader's first allocations) and the one holding
+// the main thread's static TLS. They are recorded then because later
+// mappings of the program may merge with them (the kernel joins adjacent
+// anonymous mappings with the same flags, and the first mmap of a program
+// usually lands right below them); only the recorded part is system memory.
+var bootSystem = recordBootSystem()
+
+func recordBootSystem() [][2]uintptr {
+	data, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return nil
+	}
+	m, err := parseMaps(data)
+	if err != nil {
+		return nil
+	}
+	tls := uffd.MainTLS() // read in uffd's init, on the main thread
+	var out [][2]uintptr
+	for i, v := range m.VMAs {
+		if v.Kind != KindPrivateAnon {
+			continue
+		}
+		belowSpecial := i+1 < len(m.VMAs) && m.VMAs[i+1].Start == v.End && m.VMAs[i+1].Kind == KindSpecial
+		if belowSpecial || (tls != 0 && v.Start <= tls && tls < v.End) {
+			out = append(out, [2]uintptr{v.Start, v.End})
+		}
+	}
+	return out
+}
+
+// classifySystem marks the private anonymous memory the process's machinery
+// uses as KindSystem (vmas sorted; the result stays sorted, split where only
+// part of a mapping is system memory):
+//
+//   - the mapping right after a shared library's last file mapping: its
+//     .bss (libc's, the dynamic loader's), which libc and the loader touch
+//     from any thread, the migrating one included;
+//   - the loader's first allocations (below [vvar]) and the main thread's
+//     static TLS (errno lives there), as recorded at start-up (bootSystem);
+//   - a mapping right above a small PROT_NONE guard: a thread stack made
+//     by glibc, with that thread's TLS at its top.
+//
+// Kernel HMM may migrate such pages because the kernel never faults on
+// itself; in user space the thread that migrates a page touches libc and
+// the loader's data and its own TLS while the page is in transit, and a
+// fault on a page it owns itself would wait for itself forever.
+func classifySystem(vmas []VMA) []VMA {
+	for i := range vmas {
+		v := &vmas[i]
+		if v.Kind != KindPrivateAnon || i == 0 {
+			continue
+		}
+		p := vmas[i-1]
+		switch {
+		case p.End == v.Start && p.Kind == KindFile && p.Path != exePath && p.Path != exePath+" (deleted)":
+			v.Kind = KindSystem // a library's .bss
+		case p.End == v.Start && p.Kind == KindPrivateAnon && !p.Read && !p.Write && p.End-p.Start <= maxGuard && v.End-v.Start >= minStackLen:
+			v.Kind = KindSystem // a thread stack above its guard page
+		}
+	}
+	if len(bootSystem) == 0 {
+		return vmas
+	}
+	var out []VMA
+	for _, v := range vmas {
+		if v.Kind != KindPrivateAnon {
+			out = append(out, v)
+			continue
+		}
+		// Cut the recorded system ranges out of v (both sorted).
+		for _, r := range bootSystem {
+			if r[1] <= v.Start || r[0] >= v.End {
+				continue
+			}
+			if r[0] > v.Start {
+				head := v
+				head.End = r[0]
+				out = append(out, head)
+				v.Start = r[0]
+			}
+			sys := v
+			sys.End = min(v.End, r[1])
+			sys.Kind = KindSystem
+			out = append(out, sys)
+			v.Start = sys.End
+			if v.Start >= v.End {
+				break
+			}
+		}
+		if v.Start < v.End {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// CheckRange checks that the device named dev may access [start, start+n)
+// (write: for writing) before anything touches it: the range must not
+// wrap, must lie in the user address space, and every byte must be in a
+// readable (writable) mapping that is host memory a device may use. The
+// error names the first bad address and why: a *FaultError wrapping
+// ErrDeviceFault (NULL, unmapped, PROT_NONE, [vvar], device memory) or
+// ErrPermission (a write to read-only memory), or ErrNotSupported naming
+// the mapping for the memory of the process's machinery (KindSystem and the
+// main thread's [stack]), which a memory command must not overwrite.
+// n == 0 checks nothing.
+func (m *Maps) CheckRange(dev string, start, n uintptr, write bool) error {
+	if n == 0 {
+		return nil
+	}
+	fe := func(a uintptr, why string) error {
+		return &FaultError{Device: dev, Addr: a, Write: write, Reason: why, Err: ErrDeviceFault}
+	}
+	switch {
+	case start < PageSize:
+		return fe(start, fmt.Sprintf("range of %d bytes at %#x starts in the NULL page", n, start))
+	case start+n < start || start+n > UserSpaceEnd:
+		return fe(start, fmt.Sprintf("range of %d bytes at %#x runs past the end of the user address space (%#x)", n, start, UserSpaceEnd))
+	}
+	for a, end := start, start+n; a < end; {
+		v, ok := m.Find(a)
+		switch {
+		case !ok:
+			return fe(a, fmt.Sprintf("address not mapped (range %#x..%#x)", start, end))
+		case v.Kind == KindDeviceMemory:
+			return fe(a, "address is device memory, not a host address")
+		case v.Kind == KindSpecial:
+			return fe(a, fmt.Sprintf("%s mapping is not device accessible", v.Path))
+		case !v.Read:
+			return fe(a, "mapping is PROT_NONE")
+		case write && !v.Write:
+			return &FaultError{Device: dev, Addr: a, Write: true, Reason: "mapping is read-only", Err: ErrPermission}
+		case write && (v.Kind == KindSystem || v.Kind == KindStack):
+			return fmt.Errorf("svm: %s: write at %#x: %v is memory of the process's own machinery (loader, libc, a thread's stack or TLS): %w", dev, a, v, ErrNotSupported)
+		}
+		a = v.End
+	}
+	return nil
+}
+
+// UserSpaceEnd is the end of the 47-bit user address space (x86-64 with
+// 4-level page tables; the logical page table covers exactly this).
+const UserSpaceEnd = uintptr(1) << 47
 
 // Find returns the mapping containing addr.
 func (m *Maps) Find(addr uintptr) (VMA, bool) {
