@@ -44,7 +44,7 @@ var (
 	ErrNotSupported      = svm.ErrNotSupported      // capability missing (userfaultfd, backend, ...)
 	ErrInvalidValue      = svm.ErrInvalidValue      // bad argument: overlapping copy, bad fill pattern
 	ErrUnknownDevice     = errors.New("runtime: unknown device")
-	ErrClosed            = svm.ErrClosed            // commands on a closed device, a second Close
+	ErrClosed            = svm.ErrClosed // commands on a closed device, a second Close
 )
 
 // Stats are a device's counters (see svm.Stats).
@@ -295,9 +295,9 @@ type Event struct {
 	ctx    context.Context
 	kernel bool                            // a kernel launch (not a memory command)
 	what   string                          // for errors: "saxpy", "memcpy", ...
-	run  func(ctx context.Context) error // executed in queue order
-	done chan struct{}
-	err  error
+	run    func(ctx context.Context) error // executed in queue order
+	done   chan struct{}
+	err    error
 }
 
 // Wait blocks until the launch has finished or ctx is done. It returns the
