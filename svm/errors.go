@@ -34,7 +34,9 @@ type FaultError struct {
 	Addr   uintptr // faulting address
 	Write  bool
 	Reason string // e.g. "no mapping", "PROT_NONE", "read-only mapping"
-	Err    error  // ErrDeviceFault or ErrPermission
+	// Err is ErrDeviceFault or ErrPermission, or ErrNotSupported for a
+	// memory command writing the process's machinery (KindSystem).
+	Err error
 }
 
 func (e *FaultError) Error() string {

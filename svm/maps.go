@@ -303,7 +303,8 @@ func (m *Maps) CheckRange(dev string, start, n uintptr, write bool) error {
 		case write && !v.Write:
 			return &FaultError{Device: dev, Addr: a, Write: true, Reason: "mapping is read-only", Err: ErrPermission}
 		case write && (v.Kind == KindSystem || v.Kind == KindStack):
-			return fmt.Errorf("svm: %s: write at %#x: %v is memory of the process's own machinery (loader, libc, a thread's stack or TLS): %w", dev, a, v, ErrNotSupported)
+			return &FaultError{Device: dev, Addr: a, Write: true, Err: ErrNotSupported,
+				Reason: fmt.Sprintf("mapping %v is memory of the process's own machinery (loader, libc, a thread's stack or TLS)", v)}
 		}
 		a = v.End
 	}
