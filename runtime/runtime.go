@@ -14,6 +14,33 @@
 //
 // Launches on one device run in submission order (an in-order queue);
 // Launch returns an Event at once, Wait blocks until the kernel finished.
+//
+// # Bad input
+//
+// Every launch and memory command checks the memory it names against the
+// address space before anything is queued or touched; a bad address is an
+// error naming it (ErrDeviceFault, ErrPermission; ErrNotSupported for
+// memory of the process's own machinery, which is never migrated: see
+// package svm). Errors are the same on every device: a kernel's access to
+// an unmapped, PROT_NONE or NULL address is ErrDeviceFault whether the
+// device mirrors the address space (simgpu), runs on the host (cpu) or is
+// an OpenCL device (which refuses NULL pointer arguments outright: a fault
+// on the driver's threads would kill the process). A nil context is
+// ErrInvalidValue; commands after Close, and a second Close, wrap
+// ErrClosed; a kernel body that waits for its own device's queue gets
+// ErrNotSupported instead of a deadlock.
+//
+// Misaligned accesses (a 4-byte load from an address that is not a
+// multiple of 4) are undefined in OpenCL C, which requires data to be
+// aligned to its size. The simulated GPU checks and reports them as
+// ErrDeviceFault naming the address, as a GPU's memory system would; the
+// cpu and opencl devices execute them as the host processor does. Portable
+// kernels keep their accesses aligned.
+//
+// Pointers a kernel reaches by indexing past the memory an argument names,
+// or by following pointers it loads, cannot be checked in advance: cpu and
+// simgpu catch the fault and fail the launch; an OpenCL device may crash
+// the process, as any OpenCL program would.
 package runtime
 
 import (
@@ -407,7 +434,7 @@ func (d *Device) enqueueKind(ctx context.Context, what string, kernel bool, run 
 // while a kernel runs on it: the queue is in order, so whatever the body
 // waits for runs after the kernel, which waits for the body — forever.
 //
-// A body is recognised by its caller, the kernels package's work-item
+// A body is recognised by its callers, the kernels package's work-group
 // runner, on the goroutine's stack (Go has no goroutine-local state to mark
 // it otherwise). The device is not identified: a body of another device's
 // kernel that waits here while this device runs a kernel is refused too.
@@ -419,8 +446,9 @@ func (d *Device) checkNotInOwnKernel(what string) error {
 		what, d.Name(), ErrNotSupported)
 }
 
-// kernelBodyFrame is the function that calls every Go kernel body.
-const kernelBodyFrame = "github.com/svmrt/svmrt/kernels.(*groupRun).runItem"
+// kernelBodyFrames prefixes the methods that call Go kernel bodies (the
+// work-group runner, sequential or one goroutine per work-item).
+const kernelBodyFrames = "github.com/svmrt/svmrt/kernels.(*groupRun)."
 
 func inKernelBody() bool {
 	var pcs [256]uintptr
@@ -428,7 +456,7 @@ func inKernelBody() bool {
 	frames := runtime.CallersFrames(pcs[:n])
 	for {
 		f, more := frames.Next()
-		if f.Function == kernelBodyFrame {
+		if strings.HasPrefix(f.Function, kernelBodyFrames) {
 			return true
 		}
 		if !more {
@@ -574,9 +602,20 @@ func MigrateToHost(p unsafe.Pointer, length uintptr) (int, error) {
 // cpu device dereferences the program's pointers itself) into the same
 // errors a mirroring device reports: ErrDeviceFault for unmapped and
 // PROT_NONE memory, ErrPermission for a write to read-only memory.
+//
+// A Go body's NULL dereference is a fault too: the Go runtime reports it as
+// a "nil pointer dereference" runtime error without the address (somewhere
+// in the first page), which becomes ErrDeviceFault at address 0, as the
+// other devices report a NULL access.
 func hostFault(dev string, err error) error {
 	var pe *kernels.PanicError
-	if !errors.As(err, &pe) || !pe.Fault {
+	if !errors.As(err, &pe) {
+		return err
+	}
+	if !pe.Fault {
+		if re, ok := pe.Value.(runtime.Error); ok && strings.Contains(re.Error(), "nil pointer dereference") {
+			return fmt.Errorf("%w (%v)", &svm.FaultError{Device: dev, Addr: 0, Reason: "NULL pointer dereference", Err: ErrDeviceFault}, pe)
+		}
 		return err
 	}
 	return fmt.Errorf("%w (%v)", classifyHostFault(dev, pe.Addr), pe)

@@ -3,11 +3,15 @@ package svm
 import (
 	"bufio"
 	"bytes"
+	"cmp"
+	"debug/elf"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
@@ -201,12 +205,14 @@ func recordBootSystem() [][2]uintptr {
 }
 
 // classifySystem marks the private anonymous memory the process's machinery
-// uses as KindSystem (vmas sorted; the result stays sorted, split where only
-// part of a mapping is system memory):
+// uses as KindSystem (vmas sorted; the result stays sorted, split where
+// only part of a mapping is system memory):
 //
-//   - the mapping right after a shared library's last file mapping: its
-//     .bss (libc's, the dynamic loader's), which libc and the loader touch
-//     from any thread, the migrating one included;
+//   - a shared library's .bss (libc's, the dynamic loader's, and those of
+//     libraries loaded later): the anonymous memory right after its last
+//     file mapping, up to the end its ELF program headers give (the kernel
+//     merges a program's mapping that lands right after it into the same
+//     mapping: only the .bss part is system memory);
 //   - the loader's first allocations (below [vvar]) and the main thread's
 //     static TLS (errno lives there), as recorded at start-up (bootSystem);
 //   - a mapping right above a small PROT_NONE guard: a thread stack made
@@ -217,30 +223,45 @@ func recordBootSystem() [][2]uintptr {
 // the loader's data and its own TLS while the page is in transit, and a
 // fault on a page it owns itself would wait for itself forever.
 func classifySystem(vmas []VMA) []VMA {
-	for i := range vmas {
-		v := &vmas[i]
-		if v.Kind != KindPrivateAnon || i == 0 {
+	sys := append([][2]uintptr(nil), bootSystem...)
+	base := map[string]uintptr{} // library path -> load address (its offset-0 mapping)
+	for _, v := range vmas {
+		if v.Kind == KindFile && v.Offset == 0 {
+			if _, ok := base[v.Path]; !ok {
+				base[v.Path] = v.Start
+			}
+		}
+	}
+	for i := 1; i < len(vmas); i++ {
+		v, p := &vmas[i], vmas[i-1]
+		if v.Kind != KindPrivateAnon || p.End != v.Start {
 			continue
 		}
-		p := vmas[i-1]
 		switch {
-		case p.End == v.Start && p.Kind == KindFile && p.Path != exePath && p.Path != exePath+" (deleted)":
-			v.Kind = KindSystem // a library's .bss
-		case p.End == v.Start && p.Kind == KindPrivateAnon && !p.Read && !p.Write && p.End-p.Start <= maxGuard && v.End-v.Start >= minStackLen:
+		case p.Kind == KindFile && p.Path != exePath && p.Path != exePath+" (deleted)":
+			end := v.End // the ELF unknown: all of it, to be safe
+			if b, ok := base[p.Path]; ok {
+				if ext := elfExtent(p.Path); ext > 0 && b+ext > v.Start {
+					end = min(v.End, (b+ext+PageSize-1)&^(PageSize-1))
+				}
+			}
+			sys = append(sys, [2]uintptr{v.Start, end})
+		case !p.Read && !p.Write && p.Kind == KindPrivateAnon && p.End-p.Start <= maxGuard && v.End-v.Start >= minStackLen:
 			v.Kind = KindSystem // a thread stack above its guard page
 		}
 	}
-	if len(bootSystem) == 0 {
+	if len(sys) == 0 {
 		return vmas
 	}
+	slices.SortFunc(sys, func(a, b [2]uintptr) int { return cmp.Compare(a[0], b[0]) })
 	var out []VMA
 	for _, v := range vmas {
 		if v.Kind != KindPrivateAnon {
 			out = append(out, v)
 			continue
 		}
-		// Cut the recorded system ranges out of v (both sorted).
-		for _, r := range bootSystem {
+		// Cut the system ranges out of v.
+		for _, r := range sys {
 			if r[1] <= v.Start || r[0] >= v.End {
 				continue
 			}
@@ -250,11 +271,11 @@ func classifySystem(vmas []VMA) []VMA {
 				out = append(out, head)
 				v.Start = r[0]
 			}
-			sys := v
-			sys.End = min(v.End, r[1])
-			sys.Kind = KindSystem
-			out = append(out, sys)
-			v.Start = sys.End
+			part := v
+			part.End = min(v.End, r[1])
+			part.Kind = KindSystem
+			out = append(out, part)
+			v.Start = part.End
 			if v.Start >= v.End {
 				break
 			}
@@ -264,6 +285,34 @@ func classifySystem(vmas []VMA) []VMA {
 		}
 	}
 	return out
+}
+
+// elfExtents caches elfExtent by path.
+var elfExtents sync.Map
+
+// elfExtent is how far a shared object's loaded image reaches from its load
+// address: the end of its last PT_LOAD segment in memory (p_vaddr +
+// p_memsz, .bss included); 0 when the file cannot be read as ELF.
+func elfExtent(path string) uintptr {
+	if v, ok := elfExtents.Load(path); ok {
+		return v.(uintptr)
+	}
+	var ext uintptr
+	if f, err := elf.Open(strings.TrimSuffix(path, " (deleted)")); err == nil {
+		var lo uint64 = ^uint64(0)
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_LOAD {
+				lo = min(lo, p.Vaddr&^(max(p.Align, 1)-1))
+				ext = max(ext, uintptr(p.Vaddr+p.Memsz))
+			}
+		}
+		if lo != ^uint64(0) {
+			ext -= uintptr(lo)
+		}
+		f.Close()
+	}
+	elfExtents.Store(path, ext)
+	return ext
 }
 
 // CheckRange checks that the device named dev may access [start, start+n)

@@ -163,6 +163,7 @@ func TestMigrationRuleProtectsMachinery(t *testing.T) {
 		}
 	}
 	heap := make([]byte, 1<<20)
+	m, _ = Default().Maps(true)
 	if v, _ := m.Find(rvAddr(heap)); !v.Migratable() {
 		t.Errorf("Go heap %v: not migratable", v)
 	}
@@ -278,4 +279,47 @@ func TestAttachReleaseNoLeak(t *testing.T) {
 		cycle()
 	}
 	leakcheck.Check(t, fmt.Sprintf("%d attach/release cycles", n), before, leakcheck.Take(t))
+}
+
+// A program's mapping that the kernel places right after a library's .bss
+// merges with it; only the .bss part (by the library's ELF headers) is the
+// machinery's, the rest still migrates.
+func TestLibraryBSSMergedWithProgramMapping(t *testing.T) {
+	var libc, bss VMA
+	m, err := Default().Maps(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range m.VMAs[:len(m.VMAs)-1] {
+		if strings.Contains(v.Path, "libc.so") && m.VMAs[i+1].Start == v.End && m.VMAs[i+1].Kind == KindSystem {
+			libc, bss = v, m.VMAs[i+1]
+		}
+	}
+	if bss.End == 0 {
+		t.Skip("no anonymous mapping after libc's")
+	}
+	if next, ok := m.Find(bss.End); ok {
+		// Already merged with something the program mapped: that part is
+		// the program's.
+		if next.Kind != KindPrivateAnon || !next.Migratable() {
+			t.Errorf("after libc's .bss %v: %v, want the program's migratable memory", bss, next)
+		}
+		return
+	}
+	// Map right after the .bss, as the kernel does when that gap is the
+	// one that fits.
+	want := bss.End
+	addr, _, e := syscall.Syscall6(syscall.SYS_MMAP, want, 4*PageSize, syscall.PROT_READ|syscall.PROT_WRITE,
+		syscall.MAP_PRIVATE|syscall.MAP_ANON|0x100000 /* MAP_FIXED_NOREPLACE */, ^uintptr(0), 0)
+	if e != 0 || addr != want {
+		t.Skipf("cannot map right after %v (%v)", libc, e)
+	}
+	defer syscall.Syscall(syscall.SYS_MUNMAP, addr, 4*PageSize, 0)
+	m, _ = Default().Maps(true)
+	if v, _ := m.Find(addr); !v.Migratable() {
+		t.Errorf("program mapping merged after libc's .bss: %v, want migratable", v)
+	}
+	if v, _ := m.Find(bss.Start); v.Kind != KindSystem {
+		t.Errorf("libc's .bss: %v, want system", v)
+	}
 }
