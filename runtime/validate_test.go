@@ -144,9 +144,15 @@ func TestMemoryCommandsHugeCounts(t *testing.T) {
 			ctx := context.Background()
 			start := time.Now()
 			for what, enq := range map[string]func() (*svmrt.Event, error){
-				"memfill":     func() (*svmrt.Event, error) { return d.Memfill(ctx, unsafe.Pointer(&buf[0]), []byte{1, 2, 3, 4}, 1<<30) },
-				"memcpy to":   func() (*svmrt.Event, error) { return d.Memcpy(ctx, unsafe.Pointer(&buf[0]), unsafe.Pointer(&far[0]), 1<<30) },
-				"memcpy from": func() (*svmrt.Event, error) { return d.Memcpy(ctx, unsafe.Pointer(&far[0]), unsafe.Pointer(&buf[0]), 1<<30) },
+				"memfill": func() (*svmrt.Event, error) {
+					return d.Memfill(ctx, unsafe.Pointer(&buf[0]), []byte{1, 2, 3, 4}, 1<<30)
+				},
+				"memcpy to": func() (*svmrt.Event, error) {
+					return d.Memcpy(ctx, unsafe.Pointer(&buf[0]), unsafe.Pointer(&far[0]), 1<<30)
+				},
+				"memcpy from": func() (*svmrt.Event, error) {
+					return d.Memcpy(ctx, unsafe.Pointer(&far[0]), unsafe.Pointer(&buf[0]), 1<<30)
+				},
 				"memfill wrapping": func() (*svmrt.Event, error) {
 					return d.Memfill(ctx, ptrAt(^uintptr(0)-4095), []byte{1}, 8192)
 				},
