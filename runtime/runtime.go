@@ -360,9 +360,10 @@ func (e *Event) Done() <-chan struct{} { return e.done }
 // anything is queued. ctx cancels the launch between waves.
 //
 // The memory the arguments name is checked against the address space
-// first (svm.Maps.CheckRange): a slice over unmapped, PROT_NONE or device
-// memory, or a raw pointer to such an address, is an error naming the
-// address. A nil ctx is an error wrapping ErrInvalidValue.
+// before the kernel touches it (svm.Maps.CheckRange; on cpu at Launch, on
+// the other devices by the device): a slice over unmapped, PROT_NONE or
+// device memory, or a raw pointer to such an address, is an error naming
+// the address. A nil ctx is an error wrapping ErrInvalidValue.
 func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRange, args ...any) (*Event, error) {
 	if k == nil {
 		return nil, fmt.Errorf("runtime: Launch: nil kernel: %w", ErrInvalidValue)
@@ -377,13 +378,20 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	if err != nil {
 		return nil, fmt.Errorf("runtime: launch %s: %w", k.Name, err)
 	}
-	for i, p := range k.Params {
-		r := a.Ranges[i]
-		if !p.Kind.IsPointer() || r.Start == 0 {
-			continue // NULL is a valid argument; a kernel that follows it faults
-		}
-		if err := checkRange(d.Name(), r.Start, max(r.Len, 1), r.Written); err != nil {
-			return nil, fmt.Errorf("runtime: launch %s: argument %d (%s): %w", k.Name, i, p.Name, err)
+	if _, direct := d.be.(cpuBackend); direct {
+		// The cpu device dereferences the program's pointers itself: what
+		// they name is checked here (device memory above all: a simulated
+		// GPU's arena holds pages whose truth is on that device). Mirroring
+		// devices check each access against the mappings themselves, and
+		// OpenCL devices check before they enqueue.
+		for i, p := range k.Params {
+			r := a.Ranges[i]
+			if !p.Kind.IsPointer() || r.Start == 0 {
+				continue // NULL is a valid argument; a kernel that follows it faults
+			}
+			if err := checkRange(d.Name(), r.Start, max(r.Len, 1), r.Written); err != nil {
+				return nil, fmt.Errorf("runtime: launch %s: argument %d (%s): %w", k.Name, i, p.Name, err)
+			}
 		}
 	}
 	return d.enqueueKind(ctx, k.Name, true, func(ctx context.Context) error {

@@ -159,12 +159,14 @@ func classify(v VMA) Kind {
 
 // Bounds of the guard-page heuristic for thread stacks: glibc puts a
 // PROT_NONE guard (one page by default) directly below every stack it
-// allocates, and the stack mapping (with the thread's TLS at its top) is at
-// least PTHREAD_STACK_MIN. A Go heap arena's PROT_NONE reservations are
-// megabytes, so they are not taken for guards.
+// allocates, and the stacks of the threads a Go program has (cgo's, an
+// OpenCL implementation's) are the default size, RLIMIT_STACK (8 MiB).
+// A Go heap arena's PROT_NONE reservations are megabytes, so they are not
+// taken for guards, and a program's buffer above a PROT_NONE page of its
+// own is taken for a stack only if it is that large.
 const (
 	maxGuard    = 64 << 10
-	minStackLen = 64 << 10
+	minStackLen = 1 << 20
 )
 
 // exePath is the executable's path as /proc/self/maps spells it: its .bss
@@ -241,11 +243,15 @@ func classifySystem(vmas []VMA) []VMA {
 		case p.Kind == KindFile && p.Path != exePath && p.Path != exePath+" (deleted)":
 			end := v.End // the ELF unknown: all of it, to be safe
 			if b, ok := base[p.Path]; ok {
-				if ext := elfExtent(p.Path); ext > 0 && b+ext > v.Start {
-					end = min(v.End, (b+ext+PageSize-1)&^(PageSize-1))
+				if ext := elfExtent(p.Path); ext > 0 {
+					// The image ends where its headers say; what lies
+					// beyond (possibly all of v) is somebody else's.
+					end = min(v.End, max(v.Start, (b+ext+PageSize-1)&^(PageSize-1)))
 				}
 			}
-			sys = append(sys, [2]uintptr{v.Start, end})
+			if end > v.Start {
+				sys = append(sys, [2]uintptr{v.Start, end})
+			}
 		case !p.Read && !p.Write && p.Kind == KindPrivateAnon && p.End-p.Start <= maxGuard && v.End-v.Start >= minStackLen:
 			v.Kind = KindSystem // a thread stack above its guard page
 		}
