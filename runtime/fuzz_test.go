@@ -23,6 +23,10 @@ import (
 // memory must fail, not hang or crash. Every outcome must be success or an
 // error wrapping one of the API's sentinels.
 //
+// Pointers into the first page other than NULL itself cannot be passed as
+// unsafe.Pointer at all (a Go program cannot hold one); launches get them
+// as uintptr arguments.
+//
 // What the commands may write is bounded by the address space, not by
 // clamping: every valid pointer the fuzzer can form lies in a small
 // playground surrounded by PROT_NONE guards, so a range that runs past it
@@ -42,7 +46,12 @@ func FuzzMemoryCommands(f *testing.F) {
 	f.Fuzz(func(t *testing.T, op, dev, k1 uint8, off1 uint64, k2 uint8, off2 uint64, n uint64, pat []byte, global, local uint32, kn int32) {
 		pg := playgroundFor(t)
 		d := pg.devs[int(dev)%len(pg.devs)]
-		p1, p2 := pg.ptr(k1, off1), pg.ptr(k2, off2)
+		a1, a2 := pg.addr(k1, off1), pg.addr(k2, off2)
+		// Memory commands take unsafe.Pointers; kernels also take uintptr
+		// (the launch uses the addresses as they are, the first page
+		// included: Go forbids a non-nil pointer below 4096 in a pointer
+		// variable — the stack copier throws — so those become nil here).
+		p1, p2 := up(a1), up(a2)
 		size := uintptr(n)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -60,7 +69,7 @@ func FuzzMemoryCommands(f *testing.F) {
 			err = wait(d.Memcpy(ctx, p1, p2, size))
 		case 2:
 			g, l := int(global%(1<<16))+1, int(local%1024)+1
-			err = wait(d.Launch(ctx, kernels.Saxpy, kernels.Range1D(g, l), p1, p2, float32(2), kn))
+			err = wait(d.Launch(ctx, kernels.Saxpy, kernels.Range1D(g, l), a1, a2, float32(2), kn))
 		case 3:
 			err = d.Prefetch(p1, size)
 			if e := d.Migrate(p2, size); err == nil {
@@ -173,8 +182,16 @@ func playgroundFor(t *testing.T) *playground {
 	return pgVal
 }
 
-// ptr forms a pointer of the kind k selects.
-func (pg *playground) ptr(k uint8, off uint64) unsafe.Pointer {
+// up is a as a pointer: nil for the first page (see the fuzz function).
+func up(a uintptr) unsafe.Pointer {
+	if a < svm.PageSize {
+		return nil
+	}
+	return ptrAt(a)
+}
+
+// addr forms an address of the kind k selects.
+func (pg *playground) addr(k uint8, off uint64) uintptr {
 	var a uintptr
 	switch k % 8 {
 	case 0:
@@ -194,5 +211,5 @@ func (pg *playground) ptr(k uint8, off uint64) unsafe.Pointer {
 	case 7:
 		a = pg.arena + uintptr(off%(4<<20)) // device memory
 	}
-	return ptrAt(a)
+	return a
 }

@@ -921,12 +921,17 @@ func (d *Device) migrate(start, length uintptr, strict bool) error {
 	// larger than the device evicts, and what it brings in can be evicted).
 	return d.exclusive(func(l *launch, _ time.Time) error {
 		maps := l.maps
+		// Mapping by mapping, never page by page: a range of terabytes
+		// over holes costs what the address space holds there.
 		for a := first; strict && a < end; {
 			v, ok := maps.Find(a)
-			if ok && !v.Migratable() {
+			if !ok {
+				return &svm.FaultError{Device: d.Name(), Addr: a, Reason: "migration of an unmapped address", Err: svm.ErrDeviceFault}
+			}
+			if !v.Migratable() {
 				return fmt.Errorf("simgpu: migrate %#x: %s mapping %v is mirrored, not migrated: %w", a, v.Kind, v, svm.ErrNotSupported)
 			}
-			a = max(v.End, a+svm.PageSize)
+			a = v.End
 		}
 		var pages []uint64
 		for a := first; a < end; {

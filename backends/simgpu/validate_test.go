@@ -258,3 +258,29 @@ func TestLocalMemoryBeyondLimit(t *testing.T) {
 		t.Errorf("work-group of 2^20 items: %v, want ErrInvalidNDRange", err)
 	}
 }
+
+// Found by FuzzMemoryCommands: Migrate of 16 TiB starting in a hole walked
+// the hole page by page (4 G iterations). It fails at once now, naming the
+// address, and so does Prefetch.
+func TestMigrateTerabytesOfHoles(t *testing.T) {
+	needUFFD(t)
+	arm(t, time.Minute)
+	d := newDev(t)
+	m, _ := svm.Default().Maps(true)
+	a := uintptr(1) << 44
+	for ; a < svm.UserSpaceEnd; a += 1 << 44 {
+		if _, ok := m.Find(a); !ok {
+			break
+		}
+	}
+	start := time.Now()
+	for what, err := range map[string]error{"migrate": d.Migrate(a, 1<<44), "prefetch": d.Prefetch(a, 1<<44)} {
+		var fe *svm.FaultError
+		if !errors.Is(err, svm.ErrDeviceFault) || !errors.As(err, &fe) || fe.Addr != a {
+			t.Errorf("%s of 16 TiB from the hole at %#x: %v, want ErrDeviceFault naming it", what, a, err)
+		}
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("took %v", el)
+	}
+}
