@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -321,5 +323,80 @@ func TestLibraryBSSMergedWithProgramMapping(t *testing.T) {
 	}
 	if v, _ := m.Find(bss.Start); v.Kind != KindSystem {
 		t.Errorf("libc's .bss: %v, want system", v)
+	}
+}
+
+// Huge and hostile ranges while pages migrate and a goroutine forces GC,
+// at GOMAXPROCS 1 and 2: MigrateToHost of the whole address space,
+// refused Snapshots and Discards race device migrations and host writers;
+// nothing hangs (the watchdog dumps and fails instead), no write is lost.
+func TestHugeRangesUnderGCStress(t *testing.T) {
+	for _, procs := range []int{1, 2} {
+		t.Run(fmt.Sprintf("GOMAXPROCS=%d", procs), func(t *testing.T) {
+			arm(t, 2*time.Minute)
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			d := attach(t, 64)
+			const pages = 16
+			mem := rvMmap(t, pages*PageSize)
+			defer syscall.Munmap(mem)
+			base := rvAddr(mem)
+			var stop atomic.Bool
+			var wg sync.WaitGroup
+			wg.Add(3)
+			go func() { // GC storm
+				defer wg.Done()
+				for !stop.Load() {
+					runtime.GC()
+					_ = make([]byte, 64<<10)
+				}
+			}()
+			var writes [pages]uint64
+			go func() { // host writer: one counter per page
+				defer wg.Done()
+				for n := uint64(1); !stop.Load(); n++ {
+					pg := int(n % pages)
+					writes[pg] = n
+					atomic.StoreUint64((*uint64)(ptrAt(base+uintptr(pg)*PageSize)), n)
+					if n%64 == 0 {
+						runtime.Gosched()
+					}
+				}
+			}()
+			go func() { // hostile ranges
+				defer wg.Done()
+				for !stop.Load() {
+					if _, err := Default().MigrateToHost(PageSize, UserSpaceEnd-2*PageSize); err != nil {
+						t.Errorf("MigrateToHost: %v", err)
+						return
+					}
+					if _, err := Default().Snapshot(1<<30, 1<<42, 0); !errors.Is(err, ErrInvalidValue) {
+						t.Errorf("Snapshot: %v", err)
+						return
+					}
+					if _, err := Default().Discard(base, 1<<40); !errors.Is(err, ErrDeviceFault) {
+						t.Errorf("Discard: %v", err)
+						return
+					}
+					runtime.Gosched()
+				}
+			}()
+			deadline := time.Now().Add(time.Second)
+			for time.Now().Before(deadline) {
+				v, ok, err := Default().Resolve(base)
+				if err != nil || !ok {
+					t.Fatal(err)
+				}
+				if _, err := d.Migrate(v, base, pages); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stop.Store(true)
+			wg.Wait()
+			for pg := 0; pg < pages; pg++ {
+				if got := atomic.LoadUint64((*uint64)(ptrAt(base + uintptr(pg)*PageSize))); writes[pg] != 0 && got != writes[pg] {
+					t.Fatalf("page %d: last write %d, memory has %d", pg, writes[pg], got)
+				}
+			}
+		})
 	}
 }
