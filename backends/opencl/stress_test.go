@@ -21,7 +21,7 @@ import (
 // devices sharing the OpenCL device, with the garbage collector running,
 // at GOMAXPROCS 1 and 2: every result is right and nothing hangs.
 func TestConcurrentLaunches(t *testing.T) {
-	watchdog.Arm(t, 5*time.Minute, svm.Default().ServiceState)
+	watchdog.Arm(t, 5*time.Minute, func() string { return svm.Default().ServiceState() })
 	budget := 3 * time.Second
 	if testing.Short() {
 		budget = time.Second
