@@ -6,12 +6,14 @@ import (
 	"cmp"
 	"debug/elf"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
@@ -82,12 +84,41 @@ func (v VMA) String() string {
 type Maps struct{ VMAs []VMA }
 
 // ReadMaps parses /proc/self/maps.
+//
+// It is read with one read(2) into a buffer large enough for all of it:
+// the kernel holds the address-space lock for one read only, so a file
+// read in pieces while another thread changes mappings (an mprotect
+// splitting one) can skip a mapping and show a hole that never existed.
 func ReadMaps() (*Maps, error) {
-	data, err := os.ReadFile("/proc/self/maps")
+	data, err := readWhole("/proc/self/maps")
 	if err != nil {
 		return nil, fmt.Errorf("svm: read /proc/self/maps: %w", err)
 	}
 	return ParseMaps(data)
+}
+
+// mapsBufSize is the buffer readWhole starts with (grown when it fills).
+var mapsBufSize atomic.Int64
+
+func readWhole(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size := max(mapsBufSize.Load(), 64<<10)
+	for {
+		buf := make([]byte, size)
+		n, err := f.ReadAt(buf, 0)
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		if n < len(buf) {
+			return buf[:n], nil
+		}
+		size *= 2 // full: there may be more; read it all again, at once
+		mapsBufSize.Store(size)
+	}
 }
 
 // ParseMaps parses the text format of /proc/<pid>/maps and classifies each

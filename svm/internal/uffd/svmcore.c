@@ -845,16 +845,24 @@ uint64_t svm_stack_pointer(void) {
 	return (uint64_t)(uintptr_t)__builtin_frame_address(0);
 }
 
-// on_own_stack reports whether [start, start+len) comes near the calling
-// thread's stack pointer or its TLS. The Go side refuses ranges in the
+// on_own_stack reports whether [start, start+len) comes within a few pages
+// of the calling thread's stack pointer or thread pointer (its TCB, with
+// the static TLS right below). The Go side refuses ranges in the whole
 // mappings holding them (svm's migration rule); this is the last line of
-// defence should the address space have been reused since it looked. It
-// only compares addresses: it must not call into libc (pthread_getattr_np
+// defence should the address space have been reused since it looked, so
+// it only looks at the pages in use now — a wider window would refuse a
+// program's mapping that merely lies next to a thread's stack. It only
+// compares addresses: it must not call into libc (pthread_getattr_np
 // allocates, and the allocator's memory may be what is being migrated).
 static int on_own_stack(uint64_t start, uint64_t len) {
 	uint64_t sp = svm_stack_pointer(), tp = svm_thread_pointer();
-	uint64_t end = start + len, w = 64 << 10;
-	return (sp + w > start && sp < end + w) || (tp + w > start && tp < end + w);
+	uint64_t end = start + len;
+	// Below the stack pointer: the frames this call may still push. Around
+	// the thread pointer: the static TLS below it and glibc's struct
+	// pthread (about 2.3 KiB) above it, which ends where the thread's stack
+	// mapping does — a program's mapping often starts right there.
+	uint64_t slo = sp - 8192, shi = sp + 64, tlo = tp - 16384, thi = tp + 2304;
+	return (start < shi && slo < end) || (start < thi && tlo < end);
 }
 
 // unprotect_held removes the write protection of the pages [i0, i1) of a
