@@ -160,6 +160,11 @@
 // signals while it owns pages (the Go runtime's signal handlers touch Go
 // memory that may be in transit).
 //
+// Known gap: the loader's allocations below [vvar] are recorded when the
+// process starts; a runtime that frees them later (the race detector's
+// does) leaves a recorded range a program's next mmap may land in, and that
+// mapping is then mirrored, not migrated (Migrate says ErrNotSupported).
+//
 // Known gap: the Go runtime's non-heap metadata (span structures, bitmaps)
 // lives in unnamed anonymous mappings that /proc/self/maps cannot tell
 // apart from the program's own mmap where the kernel lacks

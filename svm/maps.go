@@ -229,9 +229,16 @@ func recordBootSystem() [][2]uintptr {
 		if v.Kind != KindPrivateAnon {
 			continue
 		}
-		belowSpecial := i+1 < len(m.VMAs) && m.VMAs[i+1].Start == v.End && m.VMAs[i+1].Kind == KindSpecial
-		if belowSpecial || (tls != 0 && v.Start <= tls && tls < v.End) {
+		if i+1 < len(m.VMAs) && m.VMAs[i+1].Start == v.End && m.VMAs[i+1].Kind == KindSpecial {
 			out = append(out, [2]uintptr{v.Start, v.End})
+		}
+		if tls != 0 && v.Start <= tls && tls < v.End {
+			// Only the pages of the TLS block and the TCB: the rest of
+			// that mapping is allocations the runtime may free, and a
+			// program's mapping may later take their place.
+			lo := max(v.Start, (tls-PageSize)&^(PageSize-1))
+			hi := min(v.End, (tls+4<<10+PageSize-1)&^(PageSize-1))
+			out = append(out, [2]uintptr{lo, hi})
 		}
 	}
 	return out
@@ -272,13 +279,17 @@ func classifySystem(vmas []VMA) []VMA {
 		}
 		switch {
 		case p.Kind == KindFile && p.Path != exePath && p.Path != exePath+" (deleted)":
-			end := v.End // the ELF unknown: all of it, to be safe
-			if b, ok := base[p.Path]; ok {
-				if ext := elfExtent(p.Path); ext > 0 {
-					// The image ends where its headers say; what lies
-					// beyond (possibly all of v) is somebody else's.
-					end = min(v.End, max(v.Start, (b+ext+PageSize-1)&^(PageSize-1)))
-				}
+			// Only after a shared object: a data file a program maps has
+			// no .bss (and no headers). The image ends where its headers
+			// say; what lies beyond (possibly all of v) is somebody else's.
+			ext := elfExtent(p.Path)
+			b, ok := base[p.Path]
+			if ext == 0 {
+				continue
+			}
+			end := v.End // load address unknown: all of it, to be safe
+			if ok {
+				end = min(v.End, max(v.Start, (b+ext+PageSize-1)&^(PageSize-1)))
 			}
 			if end > v.Start {
 				sys = append(sys, [2]uintptr{v.Start, end})

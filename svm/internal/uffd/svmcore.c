@@ -861,7 +861,7 @@ static int on_own_stack(uint64_t start, uint64_t len) {
 	// the thread pointer: the static TLS below it and glibc's struct
 	// pthread (about 2.3 KiB) above it, which ends where the thread's stack
 	// mapping does — a program's mapping often starts right there.
-	uint64_t slo = sp - 8192, shi = sp + 64, tlo = tp - 16384, thi = tp + 2304;
+	uint64_t slo = sp - 8192, shi = sp + 64, tlo = tp - 4096, thi = tp + 2304;
 	return (start < shi && slo < end) || (start < thi && tlo < end);
 }
 
