@@ -1,7 +1,7 @@
 # svmrt — see README.md. `make run` is the main job, `make test` passes all tests.
 GO ?= go
 
-.PHONY: setup run test vet race unit bench bench-smoke bench-peers bench-peers-smoke bench-kernels bench-kernels-smoke
+.PHONY: setup run test vet race unit fuzz bench bench-smoke bench-peers bench-peers-smoke bench-kernels bench-kernels-smoke
 
 setup:
 	./scripts/setup.sh
@@ -12,7 +12,7 @@ run: setup
 
 # Everything CI checks: vet, all tests, and the race detector on the
 # concurrent core (svm, backends).
-test: setup vet unit race bench-smoke bench-peers-smoke bench-kernels-smoke
+test: setup vet unit race fuzz bench-smoke bench-peers-smoke bench-kernels-smoke
 
 vet:
 	$(GO) vet ./...
@@ -23,6 +23,14 @@ unit:
 
 race:
 	$(GO) test -count=1 -race -short -timeout 15m ./svm/... ./backends/...
+
+# The public launch and memory-command API under hostile arguments
+# (runtime's FuzzMemoryCommands: unclamped counts, NULL, holes, PROT_NONE,
+# device memory, wrapping ranges) for FUZZTIME; `make unit` already runs
+# its committed seed corpus (runtime/testdata/fuzz).
+FUZZTIME ?= 2m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzMemoryCommands$$' -fuzztime $(FUZZTIME) ./runtime/
 
 # Every benchmark once, so they cannot rot (numbers come from `make bench`).
 bench-smoke:

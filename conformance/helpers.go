@@ -133,8 +133,34 @@ func mmapFlags(c *C, pages, flags int) []byte {
 	mem, err := syscall.Mmap(-1, 0, pages*pageSize, syscall.PROT_READ|syscall.PROT_WRITE, flags)
 	c.Check(err, "mmap")
 	base, n := uintptr(unsafe.Pointer(&mem[0])), uintptr(len(mem))
-	c.Cleanup(func() { syscall.Syscall(syscall.SYS_MUNMAP, base, n, 0) })
+	c.Cleanup(func() {
+		// Only what is still the test's: a part it unmapped (or moved away)
+		// may hold somebody else's memory by now — the Go runtime maps its
+		// own metadata into freed holes, and unmapping that crashes the GC.
+		c.mu.Lock()
+		gone := append([][2]uintptr(nil), c.gone...)
+		c.mu.Unlock()
+		for a := base; a < base+n; a += pageSize {
+			mine := true
+			for _, g := range gone {
+				if a >= g[0] && a < g[1] {
+					mine = false
+				}
+			}
+			if mine {
+				syscall.Syscall(syscall.SYS_MUNMAP, a, pageSize, 0)
+			}
+		}
+	})
 	return mem
+}
+
+// unmapped records that the test unmapped [start, start+n) itself (munmap,
+// or mremap moving it away), so the cleanup of its mapping leaves it alone.
+func (c *C) unmapped(start, n uintptr) {
+	c.mu.Lock()
+	c.gone = append(c.gone, [2]uintptr{start, start + n})
+	c.mu.Unlock()
 }
 
 func u32s(b []byte) []uint32 { return unsafe.Slice((*uint32)(unsafe.Pointer(&b[0])), len(b)/4) }

@@ -118,6 +118,7 @@ func protNoneAndHoles(c *C) {
 	if e != 0 {
 		c.Fatalf("munmap: %v", e)
 	}
+	c.unmapped(addr(mem)+3*pageSize, pageSize)
 	c.Check(syscall.Mprotect(mem[pageSize:2*pageSize], syscall.PROT_READ|syscall.PROT_WRITE), "mprotect")
 	err = run(c, dev, addU32, range1(len(w)), w, uint32(1), int32(len(w)))
 	expectFault(c, err, svmrt.ErrDeviceFault, addr(mem)+3*pageSize, addr(mem)+4*pageSize, "hole")
@@ -272,6 +273,7 @@ func snapshotStates(c *C) {
 	if _, _, e := syscall.Syscall(syscall.SYS_MUNMAP, addr(mem)+7*pageSize, pageSize, 0); e != 0 {
 		c.Fatalf("munmap: %v", e) // 7: unmapped
 	}
+	c.unmapped(addr(mem)+7*pageSize, pageSize)
 	want := []svm.PageState{svm.PageNotPresent, svm.PageZero, svm.PageWritable, svm.PageReadOnly,
 		svm.PageOnDevice, svm.PageOnOtherDevice, svm.PageNoAccess, svm.PageNoAccess}
 	got := states(c, dev, mem)
@@ -317,6 +319,7 @@ func munmapOnDevice(c *C) {
 	if _, _, e := syscall.Syscall(syscall.SYS_MUNMAP, base, uintptr(len(mem)), 0); e != 0 {
 		c.Fatalf("munmap: %v", e)
 	}
+	c.unmapped(base, uintptr(len(mem)))
 	err := run(c, dev, addU32, range1(len(w)), base, uint32(1), int32(len(w)))
 	expectFault(c, err, svmrt.ErrDeviceFault, base, base+uintptr(len(mem)), "launch on unmapped memory")
 }
@@ -332,6 +335,7 @@ func partialMunmap(c *C) {
 	if _, _, e := syscall.Syscall(syscall.SYS_MUNMAP, addr(mem)+2*pageSize, 2*pageSize, 0); e != 0 {
 		c.Fatalf("munmap: %v", e)
 	}
+	c.unmapped(addr(mem)+2*pageSize, 2*pageSize)
 	for _, r := range [][2]int{{0, 2}, {4, 6}} {
 		part := mem[r[0]*pageSize : r[1]*pageSize]
 		pw := u32s(part)
@@ -356,6 +360,7 @@ func mremapOnDevice(c *C) {
 	if e != 0 || got != addr(dst) {
 		c.Fatalf("mremap: %v", e)
 	}
+	c.unmapped(addr(mem), uintptr(len(mem)))
 	checkFill(c, dst, 4, "at the new address")
 	dw := u32s(dst)
 	c.Check(run(c, dev, addU32, range1(len(dw)), dw, uint32(0), int32(len(dw))), "launch at the new address")

@@ -100,6 +100,7 @@ type C struct {
 	skipped bool
 	reason  []string
 	cleanup []func()
+	gone    [][2]uintptr // ranges the test unmapped itself (see unmapped)
 }
 
 // Dev is the device under test.

@@ -134,7 +134,7 @@ func (d *Device) PrefetchAsync(ctx context.Context, p unsafe.Pointer, n uintptr,
 			_, err := svm.Default().MigrateToHost(uintptr(p), n)
 			return err
 		}
-		return d.Prefetch(p, n)
+		return d.prefetch(p, n)
 	})
 }
 

@@ -30,11 +30,21 @@ var (
 )
 
 // Memcpy queues a copy of n bytes from src to dst made by the device.
-// Overlapping regions are ErrInvalidValue (CL_MEM_COPY_OVERLAP).
+// Overlapping regions are ErrInvalidValue (CL_MEM_COPY_OVERLAP). Both
+// ranges are checked against the address space at once and again when the
+// copy runs (svm.Maps.CheckRange): a count beyond the mappings fails
+// with ErrDeviceFault naming the first bad address, before anything is
+// touched.
 func (d *Device) Memcpy(ctx context.Context, dst, src unsafe.Pointer, n uintptr) (*Event, error) {
 	s, t := uintptr(src), uintptr(dst)
 	if n > 0 && t < s+n && s < t+n {
 		return nil, fmt.Errorf("runtime: memcpy %#x..%#x to %#x..%#x: regions overlap: %w", s, s+n, t, t+n, ErrInvalidValue)
+	}
+	if err := checkRange(d.Name(), s, n, false); err != nil {
+		return nil, fmt.Errorf("runtime: memcpy source: %w", err)
+	}
+	if err := checkRange(d.Name(), t, n, true); err != nil {
+		return nil, fmt.Errorf("runtime: memcpy destination: %w", err)
 	}
 	return d.enqueue(ctx, "memcpy", func(ctx context.Context) error {
 		defer keep(dst, src)
@@ -52,6 +62,9 @@ func (d *Device) Memcpy(ctx context.Context, dst, src unsafe.Pointer, n uintptr)
 func (d *Device) Memfill(ctx context.Context, dst unsafe.Pointer, pattern []byte, n uintptr) (*Event, error) {
 	t := uintptr(dst)
 	if err := svm.CheckFill(t, pattern, n); err != nil {
+		return nil, fmt.Errorf("runtime: memfill: %w", err)
+	}
+	if err := checkRange(d.Name(), t, n, true); err != nil {
 		return nil, fmt.Errorf("runtime: memfill: %w", err)
 	}
 	pat := append([]byte(nil), pattern...) // the caller may reuse its slice once we return
@@ -108,7 +121,7 @@ func (d *Device) MigrateMem(ctx context.Context, p unsafe.Pointer, n uintptr, to
 			_, err := svm.Default().MigrateToHost(uintptr(p), n)
 			return err
 		}
-		return d.Migrate(p, n)
+		return d.migrate(p, n)
 	})
 }
 
@@ -123,10 +136,10 @@ func keep(p, q unsafe.Pointer) {
 // operations, with a bad address reported as the same error a mirroring
 // device reports (see classifyHostFault).
 func hostCopy(dst, src, n uintptr) (err error) {
-	if err := checkHostRange("memcpy", dst, n); err != nil {
+	if err := checkHostRange(src, n, false); err != nil {
 		return err
 	}
-	if err := checkHostRange("memcpy", src, n); err != nil {
+	if err := checkHostRange(dst, n, true); err != nil {
 		return err
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -136,7 +149,7 @@ func hostCopy(dst, src, n uintptr) (err error) {
 }
 
 func hostFill(dst uintptr, pattern []byte, n uintptr) (err error) {
-	if err := checkHostRange("memfill", dst, n); err != nil {
+	if err := checkHostRange(dst, n, true); err != nil {
 		return err
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -148,16 +161,20 @@ func hostFill(dst uintptr, pattern []byte, n uintptr) (err error) {
 	return nil
 }
 
-// checkHostRange rejects a NULL pointer and a range that wraps around the
-// address space before anything is touched.
-func checkHostRange(op string, p, n uintptr) error {
+// checkHostRange checks a host memory command's range against the mappings
+// as they are now, before anything is touched: NULL, holes, PROT_NONE,
+// read-only for a write, and device memory (a simulated GPU's arena holds
+// pages whose truth is on the device: a host write there would corrupt
+// them silently) are refused with the error a mirroring device gives.
+func checkHostRange(p, n uintptr, write bool) error {
 	if n == 0 {
 		return nil
 	}
-	if p == 0 || p+n < p || n > 1<<47 {
-		return &svm.FaultError{Device: "cpu", Addr: p, Reason: fmt.Sprintf("%s of %d bytes at %#x: not a valid range", op, n, p), Err: ErrDeviceFault}
+	m, err := svm.Default().Maps(true)
+	if err != nil {
+		return err
 	}
-	return nil
+	return m.CheckRange("cpu", p, n, write)
 }
 
 func hostRecover(err *error) {
@@ -191,6 +208,6 @@ func (d *Device) MakeExclusive(ctx context.Context, p unsafe.Pointer, n uintptr)
 	}
 	return d.enqueue(ctx, "make-exclusive", func(ctx context.Context) error {
 		defer keep(p, nil)
-		return d.Migrate(p, n)
+		return d.migrate(p, n)
 	})
 }

@@ -14,6 +14,33 @@
 //
 // Launches on one device run in submission order (an in-order queue);
 // Launch returns an Event at once, Wait blocks until the kernel finished.
+//
+// # Bad input
+//
+// Every launch and memory command checks the memory it names against the
+// address space before anything is queued or touched; a bad address is an
+// error naming it (ErrDeviceFault, ErrPermission; ErrNotSupported for
+// memory of the process's own machinery, which is never migrated: see
+// package svm). Errors are the same on every device: a kernel's access to
+// an unmapped, PROT_NONE or NULL address is ErrDeviceFault whether the
+// device mirrors the address space (simgpu), runs on the host (cpu) or is
+// an OpenCL device (which refuses NULL pointer arguments outright: a fault
+// on the driver's threads would kill the process). A nil context is
+// ErrInvalidValue; commands after Close, and a second Close, wrap
+// ErrClosed; a kernel body that waits for its own device's queue gets
+// ErrNotSupported instead of a deadlock.
+//
+// Misaligned accesses (a 4-byte load from an address that is not a
+// multiple of 4) are undefined in OpenCL C, which requires data to be
+// aligned to its size. The simulated GPU checks and reports them as
+// ErrDeviceFault naming the address, as a GPU's memory system would; the
+// cpu and opencl devices execute them as the host processor does. Portable
+// kernels keep their accesses aligned.
+//
+// Pointers a kernel reaches by indexing past the memory an argument names,
+// or by following pointers it loads, cannot be checked in advance: cpu and
+// simgpu catch the fault and fail the launch; an OpenCL device may crash
+// the process, as any OpenCL program would.
 package runtime
 
 import (
@@ -25,6 +52,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -43,7 +71,7 @@ var (
 	ErrNotSupported      = svm.ErrNotSupported      // capability missing (userfaultfd, backend, ...)
 	ErrInvalidValue      = svm.ErrInvalidValue      // bad argument: overlapping copy, bad fill pattern
 	ErrUnknownDevice     = errors.New("runtime: unknown device")
-	ErrClosed            = errors.New("runtime: device closed")
+	ErrClosed            = svm.ErrClosed // commands on a closed device, a second Close
 )
 
 // Stats are a device's counters (see svm.Stats).
@@ -151,6 +179,10 @@ type Device struct {
 	queue  chan *Event
 	closed bool
 	wg     sync.WaitGroup
+
+	// kernelRunning is set while the queue worker runs a kernel launch: a
+	// Wait from inside a kernel body on this device would wait for itself.
+	kernelRunning atomic.Bool
 }
 
 // Open opens a device by name: "cpu", "simgpu", "opencl" or "opencl:N".
@@ -286,17 +318,32 @@ func Degraded() error { return svm.Default().Degraded() }
 
 // Event is a submitted command: a kernel launch or a memory operation.
 type Event struct {
-	ctx  context.Context
-	what string                          // for errors: "saxpy", "memcpy", ...
-	run  func(ctx context.Context) error // executed in queue order
-	done chan struct{}
-	err  error
+	dev    *Device
+	ctx    context.Context
+	kernel bool                            // a kernel launch (not a memory command)
+	what   string                          // for errors: "saxpy", "memcpy", ...
+	run    func(ctx context.Context) error // executed in queue order
+	done   chan struct{}
+	err    error
 }
 
 // Wait blocks until the launch has finished or ctx is done. It returns the
 // launch's error, or ctx's error if ctx ended first (the launch keeps
-// running; Wait again to see its result).
+// running; Wait again to see its result). A nil ctx is an error wrapping
+// ErrInvalidValue, and so is a Wait from inside a kernel body for a command
+// queued behind that kernel on the same device (it would wait for itself).
 func (e *Event) Wait(ctx context.Context) error {
+	if ctx == nil {
+		return fmt.Errorf("runtime: wait for %s: nil context: %w", e.what, ErrInvalidValue)
+	}
+	select {
+	case <-e.done:
+		return e.err
+	default:
+	}
+	if err := e.dev.checkNotInOwnKernel("wait for " + e.what); err != nil {
+		return err
+	}
 	select {
 	case <-e.done:
 		return e.err
@@ -311,9 +358,18 @@ func (e *Event) Done() <-chan struct{} { return e.done }
 // Launch binds args to k's parameters and queues the launch. Argument
 // errors (count, types) and NDRange errors are returned at once, before
 // anything is queued. ctx cancels the launch between waves.
+//
+// The memory the arguments name is checked against the address space
+// before the kernel touches it (svm.Maps.CheckRange; on cpu at Launch, on
+// the other devices by the device): a slice over unmapped, PROT_NONE or
+// device memory, or a raw pointer to such an address, is an error naming
+// the address. A nil ctx is an error wrapping ErrInvalidValue.
 func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRange, args ...any) (*Event, error) {
 	if k == nil {
-		return nil, fmt.Errorf("runtime: Launch: nil kernel")
+		return nil, fmt.Errorf("runtime: Launch: nil kernel: %w", ErrInvalidValue)
+	}
+	if ctx == nil {
+		return nil, fmt.Errorf("runtime: launch %s: nil context: %w", k.Name, ErrInvalidValue)
 	}
 	if err := nd.Validate(); err != nil {
 		return nil, fmt.Errorf("runtime: launch %s: %w", k.Name, err)
@@ -322,27 +378,106 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	if err != nil {
 		return nil, fmt.Errorf("runtime: launch %s: %w", k.Name, err)
 	}
-	return d.enqueue(ctx, k.Name, func(ctx context.Context) error {
+	if _, direct := d.be.(cpuBackend); direct {
+		// The cpu device dereferences the program's pointers itself: what
+		// they name is checked here (device memory above all: a simulated
+		// GPU's arena holds pages whose truth is on that device). Mirroring
+		// devices check each access against the mappings themselves, and
+		// OpenCL devices check before they enqueue.
+		for i, p := range k.Params {
+			r := a.Ranges[i]
+			if !p.Kind.IsPointer() || r.Start == 0 {
+				continue // NULL is a valid argument; a kernel that follows it faults
+			}
+			if err := checkRange(d.Name(), r.Start, max(r.Len, 1), r.Written); err != nil {
+				return nil, fmt.Errorf("runtime: launch %s: argument %d (%s): %w", k.Name, i, p.Name, err)
+			}
+		}
+	}
+	return d.enqueueKind(ctx, k.Name, true, func(ctx context.Context) error {
 		err := d.be.Launch(ctx, k, nd, a)
 		runtime.KeepAlive(a) // the launch used the memory a's values name
 		return err
 	})
 }
 
-// enqueue submits a command to the device's in-order queue.
+// checkRange checks [p, p+n) for device dev (see svm.Maps.CheckRange)
+// against the cached mappings and, when they find a problem, against fresh
+// ones (mprotect has no event: the cache may be behind).
+func checkRange(dev string, p, n uintptr, write bool) error {
+	s := svm.Default()
+	m, err := s.Maps(false)
+	if err != nil {
+		return err
+	}
+	if m.CheckRange(dev, p, n, write) == nil {
+		return nil
+	}
+	if m, err = s.Maps(true); err != nil {
+		return err
+	}
+	return m.CheckRange(dev, p, n, write)
+}
+
+// enqueue submits a memory command to the device's in-order queue.
 func (d *Device) enqueue(ctx context.Context, what string, run func(context.Context) error) (*Event, error) {
-	ev := &Event{ctx: ctx, what: what, run: run, done: make(chan struct{})}
+	return d.enqueueKind(ctx, what, false, run)
+}
+
+func (d *Device) enqueueKind(ctx context.Context, what string, kernel bool, run func(context.Context) error) (*Event, error) {
+	if ctx == nil {
+		return nil, fmt.Errorf("runtime: %s: nil context: %w", what, ErrInvalidValue)
+	}
+	ev := &Event{dev: d, ctx: ctx, kernel: kernel, what: what, run: run, done: make(chan struct{})}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return nil, ErrClosed
+		return nil, fmt.Errorf("runtime: %s on %s: %w", what, d.Name(), ErrClosed)
 	}
 	d.queue <- ev
 	return ev, nil
 }
 
+// checkNotInOwnKernel refuses to block a kernel body on this device's queue
+// while a kernel runs on it: the queue is in order, so whatever the body
+// waits for runs after the kernel, which waits for the body — forever.
+//
+// A body is recognised by its callers, the kernels package's work-group
+// runner, on the goroutine's stack (Go has no goroutine-local state to mark
+// it otherwise). The device is not identified: a body of another device's
+// kernel that waits here while this device runs a kernel is refused too.
+func (d *Device) checkNotInOwnKernel(what string) error {
+	if d == nil || !d.kernelRunning.Load() || !inKernelBody() {
+		return nil
+	}
+	return fmt.Errorf("runtime: %s on %s from inside a kernel running on it: it would wait for itself (launch it without waiting, or from the host): %w",
+		what, d.Name(), ErrNotSupported)
+}
+
+// kernelBodyFrames prefixes the methods that call Go kernel bodies (the
+// work-group runner, sequential or one goroutine per work-item).
+const kernelBodyFrames = "github.com/svmrt/svmrt/kernels.(*groupRun)."
+
+func inKernelBody() bool {
+	var pcs [256]uintptr
+	n := runtime.Callers(3, pcs[:])
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if strings.HasPrefix(f.Function, kernelBodyFrames) {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
+}
+
 // Run launches and waits.
 func (d *Device) Run(ctx context.Context, k *kernels.Kernel, nd kernels.NDRange, args ...any) error {
+	if err := d.checkNotInOwnKernel("run"); err != nil {
+		return err
+	}
 	ev, err := d.Launch(ctx, k, nd, args...)
 	if err != nil {
 		return err
@@ -355,8 +490,13 @@ func (d *Device) worker() {
 	for ev := range d.queue {
 		if err := ev.ctx.Err(); err != nil {
 			ev.err = err
-		} else if err := ev.run(ev.ctx); err != nil {
-			ev.err = fmt.Errorf("runtime: %s on %s: %w", ev.what, d.be.Name(), hostFault(d.be.Name(), err))
+		} else {
+			d.kernelRunning.Store(ev.kernel)
+			err := ev.run(ev.ctx)
+			d.kernelRunning.Store(false)
+			if err != nil {
+				ev.err = fmt.Errorf("runtime: %s on %s: %w", ev.what, d.be.Name(), hostFault(d.be.Name(), err))
+			}
 		}
 		ev.run = nil // nothing of the command is needed any more
 		close(ev.done)
@@ -367,12 +507,13 @@ func (d *Device) worker() {
 func (d *Device) Stats() Stats { return d.be.Stats() }
 
 // Close waits for queued launches, brings every page the device holds home
-// and releases it.
+// and releases everything Open took. A second Close is an error wrapping
+// ErrClosed, as is every command on a closed device.
 func (d *Device) Close() error {
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
-		return nil
+		return fmt.Errorf("runtime: close %s: %w", d.Name(), ErrClosed)
 	}
 	d.closed = true
 	close(d.queue)
@@ -393,7 +534,21 @@ func (d *Device) slot() int {
 // Snapshot reports the state of each page of [p, p+length) as seen by d,
 // without faulting anything in.
 func (d *Device) Snapshot(p unsafe.Pointer, length uintptr) ([]PageInfo, error) {
+	if err := d.checkOpen("snapshot"); err != nil {
+		return nil, err
+	}
 	return svm.Default().Snapshot(uintptr(p), length, d.slot())
+}
+
+// checkOpen is nil while d is open, else an error wrapping ErrClosed.
+func (d *Device) checkOpen(what string) error {
+	d.mu.Lock()
+	closed := d.closed
+	d.mu.Unlock()
+	if closed {
+		return fmt.Errorf("runtime: %s on %s: %w", what, d.Name(), ErrClosed)
+	}
+	return nil
 }
 
 // SnapshotSlice is Snapshot over a slice's backing array.
@@ -410,6 +565,15 @@ func SnapshotSlice[T any](d *Device, s []T) ([]PageInfo, error) {
 // Returns ErrNotSupported on devices without private memory or in degraded
 // mode.
 func (d *Device) Prefetch(p unsafe.Pointer, length uintptr) error {
+	if err := d.checkOpen("prefetch"); err != nil {
+		return err
+	}
+	return d.prefetch(p, length)
+}
+
+// prefetch is Prefetch for queued commands (they run even while Close
+// drains the queue).
+func (d *Device) prefetch(p unsafe.Pointer, length uintptr) error {
 	g, ok := d.be.(*simgpu.Device)
 	if !ok {
 		return fmt.Errorf("runtime: prefetch on %s: device has no private memory: %w", d.Name(), ErrNotSupported)
@@ -422,6 +586,14 @@ func (d *Device) Prefetch(p unsafe.Pointer, length uintptr) error {
 // cannot migrate — shared or file-backed mappings — with ErrNotSupported
 // naming the mapping.
 func (d *Device) Migrate(p unsafe.Pointer, length uintptr) error {
+	if err := d.checkOpen("migrate"); err != nil {
+		return err
+	}
+	return d.migrate(p, length)
+}
+
+// migrate is Migrate for queued commands.
+func (d *Device) migrate(p unsafe.Pointer, length uintptr) error {
 	g, ok := d.be.(*simgpu.Device)
 	if !ok {
 		return fmt.Errorf("runtime: migrate on %s: device has no private memory: %w", d.Name(), ErrNotSupported)
@@ -438,9 +610,20 @@ func MigrateToHost(p unsafe.Pointer, length uintptr) (int, error) {
 // cpu device dereferences the program's pointers itself) into the same
 // errors a mirroring device reports: ErrDeviceFault for unmapped and
 // PROT_NONE memory, ErrPermission for a write to read-only memory.
+//
+// A Go body's NULL dereference is a fault too: the Go runtime reports it as
+// a "nil pointer dereference" runtime error without the address (somewhere
+// in the first page), which becomes ErrDeviceFault at address 0, as the
+// other devices report a NULL access.
 func hostFault(dev string, err error) error {
 	var pe *kernels.PanicError
-	if !errors.As(err, &pe) || !pe.Fault {
+	if !errors.As(err, &pe) {
+		return err
+	}
+	if !pe.Fault {
+		if re, ok := pe.Value.(runtime.Error); ok && strings.Contains(re.Error(), "nil pointer dereference") {
+			return fmt.Errorf("%w (%v)", &svm.FaultError{Device: dev, Addr: 0, Reason: "NULL pointer dereference", Err: ErrDeviceFault}, pe)
+		}
 		return err
 	}
 	return fmt.Errorf("%w (%v)", classifyHostFault(dev, pe.Addr), pe)

@@ -89,8 +89,8 @@
 // kernel merges neighbouring anonymous mappings, thread stacks among them —
 // and an absent registered page makes kernel accesses that cannot wait
 // fail with EFAULT). A migration re-checks the mapping first, and never
-// write-protects the stack of the thread running it (an address range
-// unmapped and reused for that stack would make it fault on itself).
+// write-protects the stack or TLS of the thread running it (an address
+// range unmapped and reused for that stack would make it fault on itself).
 //
 // # Internal memory
 //
@@ -118,6 +118,11 @@
 // a fault holds its P, so with GOMAXPROCS=1 no goroutine can run until the
 // fault is resolved.
 //
+// Every wait is bounded: a thread waiting for the service thread to bring
+// pages home (MigrateToHost, Release, Evict) gives up with ETIMEDOUT after
+// 10 s without progress (a page held in transit that never comes free),
+// and the request's slot is freed by the service thread.
+//
 // # Device stores
 //
 // A device that writes a frame directly (the simulated GPU) does: load the
@@ -128,14 +133,51 @@
 // the new word or the returning copy sees the store (Dekker). Loads use the
 // same word check before and after (a seqlock read).
 //
-// # What migrates
+// # What migrates (the migration rule)
 //
-// Private anonymous memory (the Go heap, mmap(MAP_PRIVATE|MAP_ANONYMOUS),
-// C malloc) migrates. Shared anonymous and file-backed mappings are mirrored
-// — a device maps the host page and accesses it remotely — but never
-// migrated, as in kernel HMM. PROT_NONE and unmapped addresses are device
-// faults (ErrDeviceFault); a device write to a read-only mapping is
-// ErrPermission.
+// The program's own private anonymous memory migrates: the Go heap, the
+// executable's .bss (Go globals), mmap(MAP_PRIVATE|MAP_ANONYMOUS), C
+// malloc. Shared anonymous and file-backed mappings are mirrored — a
+// device maps the host page and accesses it remotely — but never migrated,
+// as in kernel HMM. So is the memory of the process's own machinery
+// (KindSystem, KindStack): a shared library's .bss (libc's, the dynamic
+// loader's), the loader's first allocations (the mapping below [vvar]), the
+// main thread's static TLS, glibc thread stacks with their TLS (a mapping
+// above a small PROT_NONE guard), the main thread's [stack], the Go
+// runtime's and glibc's named mappings where the kernel names anonymous
+// memory ([anon: Go: ...] other than the heap, [anon: glibc: ...]).
+//
+// Why: kernel HMM can migrate any page because the kernel never faults on
+// itself. Here the migrating thread runs libc (madvise, ioctl, errno in its
+// TLS) while it owns pages in transit, and a fault on a page it owns is
+// deferred to the page's owner — itself — forever. The rule is decided in
+// one place, VMA.Migratable, over the classification ParseMaps makes
+// (classifySystem); Migrate refuses other mappings with ErrNotSupported
+// naming the mapping, devices map them remotely, and memory commands refuse
+// to write them (Maps.CheckRange). Two more guards cover what /proc/self/maps
+// cannot show: the migrating thread stays on one OS thread and refuses the
+// mappings holding its own stack pointer and thread pointer, and it blocks
+// signals while it owns pages (the Go runtime's signal handlers touch Go
+// memory that may be in transit).
+//
+// Known gap: the loader's allocations below [vvar] are recorded when the
+// process starts; a runtime that frees them later (the race detector's
+// does) leaves a recorded range a program's next mmap may land in, and that
+// mapping is then mirrored, not migrated (Migrate says ErrNotSupported).
+//
+// Known gap: the Go runtime's non-heap metadata (span structures, bitmaps)
+// lives in unnamed anonymous mappings that /proc/self/maps cannot tell
+// apart from the program's own mmap where the kernel lacks
+// CONFIG_ANON_VMA_NAME. Migrating such a page cannot deadlock — the
+// migrating thread runs no Go code while it owns pages, and every other
+// thread that touches it waits for the migration or takes a CPU fault that
+// the service thread (which needs no Go) resolves — it is only slow.
+//
+// Every memory command and launch checks its whole range against the
+// mappings before it touches anything (Maps.CheckRange): NULL, a range
+// that wraps or leaves the 47-bit user address space, unmapped addresses,
+// PROT_NONE, [vvar] and device memory are ErrDeviceFault naming the first
+// bad address; a write to a read-only mapping is ErrPermission.
 //
 // # Degraded mode
 //

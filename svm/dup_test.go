@@ -151,6 +151,7 @@ func TestDuplicateDroppedByMunmapAndMremap(t *testing.T) {
 // Host writers hammer pages while they are duplicated and collapsed over and
 // over: no write is lost, nothing hangs, every frame comes back.
 func TestDuplicateStressConcurrentWriters(t *testing.T) {
+	arm(t, 3*time.Minute)
 	for _, procs := range []int{1, 2} {
 		t.Run("GOMAXPROCS="+string(rune('0'+procs)), func(t *testing.T) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))

@@ -19,6 +19,9 @@ var (
 	// ErrNotSupported: the operation needs a capability this process or
 	// device does not have (userfaultfd, migratable memory, ...).
 	ErrNotSupported = errdefs.ErrNotSupported
+	// ErrClosed: the device was closed (commands after Close, a second
+	// Close). The backends and the runtime re-export it.
+	ErrClosed = errdefs.ErrClosed
 	// ErrInvalidValue: an argument is out of its domain (OpenCL's
 	// CL_INVALID_VALUE and CL_MEM_COPY_OVERLAP: bad fill patterns,
 	// overlapping copies).
@@ -31,7 +34,9 @@ type FaultError struct {
 	Addr   uintptr // faulting address
 	Write  bool
 	Reason string // e.g. "no mapping", "PROT_NONE", "read-only mapping"
-	Err    error  // ErrDeviceFault or ErrPermission
+	// Err is ErrDeviceFault or ErrPermission, or ErrNotSupported for a
+	// memory command writing the process's machinery (KindSystem).
+	Err error
 }
 
 func (e *FaultError) Error() string {

@@ -79,10 +79,25 @@ func pagemapEntry(addr uintptr) (uint64, error) {
 	return binary.LittleEndian.Uint64(b[:]), nil
 }
 
+// MaxSnapshotPages bounds one Snapshot: it returns an entry per page, so a
+// larger range (4 GiB of 4 KiB pages) is refused rather than allocated.
+const MaxSnapshotPages = 1 << 20
+
 // Snapshot reports the state of every page of [start, start+length) as seen
 // by device slot viewer (0 for the host's view), without faulting anything
 // in: it reads the logical page table, the mappings and /proc/self/pagemap.
+// A range that wraps or leaves the user address space is ErrDeviceFault; one
+// of more than MaxSnapshotPages pages is ErrInvalidValue.
 func (s *Space) Snapshot(start, length uintptr, viewer int) ([]PageInfo, error) {
+	if length == 0 {
+		return nil, nil
+	}
+	if start+length < start || start+length > UserSpaceEnd {
+		return nil, &FaultError{Device: "host", Addr: start, Reason: fmt.Sprintf("snapshot of %d bytes at %#x runs past the end of the user address space", length, start), Err: ErrDeviceFault}
+	}
+	if pages := (start+length+PageSize-1)/PageSize - start/PageSize; pages > MaxSnapshotPages {
+		return nil, fmt.Errorf("svm: snapshot of %d bytes at %#x: %d pages, more than the %d one snapshot reports: %w", length, start, pages, MaxSnapshotPages, ErrInvalidValue)
+	}
 	pagemapOnce.Do(openPagemap)
 	if pagemap == nil {
 		return nil, fmt.Errorf("svm: snapshot: /proc/self/pagemap unavailable: %w", ErrNotSupported)

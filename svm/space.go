@@ -165,6 +165,16 @@ type ServiceStats = uffd.GlobalStats
 // ServiceStats reads the fault-service thread's counters.
 func (s *Space) ServiceStats() ServiceStats { return uffd.Stats() }
 
+// ServiceState describes the fault-service thread's counters and the work
+// it has in hand (deferred faults, pending requests), for a watchdog's dump
+// of a process that seems hung.
+func (s *Space) ServiceState() string {
+	if s.degraded != nil {
+		return "degraded: " + s.degraded.Error()
+	}
+	return fmt.Sprintf("%+v; %s", uffd.Stats(), uffd.DebugState())
+}
+
 // DevMem is one device's private memory: an off-heap arena of frames, its
 // allocator, and the device's slot in the page table's owner field.
 type DevMem struct {
@@ -371,7 +381,7 @@ func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateRes
 		return r, fmt.Errorf("svm: %s has no private memory: %w", d.dev.Name(), ErrNotSupported)
 	}
 	if d.released.Load() {
-		return r, fmt.Errorf("svm: %s: device memory released: %w", d.dev.Name(), ErrNotSupported)
+		return r, fmt.Errorf("svm: %s: device memory released: %w", d.dev.Name(), ErrClosed)
 	}
 	if start%PageSize != 0 || npages <= 0 || start < v.Start || start+uintptr(npages)*PageSize > v.End {
 		return r, fmt.Errorf("svm: migrate %#x+%d pages: not page aligned or not inside %v", start, npages, v)
@@ -387,12 +397,29 @@ func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateRes
 	if err != nil {
 		return r, err
 	}
-	for a, end := start, start+uintptr(npages)*PageSize; a < end; {
+	end := start + uintptr(npages)*PageSize
+	for a := start; a < end; {
 		cur, ok := m.Find(a) // registration splits mappings: walk them
-		if !ok || !cur.Migratable() {
-			return r, fmt.Errorf("svm: migrate %#x: the mapping changed (now %v, was %v): %w", a, cur, v, ErrDeviceFault)
+		if !ok {
+			return r, fmt.Errorf("svm: migrate %#x: the mapping changed (now unmapped, was %v): %w", a, v, ErrDeviceFault)
+		}
+		if !cur.Migratable() {
+			return r, fmt.Errorf("svm: migrate %#x: %v is mirrored, not migrated (was %v): %w", a, cur, v, ErrNotSupported)
 		}
 		a = cur.End
+	}
+	// The thread that runs the migration must not own a page of its own
+	// stack or TLS while it runs (it would fault on itself): stay on one
+	// thread, and refuse the mappings holding them. Normally the migration
+	// rule has classified them already (KindStack, KindSystem); this
+	// catches a heuristic miss.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	sp, tp := uffd.ThreadSelf()
+	for _, a := range [...]uintptr{sp, tp} {
+		if cur, ok := m.Find(a); ok && cur.Start < end && start < cur.End {
+			return r, fmt.Errorf("svm: migrate %#x+%d pages: %v holds the migrating thread's stack or TLS: %w", start, npages, cur, ErrNotSupported)
+		}
 	}
 	if err := s.register(start, npages); err != nil {
 		return r, fmt.Errorf("svm: migrate %#x: %w", start, err)
@@ -535,16 +562,33 @@ func countState(at uintptr, n, id, state int) int {
 // MigrateToHost brings every device-resident page of [start, start+length)
 // home (explicit migration; no CPU fault is taken). Returns pages moved.
 func (s *Space) MigrateToHost(start, length uintptr) (int, error) {
-	if s.degraded != nil {
+	if s.degraded != nil || length == 0 {
 		return 0, nil // nothing can be on a device
 	}
-	first := start &^ (PageSize - 1)
-	n := int((start + length - first + PageSize - 1) / PageSize)
-	moved, err := uffd.MigrateOut(first, n)
-	if err != nil {
-		return moved, fmt.Errorf("svm: migrate %#x+%d to host: %w", start, length, err)
+	if start+length < start || start+length > UserSpaceEnd {
+		return 0, &FaultError{Device: "host", Addr: start, Reason: fmt.Sprintf("migration of %d bytes at %#x runs past the end of the user address space", length, start), Err: ErrDeviceFault}
 	}
-	s.invalidateAll(first, first+uintptr(n)*PageSize)
+	first := start &^ (PageSize - 1)
+	end := (start + length + PageSize - 1) &^ (PageSize - 1)
+	// Only the pages that are not on the host need the service thread: skip
+	// to them through the page table, so a huge range costs what it holds,
+	// and hand them over in bounded requests.
+	const maxRequest = 4096
+	moved := 0
+	for a := first; a < end; {
+		next, ok := uffd.NextNonHost(a)
+		if !ok || next >= end {
+			break
+		}
+		n := min((end-next)/PageSize, maxRequest)
+		m, err := uffd.MigrateOut(next, int(n))
+		moved += m
+		if err != nil {
+			return moved, fmt.Errorf("svm: migrate %#x+%d to host: pages from %#x: %w", start, length, next, err)
+		}
+		a = next + n*PageSize
+	}
+	s.invalidateAll(first, end)
 	return moved, nil
 }
 
@@ -574,6 +618,15 @@ func (s *Space) Discard(start, length uintptr) (int, error) {
 	end := (start + length) &^ (PageSize - 1)
 	if end <= first {
 		return 0, nil
+	}
+	// Only memory a device may write can be discarded: a count beyond the
+	// buffer must not zap its neighbours (the Go heap, libc's data).
+	m, err := s.Maps(true)
+	if err != nil {
+		return 0, err
+	}
+	if err := m.CheckRange("host", first, end-first, true); err != nil {
+		return 0, fmt.Errorf("svm: discard: %w", err)
 	}
 	if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, first, end-first, syscall.MADV_DONTNEED); e != 0 {
 		return 0, fmt.Errorf("svm: discard %#x..%#x: madvise: %w", first, end, e)

@@ -57,11 +57,13 @@ import (
 
 	"github.com/klauspost/cpuid/v2"
 
+	"github.com/svmrt/svmrt/internal/errdefs"
 	"github.com/svmrt/svmrt/kernels"
 )
 
-// ErrClosed is returned by Launch after Close.
-var ErrClosed = errors.New("cpu: device closed")
+// ErrClosed is wrapped by a launch after Close, and by a second Close (the
+// runtime's and svm's ErrClosed).
+var ErrClosed = errdefs.ErrClosed
 
 // Info describes the host CPU as a compute device.
 type Info struct {
@@ -145,11 +147,13 @@ func (d *Device) Stats() Stats {
 	}
 }
 
-// Close marks the device closed: later launches fail with ErrClosed. Launches
-// already running finish normally. Close is idempotent and returns nil (the
-// device holds no resources beyond memory).
+// Close marks the device closed: later launches fail with ErrClosed.
+// Launches already running finish normally. The device holds no resources
+// beyond memory; a second Close is an error wrapping ErrClosed.
 func (d *Device) Close() error {
-	d.closed.Store(true)
+	if !d.closed.CompareAndSwap(false, true) {
+		return fmt.Errorf("cpu: close: %w", ErrClosed)
+	}
 	return nil
 }
 
@@ -161,7 +165,7 @@ func (d *Device) Close() error {
 // ErrClosed.
 func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRange, a *kernels.Args) error {
 	if d.closed.Load() {
-		return ErrClosed
+		return fmt.Errorf("cpu: launch: %w", ErrClosed)
 	}
 	if k == nil {
 		return errors.New("cpu: launch of a nil kernel")

@@ -320,8 +320,8 @@ func TestErrors(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Close(); err != nil {
-		t.Fatal("second Close:", err)
+	if err := d.Close(); !errors.Is(err, ErrClosed) {
+		t.Fatal("second Close:", err, "want ErrClosed")
 	}
 	if err := d.Launch(ctx, kernels.Saxpy, kernels.SaxpyRange(100), bind(t, kernels.Saxpy, y, y, float32(1), 100)); !errors.Is(err, ErrClosed) {
 		t.Errorf("after Close: %v", err)

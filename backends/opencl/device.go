@@ -22,7 +22,8 @@ import (
 )
 
 // ErrClosed is returned by commands on a closed Device.
-var ErrClosed = errors.New("opencl: device closed")
+// It is svm.ErrClosed, shared by every backend and the runtime.
+var ErrClosed = svm.ErrClosed
 
 // ErrNoDevice is wrapped by Open's error for an index this machine has no
 // device for.

@@ -174,11 +174,21 @@ func (m *hostMaps) line(v hostVMA) string {
 // checkHost validates what a pass-through launch names: each pointer
 // argument's range (or, for a pointer of unknown extent, the byte it points
 // at).
+//
+// A NULL pointer argument is refused too (ErrDeviceFault naming the
+// parameter): in pass-through mode the kernel runs on the OpenCL
+// implementation's own threads, where dereferencing it kills the process
+// (the other devices catch the fault and fail the launch).
 func checkHost(dev string, k *kernels.Kernel, a *kernels.Args) error {
 	var spans []span
 	for i, p := range k.Params {
-		if !p.Kind.IsPointer() || a.Words[i] == 0 {
+		if !p.Kind.IsPointer() {
 			continue
+		}
+		if a.Words[i] == 0 {
+			return &svm.FaultError{Device: dev, Addr: 0, Write: p.Written,
+				Reason: fmt.Sprintf("kernel %s param %d (%s): NULL pointer (a fault on the OpenCL device's threads would kill the process)", k.Name, i, p.Name),
+				Err:    svm.ErrDeviceFault}
 		}
 		s := span{start: a.Ptr(i), len: 1, write: p.Written, what: fmt.Sprintf("kernel %s param %d (%s)", k.Name, i, p.Name)}
 		if i < len(a.Ranges) && a.Ranges[i].Len > 0 {

@@ -12,13 +12,16 @@ import (
 	"time"
 
 	"github.com/svmrt/svmrt/internal/childtest"
+	"github.com/svmrt/svmrt/internal/watchdog"
 	"github.com/svmrt/svmrt/kernels"
+	"github.com/svmrt/svmrt/svm"
 )
 
 // Concurrent launches from several goroutines, on one device and on two
 // devices sharing the OpenCL device, with the garbage collector running,
 // at GOMAXPROCS 1 and 2: every result is right and nothing hangs.
 func TestConcurrentLaunches(t *testing.T) {
+	watchdog.Arm(t, 5*time.Minute, func() string { return svm.Default().ServiceState() })
 	budget := 3 * time.Second
 	if testing.Short() {
 		budget = time.Second

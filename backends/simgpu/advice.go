@@ -2,6 +2,7 @@ package simgpu
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -141,11 +142,26 @@ func Advise(start, length uintptr, kind AdviceKind, loc Location) error {
 }
 
 // updateRanges applies fn to the advice of every address of [s, e) in rs
-// and returns the normalised list: the old boundaries and s, e cut the
-// address space into pieces; each piece keeps its advice or, inside
-// [s, e), gets fn applied; zero pieces are dropped and equal neighbours
-// merged.
+// (sorted, disjoint, normalised) and returns the normalised list. Only the
+// window of ranges that overlap or touch [s, e) is rebuilt (rebuildRanges)
+// and spliced back, so setting advice costs O(log n) plus the window and the
+// move of the ranges after it — not a sort of every boundary: a program
+// advising tens of thousands of disjoint ranges one by one stays linear.
 func updateRanges(rs []AdviceRange, s, e uintptr, fn func(*Advice)) []AdviceRange {
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].End >= s })
+	j := sort.Search(len(rs), func(j int) bool { return rs[j].Start > e })
+	if j < i {
+		j = i
+	}
+	win := rebuildRanges(rs[i:j], s, e, fn)
+	return slices.Replace(rs, i, j, win...)
+}
+
+// rebuildRanges is updateRanges over a small list: the old boundaries and
+// s, e cut the address space into pieces; each piece keeps its advice or,
+// inside [s, e), gets fn applied; zero pieces are dropped and equal
+// neighbours merged. The result is a fresh slice.
+func rebuildRanges(rs []AdviceRange, s, e uintptr, fn func(*Advice)) []AdviceRange {
 	cuts := []uintptr{s, e}
 	for _, r := range rs {
 		cuts = append(cuts, r.Start, r.End)

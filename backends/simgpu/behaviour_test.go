@@ -106,6 +106,7 @@ var evenBytes = &kernels.Kernel{
 }
 
 func TestConcurrentCPUAndDeviceWritesLoseNothing(t *testing.T) {
+	arm(t, 3*time.Minute)
 	needUFFD(t)
 	for _, procs := range []int{1, 2} {
 		t.Run(map[int]string{1: "GOMAXPROCS=1", 2: "GOMAXPROCS=2"}[procs], func(t *testing.T) {

@@ -246,15 +246,18 @@ func (d *Device) Stats() svm.Stats {
 	}
 }
 
-// ErrClosed is returned by Launch after Close.
-var ErrClosed = errors.New("simgpu: device closed")
+// ErrClosed is wrapped by every command after Close, and by a second Close
+// (svm.ErrClosed).
+var ErrClosed = svm.ErrClosed
 
-// Close brings every page the device holds home and releases its memory.
+// Close brings every page the device holds home and releases everything
+// New took: its slot in the page table, its arena, its SMs. A second Close,
+// and every command after Close, is an error wrapping ErrClosed.
 func (d *Device) Close() error {
 	d.launchMu.Lock()
 	defer d.launchMu.Unlock()
 	if d.closed {
-		return nil
+		return fmt.Errorf("simgpu: close %s: %w", d.Name(), ErrClosed)
 	}
 	d.closed = true
 	forgetDeviceAdvice(d.Location()) // the slot will be reused by another device
@@ -294,6 +297,16 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	if k.Body == nil {
 		return fmt.Errorf("simgpu: kernel %s has neither OpenCL C source nor a Go body: %w", k.Name, svm.ErrNotSupported)
 	}
+	// A Go body's group gets its local memory from the Go heap: the size a
+	// kernel asks for (possibly computed from an argument) is checked
+	// against the device's local memory first, as a compiled kernel's is,
+	// so a hostile size fails the launch instead of the process.
+	if k.LocalBytes != nil {
+		if n := k.LocalBytes(nd, a); n < 0 || n > DefaultLocalMemory {
+			return fmt.Errorf("simgpu: %s: kernel %s asks for %d bytes of local memory per work-group; the device has %d: %w",
+				d.Name(), k.Name, n, DefaultLocalMemory, svm.ErrOutOfDeviceMemory)
+		}
+	}
 	err = d.exclusive(func(l *launch, start time.Time) error {
 		d.launches.Add(1)
 		l.k, l.nd, l.a = k, nd, a
@@ -327,7 +340,7 @@ func (d *Device) exclusive(fn func(l *launch, start time.Time) error) error {
 	start := time.Now()
 	defer func() { d.hostNs.Add(int64(time.Since(start))) }()
 	if d.closed {
-		return ErrClosed
+		return fmt.Errorf("simgpu: %s: %w", d.Name(), ErrClosed)
 	}
 	d.space.Sync()
 	maps, err := d.space.Maps(true)
@@ -362,6 +375,7 @@ type remoteMap struct{ writable bool }
 // launch is the state of one kernel launch.
 type launch struct {
 	dev *Device
+	ctx context.Context // memory commands: checked between pieces (nil for kernels)
 	k   *kernels.Kernel
 	nd  kernels.NDRange
 	a   *kernels.Args
@@ -895,6 +909,12 @@ func (d *Device) migrate(start, length uintptr, strict bool) error {
 	if err := d.space.Degraded(); err != nil {
 		return err
 	}
+	if length == 0 {
+		return nil
+	}
+	if start+length < start || start+length > svm.UserSpaceEnd {
+		return &svm.FaultError{Device: d.Name(), Addr: start, Reason: fmt.Sprintf("migration of %d bytes at %#x runs past the end of the user address space", length, start), Err: svm.ErrDeviceFault}
+	}
 	first := start &^ pageMask
 	end := (start + length + pageMask) &^ pageMask
 	// One device operation: frames move while none of our accesses is in
@@ -902,12 +922,17 @@ func (d *Device) migrate(start, length uintptr, strict bool) error {
 	// larger than the device evicts, and what it brings in can be evicted).
 	return d.exclusive(func(l *launch, _ time.Time) error {
 		maps := l.maps
+		// Mapping by mapping, never page by page: a range of terabytes
+		// over holes costs what the address space holds there.
 		for a := first; strict && a < end; {
 			v, ok := maps.Find(a)
-			if ok && !v.Migratable() {
+			if !ok {
+				return &svm.FaultError{Device: d.Name(), Addr: a, Reason: "migration of an unmapped address", Err: svm.ErrDeviceFault}
+			}
+			if !v.Migratable() {
 				return fmt.Errorf("simgpu: migrate %#x: %s mapping %v is mirrored, not migrated: %w", a, v.Kind, v, svm.ErrNotSupported)
 			}
-			a = max(v.End, a+svm.PageSize)
+			a = v.End
 		}
 		var pages []uint64
 		for a := first; a < end; {

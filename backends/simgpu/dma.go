@@ -24,6 +24,15 @@ func (d *Device) Copy(ctx context.Context, dst, src, n uintptr) error {
 		return fmt.Errorf("simgpu: copy %#x..%#x to %#x..%#x: regions overlap: %w", src, src+n, dst, dst+n, svm.ErrInvalidValue)
 	}
 	return d.dma(ctx, func(l *launch, m *itemMem) error {
+		// The whole of both ranges is checked before anything is touched,
+		// so a count far beyond the buffer fails at once, naming the first
+		// bad address, instead of faulting in neighbouring mappings.
+		if err := l.maps.CheckRange(d.Name(), src, n, false); err != nil {
+			return err
+		}
+		if err := l.maps.CheckRange(d.Name(), dst, n, true); err != nil {
+			return err
+		}
 		if err := l.faultRange(src, n, false); err != nil {
 			return err
 		}
@@ -54,6 +63,9 @@ func (d *Device) Fill(ctx context.Context, dst uintptr, pattern []byte, n uintpt
 		return nil
 	}
 	return d.dma(ctx, func(l *launch, m *itemMem) error {
+		if err := l.maps.CheckRange(d.Name(), dst, n, true); err != nil {
+			return err
+		}
 		if err := l.faultRange(dst, n, true); err != nil {
 			return err
 		}
@@ -65,12 +77,19 @@ func (d *Device) Fill(ctx context.Context, dst uintptr, pattern []byte, n uintpt
 }
 
 // dma runs a device-side operation with one work-item's view of memory.
-// Its accesses fault synchronously (there is no wave to stall).
+// Its accesses fault synchronously (there is no wave to stall). ctx is
+// checked while the ranges are faulted in, between pieces: a cancelled
+// command stops before it has written anything (faulting in moves pages,
+// it changes no data) and returns ctx.Err().
 func (d *Device) dma(ctx context.Context, op func(l *launch, m *itemMem) error) error {
+	if ctx == nil {
+		return fmt.Errorf("simgpu: memory command with a nil context: %w", svm.ErrInvalidValue)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	return d.exclusive(func(l *launch, _ time.Time) error {
+		l.ctx = ctx
 		m := &itemMem{l: l, tlb: NewTLB(d.cfg.tlbEntries)}
 		err := runDMA(l, m, op)
 		d.charge(m.bytes, m.tlb.Hits, m.tlb.Misses, m.remote)
@@ -78,9 +97,33 @@ func (d *Device) dma(ctx context.Context, op func(l *launch, m *itemMem) error) 
 	})
 }
 
+// faultPiece is the most pages faultRange services at once: between pieces
+// it re-checks the command's context. (Large, so ordinary commands are one
+// piece and their simulated time is that of one batch.)
+const faultPiece = 16384
+
 // faultRange makes [start, start+n) usable for the access, as one fault
-// request: nothing is counted if every page already is.
+// request: nothing is counted if every page already is. A range of more than
+// faultPiece pages is serviced piece by piece, the context checked between.
 func (l *launch) faultRange(start, n uintptr, write bool) error {
+	first, end := start&^pageMask, (start+n+pageMask)&^pageMask
+	counted := false
+	for p := first; p < end; p += faultPiece * svm.PageSize {
+		if l.ctx != nil {
+			if err := l.ctx.Err(); err != nil {
+				return err
+			}
+		}
+		pe := min(end, p+faultPiece*svm.PageSize)
+		s, e := max(start, p), min(start+n, pe)
+		if err := l.faultPiece(s, e-s, write, &counted); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *launch) faultPiece(start, n uintptr, write bool, counted *bool) error {
 	first, end := start&^pageMask, (start+n+pageMask)&^pageMask
 	var b Batch
 	var faults []Fault
@@ -98,9 +141,13 @@ func (l *launch) faultRange(start, n uintptr, write bool) error {
 	if len(b.Pages) == 0 {
 		return nil
 	}
-	b.Raw = 1
-	l.dev.faults.Add(1)
-	l.dev.batches.Add(1)
+	if !*counted {
+		// One fault request, one batch, however many pieces service it.
+		b.Raw = 1
+		l.dev.faults.Add(1)
+		l.dev.batches.Add(1)
+		*counted = true
+	}
 	maps, err := l.dev.space.Maps(true)
 	if err != nil {
 		return err

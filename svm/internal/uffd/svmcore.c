@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -52,9 +53,15 @@ enum { SVM_ST_FILLING = 5 }; // service thread is installing a host page (C only
 #define MAX_DEFERRED 4096
 #define SERVICE_STACK (256 << 10)
 #define MAX_CMDS 64
+#define PENDING_FREE_BYTES ((1ULL << SVM_FRAME_BITS) / 8)
 #define CMD_PAGES_PER_TURN 4096 // pages a command may process before faults get a turn
 
-enum { CMD_FREE = 0, CMD_FILLING, CMD_PENDING, CMD_DONE };
+// A request's state. FREE → FILLING (a caller took the slot) → PENDING (the
+// service thread works on it) → DONE (the caller reads the result, FREE).
+// A caller that sees no progress for STALL_NS gives up: PENDING →
+// ABANDONED, and the service thread frees the slot when it next looks.
+enum { CMD_FREE = 0, CMD_FILLING, CMD_PENDING, CMD_DONE, CMD_ABANDONED };
+#define STALL_NS (10ULL * 1000 * 1000 * 1000)
 
 // A request to the service thread to bring a range home (svm_migrate_out).
 typedef struct {
@@ -777,10 +784,19 @@ int svm_register(uint64_t start, uint64_t len) {
 int svm_dev_attach(int id, uint64_t arena, uint64_t nframes) {
 	if (id < 0 || id >= SVM_MAX_DEVS) return EINVAL;
 	svm_dev *d = &S->devs[id];
-	size_t words = (nframes + 63) / 64;
-	uint64_t *bm = table_alloc(words * 8 + 8);
-	if (!bm) return ENOMEM;
-	d->pending_free = bm;
+	if (nframes > (1ULL << SVM_FRAME_BITS)) return EINVAL;
+	// One bitmap per slot for the life of the process, big enough for the
+	// largest arena a word can name (2^27 frames: 16 MiB of address space,
+	// MAP_NORESERVE, only the pages used are ever backed). Allocated on the
+	// slot's first attach and reused by every later one, so opening and
+	// closing devices costs no mapping; freeing it could not be made safe
+	// anyway (the service thread may release a late frame into it).
+	if (!d->pending_free) {
+		uint64_t *bm = table_alloc(PENDING_FREE_BYTES);
+		if (!bm) return ENOMEM;
+		d->pending_free = bm;
+	}
+	memset(d->pending_free, 0, (nframes + 63) / 64 * 8);
 	d->nframes = nframes;
 	d->cpu_faults = d->pages_d2h = d->pages_h2d = d->dropped = d->dups = d->collapses = d->fault_d2h = 0;
 	__atomic_store_n(&d->arena, arena, __ATOMIC_SEQ_CST);
@@ -792,10 +808,14 @@ void svm_dev_detach(int id) {
 	svm_dev *d = &S->devs[id];
 	__atomic_store_n(&d->arena, 0, __ATOMIC_SEQ_CST);
 	// The bitmap is kept (not unmapped): a late frame_release may still
-	// touch it; it is tiny and reused if the slot is attached again.
+	// touch it, and the slot's next attach reuses it. Its pages are given
+	// back: shared memory keeps its content until MADV_REMOVE.
+	if (d->pending_free) madvise(d->pending_free, PENDING_FREE_BYTES, MADV_REMOVE);
 }
 
 // ---- host -> device -------------------------------------------------------
+
+static int migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup);
 
 // sync_wait blocks the calling (non-service) thread until the service
 // thread has handled every message it read before the call.
@@ -812,21 +832,37 @@ static int wp_retry(uint64_t start, uint64_t len, int protect) {
 	}
 }
 
-// on_own_stack reports whether [start, start+len) overlaps the calling
-// thread's stack.
+// svm_thread_pointer returns the calling thread's thread pointer (glibc
+// keeps the TCB's own address at fs:0; static TLS, errno among it, lies
+// just below it).
+uint64_t svm_thread_pointer(void) {
+	uint64_t tp;
+	__asm__ volatile("mov %%fs:0, %0" : "=r"(tp));
+	return tp;
+}
+
+uint64_t svm_stack_pointer(void) {
+	return (uint64_t)(uintptr_t)__builtin_frame_address(0);
+}
+
+// on_own_stack reports whether [start, start+len) comes within a few pages
+// of the calling thread's stack pointer or thread pointer (its TCB, with
+// the static TLS right below). The Go side refuses ranges in the whole
+// mappings holding them (svm's migration rule); this is the last line of
+// defence should the address space have been reused since it looked, so
+// it only looks at the pages in use now — a wider window would refuse a
+// program's mapping that merely lies next to a thread's stack. It only
+// compares addresses: it must not call into libc (pthread_getattr_np
+// allocates, and the allocator's memory may be what is being migrated).
 static int on_own_stack(uint64_t start, uint64_t len) {
-	pthread_attr_t attr;
-	void *addr = NULL;
-	size_t size = 0;
-	if (pthread_getattr_np(pthread_self(), &attr) != 0) {
-		// Unknown bounds: fall back to the pages around the stack pointer.
-		uint64_t sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
-		return sp + (16 << 10) > start && sp < start + len + (16 << 10);
-	}
-	pthread_attr_getstack(&attr, &addr, &size);
-	pthread_attr_destroy(&attr);
-	uint64_t lo = (uint64_t)(uintptr_t)addr, hi = lo + size;
-	return lo < start + len && start < hi;
+	uint64_t sp = svm_stack_pointer(), tp = svm_thread_pointer();
+	uint64_t end = start + len;
+	// Below the stack pointer: the frames this call may still push. Around
+	// the thread pointer: the static TLS below it and glibc's struct
+	// pthread (about 2.3 KiB) above it, which ends where the thread's stack
+	// mapping does — a program's mapping often starts right there.
+	uint64_t slo = sp - 8192, shi = sp + 64, tlo = tp - 4096, thi = tp + 2304;
+	return (start < shi && slo < end) || (start < thi && tlo < end);
 }
 
 // unprotect_held removes the write protection of the pages [i0, i1) of a
@@ -947,6 +983,20 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup) {
 	if (dev < 0 || dev >= SVM_MAX_DEVS || !S->devs[dev].arena) return -EINVAL;
 	if (S->uffd < 0) return -ENOTSUP;
+	// No signal handler may run on this thread while it owns pages: the Go
+	// runtime's handlers (preemption, profiling) touch Go memory, which may
+	// be a page this very call has in transit, and a fault on a page the
+	// thread owns itself is deferred to its owner: itself, forever.
+	// Synchronous faults cannot be blocked, but this code takes none.
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int r = migrate_in(start, npages, dev, frames_in, res_out, dup);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+static int migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup) {
 	uint64_t *ptes[MAX_RUN];
 	uint64_t held[MAX_RUN];
 	// The caller's arrays live in Go memory, which may share a page with
@@ -1004,6 +1054,8 @@ int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_i
 // handled the FORK event, would be missing from the child — and it means
 // no other thread ever holds a page RETURNING. The caller waits (in C,
 // holding no Go P) for its request to complete.
+static uint64_t now_ns(void);
+
 int svm_migrate_out(uint64_t start, int npages) {
 	if (S->uffd < 0) return -ENOTSUP;
 	if (npages <= 0) return 0;
@@ -1027,12 +1079,27 @@ int svm_migrate_out(uint64_t start, int npages) {
 	c->stuck_at = 0;
 	__atomic_store_n(&c->state, CMD_PENDING, __ATOMIC_SEQ_CST);
 	kick();
+	// The wait is bounded by progress: a request whose cursor has not moved
+	// for STALL_NS (a page held in transit by a thread that never
+	// publishes) is abandoned with ETIMEDOUT instead of hanging the caller.
+	int64_t last = -1;
+	uint64_t since = 0;
 	for (int spins = 0; __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CMD_DONE; spins++) {
 		if (spins < 1000) {
 			sched_yield();
-		} else {
-			struct timespec ts = {0, 20 * 1000};
-			nanosleep(&ts, NULL);
+			continue;
+		}
+		struct timespec ts = {0, 20 * 1000};
+		nanosleep(&ts, NULL);
+		int64_t cur = __atomic_load_n(&c->cursor, __ATOMIC_RELAXED);
+		uint64_t now = now_ns();
+		if (cur != last) {
+			last = cur;
+			since = now;
+		} else if (now - since > STALL_NS) {
+			uint64_t expect = CMD_PENDING;
+			if (__atomic_compare_exchange_n(&c->state, &expect, CMD_ABANDONED, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+				return -ETIMEDOUT;
 		}
 	}
 	int moved = (int)c->moved;
@@ -1106,12 +1173,47 @@ static int run_cmds(void) {
 	int left = 0;
 	for (int i = 0; i < MAX_CMDS; i++) {
 		svm_cmd *c = &S->cmds[i];
-		if (__atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CMD_PENDING) continue;
+		uint64_t st = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
+		if (st == CMD_ABANDONED) {
+			__atomic_store_n(&c->state, CMD_FREE, __ATOMIC_RELEASE);
+			continue;
+		}
+		if (st != CMD_PENDING) continue;
 		if (run_cmd(c)) {
-			__atomic_store_n(&c->state, CMD_DONE, __ATOMIC_RELEASE);
+			uint64_t expect = CMD_PENDING;
+			if (!__atomic_compare_exchange_n(&c->state, &expect, CMD_DONE, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+				__atomic_store_n(&c->state, CMD_FREE, __ATOMIC_RELEASE); // abandoned meanwhile
 		} else {
 			left++;
 		}
 	}
 	return left;
+}
+
+// svm_debug_state writes a one-paragraph description of the service thread's
+// work in hand into buf (for watchdogs that dump a hung process): deferred
+// faults and pending migrate-out requests. Read without locks: a snapshot
+// that may be torn, good enough for a diagnosis.
+int svm_debug_state(char *buf, int n) {
+	int off = 0;
+#define P(...) do { if (off < n) off += snprintf(buf + off, (size_t)(n - off), __VA_ARGS__); } while (0)
+	int nd = __atomic_load_n(&S->ndeferred, __ATOMIC_RELAXED);
+	P("service thread: uffd %d, %d deferred fault(s)", S->uffd, nd);
+	for (int i = 0; i < nd && i < 8 && i < MAX_DEFERRED; i++) {
+		uint64_t a = S->deferred[i].addr;
+		uint64_t w = svm_pte_load(a);
+		P("%s %#llx%s (state %llu dev %d)", i ? "," : ":", (unsigned long long)a, S->deferred[i].flags ? " wp" : "",
+		  (unsigned long long)st_of(w), dev_of(w));
+	}
+	P("; sync %llu/%llu", (unsigned long long)__atomic_load_n(&S->sync_done, __ATOMIC_RELAXED),
+	  (unsigned long long)__atomic_load_n(&S->sync_req, __ATOMIC_RELAXED));
+	for (int i = 0; i < MAX_CMDS; i++) {
+		svm_cmd *c = &S->cmds[i];
+		uint64_t st = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
+		if (st == CMD_FREE) continue;
+		P("; request %d: state %llu, %#llx+%lld pages, cursor %lld", i, (unsigned long long)st,
+		  (unsigned long long)c->start, (long long)c->npages, (long long)c->cursor);
+	}
+#undef P
+	return off;
 }

@@ -105,4 +105,11 @@ void svm_set_bugs(uint64_t bugs);
 
 void svm_fault_window_reset(void);
 
+// The calling thread's thread pointer (fs:0) and an address on its stack.
+uint64_t svm_thread_pointer(void);
+uint64_t svm_stack_pointer(void);
+
+// A description of the service thread's pending work (watchdog dumps).
+int svm_debug_state(char *buf, int n);
+
 #endif

@@ -70,6 +70,23 @@ func init() {
 	}
 }
 
+// mainTLS is the main thread's thread pointer, read in init: the Go runtime
+// runs package initialisation on the main thread.
+var mainTLS uintptr
+
+func init() { mainTLS = uintptr(C.svm_thread_pointer()) }
+
+// MainTLS is an address in the main thread's static TLS block (its thread
+// pointer), 0 if unknown.
+func MainTLS() uintptr { return mainTLS }
+
+// ThreadSelf returns an address on the calling thread's C stack and its
+// thread pointer. Call it with the goroutine locked to its thread, and make
+// the cgo call that must avoid them on the same thread.
+func ThreadSelf() (sp, tp uintptr) {
+	return uintptr(C.svm_stack_pointer()), uintptr(C.svm_thread_pointer())
+}
+
 var (
 	openOnce sync.Once
 	openErr  error
@@ -159,6 +176,23 @@ func Walk(fn func(addr uintptr, word uint64)) error {
 		fn(uintptr(a), uint64(w))
 		from = a + PageSize
 	}
+}
+
+// DebugState describes the service thread's pending work: deferred faults
+// (with their pages' states) and migrate-out requests in hand.
+func DebugState() string {
+	buf := make([]byte, 4096)
+	n := int(C.svm_debug_state((*C.char)(unsafe.Pointer(&buf[0])), C.int(len(buf))))
+	return string(buf[:min(n, len(buf)-1)])
+}
+
+// NextNonHost returns the first tracked page at or after from whose state
+// is not HOST, and false when there is none. Its cost grows with the table
+// leaves allocated, not with the distance covered.
+func NextNonHost(from uintptr) (uintptr, bool) {
+	var w C.uint64_t
+	a := uint64(C.svm_next_nonhost(C.uint64_t(from), &w))
+	return uintptr(a), a != ^uint64(0)
 }
 
 // AttachDevice makes device slot id's arena known to the C side.
