@@ -8,8 +8,10 @@
 //   - Maps: the CPU side as the kernel sees it (/proc/self/maps): which
 //     addresses are mapped, with what protection, anonymous or file-backed,
 //     private or shared. Re-read when the service thread reports an
-//     unmap/remap and at every device fault batch (mprotect has no event:
-//     it is re-validated on the next device fault).
+//     unmap/remap and at a device operation's start; a device's fault batch
+//     checks the mappings of the faulting pages against the kernel's
+//     (VerifiedMaps, PROCMAP_QUERY) and re-reads them if one disagrees
+//     (mprotect has no event: it is seen at the next fault on that memory).
 //   - The logical page table (GMEM's term): one 64-bit word per 4 KiB page
 //     in off-heap memory, in a radix tree whose leaves are allocated lazily
 //     for the regions devices touch. A word holds a state, the owning device,

@@ -87,7 +87,7 @@ func queryMapping(addr uintptr) (v VMA, ok bool, err error) {
 	}
 	return VMA{Start: uintptr(q.vmaStart), End: uintptr(q.vmaEnd), Read: q.vmaFlags&procmapRead != 0,
 		Write: q.vmaFlags&procmapWrite != 0, Exec: q.vmaFlags&procmapExec != 0, Shared: q.vmaFlags&procmapShared != 0,
-		Inode: q.inode}, true, nil
+		Offset: q.vmaOffset, Inode: q.inode}, true, nil
 }
 
 // agrees reports whether cached mapping c still describes the kernel's
@@ -95,7 +95,12 @@ func queryMapping(addr uintptr) (v VMA, ok bool, err error) {
 // (bounds may differ: registering a range with userfaultfd splits and
 // merges mappings without changing what they are).
 func (c VMA) agrees(k VMA) bool {
-	return c.Read == k.Read && c.Write == k.Write && c.Exec == k.Exec && c.Shared == k.Shared && c.Inode == k.Inode
+	if c.Read != k.Read || c.Write != k.Write || c.Exec != k.Exec || c.Shared != k.Shared || c.Inode != k.Inode {
+		return false
+	}
+	// A file mapping must map the same part of the file (an anonymous
+	// mapping's offset only records where it began, which splits change).
+	return c.Inode == 0 || int64(c.Offset)-int64(c.Start) == int64(k.Offset)-int64(k.Start)
 }
 
 // VerifiedMaps returns the process's mappings, current for every address

@@ -109,8 +109,9 @@ func (m *itemMem) walk(addr uintptr, acc access) *TLBEntry {
 		}
 		// The page is ours, but the CPU mapping's protection still rules
 		// (mprotect has no event; the launch re-reads the mappings at its
-		// start and at every fault round): a write to a page whose mapping
-		// is now read-only, or any access to PROT_NONE, faults.
+		// start, and every fault round checks the faulting pages' mappings
+		// against the kernel's, svm.VerifiedMaps): a write to a page whose
+		// mapping is now read-only, or any access to PROT_NONE, faults.
 		v, ok := m.l.maps.Find(page)
 		bugs := m.l.dev.cfg.bugs
 		if !bugs.TrustPageTable && (!ok || !v.Read || (acc != accRead && !v.Write && !bugs.IgnoreProtection)) {

@@ -36,7 +36,7 @@ func (t Target) String() string {
 }
 
 // buildVersion changes whenever the pipeline below changes what it makes.
-const buildVersion = "devrt-build-13"
+const buildVersion = "devrt-build-14"
 
 // irxRevision changes whenever internal/irx changes what it emits.
 const irxRevision = "irx-1"
@@ -108,10 +108,7 @@ func build(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target Target)
 	lib := devlib.Source(m.Std)
 	rt := ksrc.Runtime()
 	cache := clc.DefaultCache()
-	cpu := ""
-	if target == Native {
-		cpu = hostCPUID(ctx, tc)
-	}
+	cpu := hostCPUID(tc)
 	key := clc.CacheKey(buildVersion, m.Key, target.String(), hashOf(lib), hashOf(rt), irxRevision, tc.Version, cpu)
 	obj, err := cache.Get(key, func() ([]byte, error) { return compileModule(ctx, tc, m, target, lib, rt) })
 	if err != nil {
@@ -207,6 +204,9 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 		if err != nil {
 			return nil, err
 		}
+		if writesLocal(ll) {
+			inst += "\n@" + noRestartSym + " = constant i32 1\n"
+		}
 		if linked, err = tc.Asm(ctx, inst); err != nil {
 			return nil, fmt.Errorf("devrt: instrumented module: %w", err)
 		}
@@ -229,16 +229,9 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 	if err != nil {
 		return nil, err
 	}
-	// Native modules are tuned for this CPU (hostcpu.go); instrumented ones
-	// stay generic, their every access being a call-free but branchy path.
-	cpu := ""
-	if target == Native {
-		cpu = "native"
-	}
-	optArgs := []string{"-O2"}
-	if cpu != "" {
-		optArgs = append(optArgs, "-mcpu="+cpu)
-	}
+	// Both targets are compiled for this CPU (hostcpu.go).
+	const cpu = "native"
+	optArgs := []string{"-O2", "-mcpu=" + cpu}
 	if final, err = tc.Opt(ctx, final, optArgs...); err != nil {
 		return nil, err
 	}
@@ -277,7 +270,7 @@ func inlinable(ctx context.Context, tc *clc.Toolchain, bc []byte) ([]byte, error
 // exported lists the symbols a module keeps: the trampolines, the group
 // loops and the runtime's connection points.
 func exported(m *clc.Module, loops []clc.KernelInfo) string {
-	names := []string{"__svm_rt", "__svm_abi"}
+	names := []string{"__svm_rt", "__svm_abi", noRestartSym}
 	for _, k := range m.Kernels {
 		names = append(names, clc.TrampolineName(k.Name))
 	}
@@ -292,3 +285,18 @@ func exported(m *clc.Module, loops []clc.KernelInfo) string {
 // C library functions (libm's sinf, memcpy) that LLVM lowers builtins to.
 // Missing OpenCL builtins are the Itanium-mangled names (_Z...).
 func runtimeSymbol(name string) bool { return !strings.HasPrefix(name, "_Z") }
+
+// noRestartSym is defined in an instrumented module whose kernels write
+// __local memory directly (writesLocal): such stores are plain instructions
+// the scheduler does not see, so its work-items must never give a run up
+// and start again (sched.c, restartable).
+const noRestartSym = "__svm_no_restart"
+
+// localWriteRE matches an instruction that may write __local memory
+// (address space 3) directly: a store, atomic or memory intrinsic with a
+// local pointer. Conservative: a store of a local pointer value matches too.
+var localWriteRE = regexp.MustCompile(`(?m)^\s*(%\S+ = )?(store|atomicrmw|cmpxchg|(tail |musttail |notail )?call\b.*@llvm\.mem(set|cpy|move)\.p3)\b.*addrspace\(3\)`)
+
+// writesLocal reports whether the module's IR may write __local memory
+// other than through generic pointers (which go through the MMU and count).
+func writesLocal(ll string) bool { return localWriteRE.MatchString(ll) }

@@ -12,11 +12,14 @@ import (
 	"github.com/svmrt/svmrt/internal/clc"
 )
 
-// Native modules are optimized and compiled for the host's CPU (-mcpu=native
-// for opt and llc): the cpu device runs them on this machine only, and the
-// vectorizer needs the host's vector width (AVX2, AVX-512) to turn a group
-// loop over dimension 0 into vector code. The compiled-object cache then
-// keys native objects by the CPU they were made for.
+// Kernel modules are optimized and compiled for the host's CPU
+// (-mcpu=native for opt and llc): they run on this machine only, and with
+// its instructions (FMA, wider vectors). Both targets, native and
+// instrumented, get the same flags, so that where OpenCL C lets a multiply
+// and an add fuse (the default: FP_CONTRACT ON), the cpu device and the
+// simulated GPU fuse alike and give the same bits — as PoCL, which compiles
+// for the host too. The compiled-object cache keys objects by the CPU they
+// were made for.
 
 var hostCPU struct {
 	once sync.Once
@@ -26,10 +29,12 @@ var hostCPU struct {
 // hostCPUID names what "-mcpu=native" means here: the host CPU LLVM
 // detects (llc --version) and the CPU's feature flags (/proc/cpuinfo),
 // which a virtual machine may mask.
-func hostCPUID(ctx context.Context, tc *clc.Toolchain) string {
+func hostCPUID(tc *clc.Toolchain) string {
 	hostCPU.once.Do(func() {
 		var id []string
-		if out, err := exec.CommandContext(ctx, tc.LLCPath, "--version").Output(); err == nil {
+		// Not the build's context: a cancelled first build must not leave
+		// the CPU out of every later key.
+		if out, err := exec.CommandContext(context.Background(), tc.LLCPath, "--version").Output(); err == nil {
 			for _, l := range strings.Split(string(out), "\n") {
 				if l = strings.TrimSpace(l); strings.HasPrefix(l, "Host CPU:") {
 					id = append(id, l)

@@ -19,6 +19,9 @@ import (
 type Module struct {
 	Path string
 	MMU  bool // built with instrumented memory accesses (simgpu)
+	// NoRestart: the kernels write __local memory directly, so their
+	// work-items must park at faults rather than start again.
+	NoRestart bool
 	h    unsafe.Pointer
 	lo   uintptr // the module's mapped address range: its constants are
 	hi   uintptr // device-visible without a fault (constant memory)
@@ -55,6 +58,7 @@ func Load(path string, mmu bool) (*Module, error) {
 		return nil, fmt.Errorf("devrt: load %s: no __svm_rt", path)
 	}
 	C.dr_install_rt(slot)
+	m.NoRestart = m.sym(noRestartSym) != nil
 	m.lo, m.hi = moduleRange(path)
 	modules[path] = m
 	return m, nil

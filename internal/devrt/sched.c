@@ -271,8 +271,10 @@ void dr_fiber_main(dr_fiber *f) {
 			g->live--;
 			g->exited++;
 			sm->state[f->idx] = DR_DONE;
-		} // else fault() gave the run up: the item is DR_RESTART, the fiber goes on with the next one
-		if (g->waiting > 0 && !g->fail) group_fail(sm, g, DR_FAIL_DIVERGE_EXIT, (int)it->local_linear);
+			// Returned while others wait at a barrier: they never get out.
+			if (g->waiting > 0 && !g->fail) group_fail(sm, g, DR_FAIL_DIVERGE_EXIT, (int)it->local_linear);
+		} // else fault() gave the run up: the item is DR_RESTART (still live: it will reach the
+		  // barrier when it runs again), and the fiber goes on with the next one
 		int j = next_new(sm, f->idx, g);
 		if (j < 0) break;
 		start(sm, f, j);
@@ -282,7 +284,7 @@ void dr_fiber_main(dr_fiber *f) {
 
 // ---- the scheduler --------------------------------------------------------
 
-// local_linear_of is it's local linear id, computed from its local ids: a
+// local_linear_of is its local linear id, computed from its local ids: a
 // group loop keeps those up to date in the item, not local_linear.
 static int local_linear_of(dr_sm *sm, const svmk_item *it) {
 	const svmk_launch *l = sm->l;
@@ -359,6 +361,7 @@ int dr_sm_run(dr_sm *sm) {
 			} else if (st == DR_READY) {
 				dr_fiber *f = sm->fiber_of[i];
 				sm->state[i] = DR_RUN;
+				sm->fresh = 0; // it has parked: what it did before is kept, it never restarts
 				run_fiber(sm, f);
 				progress = 1;
 			}
@@ -445,7 +448,9 @@ void dr_sm_resume(dr_sm *sm, const uint64_t *bad_pages, int nbad, int abort_all)
 int dr_sm_run_loops(dr_sm *sm) {
 	for (int k = 0; k < sm->ngroups; k++) {
 		dr_group *g = &sm->groups[k];
-		if (g->fail) continue;
+		// A group loop goes on into the next group (dr_fiber_main): run
+		// only the groups it has not reached.
+		if (g->fail || sm->state[g->first] != DR_NEW) continue;
 		dr_fiber *f = fiber_get(sm);
 		if (!f) {
 			group_fail(sm, g, DR_FAIL_NOSTACK, 0);
@@ -616,10 +621,12 @@ static int walk(dr_sm *sm, uint64_t page, int write, svmk_tlbe *e) {
 // restartable reports whether the running item i could be run again from
 // the beginning with the same outcome as going on: it has run without
 // parking since it started, written nothing (no store, atomic, copy or
-// barrier: it->st_pte is set by every store, fast path or slow), and not
-// used up its restarts.
+// barrier: it->st_pte is set by every global or generic store, fast path
+// or slow), and not used up its restarts. Stores to __local memory are
+// plain instructions nobody sees: a kernel that has any runs with
+// no_restart set (its module says so).
 static int restartable(dr_sm *sm, const svmk_item *it, int i) {
-	return sm->fresh && !it->st_pte && !sm->effects[i] && sm->restarts[i] < DR_MAX_RESTARTS;
+	return !sm->no_restart && sm->fresh && !it->st_pte && !sm->effects[i] && sm->restarts[i] < DR_MAX_RESTARTS;
 }
 
 // fault stops the running item until its fault on addr has been serviced
@@ -691,17 +698,21 @@ static void *rt_ld_slow(svmk_item *it, uint64_t addr, uint64_t size) {
 		count(sm, e, size);
 		return (void *)(e->base + off);
 	}
-	// Crossing a page: gather both parts into a bounce buffer.
-	uint8_t *b = sm->bounce[0];
-	if (size > sizeof sm->bounce[0]) size = sizeof sm->bounce[0];
+	// Crossing a page: gather both parts on the item's own stack (the
+	// second part may park it, and other items use the SM's bounce buffer
+	// meanwhile), then into the bounce buffer, which the kernel reads
+	// before any other item runs.
+	uint8_t tmp[sizeof sm->bounce[0]];
+	if (size > sizeof tmp) size = sizeof tmp;
 	uint64_t first = SVMK_PAGE_SIZE - off;
 	svmk_tlbe *e = translate(sm, it, addr, 0);
 	count(sm, e, first);
-	memcpy(b, (void *)(e->base + off), first);
+	memcpy(tmp, (void *)(e->base + off), first);
 	e = translate(sm, it, addr + first, 0);
 	count(sm, e, size - first);
-	memcpy(b + first, (void *)e->base, size - first);
-	return b;
+	memcpy(tmp + first, (void *)e->base, size - first);
+	memcpy(sm->bounce[0], tmp, size);
+	return sm->bounce[0];
 }
 
 static void *rt_st_slow(svmk_item *it, uint64_t addr, uint64_t size) {

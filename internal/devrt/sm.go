@@ -65,6 +65,10 @@ func (s *SM) Assign(l *Launch, g0, n int) error {
 		return fmt.Errorf("devrt: assigning work-groups: %w", ErrNoStack)
 	}
 	s.l = l
+	s.c.no_restart = 0
+	if l.Entry.Module().NoRestart {
+		s.c.no_restart = 1
+	}
 	return nil
 }
 

@@ -102,7 +102,7 @@ typedef struct svmk_launch {
 // The fiber header at the top of every fiber stack.
 typedef struct svmk_fiber {
 	svmk_item *item;
-	void *priv[7];    // the scheduler's
+	void *priv[9];    // the scheduler's (the rest of its dr_fiber)
 } svmk_fiber;
 
 // Atomic read-modify-write operations (svmk_rt.rmw).
