@@ -22,9 +22,9 @@ type Module struct {
 	// NoRestart: the kernels write __local memory directly, so their
 	// work-items must park at faults rather than start again.
 	NoRestart bool
-	h    unsafe.Pointer
-	lo   uintptr // the module's mapped address range: its constants are
-	hi   uintptr // device-visible without a fault (constant memory)
+	h         unsafe.Pointer
+	lo        uintptr // the module's mapped address range: its constants are
+	hi        uintptr // device-visible without a fault (constant memory)
 }
 
 var (
