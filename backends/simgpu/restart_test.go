@@ -44,6 +44,17 @@ __kernel void three(__global float *out, __global const float *a, __global const
 }
 `
 
+// restartProgram compiles restartSrc (skipping without a toolchain).
+func restartProgram(t *testing.T) *kernels.Program {
+	t.Helper()
+	needCompiler(t)
+	p, err := kernels.Compile(restartSrc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // freshI32 is freshF32 for int32s.
 func freshI32(t *testing.T, n int) []int32 {
 	f := freshF32(t, n)
@@ -54,11 +65,7 @@ func freshI32(t *testing.T, n int) []int32 {
 // waits for the fault (it parks instead of restarting), and one made after
 // faulting loads is made once, with the loaded values.
 func TestRestartDoesNotRepeatAtomics(t *testing.T) {
-	needCompiler(t)
-	p, err := kernels.Compile(restartSrc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := restartProgram(t)
 	d := newDev(t)
 	const n = 64 << 10
 	count, out, in := freshI32(t, 1), freshI32(t, n), freshI32(t, n)
@@ -140,11 +147,7 @@ func TestRestartCountsAccessesOnce(t *testing.T) {
 // given up could repeat forever, so an item parks after a few, and the
 // launch completes with the right answer.
 func TestRestartProgressUnderMemoryPressure(t *testing.T) {
-	needCompiler(t)
-	p, err := kernels.Compile(restartSrc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := restartProgram(t)
 	// Each array in its own 2 MiB block: an item needs four chunks of
 	// device memory at once, and there are two.
 	d := newDev(t, WithVRAM(4<<20))
@@ -173,11 +176,7 @@ func TestRestartProgressUnderMemoryPressure(t *testing.T) {
 // not failed as divergent. (Found in review: the divergence check ran for
 // restarted items as if they had returned.)
 func TestRestartWhileGroupWaitsAtBarrier(t *testing.T) {
-	needCompiler(t)
-	p, err := kernels.Compile(restartSrc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := restartProgram(t)
 	d := newDev(t)
 	const n, group = 4096, 128
 	out, in := freshI32(t, n), freshI32(t, n)
@@ -204,11 +203,7 @@ func TestRestartWhileGroupWaitsAtBarrier(t *testing.T) {
 // (those stores are not seen by the scheduler): a __local atomic made
 // before a fault is made once. (Found in review: the count doubled.)
 func TestRestartNotForLocalWrites(t *testing.T) {
-	needCompiler(t)
-	p, err := kernels.Compile(restartSrc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := restartProgram(t)
 	d := newDev(t)
 	const n, group = 4096, 128
 	out, in := freshI32(t, n), freshI32(t, n)

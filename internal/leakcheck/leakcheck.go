@@ -67,7 +67,10 @@ const Slack = 12
 func Check(t testing.TB, what string, before, after Counts) {
 	t.Helper()
 	var bad []string
-	if after.SharedAnon > before.SharedAnon {
+	// A leak grows with the cycles (the pending-free bitmap was one shared
+	// mapping per cycle); the page table's leaves, shared mappings made
+	// lazily for addresses first seen during the run, may add one or two.
+	if after.SharedAnon > before.SharedAnon+2 {
 		bad = append(bad, fmt.Sprintf("shared anonymous mappings %d -> %d", before.SharedAnon, after.SharedAnon))
 	}
 	if after.FDs > before.FDs {
