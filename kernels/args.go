@@ -324,3 +324,26 @@ func bindValue(p Param, v any) ([]byte, error) {
 	cp.Elem().Set(rv)
 	return bytes.Clone(unsafe.Slice((*byte)(cp.UnsafePointer()), p.Size)), nil
 }
+
+// HoldsAddresses reports whether values of t may contain addresses:
+// pointers, or uintptrs and unsafe.Pointers, which may be addresses (and
+// slices, strings, maps, ... which hold pointers). Memory of such a type
+// cannot be copied elsewhere and still mean the same.
+func HoldsAddresses(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return false
+	case reflect.Array:
+		return t.Len() > 0 && HoldsAddresses(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if HoldsAddresses(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}

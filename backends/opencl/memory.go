@@ -389,26 +389,7 @@ func mayHoldPointers(a *kernels.Args, i int) bool {
 	t := reflect.TypeOf(v)
 	switch t.Kind() {
 	case reflect.Slice, reflect.Pointer:
-		return hasPointers(t.Elem())
+		return kernels.HoldsAddresses(t.Elem())
 	}
 	return true
-}
-
-func hasPointers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
-		return false
-	case reflect.Array:
-		return t.Len() > 0 && hasPointers(t.Elem())
-	case reflect.Struct:
-		for i := 0; i < t.NumField(); i++ {
-			if hasPointers(t.Field(i).Type) {
-				return true
-			}
-		}
-		return false
-	}
-	return true // pointers, uintptr, unsafe.Pointer, slices, strings, maps, ...
 }

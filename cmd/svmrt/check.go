@@ -29,11 +29,7 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: svmrt check [-device cpu,simgpu,opencl|all] [-run regexp] [-list]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "svmrt check: unexpected argument %q (flags come first; the device is -device)\n", fs.Arg(0))
+	if !parseFlags(fs, args, stderr, " (flags come first; the device is -device)") {
 		return 2
 	}
 	if *timeout <= 0 {

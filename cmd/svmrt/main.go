@@ -251,11 +251,7 @@ func conform(args []string, stdout, stderr io.Writer) int {
 	filter := fs.String("run", "", "run only tests whose name matches this regular expression")
 	asJSON := fs.Bool("json", false, "print results as JSON")
 	timeout := fs.Duration("timeout", 2*time.Minute, "per-test time limit")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "svmrt conform: unexpected argument %q (flags come first; the device is -device)\n", fs.Arg(0))
+	if !parseFlags(fs, args, stderr, " (flags come first; the device is -device)") {
 		return 2
 	}
 	if *timeout <= 0 {
@@ -323,4 +319,18 @@ func conform(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// parseFlags parses a subcommand's flags, which take no positional
+// argument: a stray one is reported (with hint) on stderr. It reports
+// whether the command may go on (false: exit status 2).
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer, hint string) bool {
+	if err := fs.Parse(args); err != nil {
+		return false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "svmrt %s: unexpected argument %q%s\n", fs.Name(), fs.Arg(0), hint)
+		return false
+	}
+	return true
 }

@@ -27,11 +27,7 @@ func policiesCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: svmrt policies [-policy p1,p2] [-workload w1,w2|all] [-list] [-host]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "svmrt policies: unexpected argument %q\n", fs.Arg(0))
+	if !parseFlags(fs, args, stderr, "") {
 		return 2
 	}
 	if *list {

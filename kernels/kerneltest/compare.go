@@ -8,6 +8,8 @@ import (
 	"math"
 	"reflect"
 	"unsafe"
+
+	"github.com/svmrt/svmrt/kernels"
 )
 
 // Output is one value a run's results are compared on: a slice, or a
@@ -60,34 +62,13 @@ func memory(v any) ([]byte, reflect.Type, error) {
 	default:
 		return nil, nil, fmt.Errorf("%T is neither a slice nor a pointer", v)
 	}
-	if holdsPointers(elem) {
+	if kernels.HoldsAddresses(elem) {
 		return nil, nil, fmt.Errorf("%T holds pointers, which differ from run to run (set Case.Results to compare the data they point to)", v)
 	}
 	if n == 0 || elem.Size() == 0 {
 		return nil, elem, nil
 	}
 	return unsafe.Slice((*byte)(rv.UnsafePointer()), n*int(elem.Size())), elem, nil
-}
-
-// holdsPointers reports whether values of t contain pointers (or
-// addresses: unsafe.Pointer, uintptr).
-func holdsPointers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
-		return false
-	case reflect.Array:
-		return holdsPointers(t.Elem())
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if holdsPointers(t.Field(i).Type) {
-				return true
-			}
-		}
-		return false
-	}
-	return true
 }
 
 // take copies an output's bytes.
