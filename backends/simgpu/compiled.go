@@ -187,11 +187,22 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 			return err
 		}
 	}
+	// The buffers rewritten at every fault round are off the Go heap: there
+	// they could share a page with the kernel's data, and each round's
+	// write would pull that page back from the device, which would fault on
+	// it again — a wave that never ends.
+	room := 0
+	for _, s := range sms {
+		room += s.MaxItems()
+	}
+	waits := devrt.OffHeap[devrt.Fault](room)[:0] // this round's, SM by SM
+	defer devrt.FreeOffHeap(waits)
+	faults := devrt.OffHeap[Fault](room)[:0] // those the service must resolve
+	defer devrt.FreeOffHeap(faults)
+	bad := devrt.OffHeap[uint64](room)[:0] // pages whose faults failed, sorted
+	defer devrt.FreeOffHeap(bad)
 	var (
 		serviceErr error
-		waits      []devrt.Fault // this round's, SM by SM
-		faults     []Fault       // those the service must resolve
-		bad        []uint64      // pages whose faults failed, sorted
 		prevDigest uint64
 		same       int
 		abortErr   = map[int]error{} // group -> why its items were aborted

@@ -50,4 +50,14 @@
 // zero) is caught by the handler in trap.c, which sits in front of Go's and
 // long-jumps back into the scheduler: the item's group fails, the process
 // survives.
+//
+// # The runtime's own memory
+//
+// Every page of private anonymous memory can migrate to a simulated device,
+// the Go heap's and C malloc's included, and a CPU write to a migrated page
+// brings it home. So what the runtime writes while a kernel runs — SM
+// state, the launch's arguments, the fault lists of every round — is in
+// mappings that hold nothing else (dr_alloc in rtmem.c; OffHeap for Go
+// callers), never beside a kernel's data, where each write would pull the
+// kernel's page back and the device would fault on it again.
 package devrt

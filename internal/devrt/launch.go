@@ -41,7 +41,7 @@ type Launch struct {
 	Geom  Geometry
 	c     *C.svmk_launch
 	args  *C.dr_args
-	alloc []unsafe.Pointer
+	alloc unsafe.Pointer // the C memory all of the above is in
 }
 
 // NewLaunch copies the geometry and the arguments into C memory.
@@ -55,9 +55,23 @@ func NewLaunch(e Entry, g Geometry, args []Arg) (*Launch, error) {
 		}
 	}
 	l := &Launch{Entry: e, Geom: g}
+	// One block of the runtime's own memory holds it all, carved in
+	// 16-byte aligned pieces (the sizes below, summed first).
+	round := func(n int) int { return (max(n, 1) + 15) &^ 15 }
+	total := round(int(unsafe.Sizeof(C.svmk_launch{}))) + round(int(unsafe.Sizeof(C.dr_args{}))) + round(8*len(args)) +
+		2*round(8*len(args))
+	for _, a := range args {
+		total += round(len(a.Bytes))
+	}
+	block := C.dr_alloc(C.uint64_t(total))
+	if block == nil {
+		return nil, fmt.Errorf("devrt: out of memory for %d bytes of launch arguments", total)
+	}
+	l.alloc = block
+	used := 0
 	calloc := func(n int) unsafe.Pointer {
-		p := C.calloc(1, C.size_t(max(n, 1)))
-		l.alloc = append(l.alloc, p)
+		p := unsafe.Add(block, used)
+		used += round(n)
 		return p
 	}
 	l.c = (*C.svmk_launch)(calloc(int(unsafe.Sizeof(C.svmk_launch{}))))
@@ -93,9 +107,8 @@ func NewLaunch(e Entry, g Geometry, args []Arg) (*Launch, error) {
 		ptrs[i] = b
 	}
 	l.args.n = C.int(n)
-	l.args.ptrs = (*unsafe.Pointer)(unsafe.Pointer(&ptrs[0]))
-	if n == 0 {
-		l.args.ptrs = nil
+	if n > 0 {
+		l.args.ptrs = (*unsafe.Pointer)(unsafe.Pointer(&ptrs[0]))
 	}
 	l.args.nlocal = C.int(nlocal)
 	if nlocal > 0 {
@@ -107,9 +120,7 @@ func NewLaunch(e Entry, g Geometry, args []Arg) (*Launch, error) {
 
 // Free releases the launch's C memory.
 func (l *Launch) Free() {
-	for _, p := range l.alloc {
-		C.free(p)
-	}
+	C.dr_free(l.alloc)
 	l.alloc = nil
 }
 

@@ -27,7 +27,7 @@ type MMUConfig struct {
 
 // NewMMU allocates an MMU.
 func NewMMU(cfg MMUConfig) *MMU {
-	c := (*C.dr_mmu)(C.calloc(1, C.size_t(unsafe.Sizeof(C.dr_mmu{}))))
+	c := (*C.dr_mmu)(C.dr_alloc(C.uint64_t(unsafe.Sizeof(C.dr_mmu{}))))
 	c.pte = (*[0]byte)(cfg.PTE)
 	c.atomic_busy = (*C.uint64_t)(unsafe.Pointer(cfg.AtomicBusy))
 	c.arena = C.uint64_t(cfg.Arena)
@@ -38,7 +38,7 @@ func NewMMU(cfg MMUConfig) *MMU {
 	if cfg.TrustPageTable {
 		c.bugs |= C.DR_BUG_TRUST_PT
 	}
-	c.rmap = (*C.uint64_t)(C.calloc(1024, 8))
+	c.rmap = (*C.uint64_t)(C.dr_alloc(1024 * 8))
 	c.rmask = 1023
 	return &MMU{c: c}
 }
@@ -48,9 +48,9 @@ func (m *MMU) Free() {
 	if m.c == nil {
 		return
 	}
-	C.free(unsafe.Pointer(m.c.vmas))
-	C.free(unsafe.Pointer(m.c.rmap))
-	C.free(unsafe.Pointer(m.c))
+	C.dr_free(unsafe.Pointer(m.c.vmas))
+	C.dr_free(unsafe.Pointer(m.c.rmap))
+	C.dr_free(unsafe.Pointer(m.c))
 	m.c = nil
 }
 
@@ -62,12 +62,12 @@ type VMA struct {
 
 // SetVMAs replaces the CPU mappings (sorted by address, disjoint).
 func (m *MMU) SetVMAs(vs []VMA) {
-	C.free(unsafe.Pointer(m.c.vmas))
+	C.dr_free(unsafe.Pointer(m.c.vmas))
 	m.c.vmas, m.c.nvmas = nil, 0
 	if len(vs) == 0 {
 		return
 	}
-	p := (*C.dr_vma)(C.calloc(C.size_t(len(vs)), C.size_t(unsafe.Sizeof(C.dr_vma{}))))
+	p := (*C.dr_vma)(C.dr_alloc(C.uint64_t(len(vs)) * C.uint64_t(unsafe.Sizeof(C.dr_vma{}))))
 	s := unsafe.Slice(p, len(vs))
 	for i, v := range vs {
 		s[i].start, s[i].end = C.uint64_t(v.Start), C.uint64_t(v.End)

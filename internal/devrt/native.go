@@ -22,8 +22,8 @@ func RunNative(ctx context.Context, l *Launch, workers int) ([]GroupFailure, err
 	total := l.Geom.Groups()
 	workers = max(1, min(workers, total))
 	// The counter and the stop flag are shared with C: C memory.
-	shared := (*[2]uint64)(C.calloc(1, 16))
-	defer C.free(unsafe.Pointer(shared))
+	shared := (*[2]uint64)(C.dr_alloc(16))
+	defer C.dr_free(unsafe.Pointer(shared))
 	next, stop := &shared[0], (*C.int)(unsafe.Pointer(&shared[1]))
 	var cancelled atomic.Bool
 	if done := ctx.Done(); done != nil {

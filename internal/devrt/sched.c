@@ -496,7 +496,7 @@ static uint64_t rhash(uint64_t page) { return (page >> 12) * 0x9E3779B97F4A7C15U
 int dr_mmu_remote_add(dr_mmu *m, uint64_t page, int writable) {
 	if ((m->rcount + 1) * 2 > m->rmask + 1) {
 		uint64_t ncap = (m->rmask + 1) * 2;
-		uint64_t *n = calloc(ncap, 8);
+		uint64_t *n = dr_alloc(ncap * 8);
 		if (!n) return -1;
 		for (uint64_t i = 0; i <= m->rmask; i++) {
 			uint64_t e = m->rmap[i];
@@ -505,7 +505,7 @@ int dr_mmu_remote_add(dr_mmu *m, uint64_t page, int writable) {
 			while (n[j]) j = (j + 1) & (ncap - 1);
 			n[j] = e;
 		}
-		free(m->rmap);
+		dr_free(m->rmap);
 		m->rmap = n;
 		m->rmask = ncap - 1;
 	}

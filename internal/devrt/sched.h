@@ -121,6 +121,13 @@ int dr_sm_run(dr_sm *sm);
 int dr_sm_run_loops(dr_sm *sm);
 void *dr_stack_arena(uint64_t bytes);
 void dr_stack_arena_free(void *p, uint64_t bytes);
+
+// The runtime's own memory (rtmem.c): zeroed, on pages that hold nothing
+// else, so the runtime's writes never pull a kernel's page back from a
+// device.
+void *dr_alloc(uint64_t n);
+void *dr_realloc(void *p, uint64_t n);
+void dr_free(void *p);
 int dr_install_rt(void *slot);
 int dr_mmu_remote_add(dr_mmu *m, uint64_t page, int writable);
 void dr_mmu_remote_clear(dr_mmu *m);

@@ -22,27 +22,27 @@ static uint32_t pow2(uint32_t n) {
 }
 
 dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items) {
-	dr_sm *sm = calloc(1, sizeof *sm + sizeof(dr_sm_buf));
+	dr_sm *sm = dr_alloc(sizeof *sm + sizeof(dr_sm_buf));
 	if (!sm) return NULL;
 	tlb_entries = pow2(tlb_entries ? tlb_entries : 1);
 	ways = pow2(ways ? ways : 1);
 	if (ways > tlb_entries) ways = tlb_entries;
 	uint32_t sets = tlb_entries / ways, shift = 0;
 	while ((1u << shift) < ways) shift++;
-	sm->k.tlb = calloc(tlb_entries, sizeof(svmk_tlbe));
+	sm->k.tlb = dr_alloc((uint64_t)tlb_entries * sizeof(svmk_tlbe));
 	sm->k.set_mask = sets - 1;
 	sm->k.ways = ways;
 	sm->k.ways_shift = shift;
 	while ((1u << sm->k.set_bits) < sets) sm->k.set_bits++;
 	if (sm->k.tlb) dr_tlb_flush(&sm->k);
 	sm->nitems = 0;
-	sm->items = calloc(max_items, sizeof(svmk_item));
-	sm->state = calloc(max_items, 1);
-	sm->fault_addr = calloc(max_items, 8);
-	sm->fault_acc = calloc(max_items, 1);
-	sm->effects = calloc(max_items, 1);
-	sm->restarts = calloc(max_items, 1);
-	sm->fiber_of = calloc(max_items, sizeof(void *));
+	sm->items = dr_alloc((uint64_t)max_items * sizeof(svmk_item));
+	sm->state = dr_alloc(max_items);
+	sm->fault_addr = dr_alloc((uint64_t)max_items * 8);
+	sm->fault_acc = dr_alloc(max_items);
+	sm->effects = dr_alloc(max_items);
+	sm->restarts = dr_alloc(max_items);
+	sm->fiber_of = dr_alloc((uint64_t)max_items * sizeof(void *));
 	sm->max_fibers = max_items;
 	sm->stacks = dr_stack_arena((uint64_t)max_items * SVMK_STACK_SIZE);
 	if (!sm->k.tlb || !sm->items || !sm->state || !sm->fault_addr || !sm->fault_acc || !sm->effects || !sm->restarts ||
@@ -56,25 +56,25 @@ dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items) {
 void dr_sm_free(dr_sm *sm) {
 	if (!sm) return;
 	dr_sm_buf *b = (dr_sm_buf *)(sm + 1);
-	free(b->groups);
-	free(b->argv);
-	free(b->lslots);
-	free(b->local);
-	free(sm->k.tlb);
-	free(sm->items);
-	free(sm->state);
-	free(sm->fault_addr);
-	free(sm->fault_acc);
-	free(sm->effects);
-	free(sm->restarts);
-	free(sm->fiber_of);
+	dr_free(b->groups);
+	dr_free(b->argv);
+	dr_free(b->lslots);
+	dr_free(b->local);
+	dr_free(sm->k.tlb);
+	dr_free(sm->items);
+	dr_free(sm->state);
+	dr_free(sm->fault_addr);
+	dr_free(sm->fault_acc);
+	dr_free(sm->effects);
+	dr_free(sm->restarts);
+	dr_free(sm->fiber_of);
 	dr_stack_arena_free(sm->stacks, (uint64_t)sm->max_fibers * SVMK_STACK_SIZE);
-	free(sm);
+	dr_free(sm);
 }
 
 static int grow(void **p, uint64_t *cap, uint64_t need) {
 	if (need <= *cap) return 0;
-	void *n = realloc(*p, need);
+	void *n = dr_realloc(*p, need);
 	if (!n) return -1;
 	*p = n;
 	*cap = need;
@@ -94,7 +94,7 @@ int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (
 	uint64_t lbytes = 0;
 	for (int j = 0; j < a->nlocal; j++) lbytes += (a->local_size[j] + 63) & ~63ULL;
 	if (ng > b->groups_cap) {
-		dr_group *n = realloc(b->groups, sizeof(dr_group) * ng);
+		dr_group *n = dr_realloc(b->groups, sizeof(dr_group) * ng);
 		if (!n) return -1;
 		b->groups = n;
 		b->groups_cap = ng;

@@ -32,7 +32,7 @@ type SM struct {
 	c      *C.dr_sm
 	max    int
 	l      *Launch
-	faults []C.dr_fault // Faults' buffer
+	faults []C.dr_fault // Faults' buffer (OffHeap)
 }
 
 // NewSM makes an SM for up to maxItems work-items at a time, with a TLB of
@@ -54,7 +54,18 @@ func (s *SM) Free() {
 		C.dr_sm_free(s.c)
 		s.c = nil
 	}
+	s.freeFaults()
 }
+
+func (s *SM) freeFaults() {
+	if s.faults != nil {
+		FreeOffHeap(s.faults)
+		s.faults = nil
+	}
+}
+
+// MaxItems is how many work-items the SM can hold at a time.
+func (s *SM) MaxItems() int { return s.max }
 
 // Assign gives the SM work-groups g0 .. g0+n-1 of l.
 func (s *SM) Assign(l *Launch, g0, n int) error {
@@ -93,16 +104,22 @@ type Fault struct {
 // work-group, warp (warp consecutive local ids) and page, in item order,
 // and returns them with a digest of every waiting item's id and address
 // (equal digests: the same items stalled at the same addresses) and
-// whether any item waits.
+// whether any item waits. dst must have room for one fault per item of the
+// SM (MaxItems): the caller keeps it in OffHeap memory, which append must
+// not move to the Go heap.
 func (s *SM) Faults(dst []Fault, warp int) ([]Fault, uint64, bool) {
 	n := int(s.c.nitems)
 	if cap(s.faults) < n {
-		s.faults = make([]C.dr_fault, n)
+		s.freeFaults()
+		s.faults = OffHeap[C.dr_fault](n) // rewritten every fault round: not on a page a kernel uses
 	}
 	var digest C.uint64_t
 	k := int(C.dr_sm_faults(s.c, C.uint32_t(warp), unsafe.SliceData(s.faults), C.int(n), &digest))
 	if k < 0 { // cannot happen: at most one fault per waiting item
 		panic("devrt: more faults than work-items")
+	}
+	if cap(dst)-len(dst) < k {
+		panic("devrt: SM.Faults: dst has no room for the SM's faults")
 	}
 	for _, f := range s.faults[:k] {
 		dst = append(dst, Fault{Addr: uint64(f.addr), GlobalLinear: uint64(f.global_linear), Group: int(s.c.g0) + int(f.group),
