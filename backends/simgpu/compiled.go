@@ -41,33 +41,53 @@ const DefaultLocalMemory = 64 << 10
 // the launch instead of spinning.
 const maxUnresolvedRounds = 1000
 
-// smPool is the device's SMs, made on the first compiled launch and kept.
+// smPool is the device's SMs, made on the first compiled launch and kept,
+// and the buffers a wave rewrites at every fault round, sized for every
+// item the SMs can hold. The buffers are off the Go heap: there they could
+// share a page with a kernel's data, and each round's write would pull
+// that page back from the device, which would fault on it again — a wave
+// that never ends. They are made once: mapping and unmapping them per wave
+// cost more than the waves of a fault-free kernel.
 type smPool struct {
 	sms      []*devrt.SM
 	maxItems int
+	waits    []devrt.Fault // a round's waiting items' faults, SM by SM
+	faults   []Fault       // those the service must resolve
+	bad      []uint64      // pages whose faults failed
+}
+
+// free releases the SMs and the buffers.
+func (p *smPool) free() {
+	for _, s := range p.sms {
+		s.Free()
+	}
+	if p.waits != nil {
+		devrt.FreeOffHeap(p.waits)
+		devrt.FreeOffHeap(p.faults)
+		devrt.FreeOffHeap(p.bad)
+	}
+	*p = smPool{}
 }
 
 // sms returns SMCount SMs that can run a group of groupSize items.
 func (d *Device) sms(groupSize int) ([]*devrt.SM, error) {
 	p := &d.smp
 	if p.maxItems < groupSize {
-		for _, s := range p.sms {
-			s.Free()
-		}
-		p.sms = nil
+		p.free()
 		n := max(groupSize, 256)
 		for range d.cfg.cost.SMCount {
 			s, err := devrt.NewSM(d.cfg.smTLBEntries, d.cfg.smTLBWays, n)
 			if err != nil {
-				for _, s := range p.sms {
-					s.Free()
-				}
-				p.sms, p.maxItems = nil, 0
+				p.free()
 				return nil, err
 			}
 			p.sms = append(p.sms, s)
 		}
 		p.maxItems = n
+		room := n * len(p.sms)
+		p.waits = devrt.OffHeap[devrt.Fault](room)
+		p.faults = devrt.OffHeap[Fault](room)
+		p.bad = devrt.OffHeap[uint64](room)
 	}
 	return p.sms, nil
 }
@@ -187,20 +207,8 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 			return err
 		}
 	}
-	// The buffers rewritten at every fault round are off the Go heap: there
-	// they could share a page with the kernel's data, and each round's
-	// write would pull that page back from the device, which would fault on
-	// it again — a wave that never ends.
-	room := 0
-	for _, s := range sms {
-		room += s.MaxItems()
-	}
-	waits := devrt.OffHeap[devrt.Fault](room)[:0] // this round's, SM by SM
-	defer devrt.FreeOffHeap(waits)
-	faults := devrt.OffHeap[Fault](room)[:0] // those the service must resolve
-	defer devrt.FreeOffHeap(faults)
-	bad := devrt.OffHeap[uint64](room)[:0] // pages whose faults failed, sorted
-	defer devrt.FreeOffHeap(bad)
+	// Off the Go heap (smPool), with room for every item of the wave.
+	waits, faults, bad := d.smp.waits[:0], d.smp.faults[:0], d.smp.bad[:0]
 	var (
 		serviceErr error
 		prevDigest uint64

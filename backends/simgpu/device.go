@@ -261,10 +261,7 @@ func (d *Device) Close() error {
 	}
 	d.closed = true
 	forgetDeviceAdvice(d.Location()) // the slot will be reused by another device
-	for _, s := range d.smp.sms {
-		s.Free()
-	}
-	d.smp = smPool{}
+	d.smp.free()
 	return d.mem.Release()
 }
 

@@ -36,7 +36,7 @@ func (t Target) String() string {
 }
 
 // buildVersion changes whenever the pipeline below changes what it makes.
-const buildVersion = "devrt-build-14"
+const buildVersion = "devrt-build-15"
 
 // irxRevision changes whenever internal/irx changes what it emits.
 const irxRevision = "irx-1"
@@ -151,7 +151,19 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 	if err != nil {
 		return nil, fmt.Errorf("devrt: trampolines: %w", err)
 	}
-	parts := [][]byte{m.BC, libBC, trBC}
+	user := m.BC
+	if target == Native {
+		// A group loop runs many work-items in one function, so what the
+		// front end proved of a single work-item no longer holds there: a
+		// helper calling get_global_id was inferred readnone (the builtins
+		// are declared const), and the loop hoisted its call out, giving
+		// every item the first column's id. Weaken readnone to readonly
+		// (the builtins read the item the loop rewrites for each one).
+		if user, err = weakenReadnone(ctx, tc, user); err != nil {
+			return nil, err
+		}
+	}
+	parts := [][]byte{user, libBC, trBC}
 	if target == Native {
 		loops, err := clc.GroupLoops(m.Kernels...)
 		if err != nil {
@@ -188,6 +200,9 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 	}
 	if undef := clc.UndefinedFunctions(ll, runtimeSymbol); len(undef) > 0 {
 		return nil, clc.NotImplemented(undef[0])
+	}
+	if err := kernelScopeLocals(ll); err != nil {
+		return nil, err
 	}
 	rtFlags := []string{"-fPIC", "-ffreestanding"}
 	if target == Native {
@@ -300,3 +315,45 @@ var localWriteRE = regexp.MustCompile(`(?m)^\s*(%\S+ = )?(store|atomicrmw|cmpxch
 // writesLocal reports whether the module's IR may write __local memory
 // other than through generic pointers (which go through the MMU and count).
 func writesLocal(ll string) bool { return localWriteRE.MatchString(ll) }
+
+// attrGroupRE matches an attribute group definition of textual IR.
+var attrGroupRE = regexp.MustCompile(`(?m)^attributes #\d+ = \{.*\}$`)
+
+// weakenReadnone returns bitcode bc with readnone replaced by readonly in
+// every attribute group (see compileModule for why).
+func weakenReadnone(ctx context.Context, tc *clc.Toolchain, bc []byte) ([]byte, error) {
+	ll, err := tc.Dis(ctx, bc)
+	if err != nil {
+		return nil, err
+	}
+	ll = attrGroupRE.ReplaceAllStringFunc(ll, func(g string) string {
+		return strings.ReplaceAll(g, " readnone", " readonly")
+	})
+	return tc.Asm(ctx, ll)
+}
+
+// autoLocalRE matches the definition of a variable in the __local address
+// space: clang makes one of each __local variable declared in a kernel's
+// body, named kernel.variable.
+var autoLocalRE = regexp.MustCompile(`(?m)^@("[^"]+"|[-A-Za-z0-9_.$]+) = [^\n]*\baddrspace\(3\) global\b`)
+
+// kernelScopeLocals refuses a module with __local variables declared in a
+// kernel's body. Natively each would be one variable for the whole
+// launch, shared by work-groups that run at the same time on different
+// host threads (or interleaved on one), where OpenCL gives every group its
+// own; until the build gives them per-group storage, an error beats wrong
+// results. A __local pointer parameter, sized at launch, is the way that
+// works.
+func kernelScopeLocals(ll string) error {
+	m := autoLocalRE.FindStringSubmatch(ll)
+	if m == nil {
+		return nil
+	}
+	name := strings.Trim(m[1], `"`)
+	kernel, variable, ok := strings.Cut(name, ".")
+	if !ok {
+		kernel, variable = "", name
+	}
+	return &clc.UnsupportedError{Feature: clc.FeatureKernelScopeLocal, Kernel: kernel,
+		Detail: fmt.Sprintf("__local variable %q: on cpu and simgpu every work-group would share it; pass a __local pointer argument sized at launch instead", variable)}
+}

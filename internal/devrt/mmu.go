@@ -5,6 +5,7 @@ package devrt
 import "C"
 
 import (
+	"fmt"
 	"unsafe"
 )
 
@@ -62,15 +63,20 @@ type VMA struct {
 
 // SetVMAs replaces the CPU mappings (sorted by address, disjoint).
 func (m *MMU) SetVMAs(vs []VMA) {
-	C.dr_free(unsafe.Pointer(m.c.vmas))
-	m.c.vmas, m.c.nvmas = nil, 0
+	m.c.nvmas = 0
 	if len(vs) == 0 {
 		return
 	}
-	p := (*C.dr_vma)(C.dr_alloc(C.uint64_t(len(vs)) * C.uint64_t(unsafe.Sizeof(C.dr_vma{}))))
+	// Every fault round sets them: the block is kept while it is large
+	// enough (unmapping it each round would cost a TLB shootdown).
+	p := (*C.dr_vma)(C.dr_realloc(unsafe.Pointer(m.c.vmas), C.uint64_t(len(vs))*C.uint64_t(unsafe.Sizeof(C.dr_vma{}))))
+	if p == nil {
+		panic(fmt.Sprintf("devrt: out of memory for %d CPU mappings", len(vs)))
+	}
+	m.c.vmas = p
 	s := unsafe.Slice(p, len(vs))
 	for i, v := range vs {
-		s[i].start, s[i].end = C.uint64_t(v.Start), C.uint64_t(v.End)
+		s[i].start, s[i].end, s[i].prot = C.uint64_t(v.Start), C.uint64_t(v.End), 0
 		if v.Read {
 			s[i].prot |= 1
 		}
@@ -78,7 +84,7 @@ func (m *MMU) SetVMAs(vs []VMA) {
 			s[i].prot |= 2
 		}
 	}
-	m.c.vmas, m.c.nvmas = p, C.int(len(vs))
+	m.c.nvmas = C.int(len(vs))
 }
 
 // AddRemote maps a host page for remote access (until ClearRemote).

@@ -21,32 +21,46 @@ static uint32_t pow2(uint32_t n) {
 	return p;
 }
 
+// dr_sm_new makes an SM. The SM and its arrays are one block of the
+// runtime's own memory, laid out one after the other (64-byte aligned).
 dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items) {
-	dr_sm *sm = dr_alloc(sizeof *sm + sizeof(dr_sm_buf));
-	if (!sm) return NULL;
 	tlb_entries = pow2(tlb_entries ? tlb_entries : 1);
 	ways = pow2(ways ? ways : 1);
 	if (ways > tlb_entries) ways = tlb_entries;
+	uint64_t n = (uint64_t)max_items, at = 0;
+#define DR_PLACE(bytes) (at = (at + 63) & ~63ULL, at += (bytes), at - (bytes))
+	uint64_t o_sm = DR_PLACE(sizeof(dr_sm) + sizeof(dr_sm_buf));
+	uint64_t o_tlb = DR_PLACE((uint64_t)tlb_entries * sizeof(svmk_tlbe));
+	uint64_t o_items = DR_PLACE(n * sizeof(svmk_item));
+	uint64_t o_state = DR_PLACE(n);
+	uint64_t o_addr = DR_PLACE(n * 8);
+	uint64_t o_acc = DR_PLACE(n);
+	uint64_t o_eff = DR_PLACE(n);
+	uint64_t o_rst = DR_PLACE(n);
+	uint64_t o_fib = DR_PLACE(n * sizeof(void *));
+#undef DR_PLACE
+	uint8_t *block = dr_alloc(at);
+	if (!block) return NULL;
+	dr_sm *sm = (dr_sm *)(block + o_sm);
 	uint32_t sets = tlb_entries / ways, shift = 0;
 	while ((1u << shift) < ways) shift++;
-	sm->k.tlb = dr_alloc((uint64_t)tlb_entries * sizeof(svmk_tlbe));
+	sm->k.tlb = (svmk_tlbe *)(block + o_tlb);
 	sm->k.set_mask = sets - 1;
 	sm->k.ways = ways;
 	sm->k.ways_shift = shift;
 	while ((1u << sm->k.set_bits) < sets) sm->k.set_bits++;
-	if (sm->k.tlb) dr_tlb_flush(&sm->k);
+	dr_tlb_flush(&sm->k);
 	sm->nitems = 0;
-	sm->items = dr_alloc((uint64_t)max_items * sizeof(svmk_item));
-	sm->state = dr_alloc(max_items);
-	sm->fault_addr = dr_alloc((uint64_t)max_items * 8);
-	sm->fault_acc = dr_alloc(max_items);
-	sm->effects = dr_alloc(max_items);
-	sm->restarts = dr_alloc(max_items);
-	sm->fiber_of = dr_alloc((uint64_t)max_items * sizeof(void *));
+	sm->items = (svmk_item *)(block + o_items);
+	sm->state = block + o_state;
+	sm->fault_addr = (uint64_t *)(block + o_addr);
+	sm->fault_acc = block + o_acc;
+	sm->effects = block + o_eff;
+	sm->restarts = block + o_rst;
+	sm->fiber_of = (void *)(block + o_fib);
 	sm->max_fibers = max_items;
 	sm->stacks = dr_stack_arena((uint64_t)max_items * SVMK_STACK_SIZE);
-	if (!sm->k.tlb || !sm->items || !sm->state || !sm->fault_addr || !sm->fault_acc || !sm->effects || !sm->restarts ||
-	    !sm->fiber_of || !sm->stacks) {
+	if (!sm->stacks) {
 		dr_sm_free(sm);
 		return NULL;
 	}
@@ -60,16 +74,8 @@ void dr_sm_free(dr_sm *sm) {
 	dr_free(b->argv);
 	dr_free(b->lslots);
 	dr_free(b->local);
-	dr_free(sm->k.tlb);
-	dr_free(sm->items);
-	dr_free(sm->state);
-	dr_free(sm->fault_addr);
-	dr_free(sm->fault_acc);
-	dr_free(sm->effects);
-	dr_free(sm->restarts);
-	dr_free(sm->fiber_of);
 	dr_stack_arena_free(sm->stacks, (uint64_t)sm->max_fibers * SVMK_STACK_SIZE);
-	dr_free(sm);
+	dr_free(sm); // the block starts with the SM
 }
 
 static int grow(void **p, uint64_t *cap, uint64_t need) {
