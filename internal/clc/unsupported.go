@@ -20,9 +20,6 @@ const (
 	FeatureDeviceEnqueue = "device-side enqueue"
 	FeatureSubgroups     = "subgroups"
 	FeaturePrintf        = "printf"
-	// FeatureKernelScopeLocal: a __local variable declared in a kernel's
-	// body (the cpu and simgpu builds refuse it; OpenCL devices run it).
-	FeatureKernelScopeLocal = "a __local variable in a kernel's body"
 )
 
 // UnsupportedError says which unsupported feature a program uses and where.

@@ -201,8 +201,14 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 	if undef := clc.UndefinedFunctions(ll, runtimeSymbol); len(undef) > 0 {
 		return nil, clc.NotImplemented(undef[0])
 	}
-	if err := kernelScopeLocals(ll); err != nil {
+	// Static __local variables: per-group storage (staticlocal.go).
+	if rewritten, size, err := staticLocals(ll); err != nil {
 		return nil, err
+	} else if size > 0 {
+		ll = rewritten
+		if linked, err = tc.Asm(ctx, ll); err != nil {
+			return nil, fmt.Errorf("devrt: static __local variables: %w", err)
+		}
 	}
 	rtFlags := []string{"-fPIC", "-ffreestanding"}
 	if target == Native {
@@ -285,7 +291,7 @@ func inlinable(ctx context.Context, tc *clc.Toolchain, bc []byte) ([]byte, error
 // exported lists the symbols a module keeps: the trampolines, the group
 // loops and the runtime's connection points.
 func exported(m *clc.Module, loops []clc.KernelInfo) string {
-	names := []string{"__svm_rt", "__svm_abi", noRestartSym}
+	names := []string{"__svm_rt", "__svm_abi", noRestartSym, StaticLocalSym}
 	for _, k := range m.Kernels {
 		names = append(names, clc.TrampolineName(k.Name))
 	}
@@ -330,30 +336,4 @@ func weakenReadnone(ctx context.Context, tc *clc.Toolchain, bc []byte) ([]byte, 
 		return strings.ReplaceAll(g, " readnone", " readonly")
 	})
 	return tc.Asm(ctx, ll)
-}
-
-// autoLocalRE matches the definition of a variable in the __local address
-// space: clang makes one of each __local variable declared in a kernel's
-// body, named kernel.variable.
-var autoLocalRE = regexp.MustCompile(`(?m)^@("[^"]+"|[-A-Za-z0-9_.$]+) = [^\n]*\baddrspace\(3\) global\b`)
-
-// kernelScopeLocals refuses a module with __local variables declared in a
-// kernel's body. Natively each would be one variable for the whole
-// launch, shared by work-groups that run at the same time on different
-// host threads (or interleaved on one), where OpenCL gives every group its
-// own; until the build gives them per-group storage, an error beats wrong
-// results. A __local pointer parameter, sized at launch, is the way that
-// works.
-func kernelScopeLocals(ll string) error {
-	m := autoLocalRE.FindStringSubmatch(ll)
-	if m == nil {
-		return nil
-	}
-	name := strings.Trim(m[1], `"`)
-	kernel, variable, ok := strings.Cut(name, ".")
-	if !ok {
-		kernel, variable = "", name
-	}
-	return &clc.UnsupportedError{Feature: clc.FeatureKernelScopeLocal, Kernel: kernel,
-		Detail: fmt.Sprintf("__local variable %q: on cpu and simgpu every work-group would share it; pass a __local pointer argument sized at launch instead", variable)}
 }

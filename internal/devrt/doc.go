@@ -59,5 +59,16 @@
 // state, the launch's arguments, the fault lists of every round — is in
 // mappings that hold nothing else (dr_alloc in rtmem.c; OffHeap for Go
 // callers), never beside a kernel's data, where each write would pull the
-// kernel's page back and the device would fault on it again.
+// kernel's page back and the device would fault on it again. Those pages,
+// and the fiber stacks, come from one reservation of address space made on
+// first use: a fresh mapping placed by the kernel would often fill the hole
+// a program just unmapped, and a kernel launched on the stale pointer would
+// write into the runtime's state instead of faulting.
+//
+// # Static __local variables
+//
+// A __local variable declared in a kernel's body is one module global to
+// clang; the build moves every one into a per-group block laid out after
+// the group's __local arguments (staticlocal.go), so each work-group has
+// its own, as OpenCL requires.
 package devrt

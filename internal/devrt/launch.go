@@ -111,6 +111,7 @@ func NewLaunch(e Entry, g Geometry, args []Arg) (*Launch, error) {
 		l.args.ptrs = (*unsafe.Pointer)(unsafe.Pointer(&ptrs[0]))
 	}
 	l.args.nlocal = C.int(nlocal)
+	l.args.static_local = C.uint64_t(e.Module().StaticLocal)
 	if nlocal > 0 {
 		l.args.local_idx = &lidx[0]
 		l.args.local_size = &lsz[0]

@@ -22,9 +22,12 @@ type Module struct {
 	// NoRestart: the kernels write __local memory directly, so their
 	// work-items must park at faults rather than start again.
 	NoRestart bool
-	h         unsafe.Pointer
-	lo        uintptr // the module's mapped address range: its constants are
-	hi        uintptr // device-visible without a fault (constant memory)
+	// StaticLocal is the bytes of static __local variables (declared in
+	// kernel bodies) every work-group gets (staticlocal.go).
+	StaticLocal int
+	h           unsafe.Pointer
+	lo          uintptr // the module's mapped address range: its constants are
+	hi          uintptr // device-visible without a fault (constant memory)
 }
 
 var (
@@ -59,6 +62,9 @@ func Load(path string, mmu bool) (*Module, error) {
 	}
 	C.dr_install_rt(slot)
 	m.NoRestart = m.sym(noRestartSym) != nil
+	if p := m.sym(StaticLocalSym); p != nil {
+		m.StaticLocal = int(*(*int64)(p))
+	}
 	m.lo, m.hi = moduleRange(path)
 	modules[path] = m
 	return m, nil

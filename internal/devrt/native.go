@@ -27,9 +27,15 @@ func RunNative(ctx context.Context, l *Launch, workers int) ([]GroupFailure, err
 	next, stop := &shared[0], (*C.int)(unsafe.Pointer(&shared[1]))
 	var cancelled atomic.Bool
 	if done := ctx.Done(); done != nil {
-		quit := make(chan struct{})
-		defer close(quit)
+		// The watcher writes the C memory: it must be gone before the
+		// memory is (the deferred free runs after this).
+		quit, exited := make(chan struct{}), make(chan struct{})
+		defer func() {
+			close(quit)
+			<-exited
+		}()
 		go func() {
+			defer close(exited)
 			select {
 			case <-done:
 				cancelled.Store(true)

@@ -80,21 +80,11 @@ static void fiber_init(dr_fiber *f) {
 	f->sp = sp;
 }
 
-void *dr_stack_arena(uint64_t bytes) {
-	// Over-allocate to align to SVMK_STACK_SIZE, then trim.
-	uint64_t len = bytes + SVMK_STACK_SIZE;
-	uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED) return NULL;
-	uint8_t *a = (uint8_t *)(((uint64_t)p + SVMK_STACK_SIZE - 1) & ~(SVMK_STACK_SIZE - 1));
-	if (a > p) munmap(p, a - p);
-	uint8_t *end = a + bytes;
-	if (p + len > end) munmap(end, p + len - end);
-	return a;
-}
+// The fiber stacks, aligned to their size (the kernel finds its item from
+// the stack pointer), in the runtime's own region (rtmem.c).
+void *dr_stack_arena(uint64_t bytes) { return dr_pages(bytes, SVMK_STACK_SIZE, 1); }
 
-void dr_stack_arena_free(void *p, uint64_t bytes) {
-	if (p) munmap(p, bytes);
-}
+void dr_stack_arena_free(void *p, uint64_t bytes) { dr_pages_free(p, bytes); }
 
 static dr_fiber *fiber_get(dr_sm *sm) {
 	dr_fiber *f = sm->free_fibers;

@@ -126,6 +126,8 @@ void dr_stack_arena_free(void *p, uint64_t bytes);
 // else, so the runtime's writes never pull a kernel's page back from a
 // device.
 void *dr_alloc(uint64_t n);
+void *dr_pages(uint64_t len, uint64_t align, int noreserve);
+void dr_pages_free(void *p, uint64_t len);
 void *dr_realloc(void *p, uint64_t n);
 void dr_free(void *p);
 int dr_install_rt(void *slot);
@@ -143,6 +145,7 @@ typedef struct dr_args {
 	int nlocal;
 	int *local_idx;
 	uint64_t *local_size;
+	uint64_t static_local; // bytes of static __local variables per group (the module's)
 } dr_args;
 
 dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items);

@@ -99,6 +99,8 @@ int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (
 	if ((uint64_t)ng * gs > (uint64_t)sm->max_fibers) return -1;
 	uint64_t lbytes = 0;
 	for (int j = 0; j < a->nlocal; j++) lbytes += (a->local_size[j] + 63) & ~63ULL;
+	uint64_t static_at = lbytes; // the static __local block follows the arguments' memory
+	lbytes += (a->static_local + 63) & ~63ULL;
 	if (ng > b->groups_cap) {
 		dr_group *n = dr_realloc(b->groups, sizeof(dr_group) * ng);
 		if (!n) return -1;
@@ -160,6 +162,7 @@ int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (
 			lm += (a->local_size[j] + 63) & ~63ULL;
 		}
 		g->k.args = argv;
+		g->k.static_local = a->static_local ? b->local + lbytes * k + static_at : NULL;
 		g->first = (int)(k * gs);
 		g->n = (int)gs;
 		g->live = (int)gs;

@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-#define SVMK_ABI 3
+#define SVMK_ABI 4
 
 #define SVMK_STACK_SHIFT 16
 #define SVMK_STACK_SIZE (1ULL << SVMK_STACK_SHIFT) // per fiber, aligned to its size
@@ -91,6 +91,7 @@ typedef struct svmk_item {
 typedef struct svmk_group {
 	uint64_t id[3];
 	void **args;      // per-argument pointers to the argument bytes (local pointers resolved per group)
+	void *static_local; // the group's block of static __local variables (devrt's staticlocal.go)
 } svmk_group;
 
 typedef struct svmk_launch {
