@@ -58,16 +58,29 @@
 // read by a second device drops the first device's copy and duplicates it
 // anew (two GPUs reading the same read-mostly data take turns).
 //
-// The migrator publishes DEVICE only after (1) madvise has returned — the
-// kernel blocks it until the service thread has read the REMOVE events of
-// the zap, of which there can be several and repetitions when a concurrent
-// mprotect splits the mapping — and (2) a sync with the service thread has
-// confirmed those events were handled (the handler ignores ZAPPING pages,
-// so it cannot mistake our own zap for a user's discard), and (3) the
-// range was unprotected while the pages were still ZAPPING (unprotecting
-// after the publish could undo the protection of another migration that
-// claimed a page since). Pages that come home are published HOST before the
-// faulting thread is woken (UFFDIO_COPY_MODE_DONTWAKE, then UFFDIO_WAKE).
+// The zap (ZAPPING) is made by the service thread with UFFDIO_MOVE into a
+// sink of its own, not with madvise(MADV_DONTNEED) on the address: an
+// mremap or munmap of the range racing with the migration leaves a hole
+// there that any mmap may fill (the Go runtime's off-heap allocations did),
+// and madvise would zap that memory. UFFDIO_MOVE fails while such a change
+// has an unread event, and the service thread, which reads the events, runs
+// the zap only after handling those it has read, so it moves only pages
+// whose words the migration still holds. A page the kernel will not move
+// (shared with a forked child, or its mapping's protection changed) is given
+// up: it stays on the host. Kernels without UFFDIO_MOVE (before 6.8) zap
+// with madvise and keep that gap.
+//
+// The migrator publishes DEVICE only after (1) the zap has returned — with
+// madvise, the kernel blocks it until the service thread has read the
+// REMOVE events of the zap, of which there can be several and repetitions
+// when a concurrent mprotect splits the mapping, and (2) a sync with the
+// service thread has confirmed those events were handled (the handler
+// ignores ZAPPING pages, so it cannot mistake our own zap for a user's
+// discard) — and (3) the range was unprotected while the pages were still
+// ZAPPING (unprotecting after the publish could undo the protection of
+// another migration that claimed a page since). Pages that come home are
+// published HOST before the faulting thread is woken
+// (UFFDIO_COPY_MODE_DONTWAKE, then UFFDIO_WAKE).
 //
 // Every device→host copy is made by the service thread: on a CPU fault, or
 // for an explicit migration (MigrateToHost, Release, another device's
@@ -103,13 +116,17 @@
 // (the Go heap, the executable's .bss where Go globals live) can migrate;
 // if the service thread's own state were there, migrating a page of it
 // would make the thread fault on itself. Device arenas are shared anonymous
-// too, so they never merge with a neighbouring user mapping.
+// too, so they never merge with a neighbouring user mapping. The exception
+// is the sink the service thread moves zapped pages into: UFFDIO_MOVE needs
+// private anonymous memory on both sides. Nothing reads or writes it, and
+// PROT_NONE guard pages keep it from merging with a neighbouring mapping.
 //
 // # Who waits for whom (the lock order of this package)
 //
 //	Go goroutines (migrators, device schedulers, Release)
 //	  may wait for ──▶ the fault-service thread (madvise/munmap block until it reads
-//	                     the event; Sync and the migrator's sync_wait until it handled it)
+//	                     the event; Sync and the migrator's sync_wait until it handled it;
+//	                     the migrator's zap and MigrateToHost until it ran their request)
 //	                     waits for nothing but the kernel and for RETURNING pages, whose
 //	                     owners (threads copying pages home) never wait for it; a fault
 //	                     on a page another thread owns is deferred and retried.
@@ -120,10 +137,13 @@
 // a fault holds its P, so with GOMAXPROCS=1 no goroutine can run until the
 // fault is resolved.
 //
-// Every wait is bounded: a thread waiting for the service thread to bring
-// pages home (MigrateToHost, Release, Evict) gives up with ETIMEDOUT after
-// 10 s without progress (a page held in transit that never comes free),
-// and the request's slot is freed by the service thread.
+// Every wait for pages to come home is bounded: a thread waiting for the
+// service thread to bring pages home (MigrateToHost, Release, Evict) gives
+// up with ETIMEDOUT after 10 s without progress (a page held in transit
+// that never comes free), and the request's slot is freed by the service
+// thread. A migrator's zap request is not abandoned (pages moved after the
+// migrator gave up would be lost): the service thread finishes it as soon
+// as it has read the address-space events in flight.
 //
 // # Device stores
 //

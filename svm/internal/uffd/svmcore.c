@@ -12,12 +12,17 @@
 //    svm_migrate_out until it has handled things), never the other way round.
 //  - Every device->host copy is made by the service thread (CPU faults, and
 //    queued svm_migrate_out requests), so RETURNING is only ever its own.
-//  - Every zap of a registered range goes through userfaultfd_remove(), which
-//    blocks the zapping thread until the service thread reads the event and
-//    makes UFFDIO_COPY/ZEROPAGE return EAGAIN meanwhile. That serialises the
-//    service thread's installs against zaps: when it sees a page MIGRATING and
-//    installs a write-protected zero page, the zap of that page cannot have
-//    happened yet.
+//  - Every zap of a registered range either goes through userfaultfd_remove()
+//    (a user's madvise; a migration's where the kernel has no UFFDIO_MOVE),
+//    which blocks the zapping thread until the service thread reads the event
+//    and makes UFFDIO_COPY/ZEROPAGE return EAGAIN meanwhile, or is a
+//    migration's UFFDIO_MOVE made by the service thread itself (zap_by_move).
+//    That serialises the service thread's installs against zaps: when it sees
+//    a page MIGRATING and installs a write-protected zero page, the zap of
+//    that page cannot have happened yet.
+//  - A migration never zaps an address with madvise where it can help it: an
+//    mremap/munmap of the range racing with the zap would let the zap hit
+//    whatever was mapped there since (zap_by_move).
 #define _GNU_SOURCE
 #include "svmcore.h"
 
@@ -42,6 +47,20 @@
 #ifndef USERFAULTFD_IOC_NEW
 #define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
 #endif
+#ifndef UFFDIO_MOVE // Linux 6.8; older userspace headers lack it
+#define UFFD_FEATURE_MOVE (1 << 16)
+#define _UFFDIO_MOVE (0x05)
+#define UFFDIO_MOVE_MODE_DONTWAKE ((__u64)1 << 0)
+#define UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES ((__u64)1 << 1)
+struct uffdio_move {
+	__u64 dst;
+	__u64 src;
+	__u64 len;
+	__u64 mode;
+	__s64 move;
+};
+#define UFFDIO_MOVE _IOWR(UFFDIO, _UFFDIO_MOVE, struct uffdio_move)
+#endif
 
 enum { SVM_ST_FILLING = 5 }; // service thread is installing a host page (C only)
 
@@ -49,7 +68,7 @@ enum { SVM_ST_FILLING = 5 }; // service thread is installing a host page (C only
 #define MID_BITS 12
 #define LEAF_BITS 12
 #define LEAF_PAGES (1ULL << LEAF_BITS)
-#define MAX_RUN 64
+#define MAX_RUN 64 // also the bits of a uint64_t: per-page masks of a run (svm_cmd)
 #define MAX_DEFERRED 4096
 #define SERVICE_STACK (256 << 10)
 #define MAX_CMDS 64
@@ -63,15 +82,24 @@ enum { SVM_ST_FILLING = 5 }; // service thread is installing a host page (C only
 enum { CMD_FREE = 0, CMD_FILLING, CMD_PENDING, CMD_DONE, CMD_ABANDONED };
 #define STALL_NS (10ULL * 1000 * 1000 * 1000)
 
-// A request to the service thread to bring a range home (svm_migrate_out).
+// What a request asks for: bring a range home (svm_migrate_out), or take a
+// migration's copied pages out of the address space (zap_by_move).
+enum { CMD_OUT = 0, CMD_ZAP };
+
+// A request to the service thread.
 typedef struct {
 	uint64_t state;  // CMD_*, changed atomically
+	uint64_t kind;   // CMD_OUT, CMD_ZAP
 	uint64_t start;  // first page
 	int64_t npages;
 	int64_t cursor;  // pages done so far (service thread)
 	int64_t moved;   // result
 	uint64_t stuck_since; // CLOCK_MONOTONIC ns when the current page first failed with ENOENT (0: not stuck)
 	uint64_t stuck_at;    // the page it was
+	// CMD_ZAP: the words the migration holds (npages <= MAX_RUN), and per
+	// page (bit i) whether it was taken out / can never be by this request.
+	uint64_t held[MAX_RUN];
+	uint64_t zapped, refused;
 } svm_cmd;
 
 // All mutable state of this file, in one MAP_SHARED anonymous block.
@@ -105,6 +133,15 @@ typedef struct {
 	} deferred[MAX_DEFERRED];
 	svm_cmd cmds[MAX_CMDS];
 	uint64_t bugs; // deliberately broken behaviour, for testing test suites (svmtest)
+	// MAX_RUN pages of private anonymous memory registered with the
+	// userfaultfd, where the service thread moves a migration's host pages
+	// to drop them (zap_by_move); 0 when the kernel has no UFFDIO_MOVE.
+	// Nothing ever reads or writes it.
+	uint64_t sink;
+	// Test hooks (svm_set_zap_delay): a migration sleeps zap_delay_ns before
+	// its zap, the service thread zap_hold_ns before it runs a zap request
+	// (zap_holding is set meanwhile).
+	uint64_t zap_delay_ns, zap_hold_ns, zap_holding;
 } svm_state;
 
 static svm_state *S __attribute__((section(".data"))) = 0;
@@ -486,8 +523,8 @@ static void drop_range(uint64_t start, uint64_t end, int is_unmap) {
 		for (;;) {
 			uint64_t w = ld(p);
 			uint64_t s = st_of(w);
-			// A migration's own zap (or a repetition of its event after a
-			// VMA split): the migrator publishes after it. A user's discard
+			// A migration's own zap by madvise (or a repetition of its event
+			// after a VMA split): the migrator publishes after it. A user's discard
 			// racing with a migration of the same page is not told apart:
 			// the copy already taken stays the content.
 			if (s == SVM_ST_ZAPPING && !is_unmap) break;
@@ -706,6 +743,33 @@ static void *service(void *arg) {
 	return NULL;
 }
 
+// sink_open maps and registers the sink zap_by_move moves pages into: private
+// anonymous read-write memory like the mappings that migrate (UFFDIO_MOVE
+// wants the same protection on both sides), between two PROT_NONE guard
+// pages so that it never merges with a neighbouring mapping, and not
+// inherited by a forked child. On failure migrations zap with madvise.
+static void sink_open(void) {
+	uint64_t len = (MAX_RUN + 2) * SVM_PAGE_SIZE;
+	void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) return;
+	uint64_t sink = (uint64_t)(uintptr_t)p + SVM_PAGE_SIZE;
+	struct uffdio_register reg = {.range = {.start = sink, .len = MAX_RUN * SVM_PAGE_SIZE},
+	                              .mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP};
+	if (mprotect((void *)(uintptr_t)sink, MAX_RUN * SVM_PAGE_SIZE, PROT_READ | PROT_WRITE) != 0 ||
+	    madvise(p, len, MADV_DONTFORK) != 0 || ioctl(S->uffd, UFFDIO_REGISTER, &reg) != 0) {
+		munmap(p, len);
+		return;
+	}
+	if (!(reg.ioctls & (1ULL << _UFFDIO_MOVE))) {
+		// Unregister before the munmap: the UNMAP event of a registered
+		// range would wait for a service thread that does not run yet.
+		ioctl(S->uffd, UFFDIO_UNREGISTER, &reg.range);
+		munmap(p, len);
+		return;
+	}
+	__atomic_store_n(&S->sink, sink, __ATOMIC_SEQ_CST);
+}
+
 // svm_open creates the userfaultfd, negotiates the features the protocol
 // needs and starts the service thread. On failure it returns -1 and sets
 // *err_out to errno*16 + stage (1 open, 2 api, 3 eventfd, 4 thread).
@@ -722,14 +786,20 @@ int svm_open(int *err_out) {
 		*err_out = errno * 16 + 1;
 		return -1;
 	}
-	struct uffdio_api api = {.api = UFFD_API,
-	                         .features = UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP |
-	                                     UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_FORK |
-	                                     UFFD_FEATURE_PAGEFAULT_FLAG_WP};
-	if (ioctl(fd, UFFDIO_API, &api) != 0) {
-		*err_out = errno * 16 + 2;
-		close(fd);
-		return -1;
+	uint64_t need = UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_EVENT_REMAP |
+	                UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_PAGEFAULT_FLAG_WP;
+	// UFFDIO_MOVE (Linux 6.8) makes the migrations' zaps safe against a
+	// racing mremap/munmap (zap_by_move); a kernel without it refuses the
+	// feature bit and migrations zap with madvise.
+	struct uffdio_api api = {.api = UFFD_API, .features = need | UFFD_FEATURE_MOVE};
+	int have_move = ioctl(fd, UFFDIO_API, &api) == 0;
+	if (!have_move) {
+		api = (struct uffdio_api){.api = UFFD_API, .features = need};
+		if (ioctl(fd, UFFDIO_API, &api) != 0) {
+			*err_out = errno * 16 + 2;
+			close(fd);
+			return -1;
+		}
 	}
 	int ev = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ev < 0) {
@@ -739,6 +809,7 @@ int svm_open(int *err_out) {
 	}
 	S->uffd = fd;
 	S->evfd = ev;
+	if (have_move) sink_open();
 	// The service thread's stack (glibc puts its TLS there too) is shared
 	// anonymous memory, populated up front: see svm_state.
 	void *stack = mmap(NULL, SERVICE_STACK, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -880,6 +951,86 @@ static void unprotect_held(uint64_t start, int i0, int i1, uint64_t **ptes, cons
 	}
 }
 
+// cmd_take claims a free request slot (FREE -> FILLING) for the caller to
+// fill and post (PENDING).
+static svm_cmd *cmd_take(void) {
+	for (;;) {
+		for (int i = 0; i < MAX_CMDS; i++) {
+			uint64_t expect = CMD_FREE;
+			if (__atomic_compare_exchange_n(&S->cmds[i].state, &expect, CMD_FILLING, 0, __ATOMIC_ACQ_REL,
+			                                __ATOMIC_ACQUIRE))
+				return &S->cmds[i];
+		}
+		sched_yield();
+	}
+}
+
+// zap_by_move drops the host pages of a migration's run [start, start +
+// npages pages) that it still holds (words == held[i]) and returns the
+// pages dropped, bit i for page i.
+//
+// Why not madvise(MADV_DONTNEED) here: it zaps whatever is mapped at the
+// address when it runs. An mremap or munmap of the range that returns after
+// this migration checked its words leaves a hole there, and any mmap may
+// fill it before the zap — which then wipes that memory. Seen: the Go
+// runtime's off-heap allocations (a crash on zeroed span sets), and the top
+// of a new thread's stack, where glibc keeps its TLS (the thread found no g
+// in it at its next fault, and the Go runtime let the SIGSEGV kill the
+// process without a traceback). No check made beforehand can close that
+// window, and madvise itself drops mmap_lock to deliver its REMOVE event and
+// looks the VMA up again afterwards. UFFDIO_MOVE into a sink of our own
+// removes the pages instead, and done by the service thread it cannot hit a
+// mapping that replaced ours: it fails with EAGAIN while any munmap/mremap
+// of a registered range has an unread event (mmap_changing), that event is
+// read by the service thread only, and the service thread runs requests
+// after handling every event it has read — an event that took these pages
+// has changed their words, and the request leaves them alone. It raises no
+// REMOVE event either. The caller waits without a deadline: the service
+// thread retries only until it has read the events in flight.
+static uint64_t zap_by_move(uint64_t start, int npages, const uint64_t *held) {
+	svm_cmd *c = cmd_take();
+	c->kind = CMD_ZAP;
+	c->start = start;
+	c->npages = npages;
+	c->cursor = c->moved = 0;
+	c->stuck_since = c->stuck_at = 0;
+	memcpy(c->held, held, (size_t)npages * sizeof held[0]);
+	c->zapped = c->refused = 0;
+	__atomic_store_n(&c->state, CMD_PENDING, __ATOMIC_SEQ_CST);
+	kick();
+	for (int spins = 0; __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CMD_DONE; spins++) {
+		if (spins < 1000) {
+			sched_yield();
+			continue;
+		}
+		struct timespec ts = {0, 20 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	uint64_t zapped = c->zapped;
+	__atomic_store_n(&c->state, CMD_FREE, __ATOMIC_RELEASE);
+	return zapped;
+}
+
+// svm_set_zap_delay makes every migration sleep migrator_ns after its copy
+// and before its zap, and the service thread sleep service_ns before it
+// runs a zap request (svm_zap_holding says when): test hooks that widen the
+// windows in which an mremap or munmap of the range can race with the zap.
+// 0 turns them off.
+void svm_set_zap_delay(uint64_t migrator_ns, uint64_t service_ns) {
+	__atomic_store_n(&S->zap_delay_ns, migrator_ns, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&S->zap_hold_ns, service_ns, __ATOMIC_SEQ_CST);
+}
+int svm_zap_holding(void) { return __atomic_load_n(&S->zap_holding, __ATOMIC_SEQ_CST) != 0; }
+
+static void sleep_ns(uint64_t ns) {
+	struct timespec ts = {(time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL)};
+	nanosleep(&ts, NULL);
+}
+
+// svm_zap_by_move reports whether migrations drop their host pages with
+// UFFDIO_MOVE (zap_by_move) rather than madvise.
+int svm_zap_by_move(void) { return __atomic_load_n(&S->sink, __ATOMIC_SEQ_CST) != 0; }
+
 // migrate_run moves the claimed pages [i0, i1) of a call to svm_migrate_in.
 static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t *frames, uint64_t **ptes,
                         uint64_t *held, uint8_t *res, int dup) {
@@ -949,28 +1100,42 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 		}
 		held[i] = nw;
 	}
-	// Zap each sub-run still ours, unprotect it, then publish. madvise blocks
-	// until the service thread has *read* each REMOVE event it raises — there
-	// may be several, and repetitions, when a concurrent mprotect splits the
-	// VMA — but reading is not handling: the handler, which ignores ZAPPING
-	// pages, may still be about to look at them. sync_wait() waits until
-	// every message read so far has been handled; only then is DEVICE
-	// published, so no event of our own zap can mistake the page for a
-	// user's discard. The unprotect comes while the pages are still ours
-	// (ZAPPING): unprotecting after the publish could undo the protection of
-	// another migration that has claimed a page since.
+	uint64_t delay = __atomic_load_n(&S->zap_delay_ns, __ATOMIC_RELAXED);
+	if (delay) sleep_ns(delay);
+	// Zap each sub-run still ours, unprotect it, then publish. The zap is
+	// zap_by_move (see there) where the kernel has UFFDIO_MOVE; a page it
+	// did not drop stays on the host and is given back.
+	//
+	// Without UFFDIO_MOVE the zap is madvise, which has the gap zap_by_move
+	// describes. madvise blocks until the service thread has *read* each
+	// REMOVE event it raises — there may be several, and repetitions, when a
+	// concurrent mprotect splits the VMA — but reading is not handling: the
+	// handler, which ignores ZAPPING pages, may still be about to look at
+	// them. sync_wait() waits until every message read so far has been
+	// handled; only then is DEVICE published, so no event of our own zap can
+	// mistake the page for a user's discard.
+	//
+	// The unprotect comes while the pages are still ours (ZAPPING):
+	// unprotecting after the publish could undo the protection of another
+	// migration that has claimed a page since.
 	for (int i = i0; i < i0 + ok;) {
 		if (res[i] != 0) { i++; continue; }
 		int j = i;
 		while (j < i0 + ok && res[j] == 0) j++;
 		uint64_t zs = start + (uint64_t)i * SVM_PAGE_SIZE, zl = (uint64_t)(j - i) * SVM_PAGE_SIZE;
-		int ze = madvise((void *)(uintptr_t)zs, zl, MADV_DONTNEED) == 0 ? 0 : errno;
-		if (!ze) sync_wait();
+		uint64_t zapped = 0;
+		if (svm_zap_by_move()) {
+			zapped = zap_by_move(zs, j - i, &held[i]);
+		} else if (madvise((void *)(uintptr_t)zs, zl, MADV_DONTNEED) == 0) {
+			sync_wait();
+			zapped = j - i == 64 ? ~0ULL : (1ULL << (j - i)) - 1; // j - i <= MAX_RUN == 64
+		}
 		unprotect_held(start, i, j, ptes, held); // wakes writers blocked since the protect
 		for (int k = i; k < j; k++) {
-			uint64_t to = ze ? word_next(held[k], SVM_ST_HOST, 0, 0) : word_next(held[k], SVM_ST_DEVICE, dev, frames[k]);
-			// A failed CAS: munmap took the page (now HOST, frame unused).
-			if (!cas(ptes[k], held[k], to) || ze) {
+			int gone = (zapped >> (k - i)) & 1;
+			uint64_t to = gone ? word_next(held[k], SVM_ST_DEVICE, dev, frames[k]) : word_next(held[k], SVM_ST_HOST, 0, 0);
+			// A failed CAS: munmap or mremap took the page (now HOST, frame unused).
+			if (!cas(ptes[k], held[k], to) || !gone) {
 				res[k] = 2;
 				continue;
 			}
@@ -1059,18 +1224,8 @@ static uint64_t now_ns(void);
 int svm_migrate_out(uint64_t start, int npages) {
 	if (S->uffd < 0) return -ENOTSUP;
 	if (npages <= 0) return 0;
-	svm_cmd *c = NULL;
-	for (int spins = 0; !c; spins++) {
-		for (int i = 0; i < MAX_CMDS; i++) {
-			uint64_t expect = CMD_FREE;
-			if (__atomic_compare_exchange_n(&S->cmds[i].state, &expect, CMD_FILLING, 0, __ATOMIC_ACQ_REL,
-			                                __ATOMIC_ACQUIRE)) {
-				c = &S->cmds[i];
-				break;
-			}
-		}
-		if (!c) sched_yield();
-	}
+	svm_cmd *c = cmd_take();
+	c->kind = CMD_OUT;
 	c->start = start;
 	c->npages = npages;
 	c->cursor = 0;
@@ -1168,6 +1323,97 @@ static int run_cmd(svm_cmd *c) {
 	return c->cursor >= c->npages;
 }
 
+// sink_move moves up to npages host pages from src into the sink with one
+// UFFDIO_MOVE (service thread only) and empties the sink again. Returns the
+// pages moved from the start of the range; *err says why the next one was
+// not (0 when all were).
+static int sink_move(uint64_t src, int npages, int *err) {
+	struct uffdio_move mv = {.dst = S->sink, .src = src, .len = (uint64_t)npages * SVM_PAGE_SIZE,
+	                         .mode = UFFDIO_MOVE_MODE_DONTWAKE | UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES};
+	int e = ioctl(S->uffd, UFFDIO_MOVE, &mv) == 0 ? 0 : errno;
+	int moved = e == 0 ? npages : (mv.move > 0 ? (int)(mv.move / (int64_t)SVM_PAGE_SIZE) : 0);
+	if (moved < npages && e == 0) e = EAGAIN;
+	*err = moved < npages ? e : 0;
+	if (moved > 0) {
+		// Empty the sink for the next move (UFFDIO_MOVE wants an empty
+		// destination). Unregister first: a zap of a registered range would
+		// wait for this very thread to read its REMOVE event.
+		struct uffdio_range r = {.start = S->sink, .len = MAX_RUN * SVM_PAGE_SIZE};
+		struct uffdio_register reg = {.range = r, .mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP};
+		if (ioctl(S->uffd, UFFDIO_UNREGISTER, &r) != 0 || madvise((void *)(uintptr_t)S->sink, r.len, MADV_DONTNEED) != 0 ||
+		    ioctl(S->uffd, UFFDIO_REGISTER, &reg) != 0) {
+			note_error(errno);
+			__atomic_store_n(&S->sink, 0, __ATOMIC_SEQ_CST); // no more moves: migrations give their pages up
+		}
+	}
+	return moved;
+}
+
+// run_zap takes a migration's copied pages out of the address space
+// (service thread; see zap_by_move for why here and why UFFDIO_MOVE).
+// A page whose word is no longer what the migration holds was taken by an
+// event handled since (munmap, mremap: HOST) and is left alone; so is one
+// the kernel will not move (shared with a forked child, a mapping mprotect
+// made read-only or executable since): the migration gives it up. Returns 1
+// when the request is complete, 0 to resume after the next messages.
+static int run_zap(svm_cmd *c) {
+	int n = (int)c->npages;
+	uint64_t hold = __atomic_load_n(&S->zap_hold_ns, __ATOMIC_RELAXED);
+	if (hold && !c->cursor) { // test hook, once per request (cursor is otherwise unused here)
+		c->cursor = 1;
+		__atomic_store_n(&S->zap_holding, 1, __ATOMIC_SEQ_CST);
+		sleep_ns(hold);
+		__atomic_store_n(&S->zap_holding, 0, __ATOMIC_SEQ_CST);
+	}
+	for (int i = 0; i < n;) {
+		uint64_t bit = 1ULL << i;
+		uint64_t *p = svm_pte(c->start + (uint64_t)i * SVM_PAGE_SIZE, 0);
+		if (((c->zapped | c->refused) & bit) || !p || ld(p) != c->held[i]) {
+			i++;
+			continue;
+		}
+		int j = i + 1;
+		while (j < n && !((c->zapped | c->refused) & (1ULL << j))) {
+			uint64_t *q = svm_pte(c->start + (uint64_t)j * SVM_PAGE_SIZE, 0);
+			if (!q || ld(q) != c->held[j]) break;
+			j++;
+		}
+		if (!S->sink) {
+			for (int k = i; k < j; k++) c->refused |= 1ULL << k;
+			i = j;
+			continue;
+		}
+		int e = 0;
+		int m = sink_move(c->start + (uint64_t)i * SVM_PAGE_SIZE, j - i, &e);
+		for (int k = i; k < i + m; k++) c->zapped |= 1ULL << k;
+		i += m;
+		if (i == j) continue;
+		// EAGAIN with nothing moved: an mremap, munmap or madvise of a
+		// registered range has not had its event read yet (mmap_changing).
+		// Read it first: its handler may take these pages.
+		if (e == EAGAIN && m == 0) return 0;
+		if (e == EAGAIN) continue; // moved some: try the rest at once
+		if (j - i > 1) {
+			// The run may cross a mapping boundary (mprotect split it) or
+			// hold one page the kernel refuses: page by page.
+			int e1 = 0;
+			if (sink_move(c->start + (uint64_t)i * SVM_PAGE_SIZE, 1, &e1) == 1) {
+				c->zapped |= 1ULL << i;
+			} else if (e1 == EAGAIN) {
+				return 0;
+			} else {
+				c->refused |= 1ULL << i;
+			}
+			i++;
+			continue;
+		}
+		c->refused |= 1ULL << i;
+		if (e != EBUSY && e != EINVAL) note_error(e);
+		i++;
+	}
+	return 1;
+}
+
 // run_cmds advances every pending request; returns how many remain.
 static int run_cmds(void) {
 	int left = 0;
@@ -1179,7 +1425,7 @@ static int run_cmds(void) {
 			continue;
 		}
 		if (st != CMD_PENDING) continue;
-		if (run_cmd(c)) {
+		if (c->kind == CMD_ZAP ? run_zap(c) : run_cmd(c)) {
 			uint64_t expect = CMD_PENDING;
 			if (!__atomic_compare_exchange_n(&c->state, &expect, CMD_DONE, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 				__atomic_store_n(&c->state, CMD_FREE, __ATOMIC_RELEASE); // abandoned meanwhile

@@ -105,6 +105,13 @@ void svm_set_bugs(uint64_t bugs);
 
 void svm_fault_window_reset(void);
 
+// Test hooks: migrations, and the service thread, sleep before a zap (see
+// svm_set_zap_delay).
+void svm_set_zap_delay(uint64_t migrator_ns, uint64_t service_ns);
+int svm_zap_holding(void);
+// Whether migrations zap with UFFDIO_MOVE (the kernel has it) or madvise.
+int svm_zap_by_move(void);
+
 // The calling thread's thread pointer (fs:0) and an address on its stack.
 uint64_t svm_thread_pointer(void);
 uint64_t svm_stack_pointer(void);

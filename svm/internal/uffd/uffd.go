@@ -292,6 +292,25 @@ func MigrateOut(start uintptr, n int) (int, error) {
 // forget its history (see svm_fault_window_reset).
 func ResetFaultWindow() { C.svm_fault_window_reset() }
 
+// SetZapDelay makes every migration sleep migrator after copying its pages
+// and before dropping them from the address space, and the fault-service
+// thread sleep service before it drops them for a migration (ZapHolding
+// reports it asleep): test hooks that widen the windows an mremap or munmap
+// of the range can race into. 0 turns them off.
+func SetZapDelay(migrator, service time.Duration) {
+	C.svm_set_zap_delay(C.uint64_t(migrator), C.uint64_t(service))
+}
+
+// ZapHolding reports whether the service thread sleeps in the SetZapDelay
+// hook.
+func ZapHolding() bool { return C.svm_zap_holding() != 0 }
+
+// ZapByMove reports whether migrations drop their host pages with
+// UFFDIO_MOVE, which a racing mremap or munmap cannot misdirect, rather
+// than with madvise (kernels before 6.8), which may zap a mapping that
+// replaced the range meanwhile.
+func ZapByMove() bool { return C.svm_zap_by_move() != 0 }
+
 // BugIgnoreUnmap makes the service thread forget to drop device copies on
 // munmap (see SetBugs).
 const BugIgnoreUnmap = C.SVM_BUG_IGNORE_UNMAP

@@ -1,0 +1,144 @@
+package svm
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/svmrt/svmrt/svm/internal/uffd"
+)
+
+// ---------------------------------------------------------------------------
+// Guards against the crash found in CI: TestRegression2MremapDuringMigrationLeavesWPLivelock
+// died of SIGSEGV with no Go traceback (and, in other runs, of a fatal
+// SIGSEGV in the Go runtime's span sets) — about one run in 100 with other
+// tests loading the machine. A migration dropped the pages it had copied
+// with madvise(MADV_DONTNEED) on the range's address. When an mremap (or
+// munmap) of the range returned between the migration's last look at its
+// pages and that zap, the address was a hole, and the next mmap landed in
+// it: the Go runtime's off-heap memory (span sets), or the top of a new
+// thread's stack, where glibc keeps the thread's TLS — zeroed, the thread
+// found no g at its next fault and the runtime let the signal kill the
+// process silently. Now the service thread drops the pages with
+// UFFDIO_MOVE, which cannot reach a mapping that replaced the range
+// (zap_by_move in svmcore.c). The zap delay holds the migration between its
+// copy and its zap, so the race is hit every time; the replacement mapping
+// stands in for the runtime's.
+
+//
+// The third case holds the service thread instead, just before it runs the
+// zap request, while an mremap moves the range and a new mapping fills the
+// hole: the REMAP event is unread when the zap runs, so the zap sees the
+// page words still held — and must rely on UFFDIO_MOVE failing (EAGAIN)
+// while that event is unread rather than move the new mapping's pages.
+
+func TestMremapOrMunmapBeforeZapSparesReplacementMapping(t *testing.T) {
+	for _, how := range []string{"mremap", "munmap", "mremap-event-unread"} {
+		t.Run(how, func(t *testing.T) {
+			if !rvInChild(t, 20*time.Second) {
+				return
+			}
+			const pages = 16
+			m := attach(t, pages) // opens the userfaultfd
+			if !uffd.ZapByMove() {
+				t.Skip("the kernel has no UFFDIO_MOVE: migrations zap with madvise, which can hit a mapping that replaced the range")
+			}
+			mem := rvMmap(t, pages*PageSize)
+			for i := 0; i < pages; i++ {
+				mem[i*PageSize] = byte(i + 1)
+			}
+			base := rvAddr(mem)
+			v, ok, err := Default().Resolve(base)
+			if err != nil || !ok {
+				t.Fatal(ok, err)
+			}
+			var dst []byte
+			if how != "munmap" {
+				dst = rvMmap(t, pages*PageSize) // MREMAP_FIXED replaces it
+			}
+			if how == "mremap-event-unread" {
+				uffd.SetZapDelay(0, 500*time.Millisecond)
+			} else {
+				uffd.SetZapDelay(300*time.Millisecond, 0)
+			}
+			defer uffd.SetZapDelay(0, 0)
+			type result struct {
+				r   MigrateResult
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				r, err := m.Migrate(v, base, pages)
+				done <- result{r, err}
+			}()
+			// The migration has copied the pages and is about to zap them
+			// (or the service thread is about to, for it).
+			ready := func() bool { return WordState(uffd.Load(base)) == StateZapping }
+			if how == "mremap-event-unread" {
+				ready = uffd.ZapHolding
+			}
+			for deadline := time.Now().Add(5 * time.Second); !ready(); {
+				if time.Now().After(deadline) {
+					t.Fatalf("the migration never reached its zap (page word state %d)", WordState(uffd.Load(base)))
+				}
+			}
+			remapped := make(chan error, 1)
+			switch how {
+			case "mremap":
+				remapped <- rvMremapFixed(mem, rvAddr(dst))
+			case "munmap":
+				remapped <- syscall.Munmap(mem)
+			default:
+				// Blocks until the service thread reads its event, after the
+				// hold; the range has moved long before.
+				go func() { remapped <- rvMremapFixed(mem, rvAddr(dst)) }()
+			}
+			// Somebody else's memory in the hole, as the Go runtime's was.
+			var a uintptr
+			var e syscall.Errno
+			for deadline := time.Now().Add(300 * time.Millisecond); ; {
+				a, _, e = syscall.Syscall6(syscall.SYS_MMAP, base, pages*PageSize, syscall.PROT_READ|syscall.PROT_WRITE,
+					syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS|0x100000 /* MAP_FIXED_NOREPLACE */, ^uintptr(0), 0)
+				if e != syscall.EEXIST || how != "mremap-event-unread" || time.Now().After(deadline) {
+					break // EEXIST above: the mremap has not moved the range yet
+				}
+			}
+			if e != 0 || a != base {
+				<-done
+				<-remapped
+				t.Skipf("could not map the hole at %#x again (%#x, %v)", base, a, e)
+			}
+			repl := rvBytes(base, pages*PageSize)
+			for i := range repl {
+				repl[i] = 0xa5
+			}
+			res := <-done
+			if err := <-remapped; err != nil {
+				t.Fatal(err)
+			}
+			if res.err != nil {
+				t.Fatal(res.err)
+			}
+			for i := 0; i < pages; i++ {
+				if got := repl[i*PageSize+1]; got != 0xa5 {
+					t.Fatalf("page %d of the mapping that replaced the range reads %#x, want 0xa5: the migration (%+v) zapped it",
+						i, got, res.r)
+				}
+				if s := WordState(uffd.Load(base + uintptr(i)*PageSize)); s != StateHost {
+					t.Fatalf("page %d of the replacement is in state %d, want host", i, s)
+				}
+			}
+			if res.r.Moved != 0 {
+				t.Errorf("migration reports %d pages moved from a range that went away", res.r.Moved)
+			}
+			if dst != nil {
+				moved := rvBytes(rvAddr(dst), pages*PageSize)
+				for i := 0; i < pages; i++ {
+					if got := moved[i*PageSize]; got != byte(i+1) {
+						t.Fatalf("page %d at the mremap destination reads %d, want %d", i, got, i+1)
+					}
+				}
+			}
+		})
+	}
+}
