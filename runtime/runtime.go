@@ -70,7 +70,7 @@ var (
 	ErrOutOfDeviceMemory = svm.ErrOutOfDeviceMemory // device memory exhausted
 	ErrNotSupported      = svm.ErrNotSupported      // capability missing (userfaultfd, backend, ...)
 	ErrInvalidValue      = svm.ErrInvalidValue      // bad argument: overlapping copy, bad fill pattern
-	ErrUnknownDevice     = errors.New("runtime: unknown device")
+	ErrUnknownDevice     = errors.New("unknown device")
 	ErrClosed            = svm.ErrClosed // commands on a closed device, a second Close
 )
 
@@ -247,7 +247,7 @@ func Open(name string, opts ...Option) (*Device, error) {
 	default:
 		names := DeviceNames()
 		sort.Strings(names)
-		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownDevice, name, strings.Join(names, ", "))
+		return nil, fmt.Errorf("runtime: %w %q (known: %s)", ErrUnknownDevice, name, strings.Join(names, ", "))
 	}
 	return start(be, lname), nil
 }

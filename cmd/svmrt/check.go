@@ -20,17 +20,16 @@ import (
 // plain-Go reference, bit for bit, and prints one table.
 func checkCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	device := fs.String("device", "all", "comma-separated targets (known: "+strings.Join(kerneltest.Targets(), ", ")+"), or all ("+strings.Join(kerneltest.DefaultTargets(), ", ")+")")
 	filter := fs.String("run", "", "check only cases whose name matches this regular expression")
 	list := fs.Bool("list", false, "list the cases and exit")
 	timeout := fs.Duration("timeout", 10*time.Minute, "time limit for the whole check")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: svmrt check [-device cpu,simgpu,opencl|all] [-run regexp] [-list]")
+		fmt.Fprintln(fs.Output(), "usage: svmrt check [-device cpu,simgpu,opencl|all] [-run regexp] [-list]")
 		fs.PrintDefaults()
 	}
-	if !parseFlags(fs, args, stderr, " (flags come first; the device is -device)") {
-		return 2
+	if code, ok := parseFlags(fs, args, stdout, stderr, " (flags come first; the device is -device)"); !ok {
+		return code
 	}
 	if *timeout <= 0 {
 		fmt.Fprintf(stderr, "svmrt check: -timeout %v: must be positive\n", *timeout)

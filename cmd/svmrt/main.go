@@ -1,13 +1,19 @@
 // Command svmrt is svmrt's command-line tool.
 //
 //	svmrt devices                         devices this machine can open, with their memory capabilities
-//	svmrt run [-device D] [-m N] mulmat   the seed's mulmat on a device, with its fault/migration summary
+//	svmrt run [-device D] [-m N] [-vram S] [-policy P] mulmat
+//	                                      the seed's mulmat on a device, with its fault/migration summary
+//	                                      (flags before or after the sample's name)
 //	svmrt conform [-device D|all] [-run RE] [-json]
 //	                                      the conformance suite: pass / fail / skip-with-reason per test and device
 //	svmrt policies [-policy P,..] [-workload W,..|all] [-list] [-host]
 //	                                      workloads under memory policies on the simulated GPU: one table
 //	svmrt check [-device T,..|all] [-run RE] [-list]
 //	                                      every library kernel's OpenCL C on each device against its Go body, bit for bit
+//	svmrt version                         the module's version and the Go version it was built with
+//
+// Every command's -h prints its usage (exit status 0); so does
+// `svmrt help COMMAND`.
 //
 // Exit status: 0 on success, 1 when a conformance test fails, a kernel's
 // results differ between devices or paths, or a command fails, 2 on bad
@@ -17,18 +23,22 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
+	goruntime "runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/svmrt/svmrt/backends/opencl"
+	"github.com/svmrt/svmrt/backends/simgpu"
 	"github.com/svmrt/svmrt/conformance"
-	"github.com/svmrt/svmrt/kernels"
 	svmrt "github.com/svmrt/svmrt/runtime"
+	"github.com/svmrt/svmrt/samples/mulmat/sample"
 )
 
 func main() {
@@ -40,10 +50,13 @@ func usage(w io.Writer) {
 
 commands:
   devices    list the devices this machine can open, with their SVM capabilities
-  run        run a sample on a device: svmrt run [-device simgpu] [-m 256] mulmat
+  run        run a sample on a device: svmrt run mulmat [-device simgpu] [-m 256] [-vram 256MiB] [-policy demand]
   conform    run the conformance suite: svmrt conform [-device all] [-run regexp] [-json]
   policies   compare memory policies on the simulated GPU: svmrt policies [-policy demand,uvm] [-workload mulmat]
   check      run every library kernel's OpenCL C against its Go body, bit for bit: svmrt check [-device cpu,simgpu,opencl] [-run regexp]
+  version    print svmrt's version and the Go version it was built with
+
+svmrt <command> -h (or svmrt help <command>) describes a command's flags.
 `)
 }
 
@@ -54,7 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "devices":
-		return devices(stdout, stderr)
+		return devices(args[1:], stdout, stderr)
 	case "run":
 		return runSample(args[1:], stdout, stderr)
 	case "conform":
@@ -63,7 +76,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return policiesCmd(args[1:], stdout, stderr)
 	case "check":
 		return checkCmd(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
+	case "version", "-version", "--version":
+		return version(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			switch args[1] {
+			case "devices", "run", "conform", "policies", "check", "version":
+				return run([]string{args[1], "-h"}, stdout, stderr)
+			}
+			fmt.Fprintf(stderr, "svmrt help: unknown command %q\n", args[1])
+			usage(stderr)
+			return 2
+		}
 		usage(stdout)
 		return 0
 	default:
@@ -73,7 +97,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func devices(stdout, stderr io.Writer) int {
+func devices(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: svmrt devices\n\nLists every device of every backend this machine can open (cpu, simgpu, each OpenCL device),\nwith its memory capabilities, then the OpenCL devices in detail. It takes no flags.")
+	}
+	if code, ok := parseFlags(fs, args, stdout, stderr, ""); !ok {
+		return code
+	}
 	fmt.Fprintf(stdout, "%-9s %-9s %-8s %-8s %-10s %s\n", "device", "coherent", "faults", "migrate", "memory", "description")
 	names := svmrt.DeviceNames()
 	cls, clErr := opencl.Devices()
@@ -144,15 +175,6 @@ func devicesRow(stdout io.Writer, name string) {
 	fmt.Fprintf(stdout, "%-9s %-9s %-8s %-8s %-10s %s\n", name, yes(info.Caps.Coherent), yes(info.Caps.Faults), migrate, mem, info.Description)
 }
 
-func known(device string) bool {
-	for _, n := range svmrt.DeviceNames() {
-		if n == device {
-			return true
-		}
-	}
-	return strings.HasPrefix(device, "opencl:") && svmrt.OpenCLUnavailable() == nil
-}
-
 // isOpenCL reports whether device names an OpenCL device ("opencl",
 // "opencl:N").
 func isOpenCL(device string) bool {
@@ -178,81 +200,127 @@ func yes(b bool) string {
 	return "no"
 }
 
+// samples are the samples svmrt run knows.
+var samples = []string{"mulmat"}
+
+// progressEvery is how often a long `svmrt run` reports on stderr (a
+// variable for the tests).
+var progressEvery = 2 * time.Second
+
+// runSample runs a sample (the mulmat sample's own code: package sample).
+// Flags may come before or after the sample's name.
 func runSample(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	device := fs.String("device", "simgpu", "device: cpu, simgpu, opencl or opencl:N (svmrt devices lists them)")
-	m := fs.Int("m", 256, "matrix size (m×m float32)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	device := fs.String("device", sample.DefaultDevice, "device: "+sample.Devices)
+	m := fs.Int("m", sample.DefaultM, "matrix size (m×m float32)")
+	vram := fs.String("vram", sample.DefaultVRAM, "simulated GPU memory, simgpu only: "+sample.SizeForms)
+	policy := fs.String("policy", sample.DefaultPolicy, "simulated GPU memory policy, simgpu only: "+strings.Join(simgpu.PolicyNames(), ", "))
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: svmrt run [flags] SAMPLE [flags]\n\nsamples: %s (the seed's mulmat, with its fault/migration summary; progress on stderr when it runs long)\n\nflags:\n", strings.Join(samples, ", "))
+		fs.PrintDefaults()
 	}
-	if isOpenCL(*device) {
-		if err := svmrt.OpenCLUnavailable(); err != nil {
-			// A known device kind that cannot be used here: say why (as
-			// `svmrt devices` does), not "unknown device".
-			fmt.Fprintf(stderr, "svmrt run: device %s: %v\n", *device, err)
-			return 1
+	var names []string
+	for {
+		if code, ok := parseArgs(fs, args, stdout, stderr); !ok {
+			return code
 		}
+		if fs.NArg() == 0 {
+			break
+		}
+		names = append(names, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	if !known(*device) {
-		fmt.Fprintf(stderr, "svmrt run: unknown device %q (known: %s)\n", *device, strings.Join(svmrt.DeviceNames(), ", "))
+	if len(names) == 0 {
+		fmt.Fprintf(stderr, "svmrt run: which sample? (samples: %s)\n", strings.Join(samples, ", "))
 		return 2
 	}
-	if *m > 8192 {
-		fmt.Fprintf(stderr, "svmrt run: -m %d: at most 8192 (three %d×%d float32 matrices would not fit here)\n", *m, *m, *m)
+	if names[0] != "mulmat" {
+		fmt.Fprintf(stderr, "svmrt run: unknown sample %q (samples: %s)\n", names[0], strings.Join(samples, ", "))
 		return 2
 	}
-	if fs.NArg() != 1 || fs.Arg(0) != "mulmat" {
-		fmt.Fprintln(stderr, "svmrt run: the sample to run is required; available: mulmat")
+	if len(names) > 1 {
+		fmt.Fprintf(stderr, "svmrt run: unexpected argument %q: one sample at a time\n", names[1])
 		return 2
 	}
-	if *m <= 0 {
-		fmt.Fprintf(stderr, "svmrt run: -m %d: must be positive\n", *m)
-		return 2
+	// An option not given is "": on cpu or opencl only an explicit -vram
+	// or -policy is an error.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if !given["vram"] {
+		*vram = ""
 	}
-	dev, err := svmrt.Open(*device)
+	if !given["policy"] {
+		*policy = ""
+	}
+	ctx, stop := sample.InterruptContext()
+	defer stop()
+	err := sample.Run(ctx, sample.Config{M: *m, Device: *device, VRAM: *vram, Policy: *policy,
+		Stdout: stdout, Stderr: stderr, ProgressEvery: progressEvery})
 	if err != nil {
 		fmt.Fprintln(stderr, "svmrt run:", err)
-		return 1
-	}
-	defer dev.Close()
-	n := *m
-	a, b, r, ref := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
-	for i := range a {
-		a[i], b[i] = float32(i%17)/8, float32(i%13)/4
-	}
-	kernels.RefMulMat(ref, a, b, n)
-	start := time.Now()
-	if err := svmrt.MulMat(context.Background(), dev, r, a, b, n); err != nil {
-		fmt.Fprintln(stderr, "svmrt run:", err)
-		return 1
-	}
-	host := time.Since(start)
-	bad := 0
-	for i := range r {
-		if d := r[i] - ref[i]; d > 1e-3 || d < -1e-3 {
-			bad++
+		if errors.Is(err, sample.ErrUsage) {
+			return 2
 		}
-	}
-	st := dev.Stats()
-	fmt.Fprintf(stdout, "mulmat %d×%d on %s: %d wrong elements\n", n, n, dev.Name(), bad)
-	fmt.Fprintf(stdout, "  device faults %d, fault batches %d, pages H→D %d, pages D→H %d, CPU faults %d, simulated %v, host %v\n",
-		st.DeviceFaults, st.FaultBatches, st.PagesH2D, st.PagesD2H, st.CPUFaults, st.SimulatedTime, host.Round(time.Millisecond))
-	if bad > 0 {
 		return 1
 	}
 	return 0
 }
 
+// version prints the module's version (from the build info: "(devel)" for
+// a build from a work tree), its VCS revision when recorded, and the Go
+// version.
+func version(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: svmrt version\n\nPrints svmrt's module version and the Go version it was built with. It takes no flags.")
+	}
+	if code, ok := parseFlags(fs, args, stdout, stderr, ""); !ok {
+		return code
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		fmt.Fprintln(stdout, "svmrt (no build information)")
+		return 0
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", modified"
+			}
+		}
+	}
+	path := bi.Main.Path
+	if path == "" {
+		path = "github.com/svmrt/svmrt"
+	}
+	fmt.Fprintf(stdout, "svmrt %s %s", path, v)
+	if rev != "" {
+		fmt.Fprintf(stdout, " (commit %.12s%s)", rev, modified)
+	}
+	fmt.Fprintf(stdout, "\nbuilt with %s %s/%s\n", bi.GoVersion, goruntime.GOOS, goruntime.GOARCH)
+	return 0
+}
+
 func conform(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("conform", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	device := fs.String("device", "all", "device to test (cpu, simgpu, opencl, opencl/buffer, ...), or all")
 	filter := fs.String("run", "", "run only tests whose name matches this regular expression")
 	asJSON := fs.Bool("json", false, "print results as JSON")
 	timeout := fs.Duration("timeout", 2*time.Minute, "per-test time limit")
-	if !parseFlags(fs, args, stderr, " (flags come first; the device is -device)") {
-		return 2
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: svmrt conform [-device D|all] [-run regexp] [-json] [-timeout 2m]\n\nRuns the conformance suite: pass / fail / skip-with-reason per test and device, progress on stderr.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args, stdout, stderr, " (flags come first; the device is -device)"); !ok {
+		return code
 	}
 	if *timeout <= 0 {
 		fmt.Fprintf(stderr, "svmrt conform: -timeout %v: must be positive\n", *timeout)
@@ -321,16 +389,37 @@ func conform(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// parseArgs parses flags up to the first positional argument. -h and
+// -help print the usage on stdout (exit status 0), other errors it on
+// stderr (exit status 2). It reports whether the command may go on, and
+// the exit status when not.
+func parseArgs(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (int, bool) {
+	var buf strings.Builder
+	fs.SetOutput(&buf)
+	err := fs.Parse(args)
+	fs.SetOutput(stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		io.WriteString(stdout, buf.String())
+		return 0, false
+	case err != nil:
+		io.WriteString(stderr, buf.String())
+		return 2, false
+	}
+	return 0, true
+}
+
 // parseFlags parses a subcommand's flags, which take no positional
 // argument: a stray one is reported (with hint) on stderr. It reports
-// whether the command may go on (false: exit status 2).
-func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer, hint string) bool {
-	if err := fs.Parse(args); err != nil {
-		return false
+// whether the command may go on, and the exit status when not (0 after
+// -h, 2 on bad usage).
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer, hint string) (int, bool) {
+	if code, ok := parseArgs(fs, args, stdout, stderr); !ok {
+		return code, false
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "svmrt %s: unexpected argument %q%s\n", fs.Name(), fs.Arg(0), hint)
-		return false
+		return 2, false
 	}
-	return true
+	return 0, true
 }

@@ -46,7 +46,7 @@ func TestDevicesAndRun(t *testing.T) {
 		t.Fatalf("devices: %d\n%s", code, out)
 	}
 	code, out, _ = svmrtRun("run", "-device", "simgpu", "-m", "32", "mulmat")
-	if code != 0 || !strings.Contains(out, "0 wrong elements") {
+	if code != 0 || !strings.Contains(out, "max error vs CPU reference 0") {
 		t.Fatalf("run: %d\n%s", code, out)
 	}
 }
@@ -77,7 +77,7 @@ func TestDevicesAndRunOpenCL(t *testing.T) {
 	}
 	for _, dev := range []string{"opencl", "opencl:0"} {
 		code, out, errs := svmrtRun("run", "-device", dev, "-m", "32", "mulmat")
-		if code != 0 || !strings.Contains(out, "0 wrong elements") {
+		if code != 0 || !strings.Contains(out, "max error vs CPU reference 0") {
 			t.Fatalf("run -device %s: %d\n%s%s", dev, code, out, errs)
 		}
 	}

@@ -18,17 +18,16 @@ import (
 // the simulated GPU and prints one table.
 func policiesCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("policies", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	pol := fs.String("policy", strings.Join(policies.DefaultPolicies(), ","), "comma-separated policies (known: "+strings.Join(simgpu.PolicyNames(), ", ")+")")
 	wl := fs.String("workload", "all", "comma-separated workloads, or all (see -list)")
 	list := fs.Bool("list", false, "list the workloads and policies and exit")
 	host := fs.Bool("host", false, "add a host-time column (the only column that varies between runs)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: svmrt policies [-policy p1,p2] [-workload w1,w2|all] [-list] [-host]")
+		fmt.Fprintln(fs.Output(), "usage: svmrt policies [-policy p1,p2] [-workload w1,w2|all] [-list] [-host]")
 		fs.PrintDefaults()
 	}
-	if !parseFlags(fs, args, stderr, "") {
-		return 2
+	if code, ok := parseFlags(fs, args, stdout, stderr, ""); !ok {
+		return code
 	}
 	if *list {
 		fmt.Fprintln(stdout, "workloads:")

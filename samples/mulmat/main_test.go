@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 
 	svmrt "github.com/svmrt/svmrt/runtime"
+	"github.com/svmrt/svmrt/samples/mulmat/sample"
 )
 
 // The sample itself, run twice as separate processes: it succeeds, and
@@ -65,6 +67,46 @@ func TestBadFlags(t *testing.T) {
 	if err := run(8, "simgpu", "8MiB", "clairvoyant"); err == nil || !strings.Contains(err.Error(), "unknown policy") {
 		t.Fatalf("unknown policy: %v", err)
 	}
+	// -vram 1MB said only "bad size": now the accepted forms.
+	if err := run(8, "simgpu", "1MB", ""); !errors.Is(err, sample.ErrUsage) || !strings.Contains(err.Error(), "256MiB, 1GiB") || !strings.Contains(err.Error(), "1048576") {
+		t.Fatalf("-vram 1MB: %v", err)
+	}
+	// -policy and -vram were ignored on cpu: now refused, saying why.
+	for _, c := range [][2]string{{"", "uvm"}, {"64MiB", ""}, {"", "demand"}} {
+		err := run(8, "cpu", c[0], c[1])
+		if !errors.Is(err, sample.ErrUsage) || !strings.Contains(err.Error(), "only the simulated GPU (-device simgpu) has device memory") {
+			t.Fatalf("cpu with -vram %q -policy %q: %v", c[0], c[1], err)
+		}
+	}
+}
+
+// The sample's exit status: 2 for a usage error (here -policy on cpu), 0
+// on cpu without simulated-GPU options, which it does not print zero
+// counters for.
+func TestSampleExitStatus(t *testing.T) {
+	if os.Getenv("MULMAT_SAMPLE_MAIN") == "1" {
+		os.Args = append([]string{"mulmat"}, strings.Fields(os.Getenv("MULMAT_SAMPLE_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	for _, tc := range []struct {
+		args string
+		code int
+		want string
+	}{
+		{"-device cpu -m 16 -policy uvm", 2, "mulmat: -policy uvm: only the simulated GPU"},
+		{"-device cpu -m 16", 0, "device faults              none counted: cpu accesses host memory directly"},
+		{"-m 16 -vram 1MB", 2, "want bytes (1048576)"},
+		{"-device tpu", 2, `unknown device "tpu"`},
+		{"-m 16 extra", 2, `unexpected argument "extra"`},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestSampleExitStatus$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "MULMAT_SAMPLE_MAIN=1", "MULMAT_SAMPLE_ARGS="+tc.args)
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != tc.code || !strings.Contains(string(out), tc.want) {
+			t.Errorf("mulmat %s: exit %d, want %d and %q:\n%s", tc.args, code, tc.code, tc.want, out)
+		}
+	}
 }
 
 // The sample on the OpenCL device (PoCL here) agrees with the CPU reference
@@ -74,7 +116,7 @@ func TestSampleOnOpenCL(t *testing.T) {
 	if err := svmrt.OpenCLUnavailable(); err != nil {
 		t.Skip(err)
 	}
-	if err := run(64, "opencl", "8MiB", "demand"); err != nil {
+	if err := run(64, "opencl", "", ""); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,0 +1,402 @@
+// Package sample is the mulmat sample's body, shared by the sample
+// (go run ./samples/mulmat) and `svmrt run mulmat`, so the two accept the
+// same devices and options, refuse the same mistakes and print the same
+// summary.
+//
+// -vram and -policy configure the simulated GPU's memory; on any other
+// device (cpu, opencl, opencl/buffer) nothing migrates into device memory,
+// so asking for them there is a usage error (ErrUsage) rather than an option
+// silently ignored.
+package sample
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/svmrt/svmrt/backends/opencl"
+	"github.com/svmrt/svmrt/backends/simgpu"
+	"github.com/svmrt/svmrt/kernels"
+	svmrt "github.com/svmrt/svmrt/runtime"
+	"github.com/svmrt/svmrt/svm"
+)
+
+// ErrUsage marks errors in the options (exit status 2 in the commands).
+var ErrUsage = errors.New("usage")
+
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string        { return e.msg }
+func (e *usageError) Is(target error) bool { return target == ErrUsage }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// Defaults of the options.
+const (
+	DefaultM      = 256
+	DefaultDevice = "simgpu"
+	DefaultVRAM   = "256MiB"
+	DefaultPolicy = "demand"
+	MaxM          = 8192
+)
+
+// Devices is the help text for the device option.
+const Devices = "cpu, simgpu, opencl, opencl:N, opencl/buffer, opencl:N/buffer; svmrt devices lists this machine's"
+
+// SizeForms says which -vram values ParseSize accepts.
+const SizeForms = "bytes (1048576) or a whole number with KiB, MiB or GiB (K, M, G: the same) — 256MiB, 1GiB"
+
+// Config is one run of the sample.
+type Config struct {
+	M      int    // matrix size (m×m float32)
+	Device string // "" means DefaultDevice
+	VRAM   string // simulated GPU memory; "" means not given (DefaultVRAM on simgpu, an error elsewhere otherwise)
+	Policy string // simulated GPU memory policy; "" means not given (DefaultPolicy on simgpu)
+
+	Stdout, Stderr io.Writer // the summary; progress and notes
+	// ProgressEvery is how often a long run reports on Stderr (0: every 2 s,
+	// negative: never).
+	ProgressEvery time.Duration
+}
+
+// ParseSize parses a memory size: bytes, or a whole number with a binary
+// suffix (KiB, MiB, GiB, or K, M, G).
+func ParseSize(s string) (int64, error) {
+	num, mult := strings.TrimSpace(s), int64(1)
+	for _, u := range []struct {
+		suf  string
+		mult int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}} {
+		if len(num) > len(u.suf) && strings.EqualFold(num[len(num)-len(u.suf):], u.suf) {
+			num, mult = strings.TrimSpace(num[:len(num)-len(u.suf)]), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/mult {
+		hint := ""
+		if up := strings.ToUpper(strings.TrimSpace(s)); strings.HasSuffix(up, "KB") || strings.HasSuffix(up, "MB") || strings.HasSuffix(up, "GB") {
+			hint = " (decimal units are not accepted: write KiB, MiB or GiB)"
+		}
+		return 0, usagef("bad size %q%s: want %s", s, hint, SizeForms)
+	}
+	return n * mult, nil
+}
+
+// target is a parsed device name.
+type target struct {
+	open   string // the name for runtime.Open
+	buffer bool   // OpenCL buffer mode
+	simgpu bool
+	opencl bool
+}
+
+func parseDevice(name string) (target, error) {
+	lname := strings.ToLower(strings.TrimSpace(name))
+	switch lname {
+	case "cpu":
+		return target{open: "cpu"}, nil
+	case "simgpu", "simgpu:0":
+		return target{open: lname, simgpu: true}, nil
+	}
+	base, buffer := strings.CutSuffix(lname, "/buffer")
+	if base == "opencl" {
+		return target{open: base, buffer: buffer, opencl: true}, nil
+	}
+	if rest, ok := strings.CutPrefix(base, "opencl:"); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+		return target{open: base, buffer: buffer, opencl: true}, nil
+	}
+	return target{}, usagef("unknown device %q (known: %s)", name, Devices)
+}
+
+// Check validates c without opening anything: the error is ErrUsage.
+func Check(c Config) error {
+	_, _, err := check(c)
+	return err
+}
+
+func check(c Config) (target, []svmrt.Option, error) {
+	c = c.withDefaults()
+	t, err := parseDevice(c.Device)
+	if err != nil {
+		return t, nil, err
+	}
+	if c.M <= 0 {
+		return t, nil, usagef("-m %d: must be positive", c.M)
+	}
+	if c.M > MaxM {
+		return t, nil, usagef("-m %d: at most %d (three %d×%d float32 matrices would not fit here)", c.M, MaxM, c.M, c.M)
+	}
+	if !t.simgpu {
+		why := "accesses host memory directly"
+		if t.buffer {
+			why = "works on staged copies of what a launch names"
+		}
+		for _, o := range []struct{ flag, val string }{{"vram", c.VRAM}, {"policy", c.Policy}} {
+			if o.val != "" {
+				return t, nil, usagef("-%s %s: only the simulated GPU (-device simgpu) has device memory to size or manage; %s %s, nothing migrates", o.flag, o.val, c.Device, why)
+			}
+		}
+		var opts []svmrt.Option
+		if t.buffer {
+			opts = append(opts, svmrt.WithOpenCLOptions(opencl.WithMode(opencl.ModeBuffer)))
+		}
+		return t, opts, nil
+	}
+	vram, err := ParseSize(c.VRAM)
+	if err != nil {
+		return t, nil, usagef("-vram: %v", err)
+	}
+	policy, err := simgpu.PolicyByName(c.Policy)
+	if err != nil {
+		return t, nil, usagef("-policy: %v", err)
+	}
+	return t, []svmrt.Option{svmrt.WithVRAM(vram), svmrt.WithPolicy(policy)}, nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Device == "" {
+		c.Device = DefaultDevice
+	}
+	t, _ := parseDevice(c.Device)
+	if t.simgpu {
+		if c.VRAM == "" {
+			c.VRAM = DefaultVRAM
+		}
+		if c.Policy == "" {
+			c.Policy = DefaultPolicy
+		}
+	}
+	if c.Stdout == nil {
+		c.Stdout = io.Discard
+	}
+	if c.Stderr == nil {
+		c.Stderr = io.Discard
+	}
+	if c.ProgressEvery == 0 {
+		c.ProgressEvery = 2 * time.Second
+	}
+	return c
+}
+
+// progress reports on stderr while a run takes long: the phase it is in
+// (every ProgressEvery), and on the simulated GPU the launch's waves.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	every time.Duration
+	start time.Time
+	last  time.Time // last report (or phase start)
+	phase string    // what the run is doing (the latest wave, during a simulated GPU's launch)
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+func newProgress(w io.Writer, every time.Duration) *progress {
+	now := time.Now()
+	p := &progress{w: w, every: every, start: now, last: now, stop: make(chan struct{}), done: make(chan struct{})}
+	if every < 0 {
+		close(p.done)
+		return p
+	}
+	go func() {
+		defer close(p.done)
+		tick := time.NewTicker(min(every, 250*time.Millisecond))
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case now := <-tick.C:
+				p.mu.Lock()
+				if p.phase != "" && now.Sub(p.last) >= p.every {
+					p.last = now
+					fmt.Fprintf(p.w, "  [%v] %s\n", now.Sub(p.start).Round(time.Second), p.phase)
+				}
+				p.mu.Unlock()
+			}
+		}
+	}()
+	return p
+}
+
+func (p *progress) set(phase string) {
+	p.mu.Lock()
+	p.phase = phase
+	p.mu.Unlock()
+}
+
+// waves is the simulated GPU's callback (svmrt.WithProgress).
+func (p *progress) waves(w svmrt.Progress) {
+	if p.every < 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.phase = fmt.Sprintf("%s: wave %d/%d (%d%%), %d device faults, simulated %v",
+		w.Kernel, w.Wave, w.Waves, 100*w.Wave/max(w.Waves, 1), w.DeviceFaults, w.Simulated)
+	if now := time.Now(); now.Sub(p.last) >= p.every {
+		p.last = now
+		fmt.Fprintf(p.w, "  [%v] %s\n", now.Sub(p.start).Round(time.Second), p.phase)
+	}
+}
+
+func (p *progress) close() {
+	select {
+	case <-p.done:
+	default:
+		close(p.stop)
+		<-p.done
+	}
+}
+
+// Run runs the sample: opens the device, multiplies two m×m matrices of
+// ordinary Go slices on it, checks the result against the CPU reference and
+// prints the summary (the counters the device has) on c.Stdout.
+func Run(ctx context.Context, c Config) error {
+	c = c.withDefaults()
+	t, opts, err := check(c)
+	if err != nil {
+		return err
+	}
+	if t.opencl {
+		if err := svmrt.OpenCLUnavailable(); err != nil {
+			// A known device kind that cannot be used here: say why (as
+			// `svmrt devices` does), not "unknown device".
+			return fmt.Errorf("device %s: %w", c.Device, err)
+		}
+	}
+	prog := newProgress(c.Stderr, c.ProgressEvery)
+	defer prog.close()
+	if t.simgpu {
+		opts = append(opts, svmrt.WithProgress(prog.waves))
+	}
+	m, out := c.M, c.Stdout
+	dev, err := svmrt.Open(t.open, opts...)
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	name := dev.Name()
+	if t.buffer {
+		name += "/buffer"
+	}
+	fmt.Fprintf(out, "device: %s — %s\n", name, dev.Info().Description)
+	if err := svmrt.Degraded(); err != nil {
+		fmt.Fprintln(out, "note:", err)
+	}
+
+	// The seed's data: ordinary slices, no device buffers.
+	a, b, r := make([]float32, m*m), make([]float32, m*m), make([]float32, m*m)
+	for i := range a {
+		a[i] = float32(i%17) / 8
+		b[i] = float32(i%13) / 4
+	}
+	fmt.Fprintf(out, "mulmat: %d×%d float32 on %s (%d KiB per matrix)\n", m, m, name, m*m*4/1024)
+	// The CPU reference first, while a and b are still on the host.
+	prog.set(fmt.Sprintf("computing the CPU reference (%d×%d, plain Go)", m, m))
+	ref := make([]float32, m*m)
+	kernels.RefMulMat(ref, a, b, m)
+
+	prog.set(fmt.Sprintf("mulmat %d×%d running on %s", m, m, name))
+	start := time.Now()
+	if err := svmrt.MulMat(ctx, dev, r, a, b, m); err != nil {
+		return err
+	}
+	launchTime := time.Since(start)
+	afterLaunch := dev.Stats()
+
+	// Where r lives now, without touching it.
+	prog.set("reading the result")
+	snap, err := svmrt.SnapshotSlice(dev, r)
+	if err != nil {
+		return err
+	}
+	onDevice := 0
+	for _, p := range snap {
+		if p.State == svm.PageOnDevice {
+			onDevice++
+		}
+	}
+
+	// Reading r on the CPU: real page faults bring it home.
+	maxErr := 0.0
+	for i := range r {
+		maxErr = math.Max(maxErr, math.Abs(float64(r[i]-ref[i])))
+	}
+	st := dev.Stats()
+	prog.close()
+
+	info := dev.Info()
+	if info.Caps.Faults {
+		fmt.Fprintf(out, "  r after launch: %d of %d pages resident on the device\n", onDevice, len(snap))
+	}
+	fmt.Fprintln(out, "  summary")
+	row := func(k string, v any) { fmt.Fprintf(out, "    %-26s %v\n", k, v) }
+	row("max error vs CPU reference", maxErr)
+	if info.Caps.Faults {
+		// A device that mirrors the page table: faults and migrations.
+		row("device faults", st.DeviceFaults)
+		row("fault batches", st.FaultBatches)
+		row("pages host→device", fmt.Sprintf("%d (%d KiB)", st.PagesH2D, st.BytesH2D/1024))
+		row("pages device→host", fmt.Sprintf("%d (%d KiB)", st.PagesD2H, st.BytesD2H/1024))
+		row("CPU faults (reading r)", st.CPUFaults-afterLaunch.CPUFaults)
+		row("remote accesses", st.RemoteAccesses)
+		row("TLB hits / misses", fmt.Sprintf("%d / %d", st.TLBHits, st.TLBMisses))
+		row("simulated time", st.SimulatedTime)
+	} else {
+		// The device uses host memory as it is (cpu, OpenCL pass-through)
+		// or stages named ranges (OpenCL buffer mode): nothing migrates,
+		// and there are no fault counters to show.
+		row("launches", st.Launches)
+		if st.BytesH2D > 0 || st.BytesD2H > 0 {
+			row("bytes staged in / out", fmt.Sprintf("%d / %d KiB", st.BytesH2D/1024, st.BytesD2H/1024))
+		}
+		if t.buffer {
+			row("device faults", "none counted: "+name+" works on staged copies, nothing migrates")
+		} else {
+			row("device faults", "none counted: "+name+" accesses host memory directly, nothing migrates")
+		}
+	}
+	row("host time (launch)", launchTime.Round(time.Millisecond))
+	if maxErr > 1e-3*float64(m) {
+		return fmt.Errorf("result wrong: max error %g", maxErr)
+	}
+	return nil
+}
+
+// InterruptContext is a context cancelled by an interrupt (Ctrl-C), which
+// stops a simulated GPU's launch at its next wave. release stops watching
+// for the interrupt without cancelling the context: a launch on cpu
+// watches its context from a goroutine that can outlive the launch
+// briefly, and cancelling the context just after a launch (as
+// signal.NotifyContext's stop does) raced with that goroutine's cleanup
+// (a crash in internal/devrt.RunNative).
+func InterruptContext() (ctx context.Context, release func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt)
+	quit := make(chan struct{})
+	go func() {
+		select {
+		case <-sig:
+			cancel()
+		case <-quit:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(sig)
+			close(quit)
+		})
+	}
+}
