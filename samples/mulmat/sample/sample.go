@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/svmrt/svmrt/backends/opencl"
 	"github.com/svmrt/svmrt/backends/simgpu"
@@ -294,8 +295,12 @@ func Run(ctx context.Context, c Config) error {
 		fmt.Fprintln(out, "note:", err)
 	}
 
-	// The seed's data: ordinary slices, no device buffers.
-	a, b, r := make([]float32, m*m), make([]float32, m*m), make([]float32, m*m)
+	// The seed's data: ordinary slices, no device buffers — carved from
+	// one make'd slice at a 2 MiB boundary, so that where the heap happens
+	// to put them never changes what a policy working on 2 MiB blocks (the
+	// prefetcher, eviction) does: the simulated numbers are the same on
+	// every run, whatever the policy.
+	a, b, r := blockAlignedMatrices(m)
 	for i := range a {
 		a[i] = float32(i%17) / 8
 		b[i] = float32(i%13) / 4
@@ -399,4 +404,15 @@ func InterruptContext() (ctx context.Context, release func()) {
 			close(quit)
 		})
 	}
+}
+
+// blockAlignedMatrices returns three m×m matrices, consecutive in one Go
+// slice whose first element sits on a 2 MiB boundary.
+func blockAlignedMatrices(m int) (a, b, r []float32) {
+	const block = 2 << 20
+	n := m * m
+	buf := make([]float32, 3*n+block/4)
+	skip := int((block - uintptr(unsafe.Pointer(&buf[0]))%block) % block / 4)
+	buf = buf[skip : skip+3*n : skip+3*n]
+	return buf[:n:n], buf[n : 2*n : 2*n], buf[2*n:]
 }
