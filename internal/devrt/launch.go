@@ -58,8 +58,11 @@ func NewLaunch(e Entry, g Geometry, args []Arg) (*Launch, error) {
 	// One block of the runtime's own memory holds it all, carved in
 	// 16-byte aligned pieces (the sizes below, summed first).
 	round := func(n int) int { return (max(n, 1) + 15) &^ 15 }
+	// The geometry, the argument table, its pointers, the __local
+	// arguments' indices and sizes (at most one each per argument), then
+	// the argument bytes.
 	total := round(int(unsafe.Sizeof(C.svmk_launch{}))) + round(int(unsafe.Sizeof(C.dr_args{}))) + round(8*len(args)) +
-		2*round(8*len(args))
+		round(4*len(args)) + round(8*len(args))
 	for _, a := range args {
 		total += round(len(a.Bytes))
 	}

@@ -6,6 +6,7 @@ import "C"
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -23,6 +24,9 @@ func RunNative(ctx context.Context, l *Launch, workers int) ([]GroupFailure, err
 	workers = max(1, min(workers, total))
 	// The counter and the stop flag are shared with C: C memory.
 	shared := (*[2]uint64)(C.dr_alloc(16))
+	if shared == nil {
+		return nil, errors.New("devrt: out of memory for a launch's group counter")
+	}
 	defer C.dr_free(unsafe.Pointer(shared))
 	next, stop := &shared[0], (*C.int)(unsafe.Pointer(&shared[1]))
 	var cancelled atomic.Bool

@@ -64,9 +64,6 @@ func (s *SM) freeFaults() {
 	}
 }
 
-// MaxItems is how many work-items the SM can hold at a time.
-func (s *SM) MaxItems() int { return s.max }
-
 // Assign gives the SM work-groups g0 .. g0+n-1 of l.
 func (s *SM) Assign(l *Launch, g0, n int) error {
 	if n*l.Geom.GroupSize() > s.max {
@@ -104,9 +101,9 @@ type Fault struct {
 // work-group, warp (warp consecutive local ids) and page, in item order,
 // and returns them with a digest of every waiting item's id and address
 // (equal digests: the same items stalled at the same addresses) and
-// whether any item waits. dst must have room for one fault per item of the
-// SM (MaxItems): the caller keeps it in OffHeap memory, which append must
-// not move to the Go heap.
+// whether any item waits. dst must have room for one fault per item the SM
+// holds: the caller keeps it in OffHeap memory, which append must not move
+// to the Go heap.
 func (s *SM) Faults(dst []Fault, warp int) ([]Fault, uint64, bool) {
 	n := int(s.c.nitems)
 	if cap(s.faults) < n {

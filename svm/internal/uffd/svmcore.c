@@ -745,11 +745,14 @@ static void *service(void *arg) {
 
 // sink_open maps and registers the sink zap_by_move moves pages into: private
 // anonymous read-write memory like the mappings that migrate (UFFDIO_MOVE
-// wants the same protection on both sides), between two PROT_NONE guard
-// pages so that it never merges with a neighbouring mapping, and not
-// inherited by a forked child. On failure migrations zap with madvise.
+// wants the same protection on both sides), between PROT_NONE guards (a
+// page below, 1 MiB above) so that it never merges with a neighbouring
+// mapping, and not inherited by a forked child. On failure migrations zap with madvise.
 static void sink_open(void) {
-	uint64_t len = (MAX_RUN + 2) * SVM_PAGE_SIZE;
+	// The guard above is 1 MiB, not a page: a program's mapping that lands
+	// right above a small PROT_NONE region is taken for a thread stack
+	// above its guard page (svm's maps.go, classifySystem) and refused.
+	uint64_t len = (MAX_RUN + 1) * SVM_PAGE_SIZE + (1 << 20);
 	void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) return;
 	uint64_t sink = (uint64_t)(uintptr_t)p + SVM_PAGE_SIZE;
@@ -951,6 +954,19 @@ static void unprotect_held(uint64_t start, int i0, int i1, uint64_t **ptes, cons
 	}
 }
 
+// backoff is one step of waiting for the service thread: the first 1000
+// yield (it usually answers within them) and return 1; later ones sleep
+// 20 µs and return 0, so the caller's progress checks run at that pace.
+static int backoff(int spins) {
+	if (spins < 1000) {
+		sched_yield();
+		return 1;
+	}
+	struct timespec ts = {0, 20 * 1000};
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
 // cmd_take claims a free request slot (FREE -> FILLING) for the caller to
 // fill and post (PENDING).
 static svm_cmd *cmd_take(void) {
@@ -999,12 +1015,7 @@ static uint64_t zap_by_move(uint64_t start, int npages, const uint64_t *held) {
 	__atomic_store_n(&c->state, CMD_PENDING, __ATOMIC_SEQ_CST);
 	kick();
 	for (int spins = 0; __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CMD_DONE; spins++) {
-		if (spins < 1000) {
-			sched_yield();
-			continue;
-		}
-		struct timespec ts = {0, 20 * 1000};
-		nanosleep(&ts, NULL);
+		if (backoff(spins)) continue;
 	}
 	uint64_t zapped = c->zapped;
 	__atomic_store_n(&c->state, CMD_FREE, __ATOMIC_RELEASE);
@@ -1240,12 +1251,7 @@ int svm_migrate_out(uint64_t start, int npages) {
 	int64_t last = -1;
 	uint64_t since = 0;
 	for (int spins = 0; __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CMD_DONE; spins++) {
-		if (spins < 1000) {
-			sched_yield();
-			continue;
-		}
-		struct timespec ts = {0, 20 * 1000};
-		nanosleep(&ts, NULL);
+		if (backoff(spins)) continue;
 		int64_t cur = __atomic_load_n(&c->cursor, __ATOMIC_RELAXED);
 		uint64_t now = now_ns();
 		if (cur != last) {
