@@ -48,7 +48,7 @@ type GroupConfig struct {
 type PanicError struct {
 	Kernel   string
 	Group    int    // linear work-group index
-	GlobalID [3]int // the work-item's global id
+	GlobalID [3]int // the work-item's global id, or UnknownItem
 	Value    any    // the recovered panic value
 	// Addr is the faulting address when Fault is set: the body touched
 	// memory that is not mapped (or not accessible) on the host.
@@ -56,6 +56,13 @@ type PanicError struct {
 	Fault bool
 	Stack []byte // the panicking goroutine's stack, for debugging
 }
+
+// UnknownItem is PanicError.GlobalID when the faulting work-item is not
+// known: on the cpu device a work-group without barriers runs as one
+// loop, which the compiler may vectorize, and a fault there names the
+// group and the address only (as a GPU's fault reports an address, not a
+// thread).
+var UnknownItem = [3]int{-1, -1, -1}
 
 func (e *PanicError) Error() string {
 	if e.Fault {
@@ -73,6 +80,9 @@ func (e *PanicError) Unwrap() error {
 }
 
 func fmtID(id [3]int) string {
+	if id == UnknownItem {
+		return "(unknown: the group ran as one loop)"
+	}
 	return "(" + strconv.Itoa(id[0]) + "," + strconv.Itoa(id[1]) + "," + strconv.Itoa(id[2]) + ")"
 }
 

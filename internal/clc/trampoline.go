@@ -98,7 +98,12 @@ func GroupLoops(ks ...KernelInfo) (string, error) {
 			b.WriteString(l + "\n")
 		}
 		fmt.Fprintf(&b, "  %%gid0 = call i64 @%s(ptr %%item)\n  %%width = call i64 @%s(ptr %%item)\n  br label %%row\n", LoopGid0Fn, LoopWidthFn)
-		fmt.Fprintf(&b, "row:\n  br label %%x\nx:\n  %%lx = phi i64 [ 0, %%row ], [ %%lx1, %%x ]\n  %%gx = add i64 %%gid0, %%lx\n")
+		// The row block tests the width (never 0) so that it stays a block
+		// of its own: were it only a branch, it would fold into its
+		// predecessors, x would head both loops, and the optimizer would
+		// see one loop of unknown trip count instead of a counted inner one
+		// it can vectorize.
+		fmt.Fprintf(&b, "row:\n  %%empty = icmp eq i64 %%width, 0\n  br i1 %%empty, label %%rowend, label %%x\nx:\n  %%lx = phi i64 [ 0, %%row ], [ %%lx1, %%x ]\n  %%gx = add i64 %%gid0, %%lx\n")
 		fmt.Fprintf(&b, "  call void @%s(ptr %%item, i64 %%gx, i64 %%lx)\n", LoopPutFn)
 		fmt.Fprintf(&b, "  call spir_kernel void @%s(%s)\n", quoteIdent(k.Name), strings.Join(call, ", "))
 		fmt.Fprintf(&b, "  %%lx1 = add i64 %%lx, 1\n  %%morex = icmp ult i64 %%lx1, %%width\n  br i1 %%morex, label %%x, label %%rowend\n")

@@ -84,7 +84,10 @@ func (f GroupFailure) Err(dev, kernel string, g Geometry, abort error) error {
 	case FailSegv:
 		// The same error a Go body's fault gives (kernels.RunGroup), so
 		// callers classify both alike.
-		pe := &kernels.PanicError{Kernel: kernel, Group: f.Group, GlobalID: g.GlobalID(f.Group, f.LocalItem)}
+		pe := &kernels.PanicError{Kernel: kernel, Group: f.Group, GlobalID: kernels.UnknownItem}
+		if f.LocalItem >= 0 { // -1: the group ran as one (vectorized) loop
+			pe.GlobalID = g.GlobalID(f.Group, f.LocalItem)
+		}
 		switch syscall.Signal(f.Signal) {
 		case syscall.SIGFPE:
 			pe.Value = "arithmetic fault (SIGFPE: integer division by zero or overflow)"

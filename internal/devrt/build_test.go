@@ -2,6 +2,7 @@ package devrt
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -24,6 +25,24 @@ func compileFor(t testing.TB, src string, target Target) *Module {
 	}
 	return mod
 }
+
+// onHeap returns n zeroed Ts on the Go heap. Kernels get a buffer's
+// address as an integer (addr), which escape analysis cannot see: a make'd
+// slice it then keeps on the goroutine's stack moves when the stack grows,
+// and the kernel writes into freed stack memory — another goroutine's
+// stack, later (seen: a stack full of the 1s a kernel stores).
+func onHeap[T any](n int) []T {
+	s := make([]T, n)
+	sinkMu.Lock()
+	sink = s
+	sinkMu.Unlock()
+	return s
+}
+
+var (
+	sinkMu sync.Mutex
+	sink   any
+)
 
 func addr[T any](s []T) Arg {
 	return Arg{Bytes: le64(uint64(uintptr(unsafe.Pointer(&s[0]))))}

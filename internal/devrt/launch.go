@@ -138,7 +138,7 @@ var (
 type GroupFailure struct {
 	Group     int    // linear work-group index
 	Why       int    // C.DR_FAIL_*
-	LocalItem int    // the work-item (local linear id)
+	LocalItem int    // the work-item (local linear id); -1 for a fault in a group loop, where it is not known
 	Barrier   int    // the barrier generation involved (1-based)
 	Exited    int    // items that had returned (late arrival)
 	Addr      uint64 // FailSegv: the faulting address

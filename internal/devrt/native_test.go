@@ -45,7 +45,7 @@ func TestNativeSaxpyAndBarrier(t *testing.T) {
 		}
 	}
 	e2, _ := m.Entry("rev")
-	in, out := make([]int32, 4096), make([]int32, 4096)
+	in, out := onHeap[int32](4096), onHeap[int32](4096)
 	for i := range in {
 		in[i] = int32(i)
 	}

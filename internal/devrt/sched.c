@@ -296,7 +296,10 @@ static void run_fiber(dr_sm *sm, dr_fiber *f) {
 		// abandoned, its group fails.
 		svmk_item *it = f->item;
 		dr_group *g = group_of(sm, it);
-		int lin = local_linear_of(sm, it);
+		// In a group loop the faulting item is not known: the loop may
+		// have run it in a vector with its neighbours, and it need not
+		// write each one's ids to the item (-1: unknown).
+		int lin = sm->loop ? -1 : local_linear_of(sm, it);
 		group_fail(sm, g, DR_FAIL_SEGV, lin);
 		if (g->fail == DR_FAIL_SEGV && g->fail_item == lin) {
 			g->fail_addr = dr_trap_addr;
