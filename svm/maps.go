@@ -6,14 +6,12 @@ import (
 	"cmp"
 	"debug/elf"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
@@ -83,42 +81,17 @@ func (v VMA) String() string {
 // Maps is a snapshot of the process's mappings, sorted by address.
 type Maps struct{ VMAs []VMA }
 
-// ReadMaps parses /proc/self/maps.
-//
-// It is read with one read(2) into a buffer large enough for all of it:
-// the kernel holds the address-space lock for one read only, so a file
-// read in pieces while another thread changes mappings (an mprotect
-// splitting one) can skip a mapping and show a hole that never existed.
+// ReadMaps parses /proc/self/maps. The kernel hands the file out a page
+// or so per read, taking the address-space lock for each: a table read
+// while another thread changes mappings (an mprotect splitting one) can
+// miss a mapping. Space.VerifiedMaps is what checks the ranges that matter
+// against the kernel's current mappings.
 func ReadMaps() (*Maps, error) {
-	data, err := readWhole("/proc/self/maps")
+	data, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		return nil, fmt.Errorf("svm: read /proc/self/maps: %w", err)
 	}
 	return ParseMaps(data)
-}
-
-// mapsBufSize is the buffer readWhole starts with (grown when it fills).
-var mapsBufSize atomic.Int64
-
-func readWhole(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	size := max(mapsBufSize.Load(), 64<<10)
-	for {
-		buf := make([]byte, size)
-		n, err := f.ReadAt(buf, 0)
-		if err != nil && err != io.EOF {
-			return nil, err
-		}
-		if n < len(buf) {
-			return buf[:n], nil
-		}
-		size *= 2 // full: there may be more; read it all again, at once
-		mapsBufSize.Store(size)
-	}
 }
 
 // ParseMaps parses the text format of /proc/<pid>/maps and classifies each
@@ -414,9 +387,8 @@ const UserSpaceEnd = uintptr(1) << 47
 
 // Find returns the mapping containing addr.
 func (m *Maps) Find(addr uintptr) (VMA, bool) {
-	i := sort.Search(len(m.VMAs), func(i int) bool { return m.VMAs[i].End > addr })
-	if i < len(m.VMAs) && m.VMAs[i].Start <= addr {
-		return m.VMAs[i], true
+	if v, ok := m.next(addr); ok && v.Start <= addr {
+		return v, true
 	}
 	return VMA{Start: addr, End: addr + 1, Kind: KindUnmapped}, false
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -56,9 +57,10 @@ const (
 // procmap is the process's open /proc/self/maps for PROCMAP_QUERY, or why
 // there is none.
 var procmap struct {
-	once sync.Once
-	f    *os.File
-	err  error
+	once    sync.Once
+	f       *os.File
+	err     error
+	missing atomic.Bool // the kernel said it has no PROCMAP_QUERY: do not ask again
 }
 
 // errNoProcmapQuery: the kernel has no PROCMAP_QUERY (before 6.11).
@@ -74,6 +76,9 @@ func queryMapping(addr uintptr) (v VMA, ok bool, err error) {
 	if procmap.err != nil {
 		return VMA{}, false, procmap.err
 	}
+	if procmap.missing.Load() {
+		return VMA{}, false, errNoProcmapQuery
+	}
 	q := procmapQuery{size: uint64(unsafe.Sizeof(procmapQuery{})), queryFlags: procmapCoveringOrNext, queryAddr: uint64(addr)}
 	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, procmap.f.Fd(), ioctlProcmapQuery, uintptr(unsafe.Pointer(&q)))
 	switch e {
@@ -81,6 +86,7 @@ func queryMapping(addr uintptr) (v VMA, ok bool, err error) {
 	case syscall.ENOENT:
 		return VMA{}, false, nil
 	case syscall.ENOTTY, syscall.EINVAL:
+		procmap.missing.Store(true)
 		return VMA{}, false, errNoProcmapQuery
 	default:
 		return VMA{}, false, e

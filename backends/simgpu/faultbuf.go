@@ -199,21 +199,19 @@ func Batches(faults []Fault, maxRaw int, pageSize int) []Batch {
 	return out
 }
 
-// faultRanges returns the pages faults are on as sorted, disjoint ranges
-// of whole pages.
+// faultRanges returns the pages faults (sorted by address, as the service
+// gets them) are on, as disjoint ranges of whole pages in one pass.
 func faultRanges(faults []Fault) [][2]uintptr {
-	pages := make([]uintptr, 0, len(faults))
-	for _, f := range faults {
-		pages = append(pages, uintptr(f.Addr)&^(svm.PageSize-1))
-	}
-	slices.Sort(pages)
 	var out [][2]uintptr
-	for _, p := range slices.Compact(pages) {
-		if n := len(out); n > 0 && out[n-1][1] == p {
+	for _, f := range faults {
+		p, n := uintptr(f.Addr&^pageMask), len(out)
+		switch {
+		case n > 0 && p < out[n-1][1]: // the page the last range ends with
+		case n > 0 && p == out[n-1][1]:
 			out[n-1][1] += svm.PageSize
-			continue
+		default:
+			out = append(out, [2]uintptr{p, p + svm.PageSize})
 		}
-		out = append(out, [2]uintptr{p, p + svm.PageSize})
 	}
 	return out
 }

@@ -61,6 +61,15 @@ func freshI32(t *testing.T, n int) []int32 {
 	return unsafe.Slice((*int32)(unsafe.Pointer(&f[0])), n)
 }
 
+// freshSeq is freshI32 holding i % mod at index i.
+func freshSeq(t *testing.T, n, mod int) []int32 {
+	s := freshI32(t, n)
+	for i := range s {
+		s[i] = int32(i % mod)
+	}
+	return s
+}
+
 // An atomic made before an item's first fault is not repeated when the item
 // waits for the fault (it parks instead of restarting), and one made after
 // faulting loads is made once, with the loaded values.
@@ -68,10 +77,7 @@ func TestRestartDoesNotRepeatAtomics(t *testing.T) {
 	p := restartProgram(t)
 	d := newDev(t)
 	const n = 64 << 10
-	count, out, in := freshI32(t, 1), freshI32(t, n), freshI32(t, n)
-	for i := range in {
-		in[i] = int32(i)
-	}
+	count, out, in := freshI32(t, 1), freshI32(t, n), freshSeq(t, n, n)
 	if err := run(t, d, p.Kernel("count_then_copy"), kernels.Range1D(n, 256), count, out, in); err != nil {
 		t.Fatal(err)
 	}
@@ -179,10 +185,7 @@ func TestRestartWhileGroupWaitsAtBarrier(t *testing.T) {
 	p := restartProgram(t)
 	d := newDev(t)
 	const n, group = 4096, 128
-	out, in := freshI32(t, n), freshI32(t, n)
-	for i := range in {
-		in[i] = int32(i)
-	}
+	out, in := freshI32(t, n), freshSeq(t, n, n)
 	if err := run(t, d, p.Kernel("skewed_barrier"), kernels.Range1D(n, group), out, in, group*4); err != nil {
 		t.Fatal(err)
 	}
@@ -206,10 +209,7 @@ func TestRestartNotForLocalWrites(t *testing.T) {
 	p := restartProgram(t)
 	d := newDev(t)
 	const n, group = 4096, 128
-	out, in := freshI32(t, n), freshI32(t, n)
-	for i := range in {
-		in[i] = int32(i % 3)
-	}
+	out, in := freshI32(t, n), freshSeq(t, n, 3)
 	if err := run(t, d, p.Kernel("local_count"), kernels.Range1D(n, group), out, in, 4); err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,6 @@ import (
 	"time"
 
 	"github.com/svmrt/svmrt/backends/opencl"
-	"github.com/svmrt/svmrt/backends/simgpu"
 	"github.com/svmrt/svmrt/conformance"
 	svmrt "github.com/svmrt/svmrt/runtime"
 	"github.com/svmrt/svmrt/samples/mulmat/sample"
@@ -97,12 +96,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func devices(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
+// noFlags parses the arguments of a command that takes none: -h prints
+// its usage (what, then "It takes no flags.") and anything else is an
+// error, as parseFlags says.
+func noFlags(name, what string, args []string, stdout, stderr io.Writer) (int, bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: svmrt devices\n\nLists every device of every backend this machine can open (cpu, simgpu, each OpenCL device),\nwith its memory capabilities, then the OpenCL devices in detail. It takes no flags.")
+		fmt.Fprintf(fs.Output(), "usage: svmrt %s\n\n%s It takes no flags.\n", name, what)
 	}
-	if code, ok := parseFlags(fs, args, stdout, stderr, ""); !ok {
+	return parseFlags(fs, args, stdout, stderr, "")
+}
+
+func devices(args []string, stdout, stderr io.Writer) int {
+	if code, ok := noFlags("devices", "Lists every device of every backend this machine can open (cpu, simgpu, each OpenCL device),\nwith its memory capabilities, then the OpenCL devices in detail.", args, stdout, stderr); !ok {
 		return code
 	}
 	fmt.Fprintf(stdout, "%-9s %-9s %-8s %-8s %-10s %s\n", "device", "coherent", "faults", "migrate", "memory", "description")
@@ -211,10 +217,7 @@ var progressEvery = 2 * time.Second
 // Flags may come before or after the sample's name.
 func runSample(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	device := fs.String("device", sample.DefaultDevice, "device: "+sample.Devices)
-	m := fs.Int("m", sample.DefaultM, "matrix size (m×m float32)")
-	vram := fs.String("vram", sample.DefaultVRAM, "simulated GPU memory, simgpu only: "+sample.SizeForms)
-	policy := fs.String("policy", sample.DefaultPolicy, "simulated GPU memory policy, simgpu only: "+strings.Join(simgpu.PolicyNames(), ", "))
+	config := sample.Flags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: svmrt run [flags] SAMPLE [flags]\n\nsamples: %s (the seed's mulmat, with its fault/migration summary; progress on stderr when it runs long)\n\nflags:\n", strings.Join(samples, ", "))
 		fs.PrintDefaults()
@@ -242,20 +245,11 @@ func runSample(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "svmrt run: unexpected argument %q: one sample at a time\n", names[1])
 		return 2
 	}
-	// An option not given is "": on cpu or opencl only an explicit -vram
-	// or -policy is an error.
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if !given["vram"] {
-		*vram = ""
-	}
-	if !given["policy"] {
-		*policy = ""
-	}
 	ctx, stop := sample.InterruptContext()
 	defer stop()
-	err := sample.Run(ctx, sample.Config{M: *m, Device: *device, VRAM: *vram, Policy: *policy,
-		Stdout: stdout, Stderr: stderr, ProgressEvery: progressEvery})
+	c := config()
+	c.Stdout, c.Stderr, c.ProgressEvery = stdout, stderr, progressEvery
+	err := sample.Run(ctx, c)
 	if err != nil {
 		fmt.Fprintln(stderr, "svmrt run:", err)
 		if errors.Is(err, sample.ErrUsage) {
@@ -270,11 +264,7 @@ func runSample(args []string, stdout, stderr io.Writer) int {
 // a build from a work tree), its VCS revision when recorded, and the Go
 // version.
 func version(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: svmrt version\n\nPrints svmrt's module version and the Go version it was built with. It takes no flags.")
-	}
-	if code, ok := parseFlags(fs, args, stdout, stderr, ""); !ok {
+	if code, ok := noFlags("version", "Prints svmrt's module version and the Go version it was built with.", args, stdout, stderr); !ok {
 		return code
 	}
 	bi, ok := debug.ReadBuildInfo()

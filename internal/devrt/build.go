@@ -36,7 +36,7 @@ func (t Target) String() string {
 }
 
 // buildVersion changes whenever the pipeline below changes what it makes.
-const buildVersion = "devrt-build-16"
+const buildVersion = "devrt-build-17"
 
 // irxRevision changes whenever internal/irx changes what it emits.
 const irxRevision = "irx-1"
@@ -151,19 +151,7 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 	if err != nil {
 		return nil, fmt.Errorf("devrt: trampolines: %w", err)
 	}
-	user := m.BC
-	if target == Native {
-		// A group loop runs many work-items in one function, so what the
-		// front end proved of a single work-item no longer holds there: a
-		// helper calling get_global_id was inferred readnone (the builtins
-		// are declared const), and the loop hoisted its call out, giving
-		// every item the first column's id. Weaken readnone to readonly
-		// (the builtins read the item the loop rewrites for each one).
-		if user, err = weakenReadnone(ctx, tc, user); err != nil {
-			return nil, err
-		}
-	}
-	parts := [][]byte{user, libBC, trBC}
+	parts := [][]byte{m.BC, libBC, trBC}
 	if target == Native {
 		loops, err := clc.GroupLoops(m.Kernels...)
 		if err != nil {
@@ -181,7 +169,8 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 	}
 	// Let the kernels inline into the trampolines and loops (else the
 	// kernel stays a call per work-item).
-	if linked, err = inlinable(ctx, tc, linked); err != nil {
+	// Natively, kernels run in group loops: readnone goes (see inlinable).
+	if linked, err = inlinable(ctx, tc, linked, target == Native); err != nil {
 		return nil, err
 	}
 	// Drop the library's unused definitions and inline the rest.
@@ -243,7 +232,7 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 	}
 	// The runtime's C carries target attributes too; its fast paths must
 	// inline into the kernels.
-	if final, err = inlinable(ctx, tc, final); err != nil {
+	if final, err = inlinable(ctx, tc, final, false); err != nil {
 		return nil, err
 	}
 	final, err = tc.Opt(ctx, final, "-passes=internalize,globaldce", "-internalize-public-api-list="+keep)
@@ -274,13 +263,26 @@ var targetAttrRE = regexp.MustCompile(`"(target-cpu|target-features|tune-cpu)"="
 // for the whole module instead), and turns spir_kernel functions and calls
 // into the default calling convention (the same ABI on x86-64; kernels are
 // only called from the trampolines and loops).
-func inlinable(ctx context.Context, tc *clc.Toolchain, bc []byte) ([]byte, error) {
+//
+// With weakenReadnone, readnone becomes readonly in every attribute group.
+// A group loop runs many work-items in one function, so what the front end
+// proved of a single work-item no longer holds there: a helper calling
+// get_global_id was inferred readnone (the builtins are declared const),
+// and the loop hoisted its call out, giving every item the first column's
+// id. readonly is true (the builtins read the item the loop rewrites for
+// each one).
+func inlinable(ctx context.Context, tc *clc.Toolchain, bc []byte, weakenReadnone bool) ([]byte, error) {
 	ll, err := tc.Dis(ctx, bc)
 	if err != nil {
 		return nil, err
 	}
 	ll = strings.ReplaceAll(ll, " spir_kernel ", " ")
 	ll = targetAttrRE.ReplaceAllString(ll, "")
+	if weakenReadnone {
+		ll = attrGroupRE.ReplaceAllStringFunc(ll, func(g string) string {
+			return strings.ReplaceAll(g, " readnone", " readonly")
+		})
+	}
 	out, err := tc.Asm(ctx, ll)
 	if err != nil {
 		return nil, fmt.Errorf("devrt: calling convention: %w", err)
@@ -324,16 +326,3 @@ func writesLocal(ll string) bool { return localWriteRE.MatchString(ll) }
 
 // attrGroupRE matches an attribute group definition of textual IR.
 var attrGroupRE = regexp.MustCompile(`(?m)^attributes #\d+ = \{.*\}$`)
-
-// weakenReadnone returns bitcode bc with readnone replaced by readonly in
-// every attribute group (see compileModule for why).
-func weakenReadnone(ctx context.Context, tc *clc.Toolchain, bc []byte) ([]byte, error) {
-	ll, err := tc.Dis(ctx, bc)
-	if err != nil {
-		return nil, err
-	}
-	ll = attrGroupRE.ReplaceAllStringFunc(ll, func(g string) string {
-		return strings.ReplaceAll(g, " readnone", " readonly")
-	})
-	return tc.Asm(ctx, ll)
-}

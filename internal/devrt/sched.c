@@ -274,13 +274,6 @@ void dr_fiber_main(dr_fiber *f) {
 
 // ---- the scheduler --------------------------------------------------------
 
-// local_linear_of is its local linear id, computed from its local ids: a
-// group loop keeps those up to date in the item, not local_linear.
-static int local_linear_of(dr_sm *sm, const svmk_item *it) {
-	const svmk_launch *l = sm->l;
-	return (int)((it->lid[2] * l->lsize[1] + it->lid[1]) * l->lsize[0] + it->lid[0]);
-}
-
 // run_fiber switches to f and, when it comes back, frees it unless its item
 // is parked on it.
 static void run_fiber(dr_sm *sm, dr_fiber *f) {
@@ -299,7 +292,7 @@ static void run_fiber(dr_sm *sm, dr_fiber *f) {
 		// In a group loop the faulting item is not known: the loop may
 		// have run it in a vector with its neighbours, and it need not
 		// write each one's ids to the item (-1: unknown).
-		int lin = sm->loop ? -1 : local_linear_of(sm, it);
+		int lin = sm->loop ? -1 : (int)it->local_linear;
 		group_fail(sm, g, DR_FAIL_SEGV, lin);
 		if (g->fail == DR_FAIL_SEGV && g->fail_item == lin) {
 			g->fail_addr = dr_trap_addr;
@@ -365,6 +358,7 @@ int dr_sm_run(dr_sm *sm) {
 	int waiting = 0;
 	for (int i = 0; i < sm->nitems; i++)
 		if (sm->state[i] == DR_FAULT || sm->state[i] == DR_RESTART) waiting++;
+	sm->waiting = waiting;
 	return waiting;
 }
 

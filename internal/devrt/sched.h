@@ -106,6 +106,7 @@ typedef struct dr_sm {
 	int runs;                   // fibers switched to (statistics)
 	int fresh;                  // the running item has not parked since it (re)started
 	int no_restart;             // the kernel writes __local memory directly: items never restart
+	int waiting;                // items waiting for faults after the last dr_sm_run
 	int64_t run_base[4];        // hits, misses, bytes, remote when the running item (re)started
 	uint64_t unusable_page;     // a page a walk in this pass found unusable (~0: none) ...
 	int unusable_write;         // ... for a write only (1) or for any access (0)

@@ -33,6 +33,10 @@ type SM struct {
 	max    int
 	l      *Launch
 	faults []C.dr_fault // Faults' buffer (OffHeap)
+	// Nothing here is written during a launch's fault rounds (what they
+	// change is in C): this struct is on the Go heap, and a write per
+	// round to a page a kernel's data shares would pull that page back
+	// from the device every round.
 }
 
 // NewSM makes an SM for up to maxItems work-items at a time, with a TLB of
@@ -105,6 +109,9 @@ type Fault struct {
 // holds: the caller keeps it in OffHeap memory, which append must not move
 // to the Go heap.
 func (s *SM) Faults(dst []Fault, warp int) ([]Fault, uint64, bool) {
+	if s.c.waiting == 0 { // Run counted none: no pass over the items
+		return dst, fnvOffset, false
+	}
 	n := int(s.c.nitems)
 	if cap(s.faults) < n {
 		s.freeFaults()
@@ -124,6 +131,10 @@ func (s *SM) Faults(dst []Fault, warp int) ([]Fault, uint64, bool) {
 	}
 	return dst, uint64(digest), k > 0
 }
+
+// fnvOffset is the digest of no waiting items (dr_sm_faults starts its FNV
+// hash there).
+const fnvOffset = 0xcbf29ce484222325
 
 // Resume ends the wait of every waiting item: each retries (a parked item
 // its access, an item that gave its run up from the start) the next time

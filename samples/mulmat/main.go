@@ -19,34 +19,20 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 
-	"github.com/svmrt/svmrt/backends/simgpu"
 	"github.com/svmrt/svmrt/samples/mulmat/sample"
 )
 
 func main() {
-	m := flag.Int("m", sample.DefaultM, "matrix size (m×m float32)")
-	device := flag.String("device", sample.DefaultDevice, "device: "+sample.Devices)
-	vram := flag.String("vram", sample.DefaultVRAM, "simulated GPU memory, simgpu only: "+sample.SizeForms)
-	policy := flag.String("policy", sample.DefaultPolicy, "simulated GPU memory policy, simgpu only: "+strings.Join(simgpu.PolicyNames(), ", "))
+	config := sample.Flags(flag.CommandLine)
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "mulmat: unexpected argument %q (the options are flags: -m, -device, -vram, -policy)\n", flag.Arg(0))
 		os.Exit(2)
 	}
-	// An option not given is "": on cpu or opencl only an explicit -vram or
-	// -policy is an error.
-	given := map[string]bool{}
-	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if !given["vram"] {
-		*vram = ""
-	}
-	if !given["policy"] {
-		*policy = ""
-	}
+	c := config()
 	ctx, stop := sample.InterruptContext()
-	err := runCtx(ctx, *m, *device, *vram, *policy)
+	err := runCtx(ctx, c.M, c.Device, c.VRAM, c.Policy)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mulmat:", err)

@@ -12,6 +12,7 @@ package sample
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -120,21 +121,23 @@ func parseDevice(name string) (target, error) {
 
 // Check validates c without opening anything: the error is ErrUsage.
 func Check(c Config) error {
-	_, _, err := check(c)
+	_, _, _, err := check(c)
 	return err
 }
 
-func check(c Config) (target, []svmrt.Option, error) {
+// check returns c with its defaults and what it asks for: the device and
+// its options.
+func check(c Config) (Config, target, []svmrt.Option, error) {
 	c = c.withDefaults()
 	t, err := parseDevice(c.Device)
 	if err != nil {
-		return t, nil, err
+		return c, t, nil, err
 	}
 	if c.M <= 0 {
-		return t, nil, usagef("-m %d: must be positive", c.M)
+		return c, t, nil, usagef("-m %d: must be positive", c.M)
 	}
 	if c.M > MaxM {
-		return t, nil, usagef("-m %d: at most %d (three %d×%d float32 matrices would not fit here)", c.M, MaxM, c.M, c.M)
+		return c, t, nil, usagef("-m %d: at most %d (three %d×%d float32 matrices would not fit here)", c.M, MaxM, c.M, c.M)
 	}
 	if !t.simgpu {
 		why := "accesses host memory directly"
@@ -143,24 +146,24 @@ func check(c Config) (target, []svmrt.Option, error) {
 		}
 		for _, o := range []struct{ flag, val string }{{"vram", c.VRAM}, {"policy", c.Policy}} {
 			if o.val != "" {
-				return t, nil, usagef("-%s %s: only the simulated GPU (-device simgpu) has device memory to size or manage; %s %s, nothing migrates", o.flag, o.val, c.Device, why)
+				return c, t, nil, usagef("-%s %s: only the simulated GPU (-device simgpu) has device memory to size or manage; %s %s, nothing migrates", o.flag, o.val, c.Device, why)
 			}
 		}
 		var opts []svmrt.Option
 		if t.buffer {
 			opts = append(opts, svmrt.WithOpenCLOptions(opencl.WithMode(opencl.ModeBuffer)))
 		}
-		return t, opts, nil
+		return c, t, opts, nil
 	}
 	vram, err := ParseSize(c.VRAM)
 	if err != nil {
-		return t, nil, usagef("-vram: %v", err)
+		return c, t, nil, usagef("-vram: %v", err)
 	}
 	policy, err := simgpu.PolicyByName(c.Policy)
 	if err != nil {
-		return t, nil, usagef("-policy: %v", err)
+		return c, t, nil, usagef("-policy: %v", err)
 	}
-	return t, []svmrt.Option{svmrt.WithVRAM(vram), svmrt.WithPolicy(policy)}, nil
+	return c, t, []svmrt.Option{svmrt.WithVRAM(vram), svmrt.WithPolicy(policy)}, nil
 }
 
 func (c Config) withDefaults() Config {
@@ -195,7 +198,7 @@ type progress struct {
 	w     io.Writer
 	every time.Duration
 	start time.Time
-	last  time.Time // last report (or phase start)
+	last  time.Time // last report (or the run's start)
 	phase string    // what the run is doing (the latest wave, during a simulated GPU's launch)
 	stop  chan struct{}
 	done  chan struct{}
@@ -218,9 +221,8 @@ func newProgress(w io.Writer, every time.Duration) *progress {
 				return
 			case now := <-tick.C:
 				p.mu.Lock()
-				if p.phase != "" && now.Sub(p.last) >= p.every {
-					p.last = now
-					fmt.Fprintf(p.w, "  [%v] %s\n", now.Sub(p.start).Round(time.Second), p.phase)
+				if p.phase != "" {
+					p.report(now)
 				}
 				p.mu.Unlock()
 			}
@@ -244,7 +246,12 @@ func (p *progress) waves(w svmrt.Progress) {
 	defer p.mu.Unlock()
 	p.phase = fmt.Sprintf("%s: wave %d/%d (%d%%), %d device faults, simulated %v",
 		w.Kernel, w.Wave, w.Waves, 100*w.Wave/max(w.Waves, 1), w.DeviceFaults, w.Simulated)
-	if now := time.Now(); now.Sub(p.last) >= p.every {
+	p.report(time.Now())
+}
+
+// report prints the phase if the last report is every ago (p.mu held).
+func (p *progress) report(now time.Time) {
+	if now.Sub(p.last) >= p.every {
 		p.last = now
 		fmt.Fprintf(p.w, "  [%v] %s\n", now.Sub(p.start).Round(time.Second), p.phase)
 	}
@@ -263,8 +270,7 @@ func (p *progress) close() {
 // ordinary Go slices on it, checks the result against the CPU reference and
 // prints the summary (the counters the device has) on c.Stdout.
 func Run(ctx context.Context, c Config) error {
-	c = c.withDefaults()
-	t, opts, err := check(c)
+	c, t, opts, err := check(c)
 	if err != nil {
 		return err
 	}
@@ -378,32 +384,33 @@ func Run(ctx context.Context, c Config) error {
 	return nil
 }
 
-// InterruptContext is a context cancelled by an interrupt (Ctrl-C), which
-// stops a simulated GPU's launch at its next wave. release stops watching
-// for the interrupt without cancelling the context: a launch on cpu
-// watches its context from a goroutine that can outlive the launch
-// briefly, and cancelling the context just after a launch (as
-// signal.NotifyContext's stop does) raced with that goroutine's cleanup
-// (a crash in internal/devrt.RunNative).
-func InterruptContext() (ctx context.Context, release func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt)
-	quit := make(chan struct{})
-	go func() {
-		select {
-		case <-sig:
-			cancel()
-		case <-quit:
-		}
-	}()
-	var once sync.Once
-	return ctx, func() {
-		once.Do(func() {
-			signal.Stop(sig)
-			close(quit)
+// Flags registers the sample's flags (-m, -device, -vram, -policy) on fs
+// and returns the function that reads them into a Config once fs is
+// parsed. An option not given is "": on cpu or opencl only an explicit
+// -vram or -policy is an error.
+func Flags(fs *flag.FlagSet) func() Config {
+	m := fs.Int("m", DefaultM, "matrix size (m×m float32)")
+	device := fs.String("device", DefaultDevice, "device: "+Devices)
+	vram := fs.String("vram", DefaultVRAM, "simulated GPU memory, simgpu only: "+SizeForms)
+	policy := fs.String("policy", DefaultPolicy, "simulated GPU memory policy, simgpu only: "+strings.Join(simgpu.PolicyNames(), ", "))
+	return func() Config {
+		c := Config{M: *m, Device: *device}
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "vram":
+				c.VRAM = *vram
+			case "policy":
+				c.Policy = *policy
+			}
 		})
+		return c
 	}
+}
+
+// InterruptContext is a context cancelled by an interrupt (Ctrl-C), which
+// stops a simulated GPU's launch at its next wave; stop releases it.
+func InterruptContext() (ctx context.Context, stop func()) {
+	return signal.NotifyContext(context.Background(), os.Interrupt)
 }
 
 // blockAlignedMatrices returns three m×m matrices, consecutive in one Go

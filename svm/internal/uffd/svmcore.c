@@ -967,15 +967,24 @@ static int backoff(int spins) {
 	return 0;
 }
 
-// cmd_take claims a free request slot (FREE -> FILLING) for the caller to
-// fill and post (PENDING).
-static svm_cmd *cmd_take(void) {
+// cmd_take claims a free request slot (FREE -> FILLING) for a request of
+// kind over npages pages from start, its progress and results zeroed, for
+// the caller to finish filling and post (PENDING).
+static svm_cmd *cmd_take(uint64_t kind, uint64_t start, int64_t npages) {
 	for (;;) {
 		for (int i = 0; i < MAX_CMDS; i++) {
 			uint64_t expect = CMD_FREE;
 			if (__atomic_compare_exchange_n(&S->cmds[i].state, &expect, CMD_FILLING, 0, __ATOMIC_ACQ_REL,
-			                                __ATOMIC_ACQUIRE))
-				return &S->cmds[i];
+			                                __ATOMIC_ACQUIRE)) {
+				svm_cmd *c = &S->cmds[i];
+				c->kind = kind;
+				c->start = start;
+				c->npages = npages;
+				c->cursor = c->moved = 0;
+				c->stuck_since = c->stuck_at = 0;
+				c->zapped = c->refused = 0;
+				return c;
+			}
 		}
 		sched_yield();
 	}
@@ -1004,19 +1013,11 @@ static svm_cmd *cmd_take(void) {
 // REMOVE event either. The caller waits without a deadline: the service
 // thread retries only until it has read the events in flight.
 static uint64_t zap_by_move(uint64_t start, int npages, const uint64_t *held) {
-	svm_cmd *c = cmd_take();
-	c->kind = CMD_ZAP;
-	c->start = start;
-	c->npages = npages;
-	c->cursor = c->moved = 0;
-	c->stuck_since = c->stuck_at = 0;
+	svm_cmd *c = cmd_take(CMD_ZAP, start, npages);
 	memcpy(c->held, held, (size_t)npages * sizeof held[0]);
-	c->zapped = c->refused = 0;
 	__atomic_store_n(&c->state, CMD_PENDING, __ATOMIC_SEQ_CST);
 	kick();
-	for (int spins = 0; __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CMD_DONE; spins++) {
-		if (backoff(spins)) continue;
-	}
+	for (int spins = 0; __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CMD_DONE; spins++) backoff(spins);
 	uint64_t zapped = c->zapped;
 	__atomic_store_n(&c->state, CMD_FREE, __ATOMIC_RELEASE);
 	return zapped;
@@ -1235,14 +1236,7 @@ static uint64_t now_ns(void);
 int svm_migrate_out(uint64_t start, int npages) {
 	if (S->uffd < 0) return -ENOTSUP;
 	if (npages <= 0) return 0;
-	svm_cmd *c = cmd_take();
-	c->kind = CMD_OUT;
-	c->start = start;
-	c->npages = npages;
-	c->cursor = 0;
-	c->moved = 0;
-	c->stuck_since = 0;
-	c->stuck_at = 0;
+	svm_cmd *c = cmd_take(CMD_OUT, start, npages);
 	__atomic_store_n(&c->state, CMD_PENDING, __ATOMIC_SEQ_CST);
 	kick();
 	// The wait is bounded by progress: a request whose cursor has not moved
