@@ -21,10 +21,10 @@ import (
 // svm's page table in C; an access that must fault parks the work-item
 // (or, if it has done nothing a restart would repeat, drops it to restart
 // later) and the fault goes to the same fault buffer, batching, policies
-// and cost model as a Go body's. Groups run in waves of SMCount, one group
-// per SM; the SMs of a wave run in parallel on host threads, each one's
-// items in a fixed order, so counters and simulated time do not depend on
-// the host's scheduling.
+// and cost model as a Go body's. Groups run in waves of as many as the
+// SMs hold at once (CostModel.Resident per SM); the SMs of a wave run in
+// parallel on host threads, each one's items in a fixed order, so counters
+// and simulated time do not depend on the host's scheduling.
 
 // WithGoBodies makes the device run the Go Body of kernels that have one
 // instead of compiling their OpenCL C source (the execution path from
@@ -69,12 +69,12 @@ func (p *smPool) free() {
 	*p = smPool{}
 }
 
-// sms returns SMCount SMs that can run a group of groupSize items.
-func (d *Device) sms(groupSize int) ([]*devrt.SM, error) {
+// sms returns SMCount SMs that can each hold items work-items.
+func (d *Device) sms(items int) ([]*devrt.SM, error) {
 	p := &d.smp
-	if p.maxItems < groupSize {
+	if p.maxItems < items {
 		p.free()
-		n := max(groupSize, 256)
+		n := max(items, 256)
 		for range d.cfg.cost.SMCount {
 			s, err := devrt.NewSM(d.cfg.smTLBEntries, d.cfg.smTLBWays, n)
 			if err != nil {
@@ -103,7 +103,8 @@ func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd ke
 	return d.exclusive(func(l *launch, start time.Time) error {
 		d.launches.Add(1)
 		l.k, l.nd, l.a = k, nd, a
-		sms, err := d.sms(nd.GroupSize())
+		resident := d.cfg.cost.Resident(nd.GroupSize(), rl.LocalBytes)
+		sms, err := d.sms(resident * nd.GroupSize())
 		if err != nil {
 			return err
 		}
@@ -124,7 +125,7 @@ func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd ke
 			s.ResetCounters()
 		}
 		groups := nd.TotalGroups()
-		per := d.cfg.cost.SMCount
+		per := d.cfg.cost.SMCount * resident
 		waves := (groups + per - 1) / per
 		for g0 := 0; g0 < groups; g0 += per {
 			if err := ctx.Err(); err != nil {
@@ -195,17 +196,26 @@ func runSMs(sms []*devrt.SM) {
 	wg.Wait()
 }
 
-// runCompiledWave runs work-groups g0..g1-1, one per SM, to completion:
-// run, collect the waiting work-items' faults (one per warp and page),
-// service them as one round, resume, until no work-item waits.
+// runCompiledWave runs work-groups g0..g1-1 to completion, shared out
+// among the SMs in consecutive runs as evenly as they go (as a GPU's block
+// scheduler fills every SM): run, collect the waiting work-items' faults
+// (one per warp and page), service them as one round, resume, until no
+// work-item waits.
 func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt.Launch, g0, g1 int) error {
 	d := l.dev
 	n := g1 - g0
-	sms = sms[:n]
+	sms = sms[:min(n, len(sms))]
+	q, r := n/len(sms), n%len(sms)
+	at := g0
 	for i, s := range sms {
-		if err := s.Assign(rl, g0+i, 1); err != nil {
+		ng := q
+		if i < r {
+			ng++
+		}
+		if err := s.Assign(rl, at, ng); err != nil {
 			return err
 		}
+		at += ng
 	}
 	// Off the Go heap (smPool), with room for every item of the wave.
 	waits, faults, bad := d.smp.waits[:0], d.smp.faults[:0], d.smp.bad[:0]

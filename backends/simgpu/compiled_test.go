@@ -207,3 +207,75 @@ func TestCompiledCancel(t *testing.T) {
 		t.Errorf("cancel took %v", el)
 	}
 }
+
+// A wave is as many work-groups as the SMs hold at once (SMCount ×
+// Resident), on the compiled path and the Go-body path alike, and the
+// result does not depend on how many there are.
+func TestWaveHoldsResidentGroups(t *testing.T) {
+	needCompiler(t)
+	const n = 64 << 10 // 256 groups of 256
+	for _, tt := range []struct {
+		name  string
+		cost  func(*CostModel)
+		opts  []Option
+		waves int
+	}{
+		{"default", func(*CostModel) {}, nil, 2},                                // 16 SMs × 8 groups of 256
+		{"one group per SM", func(c *CostModel) { c.GroupsPerSM = 1 }, nil, 16}, // 16 SMs × 1
+		{"1024 threads per SM", func(c *CostModel) { c.ThreadsPerSM = 1024 }, nil, 4},
+		{"Go bodies", func(*CostModel) {}, []Option{WithGoBodies()}, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cost := DefaultCostModel()
+			tt.cost(&cost)
+			waves := 0
+			opts := append([]Option{WithCostModel(cost), WithProgress(func(p Progress) { waves = p.Waves })}, tt.opts...)
+			d := newDev(t, opts...)
+			x, y := freshF32(t, n), freshF32(t, n)
+			for i := range x {
+				x[i], y[i] = float32(i), 1
+			}
+			if err := run(t, d, kernels.Saxpy, kernels.Range1D(n, 256), y, x, float32(2), int32(n)); err != nil {
+				t.Fatal(err)
+			}
+			if waves != tt.waves {
+				t.Errorf("%d waves, want %d", waves, tt.waves)
+			}
+			for i := range y {
+				if y[i] != 2*float32(i)+1 {
+					t.Fatalf("y[%d] = %v, want %v", i, y[i], 2*float32(i)+1)
+				}
+			}
+		})
+	}
+}
+
+// Local memory bounds the groups an SM holds: SumReduce's groups of 256
+// take 1 KiB each, so an SM with 2 KiB of it holds two.
+func TestWaveBoundedByLocalMemory(t *testing.T) {
+	needCompiler(t)
+	const n = 64 << 10 // 256 groups of 256
+	for _, opts := range [][]Option{nil, {WithGoBodies()}} {
+		cost := DefaultCostModel()
+		cost.LocalMemoryPerSM = 2 << 10
+		waves := 0
+		d := newDev(t, append([]Option{WithCostModel(cost), WithProgress(func(p Progress) { waves = p.Waves })}, opts...)...)
+		in := freshF32(t, n)
+		for i := range in {
+			in[i] = 1
+		}
+		nd := kernels.SumRange(n, 256)
+		partial := make([]float32, nd.TotalGroups())
+		if err := run(t, d, kernels.SumReduce, nd, partial, in, int32(n)); err != nil {
+			t.Fatal(err)
+		}
+		if waves != 8 { // 256 groups / (16 SMs × 2)
+			t.Errorf("go bodies %v: %d waves, want 8", opts != nil, waves)
+		}
+		for g, p := range partial {
+			if p != 256 {
+				t.Fatalf("partial[%d] = %v, want 256", g, p)
+			}
+		}
+	}
+}

@@ -89,12 +89,28 @@ const (
 	// (GTX 1080 Ti configuration), 100 / 1481 MHz = 67.5 ns, rounded up.
 	DefaultTLBMissCost = 68 * time.Nanosecond
 
-	// DefaultSMCount is the number of work-groups in flight per wave. It is a
-	// simulator parameter, not a published figure: the scheduler executes
-	// this many work-groups per wave, collects their faults, and charges the
-	// wave once. It also divides the latency term of ComputeTime, because the
-	// work-groups of a wave run on different SMs and their stalls overlap.
+	// DefaultSMCount is the number of SMs. It is a simulator parameter, not
+	// a published figure: a wave is as many work-groups as the SMs hold at
+	// once (SMCount × Resident); the scheduler executes them, collects their
+	// faults, and charges the wave once. It also divides the latency term of
+	// ComputeTime, because the SMs run in parallel and their stalls overlap.
 	DefaultSMCount = 16
+
+	// DefaultThreadsPerSM is how many work-items one SM holds at once: 2048
+	// resident threads per SM on NVIDIA's Pascal, Volta and Ampere
+	// (CUDA C++ Programming Guide, "Technical Specifications per Compute
+	// Capability": maximum number of resident threads per SM).
+	DefaultThreadsPerSM = 2048
+
+	// DefaultGroupsPerSM is how many work-groups one SM holds at once, at
+	// most: 32 resident blocks per SM on the same GPUs (same table).
+	DefaultGroupsPerSM = 32
+
+	// DefaultLocalMemoryPerSM is the local memory the resident work-groups
+	// of one SM share: 64 KiB, the shared memory per SM of Pascal's GP100
+	// and as much as one work-group may use here (DefaultLocalMemory), so a
+	// group that uses it all runs alone.
+	DefaultLocalMemoryPerSM = 64 << 10
 
 	// DefaultCPUFaultCost is the service cost of one CPU fault that brings
 	// device pages home, without the transfer (charged by TransferTime). It
@@ -161,9 +177,14 @@ type CostModel struct {
 	TLBHitCost time.Duration
 	// TLBMissCost is the cost of one page-table walk (DefaultTLBMissCost).
 	TLBMissCost time.Duration
-	// SMCount is the number of work-groups in flight per wave
-	// (DefaultSMCount).
+	// SMCount is the number of SMs (DefaultSMCount).
 	SMCount int
+	// ThreadsPerSM, GroupsPerSM and LocalMemoryPerSM bound how many
+	// work-groups one SM holds at once (Resident; DefaultThreadsPerSM,
+	// DefaultGroupsPerSM, DefaultLocalMemoryPerSM).
+	ThreadsPerSM     int
+	GroupsPerSM      int
+	LocalMemoryPerSM int
 	// CPUFaultCost is the service cost of one CPU fault on device pages
 	// (DefaultCPUFaultCost); 0 charges nothing for CPU faults.
 	CPUFaultCost time.Duration
@@ -188,6 +209,9 @@ func DefaultCostModel() CostModel {
 		TLBHitCost:          DefaultTLBHitCost,
 		TLBMissCost:         DefaultTLBMissCost,
 		SMCount:             DefaultSMCount,
+		ThreadsPerSM:        DefaultThreadsPerSM,
+		GroupsPerSM:         DefaultGroupsPerSM,
+		LocalMemoryPerSM:    DefaultLocalMemoryPerSM,
 		CPUFaultCost:        DefaultCPUFaultCost,
 		PeerPCIeGen:         DefaultPeerPCIeGen,
 	}
@@ -243,6 +267,15 @@ func (c CostModel) Validate() error {
 	}
 	if c.SMCount < 1 {
 		bad("SMCount = %d, want at least 1", c.SMCount)
+	}
+	if c.ThreadsPerSM < 1 {
+		bad("ThreadsPerSM = %d, want at least 1 (NVIDIA: 2048)", c.ThreadsPerSM)
+	}
+	if c.GroupsPerSM < 1 {
+		bad("GroupsPerSM = %d, want at least 1 (NVIDIA: 32)", c.GroupsPerSM)
+	}
+	if c.LocalMemoryPerSM < 0 {
+		bad("LocalMemoryPerSM = %d is negative", c.LocalMemoryPerSM)
 	}
 	if c.CPUFaultCost < 0 {
 		bad("CPUFaultCost = %v is negative", c.CPUFaultCost)
@@ -358,6 +391,22 @@ func (c CostModel) BatchServiceTime(sortedPages []uint64) time.Duration {
 		return 0
 	}
 	return costSatAdd(c.FaultServiceBase, costSatMul(int64(groups), c.FaultGroupCost))
+}
+
+// Resident is how many work-groups of groupSize work-items, each using
+// localBytes of local memory, one SM holds at once: as many as its threads,
+// its group slots and its local memory allow, and always at least one (a
+// launch checks a group's size and local memory against the device's
+// limits before it runs). A wave is SMCount × Resident work-groups.
+func (c CostModel) Resident(groupSize, localBytes int) int {
+	n := c.GroupsPerSM
+	if groupSize > 0 {
+		n = min(n, c.ThreadsPerSM/groupSize)
+	}
+	if localBytes > 0 {
+		n = min(n, c.LocalMemoryPerSM/localBytes)
+	}
+	return max(n, 1)
 }
 
 // ComputeTime is the time of one wave, given what the wave did in total over

@@ -400,6 +400,9 @@ func TestValidate(t *testing.T) {
 		{"hit negative", func(c *CostModel) { c.TLBHitCost = -1 }, "TLBHitCost"},
 		{"miss negative", func(c *CostModel) { c.TLBMissCost = -1 }, "TLBMissCost"},
 		{"sm 0", func(c *CostModel) { c.SMCount = 0 }, "SMCount = 0"},
+		{"threads 0", func(c *CostModel) { c.ThreadsPerSM = 0 }, "ThreadsPerSM = 0"},
+		{"groups 0", func(c *CostModel) { c.GroupsPerSM = 0 }, "GroupsPerSM = 0"},
+		{"local negative", func(c *CostModel) { c.LocalMemoryPerSM = -1 }, "LocalMemoryPerSM = -1"},
 	}
 	for _, tt := range tests {
 		c := DefaultCostModel()
@@ -419,9 +422,29 @@ func TestValidate(t *testing.T) {
 	// Every problem is reported, not just the first.
 	err := CostModel{}.Validate()
 	for _, field := range []string{"FaultBatchMax", "PCIeGen", "PageSize", "BigPageSize", "VABlockSize",
-		"HBMBandwidth", "PeakFLOPS", "SMCount"} {
+		"HBMBandwidth", "PeakFLOPS", "SMCount", "ThreadsPerSM", "GroupsPerSM"} {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("zero CostModel: error %q does not mention %s", err, field)
+		}
+	}
+}
+
+// An SM holds as many work-groups as its threads, group slots and local
+// memory allow, and always one.
+func TestResident(t *testing.T) {
+	c := DefaultCostModel()
+	for _, tt := range []struct{ size, local, want int }{
+		{256, 0, 8},         // 2048 threads
+		{1024, 0, 2},        // 2048 threads
+		{64, 0, 32},         // 32 group slots
+		{1, 0, 32},          // 32 group slots
+		{256, 16 << 10, 4},  // 64 KiB of local memory
+		{256, 64 << 10, 1},  // a group that uses it all runs alone
+		{4096, 0, 1},        // larger than an SM: still one
+		{256, 100 << 10, 1}, // more local memory than an SM has: still one
+	} {
+		if got := c.Resident(tt.size, tt.local); got != tt.want {
+			t.Errorf("Resident(%d items, %d bytes local) = %d, want %d", tt.size, tt.local, got, tt.want)
 		}
 	}
 }

@@ -30,8 +30,10 @@
 // pages are charged to its clock at its next operation, so ping-pong costs
 // both ways.
 //
-// Work-groups run in waves of CostModel.SMCount. Faults are collected per
-// round in a deterministic order and every charge comes from the cost model,
+// Work-groups run in waves of as many as the SMs hold at once
+// (CostModel.SMCount × CostModel.Resident: 2048 work-items or 32 groups per
+// SM by default, fewer for groups that use much local memory). Faults are
+// collected per round in a deterministic order and every charge comes from the cost model,
 // so the same program and inputs give identical simulated time and counters
 // on every run, whatever the host scheduling (for kernels without
 // cross-work-group communication and without concurrent CPU access).
@@ -191,8 +193,8 @@ func (d *Device) Name() string { return d.cfg.name }
 // Describe says what the device is, in one line.
 func (d *Device) Describe() string {
 	c := d.cfg.cost
-	return fmt.Sprintf("simulated GPU: %d MiB device memory, PCIe gen %d, %d SMs (one work-group each per wave), warps of %d sharing a %d-entry TLB per SM",
-		int64(d.mem.Frames())*svm.PageSize>>20, c.PCIeGen, c.SMCount, d.cfg.warp, d.cfg.smTLBEntries)
+	return fmt.Sprintf("simulated GPU: %d MiB device memory, PCIe gen %d, %d SMs of %d work-items (%d work-groups) each, warps of %d sharing a %d-entry TLB per SM",
+		int64(d.mem.Frames())*svm.PageSize>>20, c.PCIeGen, c.SMCount, c.ThreadsPerSM, c.GroupsPerSM, d.cfg.warp, d.cfg.smTLBEntries)
 }
 
 // Caps implements svm.Device.
@@ -308,7 +310,11 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 		d.launches.Add(1)
 		l.k, l.nd, l.a = k, nd, a
 		groups := nd.TotalGroups()
-		per := d.cfg.cost.SMCount
+		local := 0
+		if k.LocalBytes != nil {
+			local = k.LocalBytes(nd, a)
+		}
+		per := d.cfg.cost.SMCount * d.cfg.cost.Resident(nd.GroupSize(), local)
 		waves := (groups + per - 1) / per
 		var err error
 		for g0 := 0; g0 < groups && err == nil; g0 += per {
@@ -401,7 +407,7 @@ func (l *launch) setRemote(page uint64, r remoteMap) {
 	}
 }
 
-// wave is one round-based execution of up to SMCount work-groups.
+// wave is one round-based execution of up to SMCount × Resident work-groups.
 type wave struct {
 	l *launch
 

@@ -120,15 +120,18 @@ func Prepare(ctx context.Context, dev string, k, c *kernels.Kernel, nd kernels.N
 	if err != nil {
 		return nil, err
 	}
-	if mod.StaticLocal > 0 && localLimit > 0 {
-		local := mod.StaticLocal
-		for _, a := range args {
-			local += a.Local
-		}
-		if local > localLimit {
-			return nil, fmt.Errorf("%s: kernel %s needs %d bytes of local memory per work-group (%d of them its __local variables); the device has %d: %w",
-				dev, c.Name, local, mod.StaticLocal, localLimit, outOfMemory)
-		}
+	local := mod.StaticLocal
+	for _, a := range args {
+		local += a.Local
 	}
-	return NewLaunch(entry, GeometryOf(nd), args)
+	if mod.StaticLocal > 0 && localLimit > 0 && local > localLimit {
+		return nil, fmt.Errorf("%s: kernel %s needs %d bytes of local memory per work-group (%d of them its __local variables); the device has %d: %w",
+			dev, c.Name, local, mod.StaticLocal, localLimit, outOfMemory)
+	}
+	l, err := NewLaunch(entry, GeometryOf(nd), args)
+	if err != nil {
+		return nil, err
+	}
+	l.LocalBytes = local
+	return l, nil
 }

@@ -39,6 +39,9 @@ type Arg struct {
 type Launch struct {
 	Entry Entry
 	Geom  Geometry
+	// LocalBytes is the local memory one work-group uses: its __local
+	// arguments and variables (set by Prepare).
+	LocalBytes int
 	c     *C.svmk_launch
 	args  *C.dr_args
 	alloc unsafe.Pointer // the C memory all of the above is in

@@ -78,8 +78,8 @@ uint64_t svm_next_nonhost(uint64_t from, uint64_t *word);
 // Service thread and uffd.
 int svm_open(int *err_out);          // returns 0 or -1 with *err_out = errno-ish code and stage
 int svm_register(uint64_t start, uint64_t len);
-uint64_t svm_sync_begin(void);
-uint64_t svm_sync_done(void);
+uint64_t svm_sync_ticket(void);
+int svm_sync_passed(uint64_t ticket);
 int svm_dev_attach(int id, uint64_t arena, uint64_t nframes);
 void svm_dev_detach(int id);
 

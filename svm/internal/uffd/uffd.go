@@ -133,8 +133,8 @@ func Sync() {
 	if !opened.Load() {
 		return
 	}
-	t := uint64(C.svm_sync_begin())
-	for i := 0; uint64(C.svm_sync_done()) < t; i++ {
+	t := C.svm_sync_ticket()
+	for i := 0; C.svm_sync_passed(t) == 0; i++ {
 		if i < 100 {
 			runtime.Gosched()
 		} else {
