@@ -42,9 +42,9 @@ type Launch struct {
 	// LocalBytes is the local memory one work-group uses: its __local
 	// arguments and variables (set by Prepare).
 	LocalBytes int
-	c     *C.svmk_launch
-	args  *C.dr_args
-	alloc unsafe.Pointer // the C memory all of the above is in
+	c          *C.svmk_launch
+	args       *C.dr_args
+	alloc      unsafe.Pointer // the C memory all of the above is in
 }
 
 // NewLaunch copies the geometry and the arguments into C memory.
