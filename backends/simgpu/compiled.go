@@ -265,13 +265,21 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 		// pinned pages, a page an earlier round brought in) need none; the
 		// rest are one fault per warp and page.
 		faults = faults[:0]
+		// Consecutive waits are mostly warps on the same page: the answer
+		// for the last page is kept (nothing changes it within the loop).
+		lastPage, lastWrite, lastUsable := ^uint64(0), false, false
 		for _, w := range waits {
 			page := w.Addr &^ pageMask
 			write := w.Write || w.Atomic
-			if l.usable(uintptr(page), write) {
-				if r, ok := l.remoteFor(uintptr(page)); ok && hostOwned(page) {
-					l.mmu.AddRemote(uintptr(page), r.writable)
+			if page != lastPage || write != lastWrite {
+				lastPage, lastWrite, lastUsable = page, write, l.usable(uintptr(page), write)
+				if lastUsable {
+					if r, ok := l.remoteFor(uintptr(page)); ok && hostOwned(page) {
+						l.mmu.AddRemote(uintptr(page), r.writable)
+					}
 				}
+			}
+			if lastUsable {
 				continue
 			}
 			faults = append(faults, Fault{Addr: w.Addr, Write: write, Atomic: w.Atomic, Item: int(w.GlobalLinear)})

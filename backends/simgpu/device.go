@@ -801,7 +801,7 @@ func (l *launch) migrateRun(v svm.VMA, pages []uint64, dup bool) error {
 // migratable mappings that are not pinned or advised elsewhere.
 func (l *launch) prefetch(maps *svm.Maps, demand []uint64) []uint64 {
 	d := l.dev
-	if len(demand) == 0 || l.a == nil {
+	if len(demand) == 0 || l.a == nil || !prefetches(d.cfg.policy) {
 		return nil
 	}
 	bp := d.blockPages()

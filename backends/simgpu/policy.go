@@ -123,6 +123,20 @@ type Policy interface {
 	Evicts() bool
 }
 
+// PrefetchReporter is an optional interface of a Policy: Prefetches
+// reports whether Prefetch can ever return a page. A policy that says it
+// cannot spares the device the scan of every faulting VA block that builds
+// Prefetch's BlockState (512 page-table reads per 2 MiB block and batch).
+type PrefetchReporter interface {
+	Prefetches() bool
+}
+
+// prefetches reports whether p may prefetch (true unless it says not).
+func prefetches(p Policy) bool {
+	r, ok := p.(PrefetchReporter)
+	return !ok || r.Prefetches()
+}
+
 // UVM is the policy family modelled on NVIDIA UVM's defaults (the
 // nvidia-uvm module parameters named at each default below): demand migration of private memory, an optional density
 // prefetcher over each 2 MiB block, thrashing mitigation by throttling and
@@ -201,6 +215,9 @@ func (p *UVM) Place(f FaultInfo) Verdict {
 	}
 	return Verdict{Place: Migrate}
 }
+
+// Prefetches implements PrefetchReporter: only with a density threshold.
+func (p *UVM) Prefetches() bool { return p.PrefetchThreshold > 0 }
 
 // Prefetch implements Policy: UVM's density prefetcher (see
 // DensityPrefetch), with faults grown to their 64 KiB big page.
@@ -330,6 +347,7 @@ type RemoteOnly struct{}
 func (RemoteOnly) Name() string              { return "remote-only" }
 func (RemoteOnly) Place(FaultInfo) Verdict   { return Verdict{Place: MapRemote} }
 func (RemoteOnly) Prefetch(BlockState) []int { return nil }
+func (RemoteOnly) Prefetches() bool          { return false }
 func (RemoteOnly) Victim(c []Chunk) int      { return (&UVM{}).Victim(c) }
 func (RemoteOnly) Evicts() bool              { return true }
 
@@ -395,3 +413,8 @@ func PolicyByName(name string) (Policy, error) {
 
 // WithPolicy sets the device's memory policy (default: "demand").
 func WithPolicy(p Policy) Option { return func(c *config) { c.policy = p } }
+
+var (
+	_ PrefetchReporter = (*UVM)(nil)
+	_ PrefetchReporter = RemoteOnly{}
+)

@@ -422,3 +422,41 @@ func TestThrashingBetweenTwoDevices(t *testing.T) {
 	t.Logf("gpu0: thrash %d throttles %d pins %d H2D %d; gpu1: thrash %d throttles %d pins %d H2D %d",
 		sa.ThrashEvents, sa.Throttles, sa.Pins, sa.PagesH2D, sb.ThrashEvents, sb.Throttles, sb.Pins, sb.PagesH2D)
 }
+
+// countingPolicy is demand paging that counts the device's Prefetch calls;
+// silentPolicy is the same saying it never prefetches.
+type countingPolicy struct {
+	uvm   UVM // not embedded: its Prefetches would be promoted
+	calls int
+}
+
+func (p *countingPolicy) Name() string                { return p.uvm.Name() }
+func (p *countingPolicy) Place(f FaultInfo) Verdict   { return p.uvm.Place(f) }
+func (p *countingPolicy) Victim(c []Chunk) int        { return p.uvm.Victim(c) }
+func (p *countingPolicy) Evicts() bool                { return p.uvm.Evicts() }
+func (p *countingPolicy) Prefetch(b BlockState) []int { p.calls++; return p.uvm.Prefetch(b) }
+
+type silentPolicy struct{ *countingPolicy }
+
+func (p silentPolicy) Prefetches() bool { return false }
+
+// A policy that reports it never prefetches is not asked to (the device
+// skips the block scan); any other policy is asked for every faulting
+// block. The pages that move are the same.
+func TestPrefetchReporterSkipsTheScan(t *testing.T) {
+	needCompiler(t)
+	const n = 16 << 10
+	asked := &countingPolicy{uvm: UVM{Label: "demand"}}
+	st := saxpyFaults(t, n, WithPolicy(asked))
+	silent := &countingPolicy{uvm: UVM{Label: "demand"}}
+	st2 := saxpyFaults(t, n, WithPolicy(silentPolicy{silent}))
+	if asked.calls == 0 || silent.calls != 0 {
+		t.Errorf("Prefetch calls: %d without PrefetchReporter (want > 0), %d with Prefetches false (want 0)", asked.calls, silent.calls)
+	}
+	if st.PagesH2D != st2.PagesH2D || st.FaultBatches != st2.FaultBatches {
+		t.Errorf("pages H→D %d vs %d, batches %d vs %d: want the same", st.PagesH2D, st2.PagesH2D, st.FaultBatches, st2.FaultBatches)
+	}
+	if (&UVM{}).Prefetches() || !(&UVM{PrefetchThreshold: 51}).Prefetches() || (RemoteOnly{}).Prefetches() {
+		t.Error("Prefetches: UVM without a threshold, RemoteOnly: false; UVM with one: true")
+	}
+}

@@ -69,6 +69,8 @@ enum { SVM_ST_FILLING = 5 }; // service thread is installing a host page (C only
 #define LEAF_BITS 12
 #define LEAF_PAGES (1ULL << LEAF_BITS)
 #define MAX_RUN 64 // also the bits of a uint64_t: per-page masks of a run (svm_cmd)
+#define SINK_PAGES (32 * MAX_RUN) // 8 MiB: the host pages of 32 full runs between emptyings
+#define SINK_IDLE_NS (1000 * 1000) // an idle service thread empties the sink after 1 ms
 #define MAX_DEFERRED 4096
 #define SERVICE_STACK (256 << 10)
 #define MAX_CMDS 64
@@ -143,11 +145,14 @@ typedef struct {
 	} deferred[MAX_DEFERRED];
 	svm_cmd cmds[MAX_CMDS];
 	uint64_t bugs; // deliberately broken behaviour, for testing test suites (svmtest)
-	// MAX_RUN pages of private anonymous memory registered with the
+	// SINK_PAGES pages of private anonymous memory registered with the
 	// userfaultfd, where the service thread moves a migration's host pages
 	// to drop them (zap_by_move); 0 when the kernel has no UFFDIO_MOVE.
-	// Nothing ever reads or writes it.
-	uint64_t sink;
+	// Nothing ever reads or writes it. Moves fill it front to back
+	// (sink_used pages so far) and it is emptied when full or idle
+	// (sink_empty): an emptying costs three syscalls, two of which rewrite
+	// the VMA under the mmap lock, as much as the move itself.
+	uint64_t sink, sink_used;
 	// Test hooks (svm_set_zap_delay): a migration sleeps zap_delay_ns before
 	// its zap, the service thread zap_hold_ns before it runs a zap request
 	// (zap_holding is set meanwhile).
@@ -699,6 +704,7 @@ static void defer_fault(uint64_t addr, uint64_t flags) {
 }
 
 static int run_cmds(void);
+static int sink_empty(void);
 
 static void *service(void *arg) {
 	(void)arg;
@@ -709,10 +715,12 @@ static void *service(void *arg) {
 	int cmds_left = 0;
 	for (;;) {
 		struct pollfd pfd[2] = {{.fd = S->uffd, .events = POLLIN}, {.fd = S->evfd, .events = POLLIN}};
-		struct timespec ts = {0, 50 * 1000}, now = {0, 0};
+		struct timespec ts = {0, 50 * 1000}, now = {0, 0}, idle = {0, SINK_IDLE_NS};
 		int busy = __atomic_load_n(&S->active, __ATOMIC_SEQ_CST) > 0;
 		if (busy) sched_yield(); // a Go thread on this CPU still gets it
-		int r = ppoll(pfd, 2, busy ? &now : (S->ndeferred || cmds_left) ? &ts : NULL, NULL);
+		const struct timespec *wait = busy ? &now : (S->ndeferred || cmds_left) ? &ts : S->sink_used ? &idle : NULL;
+		int r = ppoll(pfd, 2, wait, NULL);
+		if (r == 0 && wait == &idle) sink_empty(); // a quiet moment: give the moved pages back
 		__atomic_add_fetch(&S->svc_seq, 1, __ATOMIC_SEQ_CST); // odd: reading and handling
 		if (r < 0 && errno != EINTR) {
 			__atomic_add_fetch(&S->svc_seq, 1, __ATOMIC_SEQ_CST);
@@ -769,13 +777,13 @@ static void sink_open(void) {
 	// The guard above is 1 MiB, not a page: a program's mapping that lands
 	// right above a small PROT_NONE region is taken for a thread stack
 	// above its guard page (svm's maps.go, classifySystem) and refused.
-	uint64_t len = (MAX_RUN + 1) * SVM_PAGE_SIZE + (1 << 20);
+	uint64_t len = (SINK_PAGES + 1) * SVM_PAGE_SIZE + (1 << 20);
 	void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) return;
 	uint64_t sink = (uint64_t)(uintptr_t)p + SVM_PAGE_SIZE;
-	struct uffdio_register reg = {.range = {.start = sink, .len = MAX_RUN * SVM_PAGE_SIZE},
+	struct uffdio_register reg = {.range = {.start = sink, .len = SINK_PAGES * SVM_PAGE_SIZE},
 	                              .mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP};
-	if (mprotect((void *)(uintptr_t)sink, MAX_RUN * SVM_PAGE_SIZE, PROT_READ | PROT_WRITE) != 0 ||
+	if (mprotect((void *)(uintptr_t)sink, SINK_PAGES * SVM_PAGE_SIZE, PROT_READ | PROT_WRITE) != 0 ||
 	    madvise(p, len, MADV_DONTFORK) != 0 || ioctl(S->uffd, UFFDIO_REGISTER, &reg) != 0) {
 		munmap(p, len);
 		return;
@@ -1060,6 +1068,9 @@ static void sleep_ns(uint64_t ns) {
 // UFFDIO_MOVE (zap_by_move) rather than madvise.
 int svm_zap_by_move(void) { return __atomic_load_n(&S->sink, __ATOMIC_SEQ_CST) != 0; }
 
+// svm_sink_used is how many moved host pages the sink holds (tests).
+uint64_t svm_sink_used(void) { return __atomic_load_n(&S->sink_used, __ATOMIC_RELAXED); }
+
 // migrate_run moves the claimed pages [i0, i1) of a call to svm_migrate_in.
 static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t *frames, uint64_t **ptes,
                         uint64_t *held, uint8_t *res, int dup) {
@@ -1343,29 +1354,42 @@ static int run_cmd(svm_cmd *c) {
 	return c->cursor >= c->npages;
 }
 
-// sink_move moves up to npages host pages from src into the sink with one
-// UFFDIO_MOVE (service thread only) and empties the sink again. Returns the
-// pages moved from the start of the range; *err says why the next one was
-// not (0 when all were).
+// sink_empty drops the pages moved into the sink (service thread only).
+// Unregistered first: a zap of a registered range would wait for this very
+// thread to read its REMOVE event. Returns 0 if the sink had to be given up
+// (migrations then give their pages up instead of zapping).
+static int sink_empty(void) {
+	if (!S->sink_used) return 1;
+	struct uffdio_range r = {.start = S->sink, .len = SINK_PAGES * SVM_PAGE_SIZE};
+	struct uffdio_register reg = {.range = r, .mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP};
+	if (ioctl(S->uffd, UFFDIO_UNREGISTER, &r) != 0 ||
+	    madvise((void *)(uintptr_t)S->sink, S->sink_used * SVM_PAGE_SIZE, MADV_DONTNEED) != 0 ||
+	    ioctl(S->uffd, UFFDIO_REGISTER, &reg) != 0) {
+		note_error(errno);
+		__atomic_store_n(&S->sink, 0, __ATOMIC_SEQ_CST);
+		return 0;
+	}
+	S->sink_used = 0;
+	return 1;
+}
+
+// sink_move moves up to npages host pages from src into the sink's next
+// free pages with one UFFDIO_MOVE (service thread only; UFFDIO_MOVE wants
+// an empty destination), emptying it first when they do not fit. Returns
+// the pages moved from the start of the range; *err says why the next one
+// was not (0 when all were).
 static int sink_move(uint64_t src, int npages, int *err) {
-	struct uffdio_move mv = {.dst = S->sink, .src = src, .len = (uint64_t)npages * SVM_PAGE_SIZE,
+	if (S->sink_used + (uint64_t)npages > SINK_PAGES && !sink_empty()) {
+		*err = EIO;
+		return 0;
+	}
+	struct uffdio_move mv = {.dst = S->sink + S->sink_used * SVM_PAGE_SIZE, .src = src, .len = (uint64_t)npages * SVM_PAGE_SIZE,
 	                         .mode = UFFDIO_MOVE_MODE_DONTWAKE | UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES};
 	int e = ioctl(S->uffd, UFFDIO_MOVE, &mv) == 0 ? 0 : errno;
 	int moved = e == 0 ? npages : (mv.move > 0 ? (int)(mv.move / (int64_t)SVM_PAGE_SIZE) : 0);
 	if (moved < npages && e == 0) e = EAGAIN;
 	*err = moved < npages ? e : 0;
-	if (moved > 0) {
-		// Empty the sink for the next move (UFFDIO_MOVE wants an empty
-		// destination). Unregister first: a zap of a registered range would
-		// wait for this very thread to read its REMOVE event.
-		struct uffdio_range r = {.start = S->sink, .len = MAX_RUN * SVM_PAGE_SIZE};
-		struct uffdio_register reg = {.range = r, .mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP};
-		if (ioctl(S->uffd, UFFDIO_UNREGISTER, &r) != 0 || madvise((void *)(uintptr_t)S->sink, r.len, MADV_DONTNEED) != 0 ||
-		    ioctl(S->uffd, UFFDIO_REGISTER, &reg) != 0) {
-			note_error(errno);
-			__atomic_store_n(&S->sink, 0, __ATOMIC_SEQ_CST); // no more moves: migrations give their pages up
-		}
-	}
+	S->sink_used += (uint64_t)moved;
 	return moved;
 }
 

@@ -80,6 +80,7 @@ int svm_open(int *err_out);          // returns 0 or -1 with *err_out = errno-is
 int svm_register(uint64_t start, uint64_t len);
 uint64_t svm_sync_ticket(void);
 int svm_sync_passed(uint64_t ticket);
+uint64_t svm_sink_used(void);
 int svm_dev_attach(int id, uint64_t arena, uint64_t nframes);
 void svm_dev_detach(int id);
 

@@ -311,6 +311,11 @@ func ZapHolding() bool { return C.svm_zap_holding() != 0 }
 // replaced the range meanwhile.
 func ZapByMove() bool { return C.svm_zap_by_move() != 0 }
 
+// SinkPages is how many zapped host pages the service thread still holds:
+// moves fill the sink, and it is emptied when full or after a millisecond
+// of quiet.
+func SinkPages() int { return int(C.svm_sink_used()) }
+
 // BugIgnoreUnmap makes the service thread forget to drop device copies on
 // munmap (see SetBugs).
 const BugIgnoreUnmap = C.SVM_BUG_IGNORE_UNMAP

@@ -1,0 +1,56 @@
+package svm
+
+import (
+	"testing"
+	"time"
+
+	"github.com/svmrt/svmrt/svm/internal/uffd"
+)
+
+// The pages a migration zaps go to the service thread's sink, which holds
+// up to 2048 of them between emptyings: more migrations than that in a row
+// all succeed with their data, and once the migrations stop the sink is
+// emptied within a moment (the zapped copies are not kept).
+func TestZapSinkFillsEmptiesAndKeepsNothing(t *testing.T) {
+	if !rvInChild(t, 60*time.Second) {
+		return
+	}
+	const runs, per = 48, 64 // 3072 pages: the sink fills and is emptied on the way
+	m := attach(t, runs*per)
+	if !uffd.ZapByMove() {
+		t.Skip("the kernel has no UFFDIO_MOVE: migrations zap with madvise, no sink")
+	}
+	mem := rvMmap(t, runs*per*PageSize)
+	for i := 0; i < runs*per; i++ {
+		mem[i*PageSize] = byte(i*7 + 1)
+	}
+	base := rvAddr(mem)
+	v, ok, err := Default().Resolve(base)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	for r := 0; r < runs; r++ {
+		at := base + uintptr(r*per)*PageSize
+		res, err := m.Migrate(v, at, per)
+		if err != nil || res.Moved != per {
+			t.Fatalf("migration %d: %+v, %v; want %d moved", r, res, err, per)
+		}
+	}
+	for i := 0; i < runs*per; i++ {
+		if w := uffd.Load(base + uintptr(i)*PageSize); WordState(w) != StateDevice {
+			t.Fatalf("page %d: state %d, want device", i, WordState(w))
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for uffd.SinkPages() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sink still holds %d pages 5 s after the last migration", uffd.SinkPages())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := 0; i < runs*per; i++ { // the CPU brings each page home, with its data
+		if got, want := mem[i*PageSize], byte(i*7+1); got != want {
+			t.Fatalf("page %d: %d after the round trip, want %d", i, got, want)
+		}
+	}
+}
