@@ -78,7 +78,9 @@ func (v VMA) String() string {
 	return fmt.Sprintf("%#x-%#x %s %s %s", v.Start, v.End, p, v.Kind, v.Path)
 }
 
-// Maps is a snapshot of the process's mappings, sorted by address.
+// Maps is a snapshot of the process's mappings, sorted by address. A Space
+// never changes a Maps it has handed out: a change of the mappings gives a
+// new one, so a caller may tell "changed" by the pointer.
 type Maps struct{ VMAs []VMA }
 
 // ReadMaps parses /proc/self/maps. The kernel hands the file out a page

@@ -117,7 +117,7 @@ func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd ke
 			mmu.AddDirect(lo, hi) // the module's constants are device constant memory
 		}
 		l.mmu = mmu
-		defer func() { l.mmu = nil }()
+		defer func() { l.mmu, l.mmuMaps = nil, nil }()
 		l.syncMMU(true)
 		for _, s := range sms {
 			s.SetMMU(mmu)
@@ -148,11 +148,16 @@ func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd ke
 // they changed at a fault round) and the remote mappings made since.
 func (l *launch) syncMMU(all bool) {
 	m := l.mmu
-	vs := make([]devrt.VMA, 0, len(l.maps.VMAs))
-	for _, v := range l.maps.VMAs {
-		vs = append(vs, devrt.VMA{Start: v.Start, End: v.End, Read: v.Read, Write: v.Write})
+	// svm hands out a new Maps when the mappings change and the same one
+	// while they do not: most rounds have nothing to copy.
+	if all || l.maps != l.mmuMaps {
+		vs := make([]devrt.VMA, 0, len(l.maps.VMAs))
+		for _, v := range l.maps.VMAs {
+			vs = append(vs, devrt.VMA{Start: v.Start, End: v.End, Read: v.Read, Write: v.Write})
+		}
+		m.SetVMAs(vs)
+		l.mmuMaps = l.maps
 	}
-	m.SetVMAs(vs)
 	if all {
 		m.ClearRemote()
 		for p, r := range l.remote {

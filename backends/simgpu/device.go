@@ -393,9 +393,11 @@ type launch struct {
 
 	mems []itemMem // work-item memories, reused by every wave (scheduler only)
 
-	// Compiled kernels: the simulated MMU's C view (nil for Go bodies), and
-	// the remote mappings made since it was last brought up to date.
+	// Compiled kernels: the simulated MMU's C view (nil for Go bodies), the
+	// maps its mappings were copied from, and the remote mappings made
+	// since it was last brought up to date.
 	mmu       *devrt.MMU
+	mmuMaps   *svm.Maps
 	remoteNew []uint64
 }
 
