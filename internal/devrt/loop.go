@@ -29,6 +29,10 @@ import (
 // LoopPrefix starts the name of a kernel's group loop in a native module.
 const LoopPrefix = clc.LoopPrefix
 
+// ItemLoopPrefix starts the name of a kernel's item loop in an
+// instrumented module.
+const ItemLoopPrefix = clc.ItemLoopPrefix
+
 // barrierFn is the kernel-side runtime's barrier entry point.
 const barrierFn = "__svm_barrier"
 

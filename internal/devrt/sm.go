@@ -68,12 +68,21 @@ func (s *SM) freeFaults() {
 	}
 }
 
+// noItemLoops makes Assign run every kernel one trampoline call per
+// work-item on a simulated MMU (tests compare the two ways).
+var noItemLoops bool
+
 // Assign gives the SM work-groups g0 .. g0+n-1 of l.
 func (s *SM) Assign(l *Launch, g0, n int) error {
 	if n*l.Geom.GroupSize() > s.max {
 		return fmt.Errorf("devrt: %d groups of %d items exceed the SM's %d", n, l.Geom.GroupSize(), s.max)
 	}
-	if C.dr_sm_assign(s.c, l.c, (*[0]byte)(l.Entry.fn), (*[0]byte)(l.Entry.loop), l.args, C.uint64_t(g0), C.int(n)) != 0 {
+	iloop := l.Entry.iloop
+	if noItemLoops {
+		iloop = nil
+	}
+	if C.dr_sm_assign(s.c, l.c, (*[0]byte)(l.Entry.fn), (*[0]byte)(l.Entry.loop), (*[0]byte)(iloop), l.args,
+		C.uint64_t(g0), C.int(n)) != 0 {
 		return fmt.Errorf("devrt: assigning work-groups: %w", ErrNoStack)
 	}
 	s.l = l
