@@ -68,9 +68,14 @@ func (s *SM) freeFaults() {
 	}
 }
 
-// noItemLoops makes Assign run every kernel one trampoline call per
-// work-item on a simulated MMU (tests compare the two ways).
-var noItemLoops bool
+// Test hooks (iloop_test.go compares item loops with one trampoline call
+// per work-item): noItemLoops makes Assign run every kernel the latter way
+// on a simulated MMU; faultsHook, if set, sees what every SM.Faults that
+// found waiting items returns.
+var (
+	noItemLoops bool
+	faultsHook  func(s *SM, faults []Fault, digest uint64)
+)
 
 // Assign gives the SM work-groups g0 .. g0+n-1 of l.
 func (s *SM) Assign(l *Launch, g0, n int) error {
@@ -134,9 +139,13 @@ func (s *SM) Faults(dst []Fault, warp int) ([]Fault, uint64, bool) {
 	if cap(dst)-len(dst) < k {
 		panic("devrt: SM.Faults: dst has no room for the SM's faults")
 	}
+	start := len(dst)
 	for _, f := range s.faults[:k] {
 		dst = append(dst, Fault{Addr: uint64(f.addr), GlobalLinear: uint64(f.global_linear), Group: int(s.c.g0) + int(f.group),
 			Write: f.acc&C.DR_ACC_WRITE != 0, Atomic: f.acc&C.DR_ACC_ATOMIC != 0})
+	}
+	if faultsHook != nil {
+		faultsHook(s, dst[start:], uint64(digest))
 	}
 	return dst, uint64(digest), k > 0
 }
