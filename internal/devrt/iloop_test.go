@@ -382,3 +382,42 @@ func TestItemLoopsChangeNothing(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkItemLoopSaxpy is the host time per work-item of the library's
+// saxpy on the simulated GPU, memory warm, with item loops and with one
+// trampoline call per work-item (per-wave costs included).
+func BenchmarkItemLoopSaxpy(b *testing.B) {
+	if _, err := kernels.Saxpy.Compiled(); errors.Is(err, kernels.ErrNoToolchain) {
+		b.Skip(err)
+	} else if err != nil {
+		b.Fatal(err)
+	}
+	const n = 1 << 20
+	for _, loops := range []bool{true, false} {
+		b.Run(fmt.Sprintf("loops=%v", loops), func(b *testing.B) {
+			d, err := simgpu.New(simgpu.WithVRAM(64 << 20))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			x, y := make([]float32, n), make([]float32, n)
+			a, err := kernels.Bind(kernels.Saxpy, y, x, float32(1), int32(n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			devrt.SetItemLoops(loops)
+			defer devrt.SetItemLoops(true)
+			nd := kernels.SaxpyRange(n)
+			if err := d.Launch(context.Background(), kernels.Saxpy, nd, a); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				if err := d.Launch(context.Background(), kernels.Saxpy, nd, a); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
+		})
+	}
+}

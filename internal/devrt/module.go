@@ -87,8 +87,8 @@ func (m *Module) Entry(kernel string) (Entry, error) {
 
 // Entry is a kernel's entry point in a loaded module.
 type Entry struct {
-	m    *Module
-	fn   unsafe.Pointer
+	m     *Module
+	fn    unsafe.Pointer
 	loop  unsafe.Pointer // the group loop (native modules, kernels without barriers), or nil
 	iloop unsafe.Pointer // the item loop (instrumented modules, kernels without barriers), or nil
 }

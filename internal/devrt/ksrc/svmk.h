@@ -142,7 +142,10 @@ typedef struct svmk_rt {
 // the kernel makes (a store through a kernel pointer might, as far as the
 // compiler knows, alias the fiber header or the SM). That is sound because
 // none of them changes while a work-item runs: an item runs on one fiber
-// of one SM, and an SM's TLB array and geometry are fixed for its life.
+// of one SM, and an SM's TLB array and geometry are fixed for its life. Nor
+// while a loop over work-items runs: the fiber header names the loop's
+// item throughout, whose ids change (they are read through the pointer,
+// as memory) but whose address does not.
 #define SVMK_HDR_OFF (1 - (long)SVMK_FIBER_RESERVE) // from (rsp | (STACK_SIZE-1)) to the header
 #define SVMK_SM_OFF 56                              // offsetof(svmk_item, sm)
 #define SVMK_TLB_OFF 0                              // offsetof(svmk_sm, tlb)
