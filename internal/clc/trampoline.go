@@ -112,6 +112,56 @@ func GroupLoops(ks ...KernelInfo) (string, error) {
 	return b.String(), nil
 }
 
+// ItemLoopPrefix starts every item loop's name: the item loop of kernel k
+// is @__svm_iloop_k.
+const ItemLoopPrefix = "__svm_iloop_"
+
+// ItemLoopName is the symbol of kernel's item loop.
+func ItemLoopName(kernel string) string { return ItemLoopPrefix + kernel }
+
+// ItemLoopNextFn(item) is the runtime function an item loop calls before
+// each work-item: it ends the work-item the loop ran last (if any), makes
+// item the next one to run and reports whether there is one. It is a real
+// call (the device runtime's scheduler, through the kernel-side runtime).
+const ItemLoopNextFn = "__svm_iloop_next"
+
+// ItemLoops returns an IR module (text) defining, for each kernel,
+//
+//	void __svm_iloop_<kernel>(void **args, void *item)
+//
+// which loads the arguments once, as the trampoline does, then calls
+// ItemLoopNextFn(item) and the kernel for as long as the former returns
+// true: a run of consecutive work-items of one group in one call, for
+// kernels that reach no barrier, on the simulated GPU. Unlike a group loop
+// it keeps no ids in registers and does not know the group's shape: the
+// runtime rewrites the item's ids before each work-item (the kernel reads
+// them from memory after the opaque call) and decides where the run ends,
+// so that a work-item that stalls on a fault can park or give up its run
+// mid-loop exactly as it would if it ran alone. The loop assumes SelfFn()
+// == item, which the runtime guarantees (the fiber's header names item
+// for the whole run).
+func ItemLoops(ks ...KernelInfo) (string, error) {
+	var b strings.Builder
+	writeHeader(&b, ks)
+	fmt.Fprintf(&b, "declare zeroext i1 @%s(ptr)\n", ItemLoopNextFn)
+	fmt.Fprintf(&b, "declare ptr @%s()\ndeclare void @llvm.assume(i1 noundef)\n", SelfFn)
+	for _, k := range ks {
+		decl, body, call, err := kernelCall(k)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "\ndeclare spir_kernel void @%s(%s)\n\n", quoteIdent(k.Name), strings.Join(decl, ", "))
+		fmt.Fprintf(&b, "define void @%s(ptr noalias %%args, ptr %%item) {\nentry:\n", quoteIdent(ItemLoopName(k.Name)))
+		fmt.Fprintf(&b, "  %%self = call ptr @%s()\n  %%isself = icmp eq ptr %%self, %%item\n  call void @llvm.assume(i1 %%isself)\n", SelfFn)
+		for _, l := range body {
+			b.WriteString(l + "\n")
+		}
+		fmt.Fprintf(&b, "  br label %%next\nnext:\n  %%more = call zeroext i1 @%s(ptr %%item)\n  br i1 %%more, label %%item1, label %%done\n", ItemLoopNextFn)
+		fmt.Fprintf(&b, "item1:\n  call spir_kernel void @%s(%s)\n  br label %%next\ndone:\n  ret void\n}\n", quoteIdent(k.Name), strings.Join(call, ", "))
+	}
+	return b.String(), nil
+}
+
 func trampoline(k KernelInfo) (string, error) {
 	decl, body, call, err := kernelCall(k)
 	if err != nil {

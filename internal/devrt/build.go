@@ -36,7 +36,7 @@ func (t Target) String() string {
 }
 
 // buildVersion changes whenever the pipeline below changes what it makes.
-const buildVersion = "devrt-build-17"
+const buildVersion = "devrt-build-18"
 
 // irxRevision changes whenever internal/irx changes what it emits.
 const irxRevision = "irx-1"
@@ -64,7 +64,7 @@ type builtModule struct {
 //
 // The pipeline:
 //
-//	program ─┬─ builtins library (OpenCL C) ─ trampolines [─ group loops] ─▶ llvm-link ─▶ opt -O2
+//	program ─┬─ builtins library (OpenCL C) ─ trampolines ─ group loops | item loops ─▶ llvm-link ─▶ opt -O2
 //	         │   native: + kernel-side runtime ─▶ opt -O2 ─▶ llc ─▶ .so
 //	         └─ mmu:    ─▶ irx.Instrument ─▶ + kernel-side runtime (MMU fast path) ─▶ opt -O2 ─▶ llc ─▶ .so
 //
@@ -152,25 +152,28 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 		return nil, fmt.Errorf("devrt: trampolines: %w", err)
 	}
 	parts := [][]byte{m.BC, libBC, trBC}
-	if target == Native {
-		loops, err := clc.GroupLoops(m.Kernels...)
-		if err != nil {
-			return nil, err
-		}
-		loopBC, err := tc.Asm(ctx, loops)
-		if err != nil {
-			return nil, fmt.Errorf("devrt: group loops: %w", err)
-		}
-		parts = append(parts, loopBC)
+	// Natively group loops, on the simulated MMU item loops (loop.go).
+	loopsFn, what := clc.GroupLoops, "group loops"
+	if target == Instrumented {
+		loopsFn, what = clc.ItemLoops, "item loops"
 	}
+	loops, err := loopsFn(m.Kernels...)
+	if err != nil {
+		return nil, err
+	}
+	loopBC, err := tc.Asm(ctx, loops)
+	if err != nil {
+		return nil, fmt.Errorf("devrt: %s: %w", what, err)
+	}
+	parts = append(parts, loopBC)
 	linked, err := tc.Link(ctx, parts...)
 	if err != nil {
 		return nil, err
 	}
 	// Let the kernels inline into the trampolines and loops (else the
-	// kernel stays a call per work-item).
-	// Natively, kernels run in group loops: readnone goes (see inlinable).
-	if linked, err = inlinable(ctx, tc, linked, target == Native); err != nil {
+	// kernel stays a call per work-item). Kernels run in loops over
+	// work-items: readnone goes (see inlinable).
+	if linked, err = inlinable(ctx, tc, linked, true); err != nil {
 		return nil, err
 	}
 	// Drop the library's unused definitions and inline the rest.
@@ -200,15 +203,13 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 		}
 	}
 	rtFlags := []string{"-fPIC", "-ffreestanding"}
-	if target == Native {
-		// Keep the group loops of the kernels that reach no barrier only.
-		var free []clc.KernelInfo
-		for _, name := range barrierFree(ll, m.Kernels) {
-			k, _ := m.Kernel(name)
-			free = append(free, k)
-		}
-		keep = exported(m, free)
+	// Keep the loops of the kernels that reach no barrier only.
+	var free []clc.KernelInfo
+	for _, name := range barrierFree(ll, m.Kernels) {
+		k, _ := m.Kernel(name)
+		free = append(free, k)
 	}
+	keep = exported(m, free)
 	if target == Instrumented {
 		inst, _, err := irx.Instrument(ll)
 		if err != nil {
@@ -265,7 +266,7 @@ var targetAttrRE = regexp.MustCompile(`"(target-cpu|target-features|tune-cpu)"="
 // only called from the trampolines and loops).
 //
 // With weakenReadnone, readnone becomes readonly in every attribute group.
-// A group loop runs many work-items in one function, so what the front end
+// A group or item loop runs many work-items in one function, so what the front end
 // proved of a single work-item no longer holds there: a helper calling
 // get_global_id was inferred readnone (the builtins are declared const),
 // and the loop hoisted its call out, giving every item the first column's
@@ -290,15 +291,16 @@ func inlinable(ctx context.Context, tc *clc.Toolchain, bc []byte, weakenReadnone
 	return out, nil
 }
 
-// exported lists the symbols a module keeps: the trampolines, the group
-// loops and the runtime's connection points.
+// exported lists the symbols a module keeps: the trampolines, the loops
+// (group or item loops, whichever the module has) of the kernels in loops
+// and the runtime's connection points.
 func exported(m *clc.Module, loops []clc.KernelInfo) string {
 	names := []string{"__svm_rt", "__svm_abi", noRestartSym, StaticLocalSym}
 	for _, k := range m.Kernels {
 		names = append(names, clc.TrampolineName(k.Name))
 	}
 	for _, k := range loops {
-		names = append(names, clc.LoopName(k.Name))
+		names = append(names, clc.LoopName(k.Name), clc.ItemLoopName(k.Name))
 	}
 	return strings.Join(names, ",")
 }

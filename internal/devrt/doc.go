@@ -18,9 +18,12 @@
 // until none can progress; the order of execution — and with it the TLB's
 // contents and every counter — depends only on the inputs. An item that
 // runs to its end lets the fiber go straight on with the next new item, so
-// a run of items that never block costs no context switch. On the cpu
-// device a kernel that reaches no barrier runs each group as one IR loop
-// (loop.go) instead.
+// a run of items that never block costs no context switch. A kernel that
+// reaches no barrier runs such a run as one loop instead of one trampoline
+// call per item (loop.go): on the cpu device a whole group in one group
+// loop, on the simulated GPU consecutive items of one group in one item
+// loop, which hands every item to the scheduler's bookkeeping between two
+// calls of the kernel, so that items keep their states below.
 //
 // # Work-item states
 //
@@ -29,6 +32,15 @@
 //	                │ ├─fault, has written──▶ FAULT ──Resume──▶ READY ──▶ RUN
 //	                │ └─fault, only read────▶ RESTART ──Resume──▶ NEW
 //	                └─trap (SIGSEGV, SIGBUS, SIGFPE), abort, group failed──▶ DEAD
+//
+// An item loop changes none of this: each item of its run is started (NEW
+// to RUN) and ended (RUN to DONE) by the loop's step, in the order and with
+// the counter snapshots the scheduler would use, and the fault paths see
+// the item as they would see it alone, only its ids being in the run's
+// first item (the fiber's) rather than its own until it faults. An item
+// that parks mid-loop keeps the run's fiber (the items after it start on
+// fresh fibers, as they would anyway); one that gives its run up leaves
+// the loop, and the fiber goes on with the next new item in a new run.
 //
 // FAULT and RESTART are the items waiting for a fault to be serviced
 // (SM.Faults lists their faults, one per group, warp and page; SM.Resume

@@ -23,11 +23,35 @@ import (
 // (clc.GroupLoops: the arguments loaded once, then the kernel for each
 // work-item with the ids kept in registers, all inlined by opt), and the
 // scheduler runs a group by calling it once on the group's first item.
-// Every native module is linked with every kernel's loop; the build keeps
-// only those of kernels that reach no barrier.
+//
+// Item loops: the simulated GPU's counterpart. There a work-item may stall
+// at any access, on a page fault, and then either park on its fiber (it
+// has stored something) or give its run up and start again later (it has
+// only read): a group loop, which cannot stop at an item, would not do.
+// Its instrumented module gets instead
+//
+//	void __svm_iloop_<kernel>(void **args, svmk_item *first)
+//
+// (clc.ItemLoops: the arguments loaded once, then the kernel for as long
+// as __svm_iloop_next(first) says there is a next work-item), which the
+// scheduler calls where it would call the trampoline (sched.c,
+// dr_fiber_main). The step is the runtime's (rt_iloop_next): it ends the
+// item just run and starts the next one exactly as the per-item path
+// would — states, counter snapshots, the scheduler's position — and
+// rewrites first's ids to the new item's, so a fault finds everything as
+// if the item ran alone and can park it or give its run up mid-loop. What
+// the loop saves is the per-item fiber entry (setjmp, a trampoline call
+// and its argument loads) and item_init.
+//
+// Every module is linked with every kernel's loop of its kind; the build
+// keeps only those of kernels that reach no barrier.
 
 // LoopPrefix starts the name of a kernel's group loop in a native module.
 const LoopPrefix = clc.LoopPrefix
+
+// ItemLoopPrefix starts the name of a kernel's item loop in an
+// instrumented module.
+const ItemLoopPrefix = clc.ItemLoopPrefix
 
 // barrierFn is the kernel-side runtime's barrier entry point.
 const barrierFn = "__svm_barrier"

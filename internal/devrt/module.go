@@ -82,19 +82,25 @@ func (m *Module) Entry(kernel string) (Entry, error) {
 	if p == nil {
 		return Entry{}, fmt.Errorf("devrt: module %s has no kernel %q", m.Path, kernel)
 	}
-	return Entry{m: m, fn: p, loop: m.sym(LoopPrefix + kernel)}, nil
+	return Entry{m: m, fn: p, loop: m.sym(LoopPrefix + kernel), iloop: m.sym(ItemLoopPrefix + kernel)}, nil
 }
 
 // Entry is a kernel's entry point in a loaded module.
 type Entry struct {
-	m    *Module
-	fn   unsafe.Pointer
-	loop unsafe.Pointer // the group loop (native modules, kernels without barriers), or nil
+	m     *Module
+	fn    unsafe.Pointer
+	loop  unsafe.Pointer // the group loop (native modules, kernels without barriers), or nil
+	iloop unsafe.Pointer // the item loop (instrumented modules, kernels without barriers), or nil
 }
 
 // GroupLoop reports whether the kernel runs a work-group as one loop (a
 // native module's kernel that reaches no barrier).
 func (e Entry) GroupLoop() bool { return e.loop != nil }
+
+// ItemLoop reports whether the kernel runs consecutive work-items of a
+// group in one loop on the simulated GPU (an instrumented module's kernel
+// that reaches no barrier).
+func (e Entry) ItemLoop() bool { return e.iloop != nil }
 
 // Module returns the module the entry is in.
 func (e Entry) Module() *Module { return e.m }

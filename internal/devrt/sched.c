@@ -57,6 +57,7 @@ typedef struct dr_fiber {
 	void *sp;
 	dr_sm *sm;
 	int idx;                 // the item's index in sm->items
+	int lfirst;              // an item loop is to run the item start() made, not end it (rt_iloop_next)
 	struct dr_fiber *next;   // free list
 	void *restart_jb[5];     // where the running item's run began (__builtin_setjmp), for fault() to give it up
 } dr_fiber;
@@ -238,10 +239,77 @@ static void start(dr_sm *sm, dr_fiber *f, int i) {
 	sm->run_base[3] = sm->k.remote;
 }
 
+// item_next makes it, which holds the ids of item i, hold those of item
+// i+1 of the same group g: item_init's arithmetic, without a division,
+// from the previous item's coordinates.
+static void item_next(dr_sm *sm, dr_group *g, svmk_item *it) {
+	const svmk_launch *l = sm->l;
+	uint64_t x = it->lid[0] + 1;
+	it->local_linear++;
+	it->st_pte = 0;
+	if (x < l->lsize[0]) { // along the row: dimension 0 moves by one
+		it->lid[0] = x;
+		it->gid[0]++;
+		it->global_linear++;
+		return;
+	}
+	uint64_t y = it->lid[1] + 1, z = it->lid[2];
+	if (y == l->lsize[1]) y = 0, z++;
+	it->lid[0] = 0, it->lid[1] = y, it->lid[2] = z;
+	uint64_t gx = g->k.id[0] * l->lsize[0], gy = g->k.id[1] * l->lsize[1] + y, gz = g->k.id[2] * l->lsize[2] + z;
+	it->gid[0] = gx + l->offset[0];
+	it->gid[1] = l->work_dim > 1 ? gy + l->offset[1] : 0;
+	it->gid[2] = l->work_dim > 2 ? gz + l->offset[2] : 0;
+	it->global_linear = (gz * l->gsize[1] + gy) * l->gsize[0] + gx;
+}
+
+// rt_iloop_next is an item loop's step (clc.ItemLoops; the simulated GPU's
+// kernels without barriers). The loop runs on the fiber of the item start()
+// made, with that item's svmk_item — the run's item, whose ids it rewrites
+// for each of the following ones, so the fiber header never changes. The
+// first call runs that item; each later one ends the item the loop has
+// just run, as dr_fiber_main ends an item its trampoline returned from,
+// and starts the next one as start() would, if the scheduler would start
+// it next anyway (next_new, within the group): same items, same order,
+// same state and counters as one trampoline call per item. Everything the
+// scheduler keeps per item is indexed by f->idx, which follows the loop;
+// only the ids live in the run's item instead of the item's own (fault()
+// copies them there when anything else will read them).
+static _Bool rt_iloop_next(svmk_item *it) {
+	dr_fiber *f = cur_fiber();
+	dr_sm *sm = f->sm;
+	if (f->lfirst) {
+		f->lfirst = 0;
+		return 1;
+	}
+	int i = f->idx;
+	dr_group *g = group_of(sm, it);
+	g->live--;
+	g->exited++;
+	sm->state[i] = DR_DONE;
+	if (g->waiting > 0 && !g->fail) group_fail(sm, g, DR_FAIL_DIVERGE_EXIT, (int)it->local_linear);
+	int j = i + 1;
+	if (j >= g->first + g->n || sm->state[j] != DR_NEW || g->fail) return 0;
+	item_next(sm, g, it);
+	// The run's item no longer holds the ids of the item it is: item_init
+	// must not build on it.
+	sm->last_init = -2;
+	f->idx = j;
+	sm->state[j] = DR_RUN;
+	sm->pos = j;
+	sm->fresh = 1;
+	sm->run_base[0] = sm->k.hits;
+	sm->run_base[1] = sm->k.misses;
+	sm->run_base[2] = sm->k.bytes;
+	sm->run_base[3] = sm->k.remote;
+	return 1;
+}
+
 // dr_fiber_main runs f's item to its end, then — so that a run of items
 // that never block costs no context switch — the following items for as
 // long as the scheduler would start them next anyway (same order, same
-// results).
+// results). With an item loop, the items of one group in that run are
+// one call of the loop.
 void dr_fiber_main(dr_fiber *f) {
 	dr_sm *sm = f->sm;
 	for (;;) {
@@ -257,12 +325,21 @@ void dr_fiber_main(dr_fiber *f) {
 			sm->last_init = f->idx;
 			sm->pos = f->idx;
 		} else if (__builtin_setjmp(f->restart_jb) == 0) {
-			sm->tramp(g->k.args);
-			g->live--;
-			g->exited++;
-			sm->state[f->idx] = DR_DONE;
-			// Returned while others wait at a barrier: they never get out.
-			if (g->waiting > 0 && !g->fail) group_fail(sm, g, DR_FAIL_DIVERGE_EXIT, (int)it->local_linear);
+			if (sm->iloop) {
+				// Items of g, from this one, each ended as below (by
+				// rt_iloop_next) until the next is not for this run; a
+				// restart leaves the loop by the long jump, a trap by
+				// run_fiber's.
+				f->lfirst = 1;
+				sm->iloop(g->k.args, it);
+			} else {
+				sm->tramp(g->k.args);
+				g->live--;
+				g->exited++;
+				sm->state[f->idx] = DR_DONE;
+				// Returned while others wait at a barrier: they never get out.
+				if (g->waiting > 0 && !g->fail) group_fail(sm, g, DR_FAIL_DIVERGE_EXIT, (int)it->local_linear);
+			}
 		} // else fault() gave the run up: the item is DR_RESTART (still live: it will reach the
 		  // barrier when it runs again), and the fiber goes on with the next one
 		int j = next_new(sm, f->idx, g);
@@ -627,6 +704,10 @@ static int restartable(dr_sm *sm, const svmk_item *it, int i) {
 static void fault(dr_sm *sm, svmk_item *it, uint64_t addr, uint32_t acc) {
 	dr_fiber *f = cur_fiber();
 	int i = f->idx;
+	// In an item loop it is the run's item, holding i's ids: i's own gets
+	// them, for dr_sm_faults (and for start(), if i restarts). The loop
+	// keeps using the run's item if i parks.
+	if (it != &sm->items[i]) sm->items[i] = *it;
 	sm->fault_addr[i] = addr;
 	sm->fault_acc[i] = (uint8_t)acc;
 	if (restartable(sm, it, i)) {
@@ -903,6 +984,7 @@ static svmk_rt the_rt = {
     .cas = rt_cas,
     .mcopy = rt_mcopy,
     .mset = rt_mset,
+    .iloop_next = rt_iloop_next,
 };
 
 // dr_install_rt points a loaded module's __svm_rt at the runtime.

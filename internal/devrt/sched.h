@@ -85,6 +85,7 @@ typedef struct dr_sm {
 	const svmk_launch *l;
 	void (*tramp)(void **args);
 	void (*loop)(void **args, svmk_item *first); // the group loop (native, barrier-free kernels), or NULL
+	void (*iloop)(void **args, svmk_item *first); // the item loop (simulated MMU, barrier-free kernels), or NULL
 	dr_group *groups;
 	int ngroups;
 	svmk_item *items;
@@ -154,7 +155,7 @@ int dr_sm_run_native(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), vo
                      const dr_args *a, uint64_t *next, uint64_t total, int *stop);
 void dr_sm_free(dr_sm *sm);
 int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (*loop)(void **, svmk_item *),
-                 const dr_args *a, uint64_t g0, int ng);
+                 void (*iloop)(void **, svmk_item *), const dr_args *a, uint64_t g0, int ng);
 
 // One fault to service: the first access of a warp to a page among the
 // SM's waiting items.

@@ -91,9 +91,10 @@ static int grow(void **p, uint64_t *cap, uint64_t need) {
 // dimension 0 fastest) of launch l: their items start as DR_NEW (their ids
 // are filled in when they first start), their local memory zeroed. The SM
 // must have room for ng * group-size items. loop, if not NULL, is the
-// kernel's group loop, used when the SM runs natively.
+// kernel's group loop, used when the SM runs natively; iloop, if not NULL,
+// its item loop, used when the SM has a simulated MMU.
 int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (*loop)(void **, svmk_item *),
-                 const dr_args *a, uint64_t g0, int ng) {
+                 void (*iloop)(void **, svmk_item *), const dr_args *a, uint64_t g0, int ng) {
 	dr_sm_buf *b = (dr_sm_buf *)(sm + 1);
 	uint64_t gs = l->lsize[0] * l->lsize[1] * l->lsize[2];
 	if ((uint64_t)ng * gs > (uint64_t)sm->max_fibers) return -1;
@@ -124,7 +125,11 @@ int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (
 	sm->l = l;
 	sm->tramp = tramp;
 	sm->g0 = g0;
-	sm->loop = sm->mmu ? NULL : loop; // a simulated MMU parks items mid-group: no loops there
+	// A simulated MMU parks and restarts items mid-group: a group loop,
+	// which runs the group as one call, cannot stop at an item; an item
+	// loop hands each item back to the scheduler's bookkeeping (sched.c).
+	sm->loop = sm->mmu ? NULL : loop;
+	sm->iloop = sm->mmu ? iloop : NULL;
 	sm->groups = b->groups;
 	sm->ngroups = ng;
 	sm->nitems = (int)(ng * gs);
@@ -182,7 +187,7 @@ int dr_sm_run_native(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), vo
 		if (__atomic_load_n(stop, __ATOMIC_RELAXED)) return 0;
 		uint64_t g = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
 		if (g >= total) return 0;
-		if (dr_sm_assign(sm, l, tramp, loop, a, g, 1) != 0) {
+		if (dr_sm_assign(sm, l, tramp, loop, NULL, a, g, 1) != 0) {
 			__atomic_store_n(stop, 1, __ATOMIC_RELAXED);
 			return -1;
 		}

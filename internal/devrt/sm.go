@@ -68,12 +68,26 @@ func (s *SM) freeFaults() {
 	}
 }
 
+// Test hooks (iloop_test.go compares item loops with one trampoline call
+// per work-item): noItemLoops makes Assign run every kernel the latter way
+// on a simulated MMU; faultsHook, if set, sees what every SM.Faults that
+// found waiting items returns.
+var (
+	noItemLoops bool
+	faultsHook  func(s *SM, faults []Fault, digest uint64)
+)
+
 // Assign gives the SM work-groups g0 .. g0+n-1 of l.
 func (s *SM) Assign(l *Launch, g0, n int) error {
 	if n*l.Geom.GroupSize() > s.max {
 		return fmt.Errorf("devrt: %d groups of %d items exceed the SM's %d", n, l.Geom.GroupSize(), s.max)
 	}
-	if C.dr_sm_assign(s.c, l.c, (*[0]byte)(l.Entry.fn), (*[0]byte)(l.Entry.loop), l.args, C.uint64_t(g0), C.int(n)) != 0 {
+	iloop := l.Entry.iloop
+	if noItemLoops {
+		iloop = nil
+	}
+	if C.dr_sm_assign(s.c, l.c, (*[0]byte)(l.Entry.fn), (*[0]byte)(l.Entry.loop), (*[0]byte)(iloop), l.args,
+		C.uint64_t(g0), C.int(n)) != 0 {
 		return fmt.Errorf("devrt: assigning work-groups: %w", ErrNoStack)
 	}
 	s.l = l
@@ -125,9 +139,13 @@ func (s *SM) Faults(dst []Fault, warp int) ([]Fault, uint64, bool) {
 	if cap(dst)-len(dst) < k {
 		panic("devrt: SM.Faults: dst has no room for the SM's faults")
 	}
+	start := len(dst)
 	for _, f := range s.faults[:k] {
 		dst = append(dst, Fault{Addr: uint64(f.addr), GlobalLinear: uint64(f.global_linear), Group: int(s.c.g0) + int(f.group),
 			Write: f.acc&C.DR_ACC_WRITE != 0, Atomic: f.acc&C.DR_ACC_ATOMIC != 0})
+	}
+	if faultsHook != nil {
+		faultsHook(s, dst[start:], uint64(digest))
 	}
 	return dst, uint64(digest), k > 0
 }

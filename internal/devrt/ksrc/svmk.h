@@ -11,13 +11,16 @@
 //
 // Every field the kernel side reads is set before the work-item runs and not
 // changed while it runs, except the SM's counters and TLB, which only the
-// thread running that SM touches. Layout changes must bump SVMK_ABI.
+// thread running that SM touches. (A loop over work-items — a group loop, an
+// item loop — rewrites its item's ids between two work-items, in calls the
+// compiler cannot see through or in the loop's own code.) Layout changes
+// must bump SVMK_ABI.
 #ifndef SVMK_H
 #define SVMK_H
 
 #include <stdint.h>
 
-#define SVMK_ABI 4
+#define SVMK_ABI 5
 
 #define SVMK_STACK_SHIFT 16
 #define SVMK_STACK_SIZE (1ULL << SVMK_STACK_SHIFT) // per fiber, aligned to its size
@@ -125,6 +128,9 @@ typedef struct svmk_rt {
 	uint64_t (*cas)(svmk_item *it, uint64_t addr, int width, uint64_t cmp, uint64_t nv);
 	void (*mcopy)(svmk_item *it, uint64_t dst, uint64_t src, uint64_t n);
 	void (*mset)(svmk_item *it, uint64_t dst, int c, uint64_t n);
+	// Item loops (simulated GPU): ends the work-item the loop ran last, if
+	// any, and makes it the next one; 0 when the loop's run is over.
+	_Bool (*iloop_next)(svmk_item *it);
 } svmk_rt;
 
 // svmk_cur returns the running work-item: the fiber header sits at the top
@@ -136,7 +142,10 @@ typedef struct svmk_rt {
 // the kernel makes (a store through a kernel pointer might, as far as the
 // compiler knows, alias the fiber header or the SM). That is sound because
 // none of them changes while a work-item runs: an item runs on one fiber
-// of one SM, and an SM's TLB array and geometry are fixed for its life.
+// of one SM, and an SM's TLB array and geometry are fixed for its life. Nor
+// while a loop over work-items runs: the fiber header names the loop's
+// item throughout, whose ids change (they are read through the pointer,
+// as memory) but whose address does not.
 #define SVMK_HDR_OFF (1 - (long)SVMK_FIBER_RESERVE) // from (rsp | (STACK_SIZE-1)) to the header
 #define SVMK_SM_OFF 56                              // offsetof(svmk_item, sm)
 #define SVMK_TLB_OFF 0                              // offsetof(svmk_sm, tlb)
