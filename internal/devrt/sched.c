@@ -443,34 +443,40 @@ int dr_sm_run(dr_sm *sm) {
 // DR_RESTART) need serviced to out: one per work-group, warp (warp
 // consecutive local ids) and page, in item order, with the access kinds of
 // all of them. It returns how many, or -1 if there are more than cap.
-// *digest gets a hash of every waiting item's id and address, by which the
+// *digest gets a hash of every waiting item's index and address, by which the
 // caller sees a round that stalls exactly like the one before.
 int dr_sm_faults(dr_sm *sm, uint32_t warp, dr_fault *out, int cap, uint64_t *digest) {
-	int n = 0, warp_first = 0;
-	int64_t cur_group = -1, cur_warp = -1;
+	int n = 0, gs = sm->group_size;
 	uint64_t h = 0xcbf29ce484222325ULL;
 	if (!warp) warp = 1;
-	for (int i = 0; i < sm->nitems; i++) {
-		uint8_t st = sm->state[i];
-		if (st != DR_FAULT && st != DR_RESTART) continue;
-		const svmk_item *it = &sm->items[i];
-		uint64_t addr = sm->fault_addr[i], page = addr & ~SVMK_PAGE_MASK;
-		h = (h ^ it->global_linear) * 0x100000001b3ULL;
-		h = (h ^ addr) * 0x100000001b3ULL;
-		int64_t g = i / sm->group_size, w = (i - (int64_t)g * sm->group_size) / warp;
-		if (g != cur_group || w != cur_warp) cur_group = g, cur_warp = w, warp_first = n;
-		int j = warp_first;
-		while (j < n && (out[j].addr & ~SVMK_PAGE_MASK) != page) j++;
-		if (j < n) {
-			out[j].acc |= sm->fault_acc[i];
-			continue;
+	// Group by group and warp by warp (no division per item: most items
+	// of a fault round are waiting).
+	for (int g = 0; g < sm->ngroups; g++) {
+		for (int w0 = 0; w0 < gs; w0 += (int)warp) {
+			int warp_first = n, end = g * gs + (w0 + (int)warp < gs ? w0 + (int)warp : gs);
+			for (int i = g * gs + w0; i < end; i++) {
+				uint8_t st = sm->state[i];
+				if (st != DR_FAULT && st != DR_RESTART) continue;
+				uint64_t addr = sm->fault_addr[i], page = addr & ~SVMK_PAGE_MASK;
+				// The item's index, not its global id, goes into the
+				// digest: the same within a wave, and read without touching
+				// the item (two cache lines; only faults written out need it).
+				h = (h ^ (uint64_t)i) * 0x100000001b3ULL;
+				h = (h ^ addr) * 0x100000001b3ULL;
+				int j = warp_first;
+				while (j < n && (out[j].addr & ~SVMK_PAGE_MASK) != page) j++;
+				if (j < n) {
+					out[j].acc |= sm->fault_acc[i];
+					continue;
+				}
+				if (n == cap) return -1;
+				out[n].addr = addr;
+				out[n].global_linear = sm->items[i].global_linear;
+				out[n].group = (uint32_t)g;
+				out[n].acc = sm->fault_acc[i];
+				n++;
+			}
 		}
-		if (n == cap) return -1;
-		out[n].addr = addr;
-		out[n].global_linear = it->global_linear;
-		out[n].group = (uint32_t)g;
-		out[n].acc = sm->fault_acc[i];
-		n++;
 	}
 	*digest = h;
 	return n;
