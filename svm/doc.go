@@ -120,6 +120,18 @@
 // is the sink the service thread moves zapped pages into: UFFDIO_MOVE needs
 // private anonymous memory on both sides. Nothing reads or writes it, and
 // PROT_NONE guard pages keep it from merging with a neighbouring mapping.
+// Moves fill it front to back; the service thread empties it (unregister,
+// MADV_DONTNEED, register: a zap of a registered range would wait for the
+// service thread itself) when 2048 pages do not fit or after 1 ms of quiet.
+//
+// Sync needs no round trip: the service thread's iteration count is odd
+// while it reads and handles messages and even while it waits in ppoll, and
+// it reads only in odd periods. A munmap, mremap or madvise has had its
+// event read when it returns, so once the count a caller saw odd has moved
+// on (or if it was even) that event is handled. While a migration runs
+// (svm_migrate_in) the service thread polls instead of sleeping, because
+// the migration waits for it (the zap, faults of absent pages) and waking
+// a sleeping thread costs more than the work.
 //
 // # Who waits for whom (the lock order of this package)
 //
