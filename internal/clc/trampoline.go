@@ -87,15 +87,9 @@ func GroupLoops(ks ...KernelInfo) (string, error) {
 		LoopGid0Fn, LoopWidthFn, LoopPutFn, LoopNextRowFn)
 	fmt.Fprintf(&b, "declare ptr @%s()\ndeclare void @llvm.assume(i1 noundef)\n", SelfFn)
 	for _, k := range ks {
-		decl, body, call, err := kernelCall(k)
+		call, err := loopEntry(&b, k, LoopName(k.Name))
 		if err != nil {
 			return "", err
-		}
-		fmt.Fprintf(&b, "\ndeclare spir_kernel void @%s(%s)\n\n", quoteIdent(k.Name), strings.Join(decl, ", "))
-		fmt.Fprintf(&b, "define void @%s(ptr noalias %%args, ptr %%item) {\nentry:\n", quoteIdent(LoopName(k.Name)))
-		fmt.Fprintf(&b, "  %%self = call ptr @%s()\n  %%isself = icmp eq ptr %%self, %%item\n  call void @llvm.assume(i1 %%isself)\n", SelfFn)
-		for _, l := range body {
-			b.WriteString(l + "\n")
 		}
 		fmt.Fprintf(&b, "  %%gid0 = call i64 @%s(ptr %%item)\n  %%width = call i64 @%s(ptr %%item)\n  br label %%row\n", LoopGid0Fn, LoopWidthFn)
 		// The row block tests the width (never 0) so that it stays a block
@@ -146,20 +140,31 @@ func ItemLoops(ks ...KernelInfo) (string, error) {
 	fmt.Fprintf(&b, "declare zeroext i1 @%s(ptr)\n", ItemLoopNextFn)
 	fmt.Fprintf(&b, "declare ptr @%s()\ndeclare void @llvm.assume(i1 noundef)\n", SelfFn)
 	for _, k := range ks {
-		decl, body, call, err := kernelCall(k)
+		call, err := loopEntry(&b, k, ItemLoopName(k.Name))
 		if err != nil {
 			return "", err
-		}
-		fmt.Fprintf(&b, "\ndeclare spir_kernel void @%s(%s)\n\n", quoteIdent(k.Name), strings.Join(decl, ", "))
-		fmt.Fprintf(&b, "define void @%s(ptr noalias %%args, ptr %%item) {\nentry:\n", quoteIdent(ItemLoopName(k.Name)))
-		fmt.Fprintf(&b, "  %%self = call ptr @%s()\n  %%isself = icmp eq ptr %%self, %%item\n  call void @llvm.assume(i1 %%isself)\n", SelfFn)
-		for _, l := range body {
-			b.WriteString(l + "\n")
 		}
 		fmt.Fprintf(&b, "  br label %%next\nnext:\n  %%more = call zeroext i1 @%s(ptr %%item)\n  br i1 %%more, label %%item1, label %%done\n", ItemLoopNextFn)
 		fmt.Fprintf(&b, "item1:\n  call spir_kernel void @%s(%s)\n  br label %%next\ndone:\n  ret void\n}\n", quoteIdent(k.Name), strings.Join(call, ", "))
 	}
 	return b.String(), nil
+}
+
+// loopEntry writes the kernel's declaration and the start of loop name's
+// definition (args, item): the assumption that SelfFn() is item, and the
+// arguments loaded once. It returns the kernel call's argument list.
+func loopEntry(b *strings.Builder, k KernelInfo, name string) ([]string, error) {
+	decl, body, call, err := kernelCall(k)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(b, "\ndeclare spir_kernel void @%s(%s)\n\n", quoteIdent(k.Name), strings.Join(decl, ", "))
+	fmt.Fprintf(b, "define void @%s(ptr noalias %%args, ptr %%item) {\nentry:\n", quoteIdent(name))
+	fmt.Fprintf(b, "  %%self = call ptr @%s()\n  %%isself = icmp eq ptr %%self, %%item\n  call void @llvm.assume(i1 %%isself)\n", SelfFn)
+	for _, l := range body {
+		b.WriteString(l + "\n")
+	}
+	return call, nil
 }
 
 func trampoline(k KernelInfo) (string, error) {

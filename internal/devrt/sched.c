@@ -225,10 +225,9 @@ static void item_init(dr_sm *sm, int i) {
 	wi->st_pte = 0;
 }
 
-// start prepares item i to run on f, from the beginning.
-static void start(dr_sm *sm, dr_fiber *f, int i) {
-	if (!sm->items[i].grp) item_init(sm, i); // first start
-	f->item = &sm->items[i];
+// begin makes item i the one running on f, from the beginning: its state,
+// and the counters a restart goes back to.
+static void begin(dr_sm *sm, dr_fiber *f, int i) {
 	f->idx = i;
 	sm->state[i] = DR_RUN;
 	sm->pos = i;
@@ -237,6 +236,13 @@ static void start(dr_sm *sm, dr_fiber *f, int i) {
 	sm->run_base[1] = sm->k.misses;
 	sm->run_base[2] = sm->k.bytes;
 	sm->run_base[3] = sm->k.remote;
+}
+
+// start prepares item i to run on f, from the beginning, in its own item.
+static void start(dr_sm *sm, dr_fiber *f, int i) {
+	if (!sm->items[i].grp) item_init(sm, i); // first start
+	f->item = &sm->items[i];
+	begin(sm, f, i);
 }
 
 // item_next makes it, which holds the ids of item i, hold those of item
@@ -294,14 +300,7 @@ static _Bool rt_iloop_next(svmk_item *it) {
 	// The run's item no longer holds the ids of the item it is: item_init
 	// must not build on it.
 	sm->last_init = -2;
-	f->idx = j;
-	sm->state[j] = DR_RUN;
-	sm->pos = j;
-	sm->fresh = 1;
-	sm->run_base[0] = sm->k.hits;
-	sm->run_base[1] = sm->k.misses;
-	sm->run_base[2] = sm->k.bytes;
-	sm->run_base[3] = sm->k.remote;
+	begin(sm, f, j);
 	return 1;
 }
 
