@@ -40,7 +40,9 @@
 // first item (the fiber's) rather than its own until it faults. An item
 // that parks mid-loop keeps the run's fiber (the items after it start on
 // fresh fibers, as they would anyway); one that gives its run up leaves
-// the loop, and the fiber goes on with the next new item in a new run.
+// the loop by the long jump, and the loop goes on with the next item, from
+// the ids of the one that gave up (in a copy, the next item's own, if the
+// run's item was that one's): the order a new run would take, without one.
 //
 // FAULT and RESTART are the items waiting for a fault to be serviced
 // (SM.Faults lists their faults, one per group, warp and page; SM.Resume

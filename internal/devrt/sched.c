@@ -50,6 +50,11 @@ __asm__(
     "  ud2\n"
     ".size dr_fiber_start,.-dr_fiber_start\n");
 
+// How an item loop's next step (rt_iloop_next) goes: run the item start()
+// made; end the item just run and start the next; start the next after the
+// item just run gave its run up (fault(): not ended, it is DR_RESTART).
+enum { DR_LOOP_THIS = 1, DR_LOOP_NEXT, DR_LOOP_AFTER_RESTART };
+
 // A fiber is a SVMK_STACK_SIZE-aligned stack whose top holds this header
 // (its first field is svmk_fiber.item, which the kernel side reads).
 typedef struct dr_fiber {
@@ -57,7 +62,7 @@ typedef struct dr_fiber {
 	void *sp;
 	dr_sm *sm;
 	int idx;                 // the item's index in sm->items
-	int lfirst;              // an item loop is to run the item start() made, not end it (rt_iloop_next)
+	int lfirst;              // how an item loop's next step goes (DR_LOOP_*, rt_iloop_next)
 	struct dr_fiber *next;   // free list
 	void *restart_jb[5];     // where the running item's run began (__builtin_setjmp), for fault() to give it up
 } dr_fiber;
@@ -242,6 +247,7 @@ static void begin(dr_sm *sm, dr_fiber *f, int i) {
 static void start(dr_sm *sm, dr_fiber *f, int i) {
 	if (!sm->items[i].grp) item_init(sm, i); // first start
 	f->item = &sm->items[i];
+	f->lfirst = DR_LOOP_THIS;
 	begin(sm, f, i);
 }
 
@@ -284,16 +290,20 @@ static void item_next(dr_sm *sm, dr_group *g, svmk_item *it) {
 static _Bool rt_iloop_next(svmk_item *it) {
 	dr_fiber *f = cur_fiber();
 	dr_sm *sm = f->sm;
-	if (f->lfirst) {
-		f->lfirst = 0;
-		return 1;
-	}
 	int i = f->idx;
 	dr_group *g = group_of(sm, it);
-	g->live--;
-	g->exited++;
-	sm->state[i] = DR_DONE;
-	if (g->waiting > 0 && !g->fail) group_fail(sm, g, DR_FAIL_DIVERGE_EXIT, (int)it->local_linear);
+	if (f->lfirst == DR_LOOP_THIS) {
+		f->lfirst = DR_LOOP_NEXT;
+		return 1;
+	}
+	if (f->lfirst == DR_LOOP_AFTER_RESTART) {
+		f->lfirst = DR_LOOP_NEXT; // i gave its run up: it is not ended
+	} else {
+		g->live--;
+		g->exited++;
+		sm->state[i] = DR_DONE;
+		if (g->waiting > 0 && !g->fail) group_fail(sm, g, DR_FAIL_DIVERGE_EXIT, (int)it->local_linear);
+	}
 	int j = i + 1;
 	if (j >= g->first + g->n || sm->state[j] != DR_NEW || g->fail) return 0;
 	item_next(sm, g, it);
@@ -327,10 +337,9 @@ void dr_fiber_main(dr_fiber *f) {
 			if (sm->iloop) {
 				// Items of g, from this one, each ended as below (by
 				// rt_iloop_next) until the next is not for this run; a
-				// restart leaves the loop by the long jump, a trap by
-				// run_fiber's.
-				f->lfirst = 1;
-				sm->iloop(g->k.args, it);
+				// restart leaves the loop by the long jump (and the loop
+				// goes on below), a trap by run_fiber's.
+				sm->iloop(g->k.args, it); // f->lfirst: DR_LOOP_THIS (start()) or DR_LOOP_AFTER_RESTART (below)
 			} else {
 				sm->tramp(g->k.args);
 				g->live--;
@@ -338,6 +347,24 @@ void dr_fiber_main(dr_fiber *f) {
 				sm->state[f->idx] = DR_DONE;
 				// Returned while others wait at a barrier: they never get out.
 				if (g->waiting > 0 && !g->fail) group_fail(sm, g, DR_FAIL_DIVERGE_EXIT, (int)it->local_linear);
+			}
+		} else if (sm->iloop) {
+			// fault() gave item f->idx's run up (DR_RESTART). If the next
+			// item is this run's, the loop goes on with it, from the ids
+			// of the one that gave up (rt_iloop_next): no new run. If the
+			// run's item is that one's own, it keeps them (dr_sm_faults and
+			// its next start() read them): the run goes on in a copy, the
+			// next item's own.
+			svmk_item *run = f->item;
+			dr_group *rg = group_of(sm, run);
+			int i = f->idx, j = next_new(sm, i, rg);
+			if (j >= 0 && j < rg->first + rg->n) {
+				if (run == &sm->items[i]) {
+					sm->items[j] = *run;
+					f->item = &sm->items[j];
+				}
+				f->lfirst = DR_LOOP_AFTER_RESTART;
+				continue;
 			}
 		} // else fault() gave the run up: the item is DR_RESTART (still live: it will reach the
 		  // barrier when it runs again), and the fiber goes on with the next one
