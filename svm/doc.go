@@ -29,7 +29,8 @@
 //
 // # Page states (the word's state field)
 //
-//	HOST ──claim──▶ MIGRATING ──copy done──▶ ZAPPING ──zap, sync, unprotect──▶ DEVICE
+//	HOST ──claim──▶ MIGRATING ──copy done──▶ ZAPPING ──zap, sync, unprotect──▶ DEVICE   (madvise zap)
+//	HOST ──claim──▶ MIGRATING ──────────────▶ ZAPPING ──move, copy from sink──▶ DEVICE   (UFFDIO_MOVE)
 //	  ▲                 │                       │                                 │
 //	  │                 └──── munmap/discard ───┴──── munmap ──▶ HOST             │
 //	  └──────────── RETURNING ◀──── CPU fault / explicit migration ──────────────┘
@@ -38,9 +39,15 @@
 //	                                  (read duplication: DevMem.Duplicate; the host page stays)
 //
 // HOST: the host page is the truth (present, or absent = zero). MIGRATING:
-// a migrator owns the page; it is write-protected (UFFDIO_WRITEPROTECT) so
-// CPU writers block, and the copy to the frame is running. ZAPPING: the copy
-// is complete; the host page is being dropped with MADV_DONTNEED. DEVICE:
+// a migrator owns the page. Where the kernel has UFFDIO_MOVE (6.8), the
+// migrator marks it ZAPPING at once and the service thread moves the page
+// out of the address space into its sink and copies it from there into the
+// frame (an absent page gives a zeroed frame): the move is the moment the
+// content is taken, so CPU writes before it are in it and a CPU touch after
+// it faults and waits for the publish; nothing is write-protected. Without
+// UFFDIO_MOVE the page is write-protected (UFFDIO_WRITEPROTECT) so CPU
+// writers block while the copy to the frame runs; ZAPPING then means the
+// copy is complete and the host page is being dropped with MADV_DONTNEED. DEVICE:
 // the frame is the truth; the host page is absent, so a CPU touch takes a
 // MISSING fault. RETURNING: a thread is copying the frame home with
 // UFFDIO_COPY. Every change is a compare-and-swap on the word; the thread
@@ -78,7 +85,12 @@
 // ignores ZAPPING pages, so it cannot mistake our own zap for a user's
 // discard) — and (3) the range was unprotected while the pages were still
 // ZAPPING (unprotecting after the publish could undo the protection of
-// another migration that claimed a page since). Pages that come home are
+// another migration that claimed a page since). With UFFDIO_MOVE only (1)
+// applies: the move and the copy from the sink are one request the service
+// thread runs after the events it has read, and nothing was protected. A
+// user's MADV_DONTNEED that lands on a ZAPPING page before the move leaves
+// an absent page, which moves as zeros — the discard took effect first.
+// Pages that come home are
 // published HOST before the faulting thread is woken
 // (UFFDIO_COPY_MODE_DONTWAKE, then UFFDIO_WAKE).
 //

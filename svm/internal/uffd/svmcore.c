@@ -102,6 +102,10 @@ typedef struct {
 	// page (bit i) whether it was taken out / can never be by this request.
 	uint64_t held[MAX_RUN];
 	uint64_t zapped, refused;
+	// CMD_ZAP with copy set (move_run): the pages taken out are copied from
+	// the sink into these frames of device dev, an absent page's zeroed.
+	int32_t copy, dev;
+	uint32_t frames[MAX_RUN];
 } svm_cmd;
 
 // All mutable state of this file, in one MAP_SHARED anonymous block.
@@ -305,6 +309,9 @@ static void kick(void) {
 	uint64_t one = 1;
 	if (S->evfd >= 0) (void)!write(S->evfd, &one, sizeof one);
 }
+
+// frame_addr is where frame f of device d lives in its arena.
+static void *frame_addr(int d, uint32_t f) { return (void *)(uintptr_t)(S->devs[d].arena + (uint64_t)f * SVM_PAGE_SIZE); }
 
 // The host side released frame f of device d: mark it for the device allocator.
 static void frame_release(int d, uint64_t f) {
@@ -1008,6 +1015,7 @@ static svm_cmd *cmd_take(uint64_t kind, uint64_t start, int64_t npages) {
 				c->cursor = c->moved = 0;
 				c->stuck_since = c->stuck_at = 0;
 				c->zapped = c->refused = 0;
+				c->copy = 0;
 				return c;
 			}
 		}
@@ -1037,9 +1045,18 @@ static svm_cmd *cmd_take(uint64_t kind, uint64_t start, int64_t npages) {
 // has changed their words, and the request leaves them alone. It raises no
 // REMOVE event either. The caller waits without a deadline: the service
 // thread retries only until it has read the events in flight.
-static uint64_t zap_by_move(uint64_t start, int npages, const uint64_t *held) {
+//
+// With frames (move_run), the service thread also copies each page it took
+// out into its frame of device dev (from the sink, where nobody else can
+// touch it), and an absent page counts as taken out with a zeroed frame.
+static uint64_t zap_by_move(uint64_t start, int npages, const uint64_t *held, int dev, const uint32_t *frames) {
 	svm_cmd *c = cmd_take(CMD_ZAP, start, npages);
 	memcpy(c->held, held, (size_t)npages * sizeof held[0]);
+	if (frames) {
+		c->copy = 1;
+		c->dev = dev;
+		memcpy(c->frames, frames, (size_t)npages * sizeof frames[0]);
+	}
 	__atomic_store_n(&c->state, CMD_PENDING, __ATOMIC_SEQ_CST);
 	kick();
 	for (int spins = 0; __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CMD_DONE; spins++) backoff(spins);
@@ -1071,6 +1088,46 @@ int svm_zap_by_move(void) { return __atomic_load_n(&S->sink, __ATOMIC_SEQ_CST) !
 // svm_sink_used is how many moved host pages the sink holds (tests).
 uint64_t svm_sink_used(void) { return __atomic_load_n(&S->sink_used, __ATOMIC_RELAXED); }
 
+// move_run moves the claimed pages [i0, i1) of a call to svm_migrate_in into
+// device frames where the kernel has UFFDIO_MOVE: the service thread moves
+// them out of the address space into its sink and copies them from there
+// (zap_by_move with frames). The move is the moment the content is taken:
+// a CPU write before it is in the page that moves, one after it finds the
+// page gone (ZAPPING: its fault waits for the publish, then brings the page
+// home). So there is no write-protect, and no copy from a live mapping that
+// a racing munmap could pull away. A page the kernel will not move stays
+// on the host, untouched.
+static void move_run(uint64_t start, int i0, int i1, int dev, const uint32_t *frames, uint64_t **ptes,
+                     uint64_t *held, uint8_t *res) {
+	for (int i = i0; i < i1; i++) {
+		uint64_t nw = word_next(held[i], SVM_ST_ZAPPING, dev, frames[i]);
+		if (!cas(ptes[i], held[i], nw)) {
+			res[i] = 2; // an event took the page (discard, munmap): no longer ours
+			continue;
+		}
+		held[i] = nw;
+	}
+	uint64_t delay = __atomic_load_n(&S->zap_delay_ns, __ATOMIC_RELAXED);
+	if (delay) sleep_ns(delay);
+	for (int i = i0; i < i1;) {
+		if (res[i] != 0) { i++; continue; }
+		int j = i;
+		while (j < i1 && res[j] == 0) j++;
+		uint64_t zapped = zap_by_move(start + (uint64_t)i * SVM_PAGE_SIZE, j - i, &held[i], dev, &frames[i]);
+		for (int k = i; k < j; k++) {
+			int gone = (zapped >> (k - i)) & 1;
+			uint64_t to = gone ? word_next(held[k], SVM_ST_DEVICE, dev, frames[k]) : word_next(held[k], SVM_ST_HOST, 0, 0);
+			// A failed CAS: munmap or mremap took the page (now HOST, frame unused).
+			if (!cas(ptes[k], held[k], to) || !gone) {
+				res[k] = 2;
+				continue;
+			}
+			count(&S->devs[dev].pages_h2d, 1);
+		}
+		i = j;
+	}
+}
+
 // migrate_run moves the claimed pages [i0, i1) of a call to svm_migrate_in.
 static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t *frames, uint64_t **ptes,
                         uint64_t *held, uint8_t *res, int dup) {
@@ -1089,6 +1146,10 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 	for (int i = i0; i < i1 && !e; i++)
 		if (ld(ptes[i]) != held[i]) e = ESTALE;
 	if (!e && on_own_stack(rs, rl)) e = ESTALE;
+	if (!e && !dup && svm_zap_by_move()) {
+		move_run(start, i0, i1, dev, frames, ptes, held, res);
+		return;
+	}
 	if (!e) e = wp_retry(rs, rl, 1);
 	if (e) {
 		if (e != ESTALE) unprotect_held(start, i0, i1, ptes, held); // a partial protect must not outlive us
@@ -1165,7 +1226,7 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 		uint64_t zs = start + (uint64_t)i * SVM_PAGE_SIZE, zl = (uint64_t)(j - i) * SVM_PAGE_SIZE;
 		uint64_t zapped = 0;
 		if (svm_zap_by_move()) {
-			zapped = zap_by_move(zs, j - i, &held[i]);
+			zapped = zap_by_move(zs, j - i, &held[i], dev, NULL);
 		} else if (madvise((void *)(uintptr_t)zs, zl, MADV_DONTNEED) == 0) {
 			sync_wait();
 			zapped = j - i == 64 ? ~0ULL : (1ULL << (j - i)) - 1; // j - i <= MAX_RUN == 64
@@ -1378,13 +1439,19 @@ static int sink_empty(void) {
 // an empty destination), emptying it first when they do not fit. Returns
 // the pages moved from the start of the range; *err says why the next one
 // was not (0 when all were).
-static int sink_move(uint64_t src, int npages, int *err) {
+//
+// With holes unset an absent source page stops the move (ENOENT) instead
+// of being skipped, so every page moved is present in the sink from *at on
+// (for the caller to copy: reading an absent sink page would fault on the
+// service thread itself).
+static int sink_move(uint64_t src, int npages, int *err, int holes, uint64_t *at) {
 	if (S->sink_used + (uint64_t)npages > SINK_PAGES && !sink_empty()) {
 		*err = EIO;
 		return 0;
 	}
-	struct uffdio_move mv = {.dst = S->sink + S->sink_used * SVM_PAGE_SIZE, .src = src, .len = (uint64_t)npages * SVM_PAGE_SIZE,
-	                         .mode = UFFDIO_MOVE_MODE_DONTWAKE | UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES};
+	*at = S->sink + S->sink_used * SVM_PAGE_SIZE;
+	struct uffdio_move mv = {.dst = *at, .src = src, .len = (uint64_t)npages * SVM_PAGE_SIZE,
+	                         .mode = UFFDIO_MOVE_MODE_DONTWAKE | (holes ? UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES : 0)};
 	int e = ioctl(S->uffd, UFFDIO_MOVE, &mv) == 0 ? 0 : errno;
 	int moved = e == 0 ? npages : (mv.move > 0 ? (int)(mv.move / (int64_t)SVM_PAGE_SIZE) : 0);
 	if (moved < npages && e == 0) e = EAGAIN;
@@ -1428,10 +1495,21 @@ static int run_zap(svm_cmd *c) {
 			continue;
 		}
 		int e = 0;
-		int m = sink_move(c->start + (uint64_t)i * SVM_PAGE_SIZE, j - i, &e);
-		for (int k = i; k < i + m; k++) c->zapped |= 1ULL << k;
+		uint64_t at;
+		int m = sink_move(c->start + (uint64_t)i * SVM_PAGE_SIZE, j - i, &e, !c->copy, &at);
+		for (int k = i; k < i + m; k++) {
+			c->zapped |= 1ULL << k;
+			if (c->copy) memcpy(frame_addr(c->dev, c->frames[k]), (void *)(uintptr_t)(at + (uint64_t)(k - i) * SVM_PAGE_SIZE), SVM_PAGE_SIZE);
+		}
 		i += m;
 		if (i == j) continue;
+		if (c->copy && e == ENOENT) {
+			// An absent page: nothing to take out, its content is zero.
+			memset(frame_addr(c->dev, c->frames[i]), 0, SVM_PAGE_SIZE);
+			c->zapped |= 1ULL << i;
+			i++;
+			continue;
+		}
 		// EAGAIN with nothing moved: an mremap, munmap or madvise of a
 		// registered range has not had its event read yet (mmap_changing).
 		// Read it first: its handler may take these pages.
@@ -1441,8 +1519,9 @@ static int run_zap(svm_cmd *c) {
 			// The run may cross a mapping boundary (mprotect split it) or
 			// hold one page the kernel refuses: page by page.
 			int e1 = 0;
-			if (sink_move(c->start + (uint64_t)i * SVM_PAGE_SIZE, 1, &e1) == 1) {
+			if (sink_move(c->start + (uint64_t)i * SVM_PAGE_SIZE, 1, &e1, !c->copy, &at) == 1) {
 				c->zapped |= 1ULL << i;
+				if (c->copy) memcpy(frame_addr(c->dev, c->frames[i]), (void *)(uintptr_t)at, SVM_PAGE_SIZE);
 			} else if (e1 == EAGAIN) {
 				return 0;
 			} else {
