@@ -1065,8 +1065,8 @@ static uint64_t zap_by_move(uint64_t start, int npages, const uint64_t *held, in
 	return zapped;
 }
 
-// svm_set_zap_delay makes every migration sleep migrator_ns after its copy
-// and before its zap, and the service thread sleep service_ns before it
+// svm_set_zap_delay makes every migration sleep migrator_ns once its pages
+// are ZAPPING and before its zap (after its copy, where there is one), and the service thread sleep service_ns before it
 // runs a zap request (svm_zap_holding says when): test hooks that widen the
 // windows in which an mremap or munmap of the range can race with the zap.
 // 0 turns them off.
@@ -1088,6 +1088,22 @@ int svm_zap_by_move(void) { return __atomic_load_n(&S->sink, __ATOMIC_SEQ_CST) !
 // svm_sink_used is how many moved host pages the sink holds (tests).
 uint64_t svm_sink_used(void) { return __atomic_load_n(&S->sink_used, __ATOMIC_RELAXED); }
 
+// to_zapping marks the claimed pages [i0, i1) ZAPPING (res 2 for those an
+// event took meanwhile: discard, munmap), then sleeps the test hook's zap
+// delay (svm_set_zap_delay).
+static void to_zapping(int i0, int i1, int dev, const uint32_t *frames, uint64_t **ptes, uint64_t *held, uint8_t *res) {
+	for (int i = i0; i < i1; i++) {
+		uint64_t nw = word_next(held[i], SVM_ST_ZAPPING, dev, frames[i]);
+		if (!cas(ptes[i], held[i], nw)) {
+			res[i] = 2;
+			continue;
+		}
+		held[i] = nw;
+	}
+	uint64_t delay = __atomic_load_n(&S->zap_delay_ns, __ATOMIC_RELAXED);
+	if (delay) sleep_ns(delay);
+}
+
 // move_run moves the claimed pages [i0, i1) of a call to svm_migrate_in into
 // device frames where the kernel has UFFDIO_MOVE: the service thread moves
 // them out of the address space into its sink and copies them from there
@@ -1099,16 +1115,7 @@ uint64_t svm_sink_used(void) { return __atomic_load_n(&S->sink_used, __ATOMIC_RE
 // on the host, untouched.
 static void move_run(uint64_t start, int i0, int i1, int dev, const uint32_t *frames, uint64_t **ptes,
                      uint64_t *held, uint8_t *res) {
-	for (int i = i0; i < i1; i++) {
-		uint64_t nw = word_next(held[i], SVM_ST_ZAPPING, dev, frames[i]);
-		if (!cas(ptes[i], held[i], nw)) {
-			res[i] = 2; // an event took the page (discard, munmap): no longer ours
-			continue;
-		}
-		held[i] = nw;
-	}
-	uint64_t delay = __atomic_load_n(&S->zap_delay_ns, __ATOMIC_RELAXED);
-	if (delay) sleep_ns(delay);
+	to_zapping(i0, i1, dev, frames, ptes, held, res);
 	for (int i = i0; i < i1;) {
 		if (res[i] != 0) { i++; continue; }
 		int j = i;
@@ -1193,16 +1200,7 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 		kick();
 		return;
 	}
-	for (int i = i0; i < i0 + ok; i++) {
-		uint64_t nw = word_next(held[i], SVM_ST_ZAPPING, dev, frames[i]);
-		if (!cas(ptes[i], held[i], nw)) {
-			res[i] = 2; // an event took the page (discard, munmap): no longer ours
-			continue;
-		}
-		held[i] = nw;
-	}
-	uint64_t delay = __atomic_load_n(&S->zap_delay_ns, __ATOMIC_RELAXED);
-	if (delay) sleep_ns(delay);
+	to_zapping(i0, i0 + ok, dev, frames, ptes, held, res);
 	// Zap each sub-run still ours, unprotect it, then publish. The zap is
 	// zap_by_move (see there) where the kernel has UFFDIO_MOVE; a page it
 	// did not drop stays on the host and is given back.

@@ -292,8 +292,8 @@ func MigrateOut(start uintptr, n int) (int, error) {
 // forget its history (see svm_fault_window_reset).
 func ResetFaultWindow() { C.svm_fault_window_reset() }
 
-// SetZapDelay makes every migration sleep migrator after copying its pages
-// and before dropping them from the address space, and the fault-service
+// SetZapDelay makes every migration sleep migrator once its pages are
+// ZAPPING and before dropping them from the address space, and the fault-service
 // thread sleep service before it drops them for a migration (ZapHolding
 // reports it asleep): test hooks that widen the windows an mremap or munmap
 // of the range can race into. 0 turns them off.
