@@ -233,7 +233,7 @@ func TestRunProgress(t *testing.T) {
 	}
 	defer func(d time.Duration) { progressEvery = d }(progressEvery)
 	progressEvery = time.Millisecond
-	code, out, stderr = svmrtRun("run", "mulmat", "-m", "128", "-vram", "8MiB") // 4 waves
+	code, out, stderr = svmrtRun("run", "mulmat", "-m", "256", "-vram", "8MiB") // 256 groups: 2 waves of 128
 	if code != 0 || !regexp.MustCompile(`(?m)^  \[\d+s\] gpu_mul_mat: wave \d+/\d+ \(\d+%\), \d+ device faults, simulated `).MatchString(stderr) {
 		t.Fatalf("no progress on stderr: exit %d, stderr %q\n%s", code, stderr, out)
 	}
