@@ -22,13 +22,17 @@ import (
 func RunNative(ctx context.Context, l *Launch, workers int) ([]GroupFailure, error) {
 	total := l.Geom.Groups()
 	workers = max(1, min(workers, total))
-	// The counter and the stop flag are shared with C: C memory.
-	shared := (*[2]uint64)(C.dr_alloc(16))
+	// The counter and the stop flag are shared with C: C memory, a cache
+	// line each (the counter is written, the flag read, by every worker).
+	shared := (*[16]uint64)(C.dr_alloc(128))
 	if shared == nil {
 		return nil, errors.New("devrt: out of memory for a launch's group counter")
 	}
 	defer C.dr_free(unsafe.Pointer(shared))
-	next, stop := &shared[0], (*C.int)(unsafe.Pointer(&shared[1]))
+	next, stop := &shared[0], (*C.int)(unsafe.Pointer(&shared[8]))
+	// About eight chunks per worker: few enough that the counter is cold,
+	// enough that a worker that finishes early takes more.
+	chunk := max(1, total/(workers*8))
 	var cancelled atomic.Bool
 	if done := ctx.Done(); done != nil {
 		// The watcher writes the C memory: it must be gone before the
@@ -64,7 +68,7 @@ func RunNative(ctx context.Context, l *Launch, workers int) ([]GroupFailure, err
 		}
 		defer sm.Free()
 		r := C.dr_sm_run_native(sm.c, l.c, (*[0]byte)(l.Entry.fn), (*[0]byte)(l.Entry.loop), l.args,
-			(*C.uint64_t)(unsafe.Pointer(next)), C.uint64_t(total), stop)
+			(*C.uint64_t)(unsafe.Pointer(next)), C.uint64_t(total), C.uint64_t(chunk), stop)
 		switch r {
 		case 1:
 			f := sm.Failures()

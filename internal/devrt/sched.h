@@ -152,7 +152,7 @@ typedef struct dr_args {
 
 dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items);
 int dr_sm_run_native(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (*loop)(void **, svmk_item *),
-                     const dr_args *a, uint64_t *next, uint64_t total, int *stop);
+                     const dr_args *a, uint64_t *next, uint64_t total, uint64_t chunk, int *stop);
 void dr_sm_free(dr_sm *sm);
 int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (*loop)(void **, svmk_item *),
                  void (*iloop)(void **, svmk_item *), const dr_args *a, uint64_t g0, int ng);

@@ -176,26 +176,33 @@ int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (
 }
 
 // dr_sm_run_native runs work-groups of l natively (no MMU) on this SM, one
-// at a time, taking each from the shared counter *next until there are
-// total or *stop is set (by another worker's failure or by cancellation):
-// the whole of one cpu worker's share in one call from Go. It returns 1 if
-// a group failed (the SM's failures say which), -1 if groups could not be
+// at a time, taking them chunk at a time from the shared counter *next
+// until there are total or *stop is set (by another worker's failure or by
+// cancellation): the whole of one cpu worker's share in one call from Go.
+// Chunks, not single groups: a counter bumped per group bounces its cache
+// line between the workers' cores at every group (measured: two workers
+// took 0.69 ns per saxpy element where one took 0.48). It returns 1 if a
+// group failed (the SM's failures say which), -1 if groups could not be
 // assigned, 0 otherwise.
 int dr_sm_run_native(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (*loop)(void **, svmk_item *),
-                     const dr_args *a, uint64_t *next, uint64_t total, int *stop) {
+                     const dr_args *a, uint64_t *next, uint64_t total, uint64_t chunk, int *stop) {
+	if (chunk == 0) chunk = 1;
 	for (;;) {
-		if (__atomic_load_n(stop, __ATOMIC_RELAXED)) return 0;
-		uint64_t g = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
-		if (g >= total) return 0;
-		if (dr_sm_assign(sm, l, tramp, loop, NULL, a, g, 1) != 0) {
-			__atomic_store_n(stop, 1, __ATOMIC_RELAXED);
-			return -1;
-		}
-		if (sm->loop) dr_sm_run_loops(sm);
-		else dr_sm_run(sm);
-		if (sm->groups[0].fail) {
-			__atomic_store_n(stop, 1, __ATOMIC_RELAXED);
-			return 1;
+		uint64_t g0 = __atomic_fetch_add(next, chunk, __ATOMIC_RELAXED);
+		if (g0 >= total) return 0;
+		uint64_t g1 = g0 + chunk < total ? g0 + chunk : total;
+		for (uint64_t g = g0; g < g1; g++) {
+			if (__atomic_load_n(stop, __ATOMIC_RELAXED)) return 0;
+			if (dr_sm_assign(sm, l, tramp, loop, NULL, a, g, 1) != 0) {
+				__atomic_store_n(stop, 1, __ATOMIC_RELAXED);
+				return -1;
+			}
+			if (sm->loop) dr_sm_run_loops(sm);
+			else dr_sm_run(sm);
+			if (sm->groups[0].fail) {
+				__atomic_store_n(stop, 1, __ATOMIC_RELAXED);
+				return 1;
+			}
 		}
 	}
 }
