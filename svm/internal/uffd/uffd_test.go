@@ -2,6 +2,7 @@ package uffd
 
 import (
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -135,7 +136,17 @@ func TestFaultUnderGCStormGOMAXPROCS1(t *testing.T) {
 		for i := range frames {
 			frames[i] = uint32(i)
 		}
-		if n, err := MigrateIn(base, dev, frames, res, false); err != nil || n != pages {
+		// A page the service thread is still bringing home from the last
+		// round is Busy: the caller retries it, as svm does (this test
+		// failed about one run in twenty when it did not).
+		n, err := MigrateIn(base, dev, frames, res, false)
+		for try := 0; err == nil && n < pages && try < 1000 && slices.Contains(res, Busy); try++ {
+			runtime.Gosched()
+			var m int
+			m, err = MigrateIn(base, dev, frames, res, false)
+			n += m
+		}
+		if err != nil || n != pages {
 			for i := 0; i < pages; i++ {
 				w := Load(base + uintptr(i*PageSize))
 				t.Logf("page %d state %d seq %d", i, State(w), Seq(w))
