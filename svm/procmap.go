@@ -116,8 +116,20 @@ func (c VMA) agrees(k VMA) bool {
 // current as Maps(false) makes them. Use it instead of Maps(true) when only
 // some ranges matter.
 func (s *Space) VerifiedMaps(ranges ...[2]uintptr) (*Maps, error) {
+	m, _, err := s.verifiedMaps(ranges...)
+	return m, err
+}
+
+// verifiedMaps is VerifiedMaps, also returning the address-space
+// generation (uffd.GlobalStats.MapGen) the mappings are current for.
+func (s *Space) verifiedMaps(ranges ...[2]uintptr) (*Maps, uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	m, err := s.verifiedMapsLocked(ranges)
+	return m, s.mapsGen, err
+}
+
+func (s *Space) verifiedMapsLocked(ranges [][2]uintptr) (*Maps, error) {
 	m, err := s.mapsLocked(false)
 	if err != nil {
 		return nil, err

@@ -393,7 +393,7 @@ func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateRes
 	// have changed it since (their events are handled by now: Maps syncs).
 	// Refuse a range that is not that mapping any more, rather than register
 	// and protect whatever the address space holds there now.
-	m, err := s.VerifiedMaps([2]uintptr{start, start + uintptr(npages)*PageSize})
+	m, gen, err := s.verifiedMaps([2]uintptr{start, start + uintptr(npages)*PageSize})
 	if err != nil {
 		return r, err
 	}
@@ -465,7 +465,7 @@ func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateRes
 					k++
 				}
 			}
-			m, err := uffd.MigrateIn(at, d.id, frames[:n], res[:n], dup)
+			m, err := uffd.MigrateIn(at, d.id, frames[:n], res[:n], dup, gen)
 			var unused []uint32
 			busy := false
 			for i := 0; i < n; i++ {

@@ -921,7 +921,7 @@ void svm_dev_detach(int id) {
 
 // ---- host -> device -------------------------------------------------------
 
-static int migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup);
+static int migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup, uint64_t gen);
 
 // sync_wait blocks the calling (non-service) thread until the service
 // thread has handled every message it read before the call.
@@ -1137,7 +1137,7 @@ static void move_run(uint64_t start, int i0, int i1, int dev, const uint32_t *fr
 
 // migrate_run moves the claimed pages [i0, i1) of a call to svm_migrate_in.
 static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t *frames, uint64_t **ptes,
-                        uint64_t *held, uint8_t *res, int dup) {
+                        uint64_t *held, uint8_t *res, int dup, uint64_t gen) {
 	svm_dev *d = &S->devs[dev];
 	uint64_t rs = start + (uint64_t)i0 * SVM_PAGE_SIZE, rl = (uint64_t)(i1 - i0) * SVM_PAGE_SIZE;
 	// Never protect the stack we run on. It can only be in the range if the
@@ -1150,6 +1150,12 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 	// claims back (HOST). Protecting now would protect whatever the address
 	// space holds there instead — refuse.
 	sync_wait();
+	// Nor may the range be another mapping than the caller's: after an
+	// munmap or mremap of it (counted in map_gen, handled by now), what the
+	// address space holds there now may be anything, and HOST words claimed
+	// since then hold for it too (the caller retries claims). A move takes
+	// any private anonymous page, registered or not: it must not start.
+	if (__atomic_load_n(&S->global.map_gen, __ATOMIC_SEQ_CST) != gen) e = ESTALE;
 	for (int i = i0; i < i1 && !e; i++)
 		if (ld(ptes[i]) != held[i]) e = ESTALE;
 	if (!e && on_own_stack(rs, rl)) e = ESTALE;
@@ -1244,7 +1250,7 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 	}
 }
 
-int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup) {
+int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup, uint64_t gen) {
 	if (dev < 0 || dev >= SVM_MAX_DEVS || !S->devs[dev].arena) return -EINVAL;
 	if (S->uffd < 0) return -ENOTSUP;
 	// No signal handler may run on this thread while it owns pages: the Go
@@ -1257,13 +1263,13 @@ int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_i
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	__atomic_add_fetch(&S->active, 1, __ATOMIC_SEQ_CST);
 	kick(); // the service thread starts polling
-	int r = migrate_in(start, npages, dev, frames_in, res_out, dup);
+	int r = migrate_in(start, npages, dev, frames_in, res_out, dup, gen);
 	__atomic_sub_fetch(&S->active, 1, __ATOMIC_SEQ_CST);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return r;
 }
 
-static int migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup) {
+static int migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup, uint64_t gen) {
 	uint64_t *ptes[MAX_RUN];
 	uint64_t held[MAX_RUN];
 	// The caller's arrays live in Go memory, which may share a page with
@@ -1300,7 +1306,7 @@ static int migrate_in(uint64_t start, int npages, int dev, const uint32_t *frame
 			if (res[i] != 0) { i++; continue; }
 			int j = i;
 			while (j < n && res[j] == 0) j++;
-			migrate_run(bstart, i, j, dev, frames, ptes, held, res, dup);
+			migrate_run(bstart, i, j, dev, frames, ptes, held, res, dup, gen);
 			i = j;
 		}
 		for (int i = 0; i < n; i++)

@@ -89,7 +89,7 @@ void svm_dev_detach(int id);
 // was not used), 3 = busy (another thread owns the page; retry). With dup set
 // the pages are duplicated instead: the frames get read-only copies, the host
 // pages stay (write-protected) and the words become SVM_ST_DUP.
-int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, uint8_t *res, int dup);
+int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, uint8_t *res, int dup, uint64_t gen);
 // Bring every device-resident page of [start, start+npages) home (queued to the
 // service thread; the caller waits); read duplicates in the range are dropped
 // (the host copy is the truth). Returns pages moved or -errno.

@@ -255,7 +255,12 @@ func Stats() GlobalStats {
 //
 // With dup, the pages are duplicated instead (read duplication): the frames
 // get read-only copies and the host pages stay, write-protected.
-func MigrateIn(start uintptr, dev int, frames []uint32, res []uint8, dup bool) (int, error) {
+//
+// gen is the address-space generation (GlobalStats.MapGen) of the caller's
+// look at the range: when an munmap or mremap has been handled since, the
+// range may hold another mapping, and no page is taken (each reported as
+// given up).
+func MigrateIn(start uintptr, dev int, frames []uint32, res []uint8, dup bool, gen uint64) (int, error) {
 	n := len(frames)
 	if n == 0 {
 		return 0, nil
@@ -263,7 +268,7 @@ func MigrateIn(start uintptr, dev int, frames []uint32, res []uint8, dup bool) (
 	if len(res) < n {
 		panic("uffd.MigrateIn: res shorter than frames")
 	}
-	r := C.svm_migrate_in(C.uint64_t(start), C.int(n), C.int(dev), (*C.uint32_t)(unsafe.Pointer(&frames[0])), (*C.uint8_t)(unsafe.Pointer(&res[0])), C.int(b2i(dup)))
+	r := C.svm_migrate_in(C.uint64_t(start), C.int(n), C.int(dev), (*C.uint32_t)(unsafe.Pointer(&frames[0])), (*C.uint8_t)(unsafe.Pointer(&res[0])), C.int(b2i(dup)), C.uint64_t(gen))
 	if r < 0 {
 		return 0, syscall.Errno(-r)
 	}
