@@ -25,10 +25,7 @@ func TestMigrateToHostGivesUpOnAPageHeldInTransit(t *testing.T) {
 		mem[i*PageSize] = byte(i + 41)
 	}
 	base := rvAddr(mem)
-	v, ok, err := Default().Resolve(base)
-	if err != nil || !ok {
-		t.Fatal(ok, err)
-	}
+	v := resolve(t, base)
 	uffd.SetZapDelay(13*time.Second, 0)
 	defer uffd.SetZapDelay(0, 0)
 	done := make(chan error, 1)
@@ -36,14 +33,9 @@ func TestMigrateToHostGivesUpOnAPageHeldInTransit(t *testing.T) {
 		_, err := m.Migrate(v, base, pages)
 		done <- err
 	}()
-	for deadline := time.Now().Add(5 * time.Second); WordState(uffd.Load(base)) != StateZapping; {
-		if time.Now().After(deadline) {
-			t.Fatalf("the migration never reached its zap (page word state %d)", WordState(uffd.Load(base)))
-		}
-		time.Sleep(time.Millisecond)
-	}
+	awaitZapping(t, base)
 	start := time.Now()
-	_, err = Default().MigrateToHost(base, pages*PageSize)
+	_, err := Default().MigrateToHost(base, pages*PageSize)
 	took := time.Since(start)
 	if !errors.Is(err, syscall.ETIMEDOUT) {
 		t.Fatalf("MigrateToHost of pages held in transit: %v after %v, want ETIMEDOUT", err, took)

@@ -30,10 +30,7 @@ func TestMigrationTakesThePageAtTheMove(t *testing.T) {
 				mem[i] = 1
 			}
 			base := rvAddr(mem)
-			v, ok, err := Default().Resolve(base)
-			if err != nil || !ok {
-				t.Fatal(ok, err)
-			}
+			v := resolve(t, base)
 			uffd.SetZapDelay(300*time.Millisecond, 0)
 			defer uffd.SetZapDelay(0, 0)
 			done := make(chan error, 1)
@@ -44,12 +41,7 @@ func TestMigrationTakesThePageAtTheMove(t *testing.T) {
 				}
 				done <- err
 			}()
-			for deadline := time.Now().Add(5 * time.Second); WordState(uffd.Load(base)) != StateZapping; {
-				if time.Now().After(deadline) {
-					t.Fatalf("the migration never reached its move (page word state %d)", WordState(uffd.Load(base)))
-				}
-				time.Sleep(time.Millisecond)
-			}
+			awaitZapping(t, base)
 			want := byte(0)
 			if how == "write" {
 				start := time.Now()
@@ -69,11 +61,7 @@ func TestMigrationTakesThePageAtTheMove(t *testing.T) {
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
-			for i := 0; i < pages; i++ {
-				if st := WordState(uffd.Load(base + uintptr(i)*PageSize)); st != StateDevice {
-					t.Fatalf("page %d: state %d after the migration, want device", i, st)
-				}
-			}
+			checkOnDevice(t, m, base, pages)
 			for i := 0; i < pages; i++ { // each comes home with what the move took
 				if got := mem[i*PageSize+7]; got != want {
 					t.Errorf("page %d byte 7: %d, want %d", i, got, want)

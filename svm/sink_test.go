@@ -3,6 +3,7 @@ package svm
 import (
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
@@ -25,22 +26,10 @@ func TestZapSinkFillsEmptiesAndKeepsNothing(t *testing.T) {
 		mem[i*PageSize] = byte(i*7 + 1)
 	}
 	base := rvAddr(mem)
-	v, ok, err := Default().Resolve(base)
-	if err != nil || !ok {
-		t.Fatal(ok, err)
-	}
 	for r := 0; r < runs; r++ {
-		at := base + uintptr(r*per)*PageSize
-		res, err := m.Migrate(v, at, per)
-		if err != nil || res.Moved != per {
-			t.Fatalf("migration %d: %+v, %v; want %d moved", r, res, err, per)
-		}
+		migrateRange(t, m, unsafe.Pointer(&mem[r*per*PageSize]), per*PageSize)
 	}
-	for i := 0; i < runs*per; i++ {
-		if w := uffd.Load(base + uintptr(i)*PageSize); WordState(w) != StateDevice {
-			t.Fatalf("page %d: state %d, want device", i, WordState(w))
-		}
-	}
+	checkOnDevice(t, m, base, runs*per)
 	deadline := time.Now().Add(5 * time.Second)
 	for uffd.SinkPages() != 0 {
 		if time.Now().After(deadline) {

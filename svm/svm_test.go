@@ -6,9 +6,11 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/svmrt/svmrt/svm/internal/cmem"
+	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
 
 var sink byte
@@ -33,6 +35,28 @@ func attach(t *testing.T, frames int) *DevMem {
 	return m
 }
 
+// resolve is the mapping of a, which must be mapped.
+func resolve(t *testing.T, a uintptr) VMA {
+	t.Helper()
+	v, ok, err := Default().Resolve(a)
+	if err != nil || !ok {
+		t.Fatalf("resolve %#x: %v %v", a, ok, err)
+	}
+	return v
+}
+
+// awaitZapping waits (5 s at most) until a migration holds the page at a
+// between its claim and its zap (the zap delay keeps it there).
+func awaitZapping(t *testing.T, a uintptr) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); WordState(uffd.Load(a)) != StateZapping; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the migration never reached its zap (page word state %d)", WordState(uffd.Load(a)))
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // migrateRange migrates every page wholly inside [p, p+n).
 func migrateRange(t *testing.T, m *DevMem, p unsafe.Pointer, n int) (uintptr, int) {
 	t.Helper()
@@ -41,10 +65,7 @@ func migrateRange(t *testing.T, m *DevMem, p unsafe.Pointer, n int) (uintptr, in
 	// Registration splits mappings: the range may span several by now.
 	moved := 0
 	for a, end := start, start+uintptr(pages)*PageSize; a < end; {
-		v, ok, err := Default().Resolve(a)
-		if err != nil || !ok {
-			t.Fatalf("resolve %#x: %v %v", a, ok, err)
-		}
+		v := resolve(t, a)
 		stop := min(end, v.End)
 		res, err := m.Migrate(v, a, int((stop-a)/PageSize))
 		if err != nil {

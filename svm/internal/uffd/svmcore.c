@@ -102,9 +102,9 @@ typedef struct {
 	// page (bit i) whether it was taken out / can never be by this request.
 	uint64_t held[MAX_RUN];
 	uint64_t zapped, refused;
-	// CMD_ZAP with copy set (move_run): the pages taken out are copied from
-	// the sink into these frames of device dev, an absent page's zeroed.
-	int32_t copy, dev;
+	// CMD_ZAP: the pages taken out are copied from the sink into these
+	// frames of device dev, an absent page's zeroed.
+	int32_t dev;
 	uint32_t frames[MAX_RUN];
 } svm_cmd;
 
@@ -1015,7 +1015,6 @@ static svm_cmd *cmd_take(uint64_t kind, uint64_t start, int64_t npages) {
 				c->cursor = c->moved = 0;
 				c->stuck_since = c->stuck_at = 0;
 				c->zapped = c->refused = 0;
-				c->copy = 0;
 				return c;
 			}
 		}
@@ -1023,9 +1022,10 @@ static svm_cmd *cmd_take(uint64_t kind, uint64_t start, int64_t npages) {
 	}
 }
 
-// zap_by_move drops the host pages of a migration's run [start, start +
-// npages pages) that it still holds (words == held[i]) and returns the
-// pages dropped, bit i for page i.
+// zap_by_move takes the host pages of a migration's run [start, start +
+// npages pages) that it still holds (words == held[i]) out of the address
+// space and into frames[i] of device dev, and returns the pages taken, bit
+// i for page i (an absent page counts as taken, its frame zeroed).
 //
 // Why not madvise(MADV_DONTNEED) here: it zaps whatever is mapped at the
 // address when it runs. An mremap or munmap of the range that returns after
@@ -1044,19 +1044,14 @@ static svm_cmd *cmd_take(uint64_t kind, uint64_t start, int64_t npages) {
 // after handling every event it has read — an event that took these pages
 // has changed their words, and the request leaves them alone. It raises no
 // REMOVE event either. The caller waits without a deadline: the service
-// thread retries only until it has read the events in flight.
-//
-// With frames (move_run), the service thread also copies each page it took
-// out into its frame of device dev (from the sink, where nobody else can
-// touch it), and an absent page counts as taken out with a zeroed frame.
+// thread retries only until it has read the events in flight. The copy
+// into the frames is the service thread's too, from the sink, where nobody
+// else can touch the pages.
 static uint64_t zap_by_move(uint64_t start, int npages, const uint64_t *held, int dev, const uint32_t *frames) {
 	svm_cmd *c = cmd_take(CMD_ZAP, start, npages);
 	memcpy(c->held, held, (size_t)npages * sizeof held[0]);
-	if (frames) {
-		c->copy = 1;
-		c->dev = dev;
-		memcpy(c->frames, frames, (size_t)npages * sizeof frames[0]);
-	}
+	c->dev = dev;
+	memcpy(c->frames, frames, (size_t)npages * sizeof frames[0]);
 	__atomic_store_n(&c->state, CMD_PENDING, __ATOMIC_SEQ_CST);
 	kick();
 	for (int spins = 0; __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) != CMD_DONE; spins++) backoff(spins);
@@ -1087,6 +1082,23 @@ int svm_zap_by_move(void) { return __atomic_load_n(&S->sink, __ATOMIC_SEQ_CST) !
 
 // svm_sink_used is how many moved host pages the sink holds (tests).
 uint64_t svm_sink_used(void) { return __atomic_load_n(&S->sink_used, __ATOMIC_RELAXED); }
+
+// publish ends the migration of the ZAPPING pages [i, j): those the zap
+// took (bit k - i of zapped) become DEVICE, the others HOST again (res 2),
+// as do those an event took meanwhile (a failed CAS: munmap or mremap made
+// the page HOST, its frame unused).
+static void publish(int i, int j, uint64_t zapped, int dev, const uint32_t *frames, uint64_t **ptes, const uint64_t *held,
+                    uint8_t *res) {
+	for (int k = i; k < j; k++) {
+		int gone = (zapped >> (k - i)) & 1;
+		uint64_t to = gone ? word_next(held[k], SVM_ST_DEVICE, dev, frames[k]) : word_next(held[k], SVM_ST_HOST, 0, 0);
+		if (!cas(ptes[k], held[k], to) || !gone) {
+			res[k] = 2;
+			continue;
+		}
+		count(&S->devs[dev].pages_h2d, 1);
+	}
+}
 
 // to_zapping marks the claimed pages [i0, i1) ZAPPING (res 2 for those an
 // event took meanwhile: discard, munmap), then sleeps the test hook's zap
@@ -1120,17 +1132,8 @@ static void move_run(uint64_t start, int i0, int i1, int dev, const uint32_t *fr
 		if (res[i] != 0) { i++; continue; }
 		int j = i;
 		while (j < i1 && res[j] == 0) j++;
-		uint64_t zapped = zap_by_move(start + (uint64_t)i * SVM_PAGE_SIZE, j - i, &held[i], dev, &frames[i]);
-		for (int k = i; k < j; k++) {
-			int gone = (zapped >> (k - i)) & 1;
-			uint64_t to = gone ? word_next(held[k], SVM_ST_DEVICE, dev, frames[k]) : word_next(held[k], SVM_ST_HOST, 0, 0);
-			// A failed CAS: munmap or mremap took the page (now HOST, frame unused).
-			if (!cas(ptes[k], held[k], to) || !gone) {
-				res[k] = 2;
-				continue;
-			}
-			count(&S->devs[dev].pages_h2d, 1);
-		}
+		publish(i, j, zap_by_move(start + (uint64_t)i * SVM_PAGE_SIZE, j - i, &held[i], dev, &frames[i]), dev, frames, ptes,
+		        held, res);
 		i = j;
 	}
 }
@@ -1207,18 +1210,15 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 		return;
 	}
 	to_zapping(i0, i0 + ok, dev, frames, ptes, held, res);
-	// Zap each sub-run still ours, unprotect it, then publish. The zap is
-	// zap_by_move (see there) where the kernel has UFFDIO_MOVE; a page it
-	// did not drop stays on the host and is given back.
-	//
-	// Without UFFDIO_MOVE the zap is madvise, which has the gap zap_by_move
-	// describes. madvise blocks until the service thread has *read* each
-	// REMOVE event it raises — there may be several, and repetitions, when a
-	// concurrent mprotect splits the VMA — but reading is not handling: the
-	// handler, which ignores ZAPPING pages, may still be about to look at
-	// them. sync_wait() waits until every message read so far has been
-	// handled; only then is DEVICE published, so no event of our own zap can
-	// mistake the page for a user's discard.
+	// Zap each sub-run still ours, unprotect it, then publish. This is the
+	// kernels without UFFDIO_MOVE (move_run otherwise): the zap is madvise,
+	// which has the gap zap_by_move describes. madvise blocks until the
+	// service thread has *read* each REMOVE event it raises — there may be
+	// several, and repetitions, when a concurrent mprotect splits the VMA —
+	// but reading is not handling: the handler, which ignores ZAPPING pages,
+	// may still be about to look at them. sync_wait() waits until every
+	// message read so far has been handled; only then is DEVICE published, so
+	// no event of our own zap can mistake the page for a user's discard.
 	//
 	// The unprotect comes while the pages are still ours (ZAPPING):
 	// unprotecting after the publish could undo the protection of another
@@ -1229,23 +1229,12 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 		while (j < i0 + ok && res[j] == 0) j++;
 		uint64_t zs = start + (uint64_t)i * SVM_PAGE_SIZE, zl = (uint64_t)(j - i) * SVM_PAGE_SIZE;
 		uint64_t zapped = 0;
-		if (svm_zap_by_move()) {
-			zapped = zap_by_move(zs, j - i, &held[i], dev, NULL);
-		} else if (madvise((void *)(uintptr_t)zs, zl, MADV_DONTNEED) == 0) {
+		if (madvise((void *)(uintptr_t)zs, zl, MADV_DONTNEED) == 0) {
 			sync_wait();
 			zapped = j - i == 64 ? ~0ULL : (1ULL << (j - i)) - 1; // j - i <= MAX_RUN == 64
 		}
 		unprotect_held(start, i, j, ptes, held); // wakes writers blocked since the protect
-		for (int k = i; k < j; k++) {
-			int gone = (zapped >> (k - i)) & 1;
-			uint64_t to = gone ? word_next(held[k], SVM_ST_DEVICE, dev, frames[k]) : word_next(held[k], SVM_ST_HOST, 0, 0);
-			// A failed CAS: munmap or mremap took the page (now HOST, frame unused).
-			if (!cas(ptes[k], held[k], to) || !gone) {
-				res[k] = 2;
-				continue;
-			}
-			count(&d->pages_h2d, 1);
-		}
+		publish(i, j, zapped, dev, frames, ptes, held, res);
 		i = j;
 	}
 }
@@ -1444,18 +1433,18 @@ static int sink_empty(void) {
 // the pages moved from the start of the range; *err says why the next one
 // was not (0 when all were).
 //
-// With holes unset an absent source page stops the move (ENOENT) instead
-// of being skipped, so every page moved is present in the sink from *at on
-// (for the caller to copy: reading an absent sink page would fault on the
-// service thread itself).
-static int sink_move(uint64_t src, int npages, int *err, int holes, uint64_t *at) {
+// An absent source page stops the move (ENOENT) instead of being skipped,
+// so every page moved is present in the sink from *at on, for the caller
+// to copy (reading an absent sink page would fault on the service thread
+// itself).
+static int sink_move(uint64_t src, int npages, int *err, uint64_t *at) {
 	if (S->sink_used + (uint64_t)npages > SINK_PAGES && !sink_empty()) {
 		*err = EIO;
 		return 0;
 	}
 	*at = S->sink + S->sink_used * SVM_PAGE_SIZE;
 	struct uffdio_move mv = {.dst = *at, .src = src, .len = (uint64_t)npages * SVM_PAGE_SIZE,
-	                         .mode = UFFDIO_MOVE_MODE_DONTWAKE | (holes ? UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES : 0)};
+	                         .mode = UFFDIO_MOVE_MODE_DONTWAKE};
 	int e = ioctl(S->uffd, UFFDIO_MOVE, &mv) == 0 ? 0 : errno;
 	int moved = e == 0 ? npages : (mv.move > 0 ? (int)(mv.move / (int64_t)SVM_PAGE_SIZE) : 0);
 	if (moved < npages && e == 0) e = EAGAIN;
@@ -1464,8 +1453,9 @@ static int sink_move(uint64_t src, int npages, int *err, int holes, uint64_t *at
 	return moved;
 }
 
-// run_zap takes a migration's copied pages out of the address space
-// (service thread; see zap_by_move for why here and why UFFDIO_MOVE).
+// run_zap takes a migration's pages out of the address space and copies
+// them into its frames (service thread; see zap_by_move for why here and
+// why UFFDIO_MOVE).
 // A page whose word is no longer what the migration holds was taken by an
 // event handled since (munmap, mremap: HOST) and is left alone; so is one
 // the kernel will not move (shared with a forked child, a mapping mprotect
@@ -1500,14 +1490,14 @@ static int run_zap(svm_cmd *c) {
 		}
 		int e = 0;
 		uint64_t at;
-		int m = sink_move(c->start + (uint64_t)i * SVM_PAGE_SIZE, j - i, &e, !c->copy, &at);
+		int m = sink_move(c->start + (uint64_t)i * SVM_PAGE_SIZE, j - i, &e, &at);
 		for (int k = i; k < i + m; k++) {
 			c->zapped |= 1ULL << k;
-			if (c->copy) memcpy(frame_addr(c->dev, c->frames[k]), (void *)(uintptr_t)(at + (uint64_t)(k - i) * SVM_PAGE_SIZE), SVM_PAGE_SIZE);
+			memcpy(frame_addr(c->dev, c->frames[k]), (void *)(uintptr_t)(at + (uint64_t)(k - i) * SVM_PAGE_SIZE), SVM_PAGE_SIZE);
 		}
 		i += m;
 		if (i == j) continue;
-		if (c->copy && e == ENOENT) {
+		if (e == ENOENT) {
 			// An absent page: nothing to take out, its content is zero.
 			memset(frame_addr(c->dev, c->frames[i]), 0, SVM_PAGE_SIZE);
 			c->zapped |= 1ULL << i;
@@ -1523,9 +1513,9 @@ static int run_zap(svm_cmd *c) {
 			// The run may cross a mapping boundary (mprotect split it) or
 			// hold one page the kernel refuses: page by page.
 			int e1 = 0;
-			if (sink_move(c->start + (uint64_t)i * SVM_PAGE_SIZE, 1, &e1, !c->copy, &at) == 1) {
+			if (sink_move(c->start + (uint64_t)i * SVM_PAGE_SIZE, 1, &e1, &at) == 1) {
 				c->zapped |= 1ULL << i;
-				if (c->copy) memcpy(frame_addr(c->dev, c->frames[i]), (void *)(uintptr_t)at, SVM_PAGE_SIZE);
+				memcpy(frame_addr(c->dev, c->frames[i]), (void *)(uintptr_t)at, SVM_PAGE_SIZE);
 			} else if (e1 == EAGAIN) {
 				return 0;
 			} else {
