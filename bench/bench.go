@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"fmt"
+	"github.com/svmrt/svmrt/backends"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,7 +20,7 @@ import (
 type Sample struct {
 	Elapsed time.Duration // host wall time of the timed region
 	Units   float64       // what the section counts: accesses, elements, pages, flops
-	Stats   runtime.Stats // the device's counters over the timed region (zero for host-only runs)
+	Stats   Counters      // the device's counters over the timed region (zero for host-only runs)
 }
 
 // Runner is one configuration, opened: its device and memory. Setup and
@@ -121,48 +123,32 @@ func Median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// statsDelta is b - a for the counters the sections report.
-func statsDelta(a, b runtime.Stats) runtime.Stats {
-	return runtime.Stats{
-		Launches:       b.Launches - a.Launches,
-		DeviceFaults:   b.DeviceFaults - a.DeviceFaults,
-		FaultBatches:   b.FaultBatches - a.FaultBatches,
-		PagesH2D:       b.PagesH2D - a.PagesH2D,
-		BytesH2D:       b.BytesH2D - a.BytesH2D,
-		PagesD2H:       b.PagesD2H - a.PagesD2H,
-		BytesD2H:       b.BytesD2H - a.BytesD2H,
-		CPUFaults:      b.CPUFaults - a.CPUFaults,
-		RemoteAccesses: b.RemoteAccesses - a.RemoteAccesses,
-		TLBHits:        b.TLBHits - a.TLBHits,
-		TLBMisses:      b.TLBMisses - a.TLBMisses,
-		Evictions:      b.Evictions - a.Evictions,
-		PagesEvicted:   b.PagesEvicted - a.PagesEvicted,
-		PagesPrefetch:  b.PagesPrefetch - a.PagesPrefetch,
-		SimulatedTime:  b.SimulatedTime - a.SimulatedTime,
-		HostTime:       b.HostTime - a.HostTime,
-	}
-}
+// Counters are a device's counters over a timed region: the ones every
+// device keeps and a simulated device's own (zero elsewhere).
+type Counters = backends.Counters
 
-// AddStats is a + b for the counters statsDelta keeps (sums of samples).
-func AddStats(a, b runtime.Stats) runtime.Stats {
-	return runtime.Stats{
-		Launches:       a.Launches + b.Launches,
-		DeviceFaults:   a.DeviceFaults + b.DeviceFaults,
-		FaultBatches:   a.FaultBatches + b.FaultBatches,
-		PagesH2D:       a.PagesH2D + b.PagesH2D,
-		BytesH2D:       a.BytesH2D + b.BytesH2D,
-		PagesD2H:       a.PagesD2H + b.PagesD2H,
-		BytesD2H:       a.BytesD2H + b.BytesD2H,
-		CPUFaults:      a.CPUFaults + b.CPUFaults,
-		RemoteAccesses: a.RemoteAccesses + b.RemoteAccesses,
-		TLBHits:        a.TLBHits + b.TLBHits,
-		TLBMisses:      a.TLBMisses + b.TLBMisses,
-		Evictions:      a.Evictions + b.Evictions,
-		PagesEvicted:   a.PagesEvicted + b.PagesEvicted,
-		PagesPrefetch:  a.PagesPrefetch + b.PagesPrefetch,
-		SimulatedTime:  a.SimulatedTime + b.SimulatedTime,
-		HostTime:       a.HostTime + b.HostTime,
+// countersOf reads dev's counters now.
+func countersOf(dev *runtime.Device) Counters { return backends.CountersOf(dev.Backend()) }
+
+// statsDelta is b - a, counter by counter.
+func statsDelta(a, b Counters) Counters { return combine(b, a, -1) }
+
+// AddStats is a + b, counter by counter (sums of samples).
+func AddStats(a, b Counters) Counters { return combine(a, b, 1) }
+
+// combine is x + sign*y over every counter (all are int64 or
+// time.Duration), so a new counter needs no edit here.
+func combine(x, y Counters, sign int64) Counters {
+	out := x
+	vo, vy := reflect.ValueOf(&out).Elem(), reflect.ValueOf(y)
+	for part := range vo.NumField() {
+		po, py := vo.Field(part), vy.Field(part)
+		for i := range po.NumField() {
+			f := po.Field(i)
+			f.SetInt(f.Int() + sign*py.Field(i).Int())
+		}
 	}
+	return out
 }
 
 // mapping is private anonymous memory of its own (page-aligned, shared
@@ -203,7 +189,7 @@ func unmapAll(ms ...*mapping) error {
 
 // openCLSkip is why OpenCL cases cannot run here ("" when they can).
 func openCLSkip() string {
-	if err := runtime.OpenCLUnavailable(); err != nil {
+	if err := runtime.Unavailable("opencl"); err != nil {
 		return err.Error()
 	}
 	return ""
@@ -211,17 +197,17 @@ func openCLSkip() string {
 
 // timed runs fn and returns its wall time and the device's counters over it
 // (dev may be nil).
-func timed(dev *runtime.Device, fn func() error) (time.Duration, runtime.Stats, error) {
-	var s0 runtime.Stats
+func timed(dev *runtime.Device, fn func() error) (time.Duration, Counters, error) {
+	var s0 Counters
 	if dev != nil {
-		s0 = dev.Stats()
+		s0 = countersOf(dev)
 	}
 	start := time.Now()
 	err := fn()
 	el := time.Since(start)
-	var d runtime.Stats
+	var d Counters
 	if dev != nil {
-		d = statsDelta(s0, dev.Stats())
+		d = statsDelta(s0, countersOf(dev))
 	}
 	return el, d, err
 }

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"github.com/svmrt/svmrt/backends/cpu"
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/runtime"
 	"github.com/svmrt/svmrt/svm"
@@ -104,11 +103,10 @@ func openDev(name string, k *kernels.Kernel, goBody bool, opts ...runtime.Option
 // checkCompiled fails when the cpu device ran anything but compiled
 // kernels (a HostFast path or a Go body).
 func checkCompiled(d *runtime.Device, wantFast bool) error {
-	c, ok := d.Backend().(*cpu.Device)
-	if !ok {
+	if d.Info().Name != "cpu" {
 		return nil
 	}
-	st := c.Stats()
+	st := d.Stats()
 	switch {
 	case wantFast && st.FastPathLaunches != st.Launches:
 		return fmt.Errorf("cpu: %d of %d launches took the HostFast path", st.FastPathLaunches, st.Launches)

@@ -71,7 +71,7 @@ func TestSuiteCatchesBrokenBehaviour(t *testing.T) {
 				t.Fatalf("no test %s", tc.test)
 			}
 			broken := Backend{Name: "simgpu-broken", Open: func() (*svmrt.Device, error) {
-				return svmrt.Open("simgpu", svmrt.WithVRAM(64<<20), svmrt.WithSimGPUOptions(simgpu.WithBugs(tc.bugs)))
+				return svmrt.Open("simgpu", svmrt.WithVRAM(64<<20), svmrt.WithBackendOptions(simgpu.WithBugs(tc.bugs)))
 			}}
 			svmtest.Set(tc.core)
 			r := RunOne(context.Background(), broken, ct, time.Minute)
@@ -107,8 +107,8 @@ func TestSuiteWithoutOpenCL(t *testing.T) {
 			t.Fatalf("%s on %s: %s: %s", r.Test, r.Backend, r.Status, r.Reason)
 		}
 	}
-	if !strings.Contains(fmt.Sprint(svmrt.OpenCLUnavailable()), "cannot load") {
-		t.Fatal(svmrt.OpenCLUnavailable())
+	if !strings.Contains(fmt.Sprint(svmrt.Unavailable("opencl")), "cannot load") {
+		t.Fatal(svmrt.Unavailable("opencl"))
 	}
 }
 

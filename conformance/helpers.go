@@ -5,6 +5,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/backends"
 	"github.com/svmrt/svmrt/kernels"
 	svmrt "github.com/svmrt/svmrt/runtime"
 	"github.com/svmrt/svmrt/svm"
@@ -209,3 +210,12 @@ func expectFault(c *C, err error, target error, lo, hi uintptr, what string) {
 
 // mprotect sets b's protection (syscall.Mprotect with raw prot bits).
 func mprotect(b []byte, prot int) error { return syscall.Mprotect(b, prot) }
+
+// migrateErr is Device.Migrate's error alone.
+func migrateErr(dev *svmrt.Device, p unsafe.Pointer, n uintptr) error {
+	_, err := dev.Migrate(p, n)
+	return err
+}
+
+// counters reads all of dev's counters, a simulated device's own included.
+func counters(dev *svmrt.Device) backends.Counters { return backends.CountersOf(dev.Backend()) }

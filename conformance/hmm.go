@@ -183,7 +183,7 @@ func sharedAnon(c *C) {
 		}
 	}
 	c.RequireMigration()
-	err := dev.Migrate(unsafe.Pointer(&mem[0]), uintptr(len(mem)))
+	_, err := dev.Migrate(unsafe.Pointer(&mem[0]), uintptr(len(mem)))
 	if err == nil || !errorsIs(err, svmrt.ErrNotSupported) {
 		c.Fatalf("explicit migration of shared memory: %v, want ErrNotSupported", err)
 	}
@@ -194,7 +194,11 @@ func explicitMigration(c *C) {
 	dev := c.Dev()
 	mem := mmapAnon(c, 8)
 	fill(mem, 1)
-	c.Check(dev.Migrate(unsafe.Pointer(&mem[0]), uintptr(len(mem))), "migrate to device")
+	moved, err := dev.Migrate(unsafe.Pointer(&mem[0]), uintptr(len(mem)))
+	c.Check(err, "migrate to device")
+	if moved != len(mem)/pageSize {
+		c.Errorf("migrate to device moved %d pages, want %d", moved, len(mem)/pageSize)
+	}
 	expectAll(c, dev, mem, svm.PageOnDevice, "after migrate")
 	n, err := svmrt.MigrateToHost(unsafe.Pointer(&mem[0]), uintptr(len(mem)))
 	c.Check(err, "migrate to host")
@@ -210,7 +214,7 @@ func partialFaultBack(c *C) {
 	dev := c.Dev()
 	mem := mmapAnon(c, 16)
 	fill(mem, 2)
-	c.Check(dev.Migrate(unsafe.Pointer(&mem[0]), uintptr(len(mem))), "migrate")
+	c.Check(migrateErr(dev, unsafe.Pointer(&mem[0]), uintptr(len(mem))), "migrate")
 	sink += mem[3*pageSize] + mem[9*pageSize+100] // CPU faults pages 3 and 9 home
 	st := states(c, dev, mem)
 	if st[3] == svm.PageOnDevice || st[9] == svm.PageOnDevice || st[5] != svm.PageOnDevice {
@@ -229,7 +233,7 @@ func releaseKeepsData(c *C) {
 	other := c.OpenAnother()
 	mem := mmapAnon(c, 8)
 	fill(mem, 3)
-	c.Check(other.Migrate(unsafe.Pointer(&mem[0]), uintptr(len(mem))), "migrate")
+	c.Check(migrateErr(other, unsafe.Pointer(&mem[0]), uintptr(len(mem))), "migrate")
 	c.Check(other.Close(), "close (release device memory)")
 	expectAll(c, c.Dev(), mem, svm.PageWritable, "after release")
 	checkFill(c, mem, 3, "after release")
@@ -266,8 +270,8 @@ func snapshotStates(c *C) {
 	mem[3*pageSize] = 1     // 3: read-only (below)
 	mem[4*pageSize] = 4     // 4: on this device
 	mem[5*pageSize] = 5     // 5: on the other device
-	c.Check(dev.Migrate(unsafe.Pointer(&mem[4*pageSize]), pageSize), "migrate to dev")
-	c.Check(other.Migrate(unsafe.Pointer(&mem[5*pageSize]), pageSize), "migrate to other")
+	c.Check(migrateErr(dev, unsafe.Pointer(&mem[4*pageSize]), pageSize), "migrate to dev")
+	c.Check(migrateErr(other, unsafe.Pointer(&mem[5*pageSize]), pageSize), "migrate to other")
 	c.Check(syscall.Mprotect(mem[3*pageSize:4*pageSize], syscall.PROT_READ), "mprotect")
 	c.Check(syscall.Mprotect(mem[6*pageSize:7*pageSize], syscall.PROT_NONE), "mprotect") // 6: no access
 	if _, _, e := syscall.Syscall(syscall.SYS_MUNMAP, addr(mem)+7*pageSize, pageSize, 0); e != 0 {

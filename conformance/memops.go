@@ -26,10 +26,10 @@ func exclusiveAccess(c *C) {
 	ev, err := dev.MakeExclusive(c.Ctx, unsafe.Pointer(&mem[0]), uintptr(len(mem)))
 	wait(c, ev, err, "make exclusive")
 	expectAll(c, dev, mem, svm.PageOnDevice, "after make-exclusive")
-	before := dev.Stats()
+	before := counters(dev)
 	const n = 8192
 	c.Check(run(c, dev, atomicInc, range1(n), words, int32(len(words)), int32(n)), "atomics")
-	after := dev.Stats()
+	after := counters(dev)
 	if after.RemoteAccesses != before.RemoteAccesses || after.DeviceFaults != before.DeviceFaults {
 		c.Errorf("atomics on exclusive pages were not local: %d remote accesses, %d faults",
 			after.RemoteAccesses-before.RemoteAccesses, after.DeviceFaults-before.DeviceFaults)

@@ -3,7 +3,6 @@ package conformance
 import (
 	"testing"
 
-	"github.com/svmrt/svmrt/backends/simgpu"
 	svmrt "github.com/svmrt/svmrt/runtime"
 )
 
@@ -11,17 +10,13 @@ import (
 // GPU: prefetching, read duplication, thrashing mitigation and zero-copy
 // change where pages live and what it costs, never what a program sees.
 func TestSuiteUnderEveryPolicy(t *testing.T) {
-	for _, name := range simgpu.PolicyNames() {
+	for _, name := range svmrt.PolicyNames("simgpu") {
 		if name == "demand" {
 			continue // the default: TestSuite runs it
 		}
 		t.Run(name, func(t *testing.T) {
 			b := Backend{Name: "simgpu/" + name, Open: func() (*svmrt.Device, error) {
-				p, err := simgpu.PolicyByName(name)
-				if err != nil {
-					return nil, err
-				}
-				return svmrt.Open("simgpu", svmrt.WithVRAM(64<<20), svmrt.WithPolicy(p))
+				return svmrt.Open("simgpu", svmrt.WithVRAM(64<<20), svmrt.WithPolicy(name))
 			}}
 			runSuite(t, b)
 		})

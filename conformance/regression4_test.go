@@ -20,7 +20,7 @@ import (
 // failed with ErrNotSupported instead of skipping; the skip notes said
 // PoCL runs kernels on host memory, which buffer mode does not.
 func TestRegression4BufferModeSuite(t *testing.T) {
-	if err := svmrt.OpenCLUnavailable(); err != nil {
+	if err := svmrt.Unavailable("opencl"); err != nil {
 		t.Skip(err)
 	}
 	found := false
@@ -31,7 +31,7 @@ func TestRegression4BufferModeSuite(t *testing.T) {
 		t.Error("Backends() has no opencl/buffer backend although OpenCL is available")
 	}
 	b := Backend{Name: "opencl/buffer", Open: func() (*svmrt.Device, error) {
-		return svmrt.Open("opencl", svmrt.WithOpenCLOptions(opencl.WithMode(opencl.ModeBuffer)))
+		return svmrt.Open("opencl", svmrt.WithBackendOptions(opencl.WithMode(opencl.ModeBuffer)))
 	}}
 	want := map[string]string{
 		"svm/host-device-atomics":     "not coherent with the host while a kernel runs",

@@ -25,8 +25,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/svmrt/svmrt/backends/opencl"
-	"github.com/svmrt/svmrt/backends/simgpu"
+	"github.com/svmrt/svmrt/backends"
 	svmrt "github.com/svmrt/svmrt/runtime"
 )
 
@@ -59,7 +58,7 @@ func Backends() []Backend {
 // OpenCLBuffer is OpenCL device 0 forced into buffer mode.
 func OpenCLBuffer() Backend {
 	return Backend{Name: "opencl/buffer", Open: func() (*svmrt.Device, error) {
-		return svmrt.Open("opencl", svmrt.WithOpenCLOptions(opencl.WithMode(opencl.ModeBuffer)))
+		return svmrt.Open("opencl", svmrt.WithBufferMode())
 	}}
 }
 
@@ -184,8 +183,8 @@ func whyNoMigration(dev *svmrt.Device, name, note string) string {
 	if err := svmrt.Degraded(); err != nil {
 		return fmt.Sprintf("pages cannot migrate in this process: %v", err)
 	}
-	if g, ok := dev.Backend().(*simgpu.Device); ok && !simgpu.MigratesOnFault(g.Policy()) {
-		return fmt.Sprintf("%s's memory policy %q maps faulting pages remotely, never migrates them", name, g.Policy().Name())
+	if p, ok := dev.Backend().(backends.FaultPolicy); ok && !p.MigratesOnFault() {
+		return fmt.Sprintf("%s's memory policy %q maps faulting pages remotely, never migrates them", name, p.PolicyName())
 	}
 	return ""
 }
@@ -236,7 +235,7 @@ func openCLNote(c *C) string {
 	if !strings.HasPrefix(c.dev.Name(), "opencl") {
 		return ""
 	}
-	if o, ok := c.dev.Backend().(*opencl.Device); ok && o.Mode() == opencl.ModeBuffer {
+	if !c.dev.Info().Caps.Coherent {
 		return " (OpenCL exposes no device page faults or page migration to the runtime; this device runs in buffer mode, on SVM buffers)"
 	}
 	return " (OpenCL exposes no device page faults or page migration to the runtime; PoCL's CPU device runs kernels on host memory)"

@@ -22,6 +22,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/backends"
 	"github.com/svmrt/svmrt/backends/simgpu"
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/svm"
@@ -43,7 +44,7 @@ type Workload struct {
 // Result is one row of the table.
 type Result struct {
 	Workload, Policy string
-	Stats            svm.Stats
+	Stats            backends.Counters
 	Clock            simgpu.ClockBreakdown
 	Host             time.Duration
 	Err              error
@@ -87,7 +88,7 @@ func RunOne(ctx context.Context, w Workload, policy string, opts ...simgpu.Optio
 	}
 	start := time.Now()
 	runErr := w.Run(ctx, d)
-	res := Result{Workload: w.Name, Policy: p.Name(), Stats: d.Stats(), Clock: d.Clock(), Host: time.Since(start), Err: runErr}
+	res := Result{Workload: w.Name, Policy: p.Name(), Stats: backends.CountersOf(d), Clock: d.Clock(), Host: time.Since(start), Err: runErr}
 	if err := d.Close(); err != nil && res.Err == nil {
 		res.Err = fmt.Errorf("close: %w", err)
 	}
@@ -156,7 +157,7 @@ func alloc(bytes int) (*region, error) {
 // free unmaps the region and forgets its advice (advice belongs to the
 // address range, which the next mmap may reuse).
 func (r *region) free() {
-	simgpu.ClearAdvice(r.addr(), uintptr(len(r.data)))
+	svm.ClearAdvice(r.addr(), uintptr(len(r.data)))
 	syscall.Munmap(r.mapping)
 }
 

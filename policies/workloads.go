@@ -132,10 +132,10 @@ func runStream(ctx context.Context, d *simgpu.Device, n int) error {
 func runAdviceHost(ctx context.Context, d *simgpu.Device) error {
 	return runSaxpy(ctx, d, AdviceN, 1, func(y, x *region) error {
 		for _, r := range []*region{y, x} {
-			if err := advise(r, simgpu.SetPreferredLocation, simgpu.LocationHost); err != nil {
+			if err := advise(r, svm.SetPreferredLocation, svm.LocationHost); err != nil {
 				return err
 			}
-			if err := advise(r, simgpu.SetAccessedBy, d.Location()); err != nil {
+			if err := advise(r, svm.SetAccessedBy, d.Location()); err != nil {
 				return err
 			}
 		}
@@ -225,14 +225,14 @@ func runReadMostly(ctx context.Context, d *simgpu.Device) error {
 	// The inputs are read-mostly; the output lives on the host and the
 	// device writes it remotely, so nothing needs writing back.
 	for _, r := range rs[1:] {
-		if err := advise(r, simgpu.SetReadMostly, simgpu.LocationNone); err != nil {
+		if err := advise(r, svm.SetReadMostly, svm.LocationNone); err != nil {
 			return err
 		}
 	}
-	if err := advise(rs[0], simgpu.SetPreferredLocation, simgpu.LocationHost); err != nil {
+	if err := advise(rs[0], svm.SetPreferredLocation, svm.LocationHost); err != nil {
 		return err
 	}
-	if err := advise(rs[0], simgpu.SetAccessedBy, d.Location()); err != nil {
+	if err := advise(rs[0], svm.SetAccessedBy, d.Location()); err != nil {
 		return err
 	}
 	want := make([]float32, GatherN)
@@ -254,8 +254,8 @@ func runReadMostly(ctx context.Context, d *simgpu.Device) error {
 	return nil
 }
 
-func advise(r *region, kind simgpu.AdviceKind, loc simgpu.Location) error {
-	return simgpu.Advise(r.addr(), uintptr(len(r.data)), kind, loc)
+func advise(r *region, kind svm.AdviceKind, loc svm.Location) error {
+	return svm.Advise(r.addr(), uintptr(len(r.data)), kind, loc)
 }
 
 func compareF32(name string, got, want []float32) error {

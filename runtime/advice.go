@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"unsafe"
 
-	"github.com/svmrt/svmrt/backends/simgpu"
+	"github.com/svmrt/svmrt/backends"
 	"github.com/svmrt/svmrt/svm"
 )
 
@@ -17,22 +17,15 @@ import (
 // (cpu) ignore it. RangeAttributes reads back what was set.
 
 // Location is where advice says data should live: Host, or a device's
-// Location().
-type Location = simgpu.Location
+// Location(). Advice is a property of the address range, kept by the
+// address space (package svm) and read by every device.
+type Location = svm.Location
 
 // Host is the host memory as a location.
-const Host Location = simgpu.LocationHost
+const Host Location = svm.LocationHost
 
 // AdviceRange is the advice in force over [Start, End).
-type AdviceRange = simgpu.AdviceRange
-
-// Policy is a simulated GPU's memory policy (see simgpu.Policy and
-// `svmrt policies`).
-type Policy = simgpu.Policy
-
-// WithPolicy sets a simulated GPU's memory policy, e.g.
-// WithPolicy(simgpu.PolicyByName("uvm")). The default is "demand".
-func WithPolicy(p Policy) Option { return WithSimGPUOptions(simgpu.WithPolicy(p)) }
+type AdviceRange = svm.AdviceRange
 
 // Location is the device as a preferred location. Devices without private
 // memory (cpu) work on host memory: their location is Host. A closed
@@ -43,10 +36,10 @@ func (d *Device) Location() Location {
 	closed := d.closed
 	d.mu.Unlock()
 	if closed {
-		return simgpu.LocationNone
+		return svm.LocationNone
 	}
-	if g, ok := d.be.(*simgpu.Device); ok {
-		return g.Location()
+	if m, ok := d.be.(backends.Migrator); ok {
+		return m.Location()
 	}
 	return Host
 }
@@ -55,12 +48,12 @@ func (d *Device) Location() Location {
 // the pages in host memory (devices map them remotely instead of migrating
 // them); a device's Location makes that device their home.
 func SetPreferredLocation(p unsafe.Pointer, n uintptr, loc Location) error {
-	return advise(p, n, simgpu.SetPreferredLocation, loc)
+	return advise(p, n, svm.SetPreferredLocation, loc)
 }
 
 // UnsetPreferredLocation removes the preferred location of [p, p+n).
 func UnsetPreferredLocation(p unsafe.Pointer, n uintptr) error {
-	return advise(p, n, simgpu.UnsetPreferredLocation, simgpu.LocationNone)
+	return advise(p, n, svm.UnsetPreferredLocation, svm.LocationNone)
 }
 
 // SetAccessedBy advises that d accesses [p, p+n): d keeps a mapping of the
@@ -71,20 +64,20 @@ func SetAccessedBy(p unsafe.Pointer, n uintptr, d *Device) error {
 	switch loc := d.Location(); loc {
 	case Host:
 		return nil
-	case simgpu.LocationNone:
-		return fmt.Errorf("runtime: set accessed-by %s: %w", d.Name(), ErrClosed)
+	case svm.LocationNone:
+		return d.fail("set accessed-by", ErrClosed)
 	default:
-		return advise(p, n, simgpu.SetAccessedBy, loc)
+		return advise(p, n, svm.SetAccessedBy, loc)
 	}
 }
 
 // UnsetAccessedBy removes d from the accessors of [p, p+n).
 func UnsetAccessedBy(p unsafe.Pointer, n uintptr, d *Device) error {
 	loc := d.Location()
-	if loc == Host || loc == simgpu.LocationNone {
+	if loc == Host || loc == svm.LocationNone {
 		return nil // nothing to undo (closing a device removes its advice)
 	}
-	return advise(p, n, simgpu.UnsetAccessedBy, loc)
+	return advise(p, n, svm.UnsetAccessedBy, loc)
 }
 
 // SetReadMostly advises that [p, p+n) is mostly read: a device reading it
@@ -92,28 +85,28 @@ func UnsetAccessedBy(p unsafe.Pointer, n uintptr, d *Device) error {
 // that duplicates, such as "uvm"); a write by either side collapses the
 // copies.
 func SetReadMostly(p unsafe.Pointer, n uintptr) error {
-	return advise(p, n, simgpu.SetReadMostly, simgpu.LocationNone)
+	return advise(p, n, svm.SetReadMostly, svm.LocationNone)
 }
 
 // UnsetReadMostly removes the read-mostly advice from [p, p+n).
 func UnsetReadMostly(p unsafe.Pointer, n uintptr) error {
-	return advise(p, n, simgpu.UnsetReadMostly, simgpu.LocationNone)
+	return advise(p, n, svm.UnsetReadMostly, svm.LocationNone)
 }
 
 // ClearAdvice removes all advice from [p, p+n).
-func ClearAdvice(p unsafe.Pointer, n uintptr) { simgpu.ClearAdvice(uintptr(p), n) }
+func ClearAdvice(p unsafe.Pointer, n uintptr) { svm.ClearAdvice(uintptr(p), n) }
 
 // RangeAttributes returns the advice set on [p, p+n): the pieces that carry
 // advice, in address order (cudaMemRangeGetAttributes).
 func RangeAttributes(p unsafe.Pointer, n uintptr) []AdviceRange {
-	return simgpu.RangeAdvice(uintptr(p), n)
+	return svm.RangeAdvice(uintptr(p), n)
 }
 
-func advise(p unsafe.Pointer, n uintptr, kind simgpu.AdviceKind, loc Location) error {
+func advise(p unsafe.Pointer, n uintptr, kind svm.AdviceKind, loc Location) error {
 	if p == nil {
 		return fmt.Errorf("runtime: advise %v: nil pointer: %w", kind, ErrInvalidValue)
 	}
-	if err := simgpu.Advise(uintptr(p), n, kind, loc); err != nil {
+	if err := svm.Advise(uintptr(p), n, kind, loc); err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
 	return nil
@@ -124,8 +117,8 @@ func advise(p unsafe.Pointer, n uintptr, kind simgpu.AdviceKind, loc Location) e
 // commands (cudaMemPrefetchAsync; MigrateMem is the OpenCL name).
 func (d *Device) PrefetchAsync(ctx context.Context, p unsafe.Pointer, n uintptr, toHost bool) (*Event, error) {
 	if !toHost {
-		if _, ok := d.be.(*simgpu.Device); !ok {
-			return nil, fmt.Errorf("runtime: prefetch on %s: device has no private memory: %w", d.Name(), ErrNotSupported)
+		if _, err := d.migrator(); err != nil {
+			return nil, d.fail("prefetch", err)
 		}
 	}
 	return d.enqueue(ctx, "prefetch", func(ctx context.Context) error {

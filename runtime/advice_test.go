@@ -8,7 +8,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/svmrt/svmrt/backends/simgpu"
 	"github.com/svmrt/svmrt/kernels"
 	svmrt "github.com/svmrt/svmrt/runtime"
 	"github.com/svmrt/svmrt/svm"
@@ -59,7 +58,7 @@ func TestRangeAttributesReturnWhatWasSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs = svmrt.RangeAttributes(p, n)
-	if len(rs) != 1 || rs[0].Advice != (simgpu.Advice{Preferred: svmrt.Host}) {
+	if len(rs) != 1 || rs[0].Advice != (svm.Advice{Preferred: svmrt.Host}) {
 		t.Fatalf("after unsets: %+v", rs)
 	}
 	svmrt.UnsetPreferredLocation(p, n)
@@ -107,9 +106,9 @@ func TestAdviceHostAccessedByNoMigration(t *testing.T) {
 	if err := svmrt.Saxpy(context.Background(), dev, y, x, 2); err != nil {
 		t.Fatal(err)
 	}
-	s := dev.Stats()
-	if s.PagesH2D != 0 || s.DeviceFaults != 0 || s.RemoteAccesses == 0 {
-		t.Fatalf("stats %+v: want remote accesses only", s)
+	s, sim := dev.Stats(), simStats(t, dev)
+	if s.PagesH2D != 0 || s.DeviceFaults != 0 || sim.RemoteAccesses == 0 {
+		t.Fatalf("stats %+v %+v: want remote accesses only", s, sim)
 	}
 	for i := range y {
 		if y[i] != 2*float32(i)+1 {
@@ -178,7 +177,7 @@ func TestDiscardDropsWithoutWriteBack(t *testing.T) {
 		x[i] = 5
 	}
 	p, l := f32ptr(x)
-	if err := dev.Migrate(p, l); err != nil {
+	if _, err := dev.Migrate(p, l); err != nil {
 		t.Fatal(err)
 	}
 	d2h := dev.Stats().PagesD2H
@@ -215,11 +214,7 @@ func TestDiscardDropsWithoutWriteBack(t *testing.T) {
 // duplicates under "uvm".
 func TestWithPolicyReadDuplication(t *testing.T) {
 	needMigration(t)
-	uvm, err := simgpu.PolicyByName("uvm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev := open(t, "simgpu", svmrt.WithPolicy(uvm))
+	dev := open(t, "simgpu", svmrt.WithPolicy("uvm"))
 	src := make([]float32, 8192)
 	for i := range src {
 		src[i] = float32(i)
@@ -299,4 +294,14 @@ func TestAdviceManyDisjointRanges(t *testing.T) {
 		t.Fatalf("advice on %d disjoint ranges took %v", n, el)
 	}
 	t.Logf("advice on %d disjoint ranges: %v", n, el)
+}
+
+// simStats is a simulated device's own counters.
+func simStats(t *testing.T, dev *svmrt.Device) svmrt.SimStats {
+	t.Helper()
+	s, ok := dev.SimStats()
+	if !ok {
+		t.Fatalf("%s is not a simulated device", dev.Name())
+	}
+	return s
 }

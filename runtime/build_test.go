@@ -143,7 +143,7 @@ func TestUserModule(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	want := []string{"cpu: 0 3 6 3069", "simgpu: 0 3 6 3069"}
-	if svmrt.OpenCLUnavailable() == nil {
+	if svmrt.Unavailable("opencl") == nil {
 		want = append(want, "opencl: 0 3 6 3069")
 	}
 	for _, w := range want {

@@ -72,7 +72,7 @@ func FuzzMemoryCommands(f *testing.F) {
 			err = wait(d.Launch(ctx, kernels.Saxpy, kernels.Range1D(g, l), a1, a2, float32(2), kn))
 		case 3:
 			err = d.Prefetch(p1, size)
-			if e := d.Migrate(p2, size); err == nil {
+			if _, e := d.Migrate(p2, size); err == nil {
 				err = e
 			}
 		case 4:

@@ -18,7 +18,7 @@ import (
 
 func openCLOrSkip(t *testing.T) {
 	t.Helper()
-	if err := svmrt.OpenCLUnavailable(); err != nil {
+	if err := svmrt.Unavailable("opencl"); err != nil {
 		t.Skip(err)
 	}
 }
@@ -39,7 +39,7 @@ func TestOpenCLMulMatAgreesWithCPUAndSimGPU(t *testing.T) {
 		"cpu":           open(t, "cpu"),
 		"simgpu":        open(t, "simgpu", svmrt.WithVRAM(16<<20)),
 		"opencl":        open(t, "opencl"),
-		"opencl-buffer": open(t, "opencl:0", svmrt.WithOpenCLOptions(opencl.WithMode(opencl.ModeBuffer))),
+		"opencl-buffer": open(t, "opencl:0", svmrt.WithBackendOptions(opencl.WithMode(opencl.ModeBuffer))),
 	}
 	for name, d := range devs {
 		r := make([]float32, m*m)
@@ -68,7 +68,7 @@ func TestOpenCLMulMatAgreesWithCPUAndSimGPU(t *testing.T) {
 // does not name is ErrNotSupported, not a wrong answer.
 func TestOpenCLBufferModeListWalkNotSupported(t *testing.T) {
 	openCLOrSkip(t)
-	d := open(t, "opencl", svmrt.WithOpenCLOptions(opencl.WithMode(opencl.ModeBuffer)))
+	d := open(t, "opencl", svmrt.WithBackendOptions(opencl.WithMode(opencl.ModeBuffer)))
 	heads := []*kernels.ListNode{{Value: 1}, {Value: 2, Next: &kernels.ListNode{Value: 3}}}
 	out := []float32{-1, -1}
 	err := d.Run(context.Background(), kernels.ListWalk, kernels.ListWalkRange(2), out, heads, int32(2))
@@ -126,7 +126,7 @@ func TestOpenCLMemoryCommands(t *testing.T) {
 	openCLOrSkip(t)
 	ctx := context.Background()
 	for _, mode := range []opencl.Mode{opencl.ModeAuto, opencl.ModeBuffer} {
-		d := open(t, "opencl", svmrt.WithOpenCLOptions(opencl.WithMode(mode)))
+		d := open(t, "opencl", svmrt.WithBackendOptions(opencl.WithMode(mode)))
 		wait := func(ev *svmrt.Event, err error) {
 			t.Helper()
 			if err == nil {
@@ -211,7 +211,7 @@ func childtestInChild(t *testing.T, key, val string) bool {
 // device index the machine does not have returned an error no caller could
 // errors.Is.
 func TestRegression4NoSuchOpenCLDevice(t *testing.T) {
-	if err := svmrt.OpenCLUnavailable(); err != nil {
+	if err := svmrt.Unavailable("opencl"); err != nil {
 		t.Skip(err)
 	}
 	_, err := svmrt.Open("opencl:99")

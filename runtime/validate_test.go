@@ -28,10 +28,10 @@ func arm(t *testing.T, limit time.Duration) { watchdog.Arm(t, limit, svm.Default
 // ICD loader when a platform is installed).
 func everyDevice(t *testing.T) []string {
 	names := []string{"cpu", "simgpu"}
-	if svmrt.OpenCLUnavailable() == nil {
+	if svmrt.Unavailable("opencl") == nil {
 		names = append(names, "opencl")
 	} else {
-		t.Logf("opencl not tested: %v", svmrt.OpenCLUnavailable())
+		t.Logf("opencl not tested: %v", svmrt.Unavailable("opencl"))
 	}
 	return names
 }
@@ -193,7 +193,7 @@ func TestDeviceMemoryUnreachableFromCPU(t *testing.T) {
 	for i := range data {
 		data[i] = uint32(i) * 3
 	}
-	if err := g.Migrate(unsafe.Pointer(&data[0]), uintptr(len(data))*4); err != nil {
+	if _, err := g.Migrate(unsafe.Pointer(&data[0]), uintptr(len(data))*4); err != nil {
 		t.Fatal(err)
 	}
 	mem := g.Backend().(*simgpu.Device).Mem()
@@ -297,7 +297,7 @@ func TestEveryCommandAfterClose(t *testing.T) {
 		errs := map[string]error{"close": d.Close(), "snapshot": snapErr, "launch": launchErr, "memfill": fillErr}
 		if name == "simgpu" {
 			errs["prefetch"] = d.Prefetch(p, n)
-			errs["migrate"] = d.Migrate(p, n)
+			_, errs["migrate"] = d.Migrate(p, n)
 		}
 		for what, err := range errs {
 			if !errors.Is(err, svmrt.ErrClosed) {

@@ -75,7 +75,7 @@ func TestCompiledKernels(t *testing.T) {
 			t.Fatalf("out[%d] = %d, want %d", i, out[i], want)
 		}
 	}
-	if s := d.Stats(); s.CompiledLaunches != 2 || s.WorkItems != 4096+1024 {
+	if s := d.CPUStats(); s.CompiledLaunches != 2 || s.WorkItems != 4096+1024 {
 		t.Errorf("stats %+v: want 2 compiled launches of 5120 items", s)
 	}
 }

@@ -61,10 +61,6 @@ import (
 	"github.com/svmrt/svmrt/kernels"
 )
 
-// ErrClosed is wrapped by a launch after Close, and by a second Close (the
-// runtime's and svm's ErrClosed).
-var ErrClosed = errdefs.ErrClosed
-
 // Info describes the host CPU as a compute device.
 type Info struct {
 	Name, Vendor string // brand string and vendor ("GenuineIntel"), as cpuid reports them
@@ -132,11 +128,12 @@ func New(opts ...Option) *Device {
 // Name is the backend's name, "cpu".
 func (d *Device) Name() string { return "cpu" }
 
-// Info describes the host CPU.
-func (d *Device) Info() Info { return d.info }
+// CPU describes the host CPU.
+func (d *Device) CPU() Info { return d.info }
 
-// Stats returns the device's counters.
-func (d *Device) Stats() Stats {
+// CPUStats returns the device's own counters (work-groups and work-items
+// run, and the paths launches took).
+func (d *Device) CPUStats() Stats {
 	return Stats{
 		Launches:         d.launches.Load(),
 		WorkGroups:       d.groups.Load(),
@@ -152,7 +149,7 @@ func (d *Device) Stats() Stats {
 // beyond memory; a second Close is an error wrapping ErrClosed.
 func (d *Device) Close() error {
 	if !d.closed.CompareAndSwap(false, true) {
-		return fmt.Errorf("cpu: close: %w", ErrClosed)
+		return fmt.Errorf("cpu: close: %w", errdefs.ErrClosed)
 	}
 	return nil
 }
@@ -161,11 +158,16 @@ func (d *Device) Close() error {
 // work-item has run, or with the first error: an invalid range
 // (kernels.ErrInvalidNDRange), arguments that do not match the kernel
 // (kernels.ErrBadArgs), a failing work-item (the error kernels.RunGroup
-// reports), ctx.Err() if cancellation kept work-groups from running, or
-// ErrClosed.
+// reports: a fault is also the svm.FaultError a mirroring device gives,
+// see launchFault), ctx.Err() if cancellation kept work-groups from
+// running, or svm.ErrClosed.
 func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRange, a *kernels.Args) error {
+	return d.launchFault(d.launch(ctx, k, nd, a))
+}
+
+func (d *Device) launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRange, a *kernels.Args) error {
 	if d.closed.Load() {
-		return fmt.Errorf("cpu: launch: %w", ErrClosed)
+		return fmt.Errorf("cpu: launch: %w", errdefs.ErrClosed)
 	}
 	if k == nil {
 		return errors.New("cpu: launch of a nil kernel")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/svmrt/svmrt/kernels"
+	"github.com/svmrt/svmrt/svm"
 )
 
 func bind(t testing.TB, k *kernels.Kernel, vals ...any) *kernels.Args {
@@ -35,7 +36,7 @@ func randF32(r *rand.Rand, n int) []float32 {
 
 func TestInfo(t *testing.T) {
 	d := New()
-	info := d.Info()
+	info := d.CPU()
 	t.Logf("%+v", info)
 	if d.Name() != "cpu" {
 		t.Errorf("Name = %q", d.Name())
@@ -174,7 +175,7 @@ func TestLibraryKernels(t *testing.T) {
 		d := New(opts...)
 		for _, c := range libraryCases(1) {
 			t.Run(fmt.Sprintf("fast=%v/%s", fast, c.name), func(t *testing.T) {
-				before := d.Stats()
+				before := d.CPUStats()
 				a, check := c.args(t)
 				if err := d.Launch(context.Background(), c.k, c.nd, a); err != nil {
 					t.Fatal(err)
@@ -182,7 +183,7 @@ func TestLibraryKernels(t *testing.T) {
 				if err := check(); err != nil {
 					t.Fatal(err)
 				}
-				after := d.Stats()
+				after := d.CPUStats()
 				if after.Launches != before.Launches+1 {
 					t.Fatalf("Launches %d -> %d", before.Launches, after.Launches)
 				}
@@ -216,7 +217,7 @@ func TestCancel(t *testing.T) {
 	if err := d.Launch(ctx, kernels.Saxpy, kernels.SaxpyRange(n), a); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled before launch: %v", err)
 	}
-	if s := d.Stats(); s.WorkGroups != 0 || s.Launches != 0 {
+	if s := d.CPUStats(); s.WorkGroups != 0 || s.Launches != 0 {
 		t.Fatalf("work done for a cancelled launch: %+v", s)
 	}
 
@@ -233,7 +234,7 @@ func TestCancel(t *testing.T) {
 	if err := d.Launch(ctx, k, nd, bind(t, k)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled mid-launch: %v", err)
 	}
-	if s := d.Stats(); s.WorkGroups != 1 {
+	if s := d.CPUStats(); s.WorkGroups != 1 {
 		t.Fatalf("%d groups ran after cancellation, want 1", s.WorkGroups)
 	}
 
@@ -251,7 +252,7 @@ func TestCancel(t *testing.T) {
 	if err := d.Launch(ctx, k, nd, bind(t, k)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled mid-launch with 4 workers: %v", err)
 	}
-	if got := d.Stats().WorkGroups; got >= uint64(nd.TotalGroups()) {
+	if got := d.CPUStats().WorkGroups; got >= uint64(nd.TotalGroups()) {
 		t.Fatalf("all %d groups ran despite cancellation", got)
 	}
 
@@ -320,10 +321,10 @@ func TestErrors(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Close(); !errors.Is(err, ErrClosed) {
+	if err := d.Close(); !errors.Is(err, svm.ErrClosed) {
 		t.Fatal("second Close:", err, "want ErrClosed")
 	}
-	if err := d.Launch(ctx, kernels.Saxpy, kernels.SaxpyRange(100), bind(t, kernels.Saxpy, y, y, float32(1), 100)); !errors.Is(err, ErrClosed) {
+	if err := d.Launch(ctx, kernels.Saxpy, kernels.SaxpyRange(100), bind(t, kernels.Saxpy, y, y, float32(1), 100)); !errors.Is(err, svm.ErrClosed) {
 		t.Errorf("after Close: %v", err)
 	}
 }
@@ -394,7 +395,7 @@ func TestConcurrentLaunches(t *testing.T) {
 			for err := range errs {
 				t.Error(err)
 			}
-			total := devs[0].Stats().Launches + devs[1].Stats().Launches
+			total := devs[0].CPUStats().Launches + devs[1].CPUStats().Launches
 			if total != goroutines*perG {
 				t.Fatalf("%d launches counted, want %d", total, goroutines*perG)
 			}

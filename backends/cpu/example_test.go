@@ -28,7 +28,7 @@ func ExampleDevice_Launch() {
 		panic(err)
 	}
 	fmt.Println(r[0*m+m-1], r[5*m+m-6], r[5*m+5])
-	fmt.Println("fast path launches:", dev.Stats().FastPathLaunches)
+	fmt.Println("fast path launches:", dev.CPUStats().FastPathLaunches)
 	// Output:
 	// 3 3 0
 	// fast path launches: 1

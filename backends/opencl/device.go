@@ -21,10 +21,6 @@ import (
 	"github.com/svmrt/svmrt/svm"
 )
 
-// ErrClosed is returned by commands on a closed Device.
-// It is svm.ErrClosed, shared by every backend and the runtime.
-var ErrClosed = svm.ErrClosed
-
 // ErrNoDevice is wrapped by Open's error for an index this machine has no
 // device for.
 var ErrNoDevice = errors.New("opencl: no such device")
@@ -99,13 +95,6 @@ type Device struct {
 	launches, bytesIn, bytesOut, hostNs atomic.Int64
 }
 
-var _ interface {
-	Name() string
-	Launch(context.Context, *kernels.Kernel, kernels.NDRange, *kernels.Args) error
-	Stats() svm.Stats
-	Close() error
-} = (*Device)(nil)
-
 // Open opens device index of Devices() (every device of every platform,
 // in platform order). Errors wrap ErrUnavailable when OpenCL is not usable
 // here, svm.ErrNotSupported when the device lacks SVM altogether.
@@ -157,8 +146,8 @@ func Open(index int, opts ...Option) (*Device, error) {
 // Name is "opencl:N".
 func (d *Device) Name() string { return fmt.Sprintf("opencl:%d", d.index) }
 
-// Info is the device's discovery information.
-func (d *Device) Info() DeviceInfo { return d.sh.info }
+// DeviceInfo is the device's discovery information.
+func (d *Device) DeviceInfo() DeviceInfo { return d.sh.info }
 
 // Mode is the mode launches use, and ModeReason why.
 func (d *Device) Mode() Mode { return d.mode }
@@ -185,25 +174,13 @@ func (d *Device) Describe() string {
 		i.Name, i.Platform, i.Version, i.ComputeUnits, i.GlobalMem>>20, i.SVM, d.mode, d.why, notes)
 }
 
-// Stats: Launches, BytesH2D/BytesD2H (bytes staged into and out of SVM
-// buffers in buffer mode, and bytes copied by Copy), HostTime (wall time in
-// Launch). The rest is zero: an OpenCL device reports no faults.
-func (d *Device) Stats() svm.Stats {
-	return svm.Stats{
-		Launches: d.launches.Load(),
-		BytesH2D: d.bytesIn.Load(),
-		BytesD2H: d.bytesOut.Load(),
-		HostTime: time.Duration(d.hostNs.Load()),
-	}
-}
-
 // begin registers a command; end (called when the device is done with it,
 // even after the caller stopped waiting) unregisters it.
 func (d *Device) begin() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return ErrClosed
+		return svm.ErrClosed
 	}
 	d.inflight.Add(1)
 	d.running.Add(1)

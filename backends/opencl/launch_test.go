@@ -62,7 +62,7 @@ func randF32(r *rand.Rand, n int) []float32 {
 func TestModeProbe(t *testing.T) {
 	d := openTest(t, ModeAuto)
 	t.Logf("%s: %s", d.Name(), d.Describe())
-	info := d.Info()
+	info := d.DeviceInfo()
 	switch {
 	case info.SVM.FineSystem:
 		if d.Mode() != ModePassThrough {
@@ -129,7 +129,7 @@ func TestLibraryKernels(t *testing.T) {
 				for _, c := range []struct{ n, local int }{{5000, 256}, {1000, 96}, {4096, 1024}, {7, 0}} {
 					in := randF32(r, c.n)
 					nd := kernels.SumRange(c.n, c.local)
-					if nd.GroupSize() > d.Info().MaxWorkGroupSize {
+					if nd.GroupSize() > d.DeviceInfo().MaxWorkGroupSize {
 						continue
 					}
 					want := kernels.RefSumReduce(in, c.n, c.local)

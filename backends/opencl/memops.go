@@ -140,10 +140,14 @@ func (d *Device) Unmap(ctx context.Context, p, n uintptr) error {
 // MigrateMem asks the device to move [p, p+n) to itself, or to the host
 // when toHost (clEnqueueSVMMigrateMem, OpenCL 2.1: a hint, the data stays
 // the same), and waits for it. A library without the entry point (2.0) is
-// svm.ErrNotSupported.
+// svm.ErrNotSupported. Pages of the range that another (simulated) device
+// holds come home first, so this device can reach them.
 func (d *Device) MigrateMem(ctx context.Context, p, n uintptr, toHost bool) error {
 	if err := ctx.Err(); err != nil {
 		return err // an ended ctx enqueues nothing
+	}
+	if _, err := svm.Default().MigrateToHost(p, n); err != nil {
+		return err
 	}
 	if d.mode == ModeBuffer || n == 0 {
 		return d.sync(ctx, "migrate")

@@ -169,7 +169,7 @@ func TestRegression4FillOnClosedDevice(t *testing.T) {
 	dst := uintptr(unsafe.Pointer(&region[0]))
 	live, vm := liveSVM.Load(), vmSizeKB()
 	for i := 0; i < 20; i++ {
-		if err := d.Fill(context.Background(), dst, []byte{1, 2, 3, 4}, uintptr(len(region))); !errors.Is(err, ErrClosed) {
+		if err := d.Fill(context.Background(), dst, []byte{1, 2, 3, 4}, uintptr(len(region))); !errors.Is(err, svm.ErrClosed) {
 			t.Fatal(err)
 		}
 	}

@@ -164,7 +164,7 @@ func TestCancelWhileRunning(t *testing.T) {
 	if atomic.LoadUint32(&flag[2]) != 1 {
 		t.Fatal("the kernel did not complete before Close returned")
 	}
-	if err := d.Launch(context.Background(), waitFlag, kernels.Range1D(1, 1), mustBind(t, waitFlag, flag)); !errors.Is(err, ErrClosed) {
+	if err := d.Launch(context.Background(), waitFlag, kernels.Range1D(1, 1), mustBind(t, waitFlag, flag)); !errors.Is(err, svm.ErrClosed) {
 		t.Fatalf("launch after close: %v", err)
 	}
 	// A context that is already done: nothing is enqueued.

@@ -26,7 +26,7 @@ func needUFFD(t *testing.T) {
 
 // mulmatRun runs the seed's sample on a fresh device and returns its
 // counters and clock (host-side fields cleared).
-func mulmatRun(t *testing.T, m int) (svm.Stats, ClockBreakdown) {
+func mulmatRun(t *testing.T, m int) (counters, ClockBreakdown) {
 	d := newDev(t)
 	a, b, r := make([]float32, m*m), make([]float32, m*m), make([]float32, m*m)
 	for i := range a {
@@ -35,7 +35,7 @@ func mulmatRun(t *testing.T, m int) (svm.Stats, ClockBreakdown) {
 	if err := run(t, d, kernels.MulMat, kernels.MulMatRange(m), r, a, b, int32(m)); err != nil {
 		t.Fatal(err)
 	}
-	st := d.Stats()
+	st := countersOf(d)
 	st.HostTime, st.CPUFaults, st.PagesD2H, st.BytesD2H = 0, 0, 0, 0
 	runtime.KeepAlive(r)
 	return st, d.Clock()
@@ -78,13 +78,13 @@ func TestSnapshotAfterLaunchAndFaultBack(t *testing.T) {
 			t.Fatalf("page %#x: %v, want on-device", p.Addr, p.State)
 		}
 	}
-	before := d.Stats().CPUFaults
+	before := countersOf(d).CPUFaults
 	for i := range y {
 		if y[i] != 0.5*float32(i)+3 {
 			t.Fatalf("y[%d]=%v", i, y[i])
 		}
 	}
-	if d.Stats().CPUFaults <= before {
+	if countersOf(d).CPUFaults <= before {
 		t.Fatal("reading device-resident y took no CPU fault")
 	}
 	snap, _ = svm.Default().Snapshot(base, uintptr(n*4), d.Mem().ID())
@@ -172,7 +172,7 @@ func TestConcurrentCPUAndDeviceWritesLoseNothing(t *testing.T) {
 			if done < 1 {
 				t.Fatalf("only %d rounds in %v", done, budget)
 			}
-			t.Logf("%d rounds; device %+v", done, d.Stats())
+			t.Logf("%d rounds; device %+v", done, countersOf(d))
 			if s := svm.Default().ServiceStats(); s.Errors != 0 {
 				t.Fatalf("fault service errors: %+v", s)
 			}
@@ -334,7 +334,7 @@ func TestDegradedMode(t *testing.T) {
 				t.Fatalf("y[%d]=%v", i, y[i])
 			}
 		}
-		st := d.Stats()
+		st := countersOf(d)
 		if st.PagesH2D != 0 || st.RemoteAccesses == 0 {
 			t.Fatalf("degraded mode migrated or did not access remotely: %+v", st)
 		}

@@ -102,6 +102,7 @@ func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd ke
 	defer rl.Free()
 	return d.exclusive(func(l *launch, start time.Time) error {
 		d.launches.Add(1)
+		d.compiledLaunches.Add(1)
 		l.k, l.nd, l.a = k, nd, a
 		resident := d.cfg.cost.Resident(nd.GroupSize(), rl.LocalBytes)
 		sms, err := d.sms(resident * nd.GroupSize())

@@ -51,7 +51,7 @@ func alignedF32(t *testing.T, n int) []float32 {
 
 // saxpyFaults runs the library saxpy (compiled) over fresh memory and
 // returns the device's counters.
-func saxpyFaults(t *testing.T, n int, opts ...Option) svm.Stats {
+func saxpyFaults(t *testing.T, n int, opts ...Option) counters {
 	t.Helper()
 	d := newDev(t, opts...)
 	x, y := freshF32(t, n), freshF32(t, n)
@@ -61,7 +61,7 @@ func saxpyFaults(t *testing.T, n int, opts ...Option) svm.Stats {
 	if err := run(t, d, kernels.Saxpy, kernels.Range1D(n, 256), y, x, float32(2), int32(n)); err != nil {
 		t.Fatal(err)
 	}
-	st := d.Stats()
+	st := countersOf(d)
 	for i := range y {
 		if y[i] != 2*float32(i)+1 {
 			t.Fatalf("y[%d] = %v, want %v", i, y[i], 2*float32(i)+1)
@@ -82,7 +82,7 @@ func TestCompiledWarpCoalescesFaults(t *testing.T) {
 	w64 := saxpyFaults(t, n, WithWarpSize(64))
 	w1 := saxpyFaults(t, n, WithWarpSize(1))
 	t.Logf("faults: warp 1 %d, 32 %d, 64 %d; pages H→D %d", w1.DeviceFaults, w32.DeviceFaults, w64.DeviceFaults, w32.PagesH2D)
-	for _, st := range []svm.Stats{w1, w32, w64} {
+	for _, st := range []counters{w1, w32, w64} {
 		if st.PagesH2D != pages {
 			t.Errorf("pages H→D %d, want %d", st.PagesH2D, pages)
 		}
@@ -101,7 +101,7 @@ func TestCompiledWarpCoalescesFaults(t *testing.T) {
 // run.
 func TestCompiledDeterministic(t *testing.T) {
 	needCompiler(t)
-	runMulMat := func() (svm.Stats, time.Duration) {
+	runMulMat := func() (counters, time.Duration) {
 		d := newDev(t)
 		m := 128
 		// Fresh mappings (Go heap pages are shared with other objects the
@@ -114,7 +114,7 @@ func TestCompiledDeterministic(t *testing.T) {
 		if err := run(t, d, kernels.MulMat, kernels.MulMatRange(m), r, a, b, int32(m)); err != nil {
 			t.Fatal(err)
 		}
-		st, clock := d.Stats(), d.Clock().Total() // before the host reads r back
+		st, clock := countersOf(d), d.Clock().Total() // before the host reads r back
 		ref := make([]float32, m*m)
 		kernels.RefMulMat(ref, a, b, m)
 		for i := range r {

@@ -46,7 +46,7 @@
 // (as PCIe AtomicOps would be).
 //
 // Lock order: Device.launchMu (one launch at a time; protects the policy
-// state, memState) → wave.mu → adviceStore.mu, Clock.mu →
+// state, memState) → wave.mu → svm advice lock, Clock.mu →
 // svm's locks.
 package simgpu
 
@@ -61,6 +61,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/svmrt/svmrt/backends"
 	"github.com/svmrt/svmrt/internal/devrt"
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/svm"
@@ -85,13 +86,7 @@ type config struct {
 }
 
 // Progress reports how far a launch has got; see WithProgress.
-type Progress struct {
-	Kernel       string
-	Wave, Waves  int           // waves done, waves in the launch
-	DeviceFaults int64         // device faults so far (all launches)
-	Simulated    time.Duration // device clock now
-	Elapsed      time.Duration // host time since the launch started
-}
+type Progress = backends.Progress
 
 // WithProgress calls fn after every wave of every launch (from the
 // launching goroutine; keep it cheap).
@@ -146,6 +141,7 @@ type Device struct {
 
 	// Counters (atomics: read by Stats at any time).
 	launches, faults, batches, remote, tlbHits, tlbMisses atomic.Int64
+	compiledLaunches                                      atomic.Int64
 	evictions, pagesEvicted, pagesPrefetched              atomic.Int64
 	thrashEvents, throttles, pins                         atomic.Int64
 	hostNs                                                atomic.Int64
@@ -219,39 +215,6 @@ func (d *Device) Clock() ClockBreakdown { return d.clock.Breakdown() }
 // Degraded reports why pages cannot migrate (nil when they can).
 func (d *Device) Degraded() error { return d.space.Degraded() }
 
-// Stats implements the runtime's per-device statistics.
-func (d *Device) Stats() svm.Stats {
-	cpuFaults, h2d, d2h, _ := d.mem.Counters()
-	dups, collapses := d.mem.DupCounters()
-	return svm.Stats{
-		Launches:       d.launches.Load(),
-		DeviceFaults:   d.faults.Load(),
-		FaultBatches:   d.batches.Load(),
-		PagesH2D:       h2d,
-		BytesH2D:       h2d * svm.PageSize,
-		PagesD2H:       d2h,
-		BytesD2H:       d2h * svm.PageSize,
-		CPUFaults:      cpuFaults,
-		RemoteAccesses: d.remote.Load(),
-		TLBHits:        d.tlbHits.Load(),
-		TLBMisses:      d.tlbMisses.Load(),
-		Evictions:      d.evictions.Load(),
-		PagesEvicted:   d.pagesEvicted.Load(),
-		PagesPrefetch:  d.pagesPrefetched.Load(),
-		ThrashEvents:   d.thrashEvents.Load(),
-		Throttles:      d.throttles.Load(),
-		Pins:           d.pins.Load(),
-		Duplicates:     dups,
-		Collapses:      collapses,
-		SimulatedTime:  d.clock.Now(),
-		HostTime:       time.Duration(d.hostNs.Load()),
-	}
-}
-
-// ErrClosed is wrapped by every command after Close, and by a second Close
-// (svm.ErrClosed).
-var ErrClosed = svm.ErrClosed
-
 // Close brings every page the device holds home and releases everything
 // New took: its slot in the page table, its arena, its SMs. A second Close,
 // and every command after Close, is an error wrapping ErrClosed.
@@ -259,10 +222,10 @@ func (d *Device) Close() error {
 	d.launchMu.Lock()
 	defer d.launchMu.Unlock()
 	if d.closed {
-		return fmt.Errorf("simgpu: close %s: %w", d.Name(), ErrClosed)
+		return fmt.Errorf("simgpu: close %s: %w", d.Name(), svm.ErrClosed)
 	}
 	d.closed = true
-	forgetDeviceAdvice(d.Location()) // the slot will be reused by another device
+	svm.ForgetDeviceAdvice(d.mem.Location()) // the slot will be reused by another device
 	d.smp.free()
 	return d.mem.Release()
 }
@@ -343,7 +306,7 @@ func (d *Device) exclusive(fn func(l *launch, start time.Time) error) error {
 	start := time.Now()
 	defer func() { d.hostNs.Add(int64(time.Since(start))) }()
 	if d.closed {
-		return fmt.Errorf("simgpu: %s: %w", d.Name(), ErrClosed)
+		return fmt.Errorf("simgpu: %s: %w", d.Name(), svm.ErrClosed)
 	}
 	d.space.Sync()
 	maps, err := d.space.Maps(true)
@@ -353,7 +316,7 @@ func (d *Device) exclusive(fn func(l *launch, start time.Time) error) error {
 	d.chargeHostActivity()
 	d.ms.tick++ // a copy or fill is one round: its chunks stay while it runs
 	l := &launch{dev: d, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}
-	l.advice.refresh()
+	l.advice.Refresh()
 	l.now = d.clock.Now()
 	return fn(l, start)
 }
@@ -388,7 +351,7 @@ type launch struct {
 	maps     *svm.Maps            // CPU mappings as of the launch start / last fault round
 	remote   map[uint64]remoteMap // page -> remote mapping
 	errPages map[uint64]error     // page -> the error its accesses abort with
-	advice   adviceSnapshot       // the advice in force (refreshed every round)
+	advice   svm.AdviceSnapshot   // the advice in force (refreshed every round)
 	now      time.Duration        // the clock as of the last refresh: work-items read it instead of taking the clock's lock
 
 	mems []itemMem // work-item memories, reused by every wave (scheduler only)
@@ -612,7 +575,7 @@ func (l *launch) service(faults []Fault) error {
 func (l *launch) serviceBatch(maps *svm.Maps, b Batch, faults []Fault) (bad, err error) {
 	d := l.dev
 	cost := d.cfg.cost
-	l.advice.refresh()
+	l.advice.Refresh()
 	l.now = d.clock.Now()
 	var launchErr error
 	fail := func(page uint64, e error) {
@@ -640,11 +603,11 @@ func (l *launch) serviceBatch(maps *svm.Maps, b Batch, faults []Fault) (bad, err
 		serviced = append(serviced, page)
 		place := MapRemote
 		if v.Migratable() && d.space.Degraded() == nil {
-			adv := l.advice.at(uintptr(page))
+			adv := l.advice.At(uintptr(page))
 			verdict := d.cfg.policy.Place(FaultInfo{
 				Page: page, Write: pf.Write, Advice: adv,
 				AccessedByMe:  adv.AccessedByDevice(d.mem.ID()),
-				PreferredHere: adv.Preferred == d.Location(),
+				PreferredHere: adv.Preferred == d.mem.Location(),
 				OnOtherDevice: svm.WordState(word) == svm.StateDevice,
 				Thrash:        d.noteThrash(page),
 				Now:           d.clock.Now(),
@@ -832,7 +795,7 @@ func (l *launch) prefetch(maps *svm.Maps, demand []uint64) []uint64 {
 			if v, ok := maps.Find(uintptr(page)); !ok || !v.Migratable() {
 				continue
 			}
-			if adv := l.advice.at(uintptr(page)); adv.Preferred == LocationHost || adv.ReadMostly {
+			if adv := l.advice.At(uintptr(page)); adv.Preferred == svm.LocationHost || adv.ReadMostly {
 				continue
 			}
 			if d.pinned(page, d.clock.Now()) {
@@ -907,8 +870,14 @@ func (d *Device) Prefetch(start, length uintptr) error { return d.migrate(start,
 
 // Migrate is Prefetch that insists: a range that is not private anonymous
 // memory (shared, file-backed, the stack) fails with ErrNotSupported naming
-// the mapping, before anything moves.
-func (d *Device) Migrate(start, length uintptr) error { return d.migrate(start, length, true) }
+// the mapping, before anything moves. It returns how many pages moved into
+// the device's memory.
+func (d *Device) Migrate(start, length uintptr) (int, error) {
+	_, before, _, _ := d.mem.Counters()
+	err := d.migrate(start, length, true)
+	_, after, _, _ := d.mem.Counters()
+	return int(after - before), err
+}
 
 func (d *Device) migrate(start, length uintptr, strict bool) error {
 	if err := d.space.Degraded(); err != nil {

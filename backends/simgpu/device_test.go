@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/svmrt/svmrt/backends"
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/svm"
 )
@@ -71,4 +72,16 @@ func TestMulMatSmoke(t *testing.T) {
 			t.Fatalf("r[%d]=%v want %v", i, r[i], ref[i])
 		}
 	}
+}
+
+// counters is everything a simulated GPU counts: the generic counters and
+// the simulator's own (clock, TLB, remote accesses), comparable as one.
+type counters = backends.Counters
+
+func countersOf(d *Device) counters { return backends.CountersOf(d) }
+
+// migrateErr is Migrate's error alone (for tables of commands).
+func migrateErr(d *Device, p, n uintptr) error {
+	_, err := d.Migrate(p, n)
+	return err
 }

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/svmrt/svmrt/svm"
 )
 
 // Memory policies decide, for every device fault the scheduler services,
@@ -54,7 +56,7 @@ type FaultInfo struct {
 	Page  uint64 // page address
 	Write bool   // the access writes (or is atomic)
 	// Advice is the advice in force for the page (SetAdvice).
-	Advice Advice
+	Advice svm.Advice
 	// AccessedByMe: the advice lists this device as an accessor.
 	AccessedByMe bool
 	// PreferredHere: the preferred location is this device.
@@ -195,7 +197,7 @@ func (p *UVM) Evicts() bool { return !p.NoEviction }
 func (p *UVM) Place(f FaultInfo) Verdict {
 	a := f.Advice
 	switch {
-	case a.Preferred == LocationHost:
+	case a.Preferred == svm.LocationHost:
 		// Preferred on the host: the device maps it remotely (UVM does so
 		// when the preferred location is another processor it can map).
 		return Verdict{Place: MapRemote}

@@ -1,8 +1,6 @@
 package simgpu
 
 import (
-	"errors"
-	"math/rand"
 	"slices"
 	"strings"
 	"testing"
@@ -89,82 +87,6 @@ func TestPolicyByName(t *testing.T) {
 	}
 }
 
-// The advice store against a model with one Advice per page.
-func TestAdviceStoreMatchesModel(t *testing.T) {
-	const base, pages = uintptr(0x7e00_0000_0000), 64
-	defer ClearAdvice(base, pages*svm.PageSize)
-	model := make([]Advice, pages)
-	r := rand.New(rand.NewSource(1))
-	for op := 0; op < 2000; op++ {
-		lo := r.Intn(pages)
-		hi := lo + 1 + r.Intn(pages-lo)
-		kind := AdviceKind(1 + r.Intn(6))
-		loc := Location(1 + r.Intn(3))
-		if kind == SetPreferredLocation && r.Intn(2) == 0 {
-			loc = LocationHost
-		}
-		// Unaligned bounds are widened to pages.
-		start := base + uintptr(lo)*svm.PageSize + uintptr(r.Intn(100))
-		end := base + uintptr(hi)*svm.PageSize
-		if err := Advise(start, end-start, kind, loc); err != nil {
-			t.Fatal(err)
-		}
-		for i := lo; i < hi; i++ {
-			a := &model[i]
-			switch kind {
-			case SetPreferredLocation:
-				a.Preferred = loc
-			case UnsetPreferredLocation:
-				a.Preferred = LocationNone
-			case SetAccessedBy:
-				a.AccessedBy |= 1 << uint(loc)
-			case UnsetAccessedBy:
-				a.AccessedBy &^= 1 << uint(loc)
-			case SetReadMostly:
-				a.ReadMostly = true
-			case UnsetReadMostly:
-				a.ReadMostly = false
-			}
-		}
-		got := RangeAdvice(base, pages*svm.PageSize)
-		for i := 1; i < len(got); i++ {
-			if got[i-1].End == got[i].Start && got[i-1].Advice == got[i].Advice {
-				t.Fatalf("op %d: adjacent equal ranges not merged: %+v", op, got)
-			}
-		}
-		var snap adviceSnapshot
-		snap.refresh()
-		for i := 0; i < pages; i++ {
-			a := base + uintptr(i)*svm.PageSize
-			if snap.at(a) != model[i] {
-				t.Fatalf("op %d (%v [%d,%d)): page %d has %+v, model %+v", op, kind, lo, hi, i, snap.at(a), model[i])
-			}
-		}
-		for _, g := range got {
-			if g.Advice.IsZero() {
-				t.Fatalf("op %d: zero range reported: %+v", op, g)
-			}
-		}
-	}
-}
-
-func TestAdviseErrors(t *testing.T) {
-	for _, c := range []struct {
-		kind AdviceKind
-		loc  Location
-		n    uintptr
-	}{
-		{SetReadMostly, LocationNone, 0},
-		{SetPreferredLocation, LocationNone, 4096},
-		{SetAccessedBy, LocationHost, 4096},
-		{AdviceKind(99), LocationNone, 4096},
-	} {
-		if err := Advise(0x7f00_0000_0000, c.n, c.kind, c.loc); !errors.Is(err, svm.ErrInvalidValue) {
-			t.Errorf("Advise(%v, %v, %d) = %v, want ErrInvalidValue", c.kind, c.loc, c.n, err)
-		}
-	}
-}
-
 // A device whose memory is full evicts LRU chunks and the launch completes
 // with correct results; the evicted pages are back on the host.
 func TestEvictionUnderOversubscription(t *testing.T) {
@@ -235,10 +157,10 @@ func TestReadDuplication(t *testing.T) {
 	}
 	out := make([]float32, len(idx))
 	sp, sn := uintptr(unsafe.Pointer(&src[0])), uintptr(len(src)*4)
-	if err := Advise(sp, sn, SetReadMostly, LocationNone); err != nil {
+	if err := svm.Advise(sp, sn, svm.SetReadMostly, svm.LocationNone); err != nil {
 		t.Fatal(err)
 	}
-	defer ClearAdvice(sp, sn)
+	defer svm.ClearAdvice(sp, sn)
 	gatherOnce(t, d, out, src, idx)
 	s := d.Stats()
 	if s.Duplicates == 0 {
@@ -286,10 +208,10 @@ func TestDeviceWriteCollapsesDuplicate(t *testing.T) {
 		x[i], y[i] = 1, float32(i)
 	}
 	yp, yn := uintptr(unsafe.Pointer(&y[0])), uintptr(len(y)*4)
-	if err := Advise(yp, yn, SetReadMostly, LocationNone); err != nil {
+	if err := svm.Advise(yp, yn, svm.SetReadMostly, svm.LocationNone); err != nil {
 		t.Fatal(err)
 	}
-	defer ClearAdvice(yp, yn)
+	defer svm.ClearAdvice(yp, yn)
 	// A read of y makes duplicates (y as gather's source)...
 	idx := []uint32{0, 1024, 2047}
 	out := make([]float32, 3)
@@ -325,8 +247,8 @@ func TestCloseWithDuplicates(t *testing.T) {
 		src[i] = float32(i)
 	}
 	sp, sn := uintptr(unsafe.Pointer(&src[0])), uintptr(len(src)*4)
-	Advise(sp, sn, SetReadMostly, LocationNone)
-	defer ClearAdvice(sp, sn)
+	svm.Advise(sp, sn, svm.SetReadMostly, svm.LocationNone)
+	defer svm.ClearAdvice(sp, sn)
 	idx := []uint32{0, 1500, 4095}
 	gatherOnce(t, d, make([]float32, 3), src, idx)
 	if d.Stats().Duplicates == 0 {

@@ -65,7 +65,7 @@ func TestRegression3DMASpinsOnRemotePageMovedToOtherDevice(t *testing.T) {
 	}
 	rv3Mmap(last, 4096, syscall.MAP_FIXED|syscall.MAP_PRIVATE|syscall.MAP_ANON)
 	rv3Bytes(last, 1)[0] = 42
-	if err := b.Migrate(last, 4096); err != nil {
+	if _, err := b.Migrate(last, 4096); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -35,11 +35,11 @@ func TestRegression5PrefetchedPagesAreEvictable(t *testing.T) {
 	for i := range x {
 		x[i], y[i] = 1, 2
 	}
-	s0 := d.Stats()
+	s0 := countersOf(d)
 	if err := run(t, d, kernels.Saxpy, kernels.SaxpyRange(n), y, x, float32(2), int32(n)); err != nil {
 		t.Fatal(err)
 	}
-	s1 := d.Stats()
+	s1 := countersOf(d)
 	if got := s1.PagesH2D - s0.PagesH2D; got < int64(2*n*4/svm.PageSize) || s1.RemoteAccesses != s0.RemoteAccesses {
 		t.Errorf("after a device-filling prefetch, saxpy migrated %d of %d pages and made %d remote accesses: the prefetched chunks were not evictable",
 			got, 2*n*4/svm.PageSize, s1.RemoteAccesses-s0.RemoteAccesses)
@@ -89,7 +89,7 @@ func TestRegression5CopyOnOneChunkDoesNotPingPong(t *testing.T) {
 	if err := d.Copy(context.Background(), uintptr(unsafe.Pointer(&dst[0])), uintptr(unsafe.Pointer(&src[0])), uintptr(len(src))); err != nil {
 		t.Fatal(err)
 	}
-	s := d.Stats()
+	s := countersOf(d)
 	if s.Evictions > 1 || s.DeviceFaults > 4 {
 		t.Errorf("64 KiB copy on a one-chunk device: %d evictions, %d faults (ping-pong)", s.Evictions, s.DeviceFaults)
 	}
@@ -113,10 +113,10 @@ func TestRegression5DuplicateOnlyEvictionCounted(t *testing.T) {
 		src[i] = float32(i)
 	}
 	sp, sn := uintptr(unsafe.Pointer(&src[0])), uintptr(len(src)*4)
-	if err := Advise(sp, sn, SetReadMostly, LocationNone); err != nil {
+	if err := svm.Advise(sp, sn, svm.SetReadMostly, svm.LocationNone); err != nil {
 		t.Fatal(err)
 	}
-	defer ClearAdvice(sp, sn)
+	defer svm.ClearAdvice(sp, sn)
 	// out and idx on the first two pages of a 2 MiB block of their own:
 	// on the Go heap, where the allocator put them (beside src's blocks or
 	// not, next to each other or not) decided what competed for the chunks
@@ -129,7 +129,7 @@ func TestRegression5DuplicateOnlyEvictionCounted(t *testing.T) {
 		idx[0] = uint32(k * (1 << 19))
 		gatherOnce(t, d, out, src, idx)
 	}
-	s := d.Stats()
+	s := countersOf(d)
 	// out's and idx's pages (migrated: they are not read-mostly) may be
 	// written back with their chunk; the duplicates never are.
 	if s.Duplicates < 4 || s.Evictions < 3 || s.PagesEvicted > 2 {
@@ -147,18 +147,18 @@ func TestRegression5AdviceForgetsClosedDevice(t *testing.T) {
 	}
 	buf := make([]float32, 4096)
 	p, n := uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)*4)
-	defer ClearAdvice(p, n)
-	if err := Advise(p, n, SetAccessedBy, a.Location()); err != nil {
+	defer svm.ClearAdvice(p, n)
+	if err := svm.Advise(p, n, svm.SetAccessedBy, a.Location()); err != nil {
 		t.Fatal(err)
 	}
-	if err := Advise(p, n, SetPreferredLocation, a.Location()); err != nil {
+	if err := svm.Advise(p, n, svm.SetPreferredLocation, a.Location()); err != nil {
 		t.Fatal(err)
 	}
 	slot := a.Location()
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if rs := RangeAdvice(p, n); len(rs) != 0 {
+	if rs := svm.RangeAdvice(p, n); len(rs) != 0 {
 		t.Fatalf("advice for closed device %v remains: %+v", slot, rs)
 	}
 }

@@ -212,7 +212,7 @@ func (l *launch) remoteFor(page uintptr) (remoteMap, bool) {
 	if r, ok := l.remote[uint64(page)]; ok {
 		return r, true
 	}
-	if !l.advice.at(page).AccessedByDevice(l.dev.mem.ID()) && !l.dev.pinned(uint64(page), l.now) {
+	if !l.advice.At(page).AccessedByDevice(l.dev.mem.ID()) && !l.dev.pinned(uint64(page), l.now) {
 		return remoteMap{}, false
 	}
 	v, ok := l.maps.Find(page)

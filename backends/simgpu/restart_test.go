@@ -101,7 +101,7 @@ func TestRestartDoesNotRepeatAtomics(t *testing.T) {
 	if sum[0] != want {
 		t.Errorf("sum = %d, want %d", sum[0], want)
 	}
-	if st := d.Stats(); st.DeviceFaults == 0 {
+	if st := countersOf(d); st.DeviceFaults == 0 {
 		t.Errorf("no device faults: the test did not exercise restarts (%+v)", st)
 	}
 }
@@ -117,11 +117,11 @@ func TestRestartCountsAccessesOnce(t *testing.T) {
 		x[i], y[i] = float32(i), 1
 	}
 	d := newDev(t)
-	before := d.Stats()
+	before := countersOf(d)
 	if err := run(t, d, kernels.Saxpy, kernels.Range1D(n, 256), y, x, float32(2), int32(n)); err != nil {
 		t.Fatal(err)
 	}
-	st := d.Stats()
+	st := countersOf(d)
 	lookups := (st.TLBHits - before.TLBHits) + (st.TLBMisses - before.TLBMisses)
 	if lookups != 3*n {
 		t.Errorf("fresh memory: %d TLB lookups for %d items of 3 accesses, want %d", lookups, n, 3*n)
@@ -134,7 +134,7 @@ func TestRestartCountsAccessesOnce(t *testing.T) {
 	if err := run(t, d, kernels.Saxpy, kernels.Range1D(n, 256), y, x, float32(2), int32(n)); err != nil {
 		t.Fatal(err)
 	}
-	st = d.Stats()
+	st = countersOf(d)
 	if f := st.DeviceFaults - before.DeviceFaults; f != 0 {
 		t.Errorf("second launch: %d device faults, want 0", f)
 	}
@@ -170,7 +170,7 @@ func TestRestartProgressUnderMemoryPressure(t *testing.T) {
 			t.Fatalf("out[%d] = %v, want %v", i, out[i], want)
 		}
 	}
-	st := d.Stats()
+	st := countersOf(d)
 	t.Logf("faults %d, batches %d, evictions %d, H→D %d pages", st.DeviceFaults, st.FaultBatches, st.Evictions, st.PagesH2D)
 	if st.Evictions == 0 {
 		t.Errorf("no evictions with two chunks of device memory: the test did not apply pressure")

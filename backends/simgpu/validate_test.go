@@ -101,7 +101,7 @@ func TestHugeCountOnSmallMapping(t *testing.T) {
 	if err := d.Prefetch(base, 1<<30); err != nil && !errors.Is(err, svm.ErrDeviceFault) {
 		t.Errorf("prefetch: %v", err)
 	}
-	if err := d.Migrate(base, 1<<30); !errors.Is(err, svm.ErrDeviceFault) && !errors.Is(err, svm.ErrNotSupported) {
+	if _, err := d.Migrate(base, 1<<30); !errors.Is(err, svm.ErrDeviceFault) && !errors.Is(err, svm.ErrNotSupported) {
 		t.Errorf("migrate: %v", err)
 	}
 	if el := time.Since(start); el > 10*time.Second {
@@ -154,7 +154,7 @@ func TestRangesCrossingHolesAndProtNone(t *testing.T) {
 		{"copy from PROT_NONE", d.Copy(ctx, addrOf(src), base+100, 3*svm.PageSize), svm.ErrDeviceFault, base + 2*svm.PageSize},
 		{"fill NULL", d.Fill(ctx, 0, []byte{1}, 64), svm.ErrDeviceFault, 0},
 		{"fill wrapping", d.Fill(ctx, ^uintptr(0)-63, []byte{1}, 64), svm.ErrDeviceFault, ^uintptr(0) - 63},
-		{"migrate PROT_NONE", d.Migrate(base+2*svm.PageSize, svm.PageSize), svm.ErrNotSupported, 0},
+		{"migrate PROT_NONE", migrateErr(d, base+2*svm.PageSize, svm.PageSize), svm.ErrNotSupported, 0},
 	}
 	for _, c := range cases {
 		var fe *svm.FaultError
@@ -195,7 +195,7 @@ func TestMachineryMemoryNotMigrated(t *testing.T) {
 		if err := d.Prefetch(v.Start, v.End-v.Start); err != nil {
 			t.Errorf("prefetch of %v: %v (want: left in place)", v, err)
 		}
-		if err := d.Migrate(v.Start, svm.PageSize); !errors.Is(err, svm.ErrNotSupported) || !strings.Contains(err.Error(), "system") {
+		if _, err := d.Migrate(v.Start, svm.PageSize); !errors.Is(err, svm.ErrNotSupported) || !strings.Contains(err.Error(), "system") {
 			t.Errorf("migrate of %v: %v, want ErrNotSupported naming the mapping", v, err)
 		}
 		if err := d.Fill(ctx, v.Start, []byte{0}, svm.PageSize); !errors.Is(err, svm.ErrNotSupported) {
@@ -291,7 +291,7 @@ func TestMigrateTerabytesOfHoles(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	for what, err := range map[string]error{"migrate": d.Migrate(a, 1<<44), "prefetch": d.Prefetch(a, 1<<44)} {
+	for what, err := range map[string]error{"migrate": migrateErr(d, a, 1<<44), "prefetch": d.Prefetch(a, 1<<44)} {
 		var fe *svm.FaultError
 		if !errors.Is(err, svm.ErrDeviceFault) || !errors.As(err, &fe) || fe.Addr != a {
 			t.Errorf("%s of 16 TiB from the hole at %#x: %v, want ErrDeviceFault naming it", what, a, err)

@@ -77,7 +77,7 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 		// error (as for svmrt run), not a column of skips.
 		for _, t := range targets {
 			if isOpenCL(strings.SplitN(t, "/", 2)[0]) {
-				if err := svmrt.OpenCLUnavailable(); err != nil {
+				if err := svmrt.Unavailable("opencl"); err != nil {
 					fmt.Fprintf(stderr, "svmrt check: device %s: %v\n", t, err)
 					return 1
 				}

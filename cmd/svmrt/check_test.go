@@ -53,7 +53,7 @@ func TestCheckLibrary(t *testing.T) {
 	}
 	t.Log(out)
 	devices := []string{"cpu", "simgpu"}
-	if svmrt.OpenCLUnavailable() == nil {
+	if svmrt.Unavailable("opencl") == nil {
 		devices = append(devices, "opencl:0")
 	}
 	for _, c := range []string{"saxpy/n=1000", "sum_reduce/n=1000,local=100", "list_walk/lists=512"} {

@@ -98,7 +98,7 @@ func TestRunCPUNoZeroCounters(t *testing.T) {
 // refuse them there (exit 2), saying they are the simulated GPU's.
 func TestRunSimGPUOptionsElsewhere(t *testing.T) {
 	devices := []string{"cpu"}
-	if svmrt.OpenCLUnavailable() == nil {
+	if svmrt.Unavailable("opencl") == nil {
 		devices = append(devices, "opencl", "opencl/buffer")
 	}
 	for _, d := range devices {
@@ -125,7 +125,7 @@ func TestRunSimGPUOptionsElsewhere(t *testing.T) {
 
 // run rejected opencl/buffer, which conform accepts.
 func TestRunOpenCLBuffer(t *testing.T) {
-	if err := svmrt.OpenCLUnavailable(); err != nil {
+	if err := svmrt.Unavailable("opencl"); err != nil {
 		t.Skip(err)
 	}
 	for _, d := range []string{"opencl/buffer", "opencl:0/buffer"} {
@@ -185,7 +185,7 @@ func TestUnknownDeviceNoStutter(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, `unknown device "tpu" (known: cpu, simgpu, opencl, opencl:N, opencl/buffer`) {
 		t.Errorf("run -device tpu: exit %d: %s", code, stderr)
 	}
-	if err := svmrt.OpenCLUnavailable(); err != nil {
+	if err := svmrt.Unavailable("opencl"); err != nil {
 		t.Skip(err)
 	}
 	_, err = svmrt.Open("opencl:99")

@@ -27,10 +27,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
 	goruntime "runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,25 +114,19 @@ func devices(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	fmt.Fprintf(stdout, "%-9s %-9s %-8s %-8s %-10s %s\n", "device", "coherent", "faults", "migrate", "memory", "description")
-	names := svmrt.DeviceNames()
-	cls, clErr := opencl.Devices()
+	names, unavailable := svmrt.Devices()
 	for _, name := range names {
-		if name == "opencl" {
-			continue // listed below, one row per OpenCL device
-		}
 		devicesRow(stdout, name)
 	}
-	if clErr != nil {
-		fmt.Fprintf(stdout, "%-9s unavailable: %v\n", "opencl", clErr)
-	}
-	for i := range cls {
-		devicesRow(stdout, fmt.Sprintf("opencl:%d", i))
+	for _, kind := range slices.Sorted(maps.Keys(unavailable)) {
+		fmt.Fprintf(stdout, "%-9s unavailable: %v\n", kind, unavailable[kind])
 	}
 	if err := svmrt.Degraded(); err != nil {
 		fmt.Fprintf(stdout, "\n* %v\n", err)
 	}
 	// OpenCL devices in detail, clinfo-style.
 	fmt.Fprintln(stdout, "\nOpenCL devices")
+	cls, clErr := opencl.Devices()
 	if clErr != nil {
 		fmt.Fprintf(stdout, "  unavailable: %v\n", clErr)
 		return 0

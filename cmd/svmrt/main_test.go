@@ -68,7 +68,7 @@ func TestConformJSON(t *testing.T) {
 // With OpenCL installed (PoCL here), devices lists each OpenCL device with
 // its SVM capabilities and mode, and the sample runs on it.
 func TestDevicesAndRunOpenCL(t *testing.T) {
-	if err := svmrt.OpenCLUnavailable(); err != nil {
+	if err := svmrt.Unavailable("opencl"); err != nil {
 		t.Skip(err)
 	}
 	code, out, _ := svmrtRun("devices")

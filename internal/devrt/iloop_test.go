@@ -13,10 +13,10 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/backends"
 	"github.com/svmrt/svmrt/backends/simgpu"
 	"github.com/svmrt/svmrt/internal/devrt"
 	"github.com/svmrt/svmrt/kernels"
-	"github.com/svmrt/svmrt/svm"
 )
 
 // Item loops (clc.ItemLoops) must change nothing the simulated GPU shows:
@@ -182,7 +182,8 @@ var hexRE = regexp.MustCompile(`0x[0-9a-f]+`)
 // outcome is everything one launch showed.
 type outcome struct {
 	rounds []string // per SM per fault round: its faults and counters
-	stats  svm.Stats
+	stats  backends.Stats
+	sim    backends.SimStats
 	clock  simgpu.ClockBreakdown
 	err    string
 	bufs   [][]int32
@@ -240,6 +241,7 @@ func launchOnce(t *testing.T, p *kernels.Program, c iloopCase, loops bool) outco
 	}
 	o.stats = d.Stats()
 	o.stats.HostTime = 0
+	o.sim = d.SimStats()
 	o.clock = d.Clock()
 	for _, b := range m.bufs {
 		o.bufs = append(o.bufs, slices.Clone(b))
@@ -351,6 +353,9 @@ func TestItemLoopsChangeNothing(t *testing.T) {
 			}
 			if on.err != off.err {
 				t.Errorf("error with item loops:\n\t%s\nwithout:\n\t%s", on.err, off.err)
+			}
+			if on.sim != off.sim {
+				t.Errorf("simulator counters with item loops:\n\t%+v\nwithout:\n\t%+v", on.sim, off.sim)
 			}
 			if on.stats != off.stats {
 				t.Errorf("stats with item loops:\n\t%+v\nwithout:\n\t%+v", on.stats, off.stats)

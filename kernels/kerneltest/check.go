@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/svmrt/svmrt/backends/cpu"
-	"github.com/svmrt/svmrt/backends/opencl"
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/runtime"
 )
@@ -341,7 +339,7 @@ func (t target) options() []runtime.Option {
 	case t.path == GoBody:
 		return []runtime.Option{runtime.WithGoBodies()}
 	case t.buffer:
-		return []runtime.Option{runtime.WithOpenCLOptions(opencl.WithMode(opencl.ModeBuffer))}
+		return []runtime.Option{runtime.WithBufferMode()}
 	}
 	return nil
 }
@@ -382,7 +380,7 @@ func (s *Session) open(t target) (*runtime.Device, error) {
 		return nil, err
 	}
 	if strings.HasPrefix(t.device, "opencl") {
-		if err := runtime.OpenCLUnavailable(); err != nil {
+		if err := runtime.Unavailable("opencl"); err != nil {
 			s.errs[key] = err
 			return nil, err
 		}
@@ -602,11 +600,7 @@ func (s *Session) whyNot(k *kernels.Kernel, t target) string {
 // (runtime.ErrNotSupported from a device that is neither coherent nor
 // mirrors the page table) is a skip.
 func launch(ctx context.Context, dev *runtime.Device, c Case, t target, args []any) (skipped string, err error) {
-	cd, _ := dev.Backend().(*cpu.Device)
-	var before cpu.Stats
-	if cd != nil {
-		before = cd.Stats()
-	}
+	before := dev.Stats()
 	if err := dev.Run(ctx, c.Kernel, c.Range, args...); err != nil {
 		caps := dev.Info().Caps
 		if errors.Is(err, runtime.ErrNotSupported) && !caps.Coherent && !caps.Faults {
@@ -614,16 +608,13 @@ func launch(ctx context.Context, dev *runtime.Device, c Case, t target, args []a
 		}
 		return "", err
 	}
-	if cd == nil {
-		return "", nil
-	}
-	after := cd.Stats()
+	after := dev.Stats()
 	compiled, fast := after.CompiledLaunches-before.CompiledLaunches, after.FastPathLaunches-before.FastPathLaunches
 	switch {
 	case t.path == Source && compiled != 1:
-		return "", fmt.Errorf("kerneltest: the cpu device did not run the compiled source (%d compiled launches, %d fast)", compiled, fast)
+		return "", fmt.Errorf("kerneltest: %s did not run the compiled source (%d compiled launches, %d fast)", dev.Name(), compiled, fast)
 	case t.path == GoBody && (compiled != 0 || fast != 0):
-		return "", fmt.Errorf("kerneltest: the cpu device did not run the Go body (%d compiled launches, %d fast)", compiled, fast)
+		return "", fmt.Errorf("kerneltest: %s did not run the Go body (%d compiled launches, %d fast)", dev.Name(), compiled, fast)
 	case t.path == Fast && fast != 1:
 		return "HostFast declined these arguments (the device ran the Go body)", nil
 	}

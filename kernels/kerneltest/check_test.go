@@ -29,7 +29,7 @@ func needToolchain(t *testing.T, k *kernels.Kernel) {
 // sourceTargets are the targets that run a kernel's source here.
 func sourceTargets() []string {
 	ts := []string{"cpu", "simgpu"}
-	if runtime.OpenCLUnavailable() == nil {
+	if runtime.Unavailable("opencl") == nil {
 		ts = append(ts, "opencl")
 	}
 	return ts

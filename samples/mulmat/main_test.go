@@ -113,7 +113,7 @@ func TestSampleExitStatus(t *testing.T) {
 // exactly (run returns an error otherwise; the kernel's source turns
 // FP_CONTRACT off, so the result is bit-identical).
 func TestSampleOnOpenCL(t *testing.T) {
-	if err := svmrt.OpenCLUnavailable(); err != nil {
+	if err := svmrt.Unavailable("opencl"); err != nil {
 		t.Skip(err)
 	}
 	if err := run(64, "opencl", "", ""); err != nil {

@@ -18,17 +18,15 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unsafe"
 
-	"github.com/svmrt/svmrt/backends/opencl"
-	"github.com/svmrt/svmrt/backends/simgpu"
 	"github.com/svmrt/svmrt/kernels"
 	svmrt "github.com/svmrt/svmrt/runtime"
-	"github.com/svmrt/svmrt/svm"
 )
 
 // ErrUsage marks errors in the options (exit status 2 in the commands).
@@ -151,7 +149,7 @@ func check(c Config) (Config, target, []svmrt.Option, error) {
 		}
 		var opts []svmrt.Option
 		if t.buffer {
-			opts = append(opts, svmrt.WithOpenCLOptions(opencl.WithMode(opencl.ModeBuffer)))
+			opts = append(opts, svmrt.WithBufferMode())
 		}
 		return c, t, opts, nil
 	}
@@ -159,9 +157,9 @@ func check(c Config) (Config, target, []svmrt.Option, error) {
 	if err != nil {
 		return c, t, nil, usagef("-vram: %v", err)
 	}
-	policy, err := simgpu.PolicyByName(c.Policy)
-	if err != nil {
-		return c, t, nil, usagef("-policy: %v", err)
+	policy := strings.ToLower(c.Policy)
+	if policies := svmrt.PolicyNames("simgpu"); !slices.Contains(policies, policy) {
+		return c, t, nil, usagef("-policy: unknown policy %q (known: %s)", c.Policy, strings.Join(policies, ", "))
 	}
 	return c, t, []svmrt.Option{svmrt.WithVRAM(vram), svmrt.WithPolicy(policy)}, nil
 }
@@ -275,7 +273,7 @@ func Run(ctx context.Context, c Config) error {
 		return err
 	}
 	if t.opencl {
-		if err := svmrt.OpenCLUnavailable(); err != nil {
+		if err := svmrt.Unavailable("opencl"); err != nil {
 			// A known device kind that cannot be used here: say why (as
 			// `svmrt devices` does), not "unknown device".
 			return fmt.Errorf("device %s: %w", c.Device, err)
@@ -333,7 +331,7 @@ func Run(ctx context.Context, c Config) error {
 	}
 	onDevice := 0
 	for _, p := range snap {
-		if p.State == svm.PageOnDevice {
+		if p.State == svmrt.PageOnDevice {
 			onDevice++
 		}
 	}
@@ -344,6 +342,7 @@ func Run(ctx context.Context, c Config) error {
 		maxErr = math.Max(maxErr, math.Abs(float64(r[i]-ref[i])))
 	}
 	st := dev.Stats()
+	sim, _ := dev.SimStats()
 	prog.close()
 
 	info := dev.Info()
@@ -360,9 +359,9 @@ func Run(ctx context.Context, c Config) error {
 		row("pages host→device", fmt.Sprintf("%d (%d KiB)", st.PagesH2D, st.BytesH2D/1024))
 		row("pages device→host", fmt.Sprintf("%d (%d KiB)", st.PagesD2H, st.BytesD2H/1024))
 		row("CPU faults (reading r)", st.CPUFaults-afterLaunch.CPUFaults)
-		row("remote accesses", st.RemoteAccesses)
-		row("TLB hits / misses", fmt.Sprintf("%d / %d", st.TLBHits, st.TLBMisses))
-		row("simulated time", st.SimulatedTime)
+		row("remote accesses", sim.RemoteAccesses)
+		row("TLB hits / misses", fmt.Sprintf("%d / %d", sim.TLBHits, sim.TLBMisses))
+		row("simulated time", sim.SimulatedTime)
 	} else {
 		// The device uses host memory as it is (cpu, OpenCL pass-through)
 		// or stages named ranges (OpenCL buffer mode): nothing migrates,
@@ -392,7 +391,7 @@ func Flags(fs *flag.FlagSet) func() Config {
 	m := fs.Int("m", DefaultM, "matrix size (m×m float32)")
 	device := fs.String("device", DefaultDevice, "device: "+Devices)
 	vram := fs.String("vram", DefaultVRAM, "simulated GPU memory, simgpu only: "+SizeForms)
-	policy := fs.String("policy", DefaultPolicy, "simulated GPU memory policy, simgpu only: "+strings.Join(simgpu.PolicyNames(), ", "))
+	policy := fs.String("policy", DefaultPolicy, "simulated GPU memory policy, simgpu only: "+strings.Join(svmrt.PolicyNames("simgpu"), ", "))
 	return func() Config {
 		c := Config{M: *m, Device: *device}
 		fs.Visit(func(f *flag.Flag) {

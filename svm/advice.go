@@ -1,20 +1,19 @@
-package simgpu
+package svm
 
 import (
 	"fmt"
 	"slices"
 	"sort"
 	"sync"
-
-	"github.com/svmrt/svmrt/svm"
 )
 
 // Memory advice: what the program says about a range of its memory — the
 // Go counterpart of cudaMemAdvise and GMEM's hmadvise. Advice belongs to
 // the address range, not to a device, so it lives in one process-wide
-// store that every simulated GPU consults when it services a fault (and,
-// for accessed-by, when it walks its page table). Advice is page granular:
-// a range is widened to whole pages.
+// store beside the page table, which every device that migrates pages
+// consults when it services a fault (and, for accessed-by, when it walks
+// its page table). Advice is page granular: a range is widened to whole
+// pages. Its lock is a leaf: nothing else is taken while it is held.
 
 // Location is where advice says a range should live: LocationNone,
 // LocationHost, or a device (Device.Location).
@@ -27,8 +26,8 @@ const (
 	LocationHost Location = -1
 )
 
-// Location is the device as a preferred location.
-func (d *Device) Location() Location { return Location(d.mem.ID()) }
+// Location is the device as a preferred location (its slot).
+func (m *DevMem) Location() Location { return Location(m.ID()) }
 
 func (l Location) String() string {
 	switch {
@@ -105,20 +104,20 @@ var adviceStore struct {
 // Location) and the device for Set/UnsetAccessedBy; other kinds ignore it.
 func Advise(start, length uintptr, kind AdviceKind, loc Location) error {
 	if length == 0 {
-		return fmt.Errorf("simgpu: advise %v at %#x: empty range: %w", kind, start, svm.ErrInvalidValue)
+		return fmt.Errorf("svm: advise %v at %#x: empty range: %w", kind, start, ErrInvalidValue)
 	}
 	var apply func(*Advice)
 	switch kind {
 	case SetPreferredLocation:
 		if loc == LocationNone {
-			return fmt.Errorf("simgpu: advise %v: no location given: %w", kind, svm.ErrInvalidValue)
+			return fmt.Errorf("svm: advise %v: no location given: %w", kind, ErrInvalidValue)
 		}
 		apply = func(a *Advice) { a.Preferred = loc }
 	case UnsetPreferredLocation:
 		apply = func(a *Advice) { a.Preferred = LocationNone }
 	case SetAccessedBy, UnsetAccessedBy:
 		if loc <= 0 || loc >= 64 {
-			return fmt.Errorf("simgpu: advise %v: location %v is not a device: %w", kind, loc, svm.ErrInvalidValue)
+			return fmt.Errorf("svm: advise %v: location %v is not a device: %w", kind, loc, ErrInvalidValue)
 		}
 		bit := uint64(1) << uint(loc)
 		if kind == SetAccessedBy {
@@ -131,9 +130,9 @@ func Advise(start, length uintptr, kind AdviceKind, loc Location) error {
 	case UnsetReadMostly:
 		apply = func(a *Advice) { a.ReadMostly = false }
 	default:
-		return fmt.Errorf("simgpu: advise: unknown kind %v: %w", kind, svm.ErrInvalidValue)
+		return fmt.Errorf("svm: advise: unknown kind %v: %w", kind, ErrInvalidValue)
 	}
-	s, e := start&^pageMask, (start+length+pageMask)&^pageMask
+	s, e := pageRange(start, length)
 	adviceStore.mu.Lock()
 	defer adviceStore.mu.Unlock()
 	adviceStore.ranges = updateRanges(adviceStore.ranges, s, e, apply)
@@ -167,14 +166,14 @@ func rebuildRanges(rs []AdviceRange, s, e uintptr, fn func(*Advice)) []AdviceRan
 		cuts = append(cuts, r.Start, r.End)
 	}
 	sort.Slice(cuts, func(i, j int) bool { return cuts[i] < cuts[j] })
-	old := adviceSnapshot{ranges: rs}
+	old := AdviceSnapshot{ranges: rs}
 	var out []AdviceRange
 	for i := 0; i+1 < len(cuts); i++ {
 		lo, hi := cuts[i], cuts[i+1]
 		if lo == hi {
 			continue
 		}
-		a := old.at(lo)
+		a := old.At(lo)
 		if lo >= s && hi <= e {
 			fn(&a)
 		}
@@ -194,7 +193,7 @@ func rebuildRanges(rs []AdviceRange, s, e uintptr, fn func(*Advice)) []AdviceRan
 // that carry advice, clipped to the range, in address order (the range
 // attribute query, cudaMemRangeGetAttributes).
 func RangeAdvice(start, length uintptr) []AdviceRange {
-	s, e := start&^pageMask, (start+length+pageMask)&^pageMask
+	s, e := pageRange(start, length)
 	adviceStore.mu.Lock()
 	defer adviceStore.mu.Unlock()
 	var out []AdviceRange
@@ -209,21 +208,23 @@ func RangeAdvice(start, length uintptr) []AdviceRange {
 
 // ClearAdvice removes all advice from [start, start+length).
 func ClearAdvice(start, length uintptr) {
-	s, e := start&^pageMask, (start+length+pageMask)&^pageMask
+	s, e := pageRange(start, length)
 	adviceStore.mu.Lock()
 	defer adviceStore.mu.Unlock()
 	adviceStore.ranges = updateRanges(adviceStore.ranges, s, e, func(a *Advice) { *a = Advice{} })
 	adviceStore.version++
 }
 
-// adviceSnapshot is a launch's copy of the advice (taken at the start of
-// every fault round, so the walk and the policy read it without locks).
-type adviceSnapshot struct {
+// AdviceSnapshot is a device's copy of the advice, refreshed at the start
+// of every fault round (so the walk and the policy read it without locks).
+// The zero value is empty; Refresh fills it.
+type AdviceSnapshot struct {
 	version uint64
 	ranges  []AdviceRange
 }
 
-func (a *adviceSnapshot) refresh() {
+// Refresh brings the copy up to date (a no-op when nothing changed).
+func (a *AdviceSnapshot) Refresh() {
 	adviceStore.mu.Lock()
 	defer adviceStore.mu.Unlock()
 	if a.ranges != nil && a.version == adviceStore.version {
@@ -233,8 +234,8 @@ func (a *adviceSnapshot) refresh() {
 	a.ranges = append(a.ranges[:0:0], adviceStore.ranges...)
 }
 
-// at returns the advice on page.
-func (a *adviceSnapshot) at(page uintptr) Advice {
+// At returns the advice on page.
+func (a *AdviceSnapshot) At(page uintptr) Advice {
 	rs := a.ranges
 	i := sort.Search(len(rs), func(i int) bool { return rs[i].End > page })
 	if i < len(rs) && rs[i].Start <= page {
@@ -243,9 +244,9 @@ func (a *adviceSnapshot) at(page uintptr) Advice {
 	return Advice{}
 }
 
-// forgetDeviceAdvice removes a closed device from all advice: its slot
+// ForgetDeviceAdvice removes a closed device from all advice: its slot
 // will be reused by the next device attached, which must not inherit it.
-func forgetDeviceAdvice(loc Location) {
+func ForgetDeviceAdvice(loc Location) {
 	if loc <= 0 || loc >= 64 {
 		return
 	}
@@ -270,4 +271,10 @@ func forgetDeviceAdvice(loc Location) {
 		}
 		adviceStore.version++
 	}
+}
+
+// pageRange widens [start, start+length) to whole pages.
+func pageRange(start, length uintptr) (uintptr, uintptr) {
+	const mask = PageSize - 1
+	return start &^ mask, (start + length + mask) &^ mask
 }
