@@ -449,6 +449,30 @@ func (d *Device) migrate(p unsafe.Pointer, length uintptr) (int, error) {
 	return m.Migrate(uintptr(p), length)
 }
 
+// Release gives back all of d's memory and keeps d open: every page it
+// holds comes home with its data, and later launches fault back what they
+// touch (to free device memory between phases of a program without
+// closing the device). It waits for the command running now and returns
+// how many pages came home. A device without private memory has nothing
+// to give back (0, nil).
+func (d *Device) Release() (int, error) {
+	if err := d.checkOpen("release"); err != nil {
+		return 0, err
+	}
+	r, ok := d.be.(backends.Releaser)
+	if !ok {
+		if _, hasMemory := d.be.(backends.Migrator); hasMemory {
+			return 0, d.fail("release", fmt.Errorf("device cannot give back its memory while open: %w", ErrNotSupported))
+		}
+		return 0, nil
+	}
+	n, err := r.Release()
+	if err != nil {
+		return n, d.fail("release", err)
+	}
+	return n, nil
+}
+
 // MigrateToHost brings every device-resident page of [p, p+length) home
 // and says how many pages came.
 func MigrateToHost(p unsafe.Pointer, length uintptr) (int, error) {

@@ -81,4 +81,3 @@ func TestAdviseErrors(t *testing.T) {
 		}
 	}
 }
-

@@ -65,6 +65,7 @@ var (
 	_ backends.MemoryCommands = (*Device)(nil)
 	_ backends.Simulator      = (*Device)(nil)
 	_ backends.FaultPolicy    = (*Device)(nil)
+	_ backends.Releaser       = (*Device)(nil)
 	_ backends.Option         = Option(nil)
 )
 
@@ -135,4 +136,20 @@ func (d *Device) MigrateMem(ctx context.Context, p, n uintptr, toHost bool) erro
 	}
 	_, err := d.Migrate(p, n)
 	return err
+}
+
+// Release gives back all the device's memory and keeps the device open:
+// every page it holds comes home with its data (counted in PagesD2H), read
+// duplicates are dropped, every chunk is free, and later launches fault
+// back what they touch. It waits for the launch or command running now and
+// returns how many pages came home.
+func (d *Device) Release() (int, error) {
+	var n int
+	err := d.exclusive(func(*launch, time.Time) error {
+		var err error
+		n, err = d.mem.ReleaseAll()
+		clear(d.ms.chunks)
+		return err
+	})
+	return n, err
 }
