@@ -773,11 +773,11 @@ func (l *launch) prefetch(maps *svm.Maps, demand []uint64) []uint64 {
 	var out []uint64
 	for i := 0; i < len(demand); {
 		block := d.blockOf(demand[i])
-		b := BlockState{Faulted: make([]bool, bp), Resident: make([]bool, bp), Eligible: make([]bool, bp), Thrashing: make([]bool, bp)}
+		b := BlockState{BigPage: max(1, d.cfg.cost.BigPageSize/svm.PageSize), Faulted: make([]bool, bp), Resident: make([]bool, bp), Eligible: make([]bool, bp), Thrashing: make([]bool, bp)}
 		for ; i < len(demand) && d.blockOf(demand[i]) == block; i++ {
 			k := (demand[i] - block) / svm.PageSize
 			b.Faulted[k] = true
-			if h := d.ms.hist[demand[i]]; h != nil && h.Thrashing(DefaultThrashThreshold) {
+			if h := d.ms.hist[demand[i]]; h != nil && h.Thrashing(d.thrashThreshold()) {
 				b.Thrashing[k] = true
 			}
 		}

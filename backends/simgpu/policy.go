@@ -154,8 +154,9 @@ type UVM struct {
 	// Thrashing mitigation: a page that returned ThrashThreshold times in a
 	// row, each within the detector's lapse, is throttled (mapped remotely
 	// for the rest of the launch); after PinAfter throttles it is pinned to
-	// the host for PinTime. ThrashThreshold 0 disables mitigation
-	// (detection still counts).
+	// the host for PinTime. The detector (ThrashEvents, the prefetcher's
+	// thrashing pages) uses the same threshold; ThrashThreshold 0 disables
+	// mitigation, and detection then counts at DefaultThrashThreshold.
 	ThrashThreshold int
 	PinAfter        int
 	PinTime         time.Duration
@@ -227,11 +228,18 @@ func (p *UVM) Prefetch(b BlockState) []int {
 	if p.PrefetchThreshold <= 0 {
 		return nil
 	}
-	return DensityPrefetch(b, p.PrefetchThreshold, DefaultBigPageSize/DefaultPageSize)
+	grain := b.BigPage
+	if grain <= 0 {
+		grain = DefaultBigPageSize / DefaultPageSize
+	}
+	return DensityPrefetch(b, p.PrefetchThreshold, grain)
 }
 
 // BlockState is one VA block as the prefetcher sees it, one entry per page.
 type BlockState struct {
+	// BigPage is the number of pages in a big page (CostModel.BigPageSize
+	// over PageSize), the grain faults grow to; 0 means the default.
+	BigPage   int
 	Faulted   []bool // faulting in this batch (migrating anyway)
 	Resident  []bool // already resident on the device
 	Eligible  []bool // may be prefetched: host page inside the launch's named ranges, migratable, not pinned
@@ -369,6 +377,25 @@ func MigratesOnFault(p Policy) bool {
 
 // Policy is the device's memory policy.
 func (d *Device) Policy() Policy { return d.cfg.policy }
+
+// ThrashDetector is an optional interface of a Policy: ThrashingThreshold
+// is how many quick returns in a row make a page thrashing, for the
+// device's detector (0: DefaultThrashThreshold).
+type ThrashDetector interface {
+	ThrashingThreshold() int
+}
+
+// ThrashingThreshold implements ThrashDetector: the policy's
+// ThrashThreshold (0, mitigation off, leaves detection at the default).
+func (p *UVM) ThrashingThreshold() int { return p.ThrashThreshold }
+
+// thrashThreshold is the detector's threshold under the device's policy.
+func (d *Device) thrashThreshold() int {
+	if t, ok := d.cfg.policy.(ThrashDetector); ok && t.ThrashingThreshold() > 0 {
+		return t.ThrashingThreshold()
+	}
+	return DefaultThrashThreshold
+}
 
 // Named policies, for tables and command-line flags.
 var namedPolicies = map[string]func() Policy{

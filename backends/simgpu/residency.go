@@ -89,8 +89,9 @@ func (d *Device) chargeHostActivity() {
 // another device took it, or it was evicted, or a throttle kept it remote)
 // and is wanted again at once. When the CPU took pages back in between, the
 // CPU's activity counts as an event: the time from the last fault to it
-// and from it to this fault must each be within the lapse. DefaultThrashThreshold quick returns in a
-// row make the page thrashing.
+// and from it to this fault must each be within the lapse. The policy's
+// threshold of quick returns in a row (thrashThreshold) makes the page
+// thrashing.
 func (d *Device) noteThrash(page uint64) ThrashInfo {
 	now := d.clock.Now()
 	h := d.ms.hist[page]
@@ -111,7 +112,7 @@ func (d *Device) noteThrash(page uint64) ThrashInfo {
 		h.Returns = 0
 	}
 	h.lastFault = now
-	if h.Returns >= DefaultThrashThreshold {
+	if h.Returns >= d.thrashThreshold() {
 		d.thrashEvents.Add(1)
 	}
 	return h.ThrashInfo
