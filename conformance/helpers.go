@@ -196,6 +196,18 @@ func expectAll(c *C, dev *svmrt.Device, b []byte, want svm.PageState, when strin
 	}
 }
 
+// expectExclusive fails unless every page of b is held exclusively by a
+// device (want) or by none (!want), as Snapshot reports.
+func expectExclusive(c *C, dev *svmrt.Device, b []byte, want bool, when string) {
+	snap, err := dev.Snapshot(unsafe.Pointer(&b[0]), uintptr(len(b)))
+	c.Check(err, "snapshot")
+	for i, p := range snap {
+		if p.Exclusive != want {
+			c.Fatalf("%s: page %d (%v) exclusive %v, want %v", when, i, p.State, p.Exclusive, want)
+		}
+	}
+}
+
 // expectFault fails unless err is a *svm.FaultError matching target whose
 // address lies in [lo, hi).
 func expectFault(c *C, err error, target error, lo, hi uintptr, what string) {

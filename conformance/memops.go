@@ -26,6 +26,7 @@ func exclusiveAccess(c *C) {
 	ev, err := dev.MakeExclusive(c.Ctx, unsafe.Pointer(&mem[0]), uintptr(len(mem)))
 	wait(c, ev, err, "make exclusive")
 	expectAll(c, dev, mem, svm.PageOnDevice, "after make-exclusive")
+	expectExclusive(c, dev, mem, true, "after make-exclusive")
 	before := counters(dev)
 	const n = 8192
 	c.Check(run(c, dev, atomicInc, range1(n), words, int32(len(words)), int32(n)), "atomics")
@@ -40,6 +41,7 @@ func exclusiveAccess(c *C) {
 		c.Fatalf("word 0 = %d after %d device atomics, want %d", words[0], n, n/16)
 	}
 	expectAll(c, dev, mem, svm.PageWritable, "after the CPU touch")
+	expectExclusive(c, dev, mem, false, "after the CPU touch")
 	// The device's next atomics fault the page back and keep counting.
 	c.Check(run(c, dev, atomicInc, range1(n), words, int32(len(words)), int32(n)), "atomics after revocation")
 	for i, w := range words {

@@ -35,6 +35,14 @@ type PageInfo struct {
 	Addr   uintptr
 	State  PageState
 	Device int // owning device slot for PageOnDevice/PageOnOtherDevice
+	// Exclusive: device Device holds the page exclusively (as after HMM's
+	// make_device_exclusive, for device atomics): the CPU has no mapping of
+	// it, so the CPU's next touch faults and revokes the
+	// device's access, bringing the page home with every device update.
+	// Every page resident on a device is held so; a read duplicate is
+	// shared with the host (not exclusive), and so are pages a device maps
+	// remotely.
+	Exclusive bool
 	Kind   Kind
 }
 
@@ -125,6 +133,7 @@ func (s *Space) Snapshot(start, length uintptr, viewer int) ([]PageInfo, error) 
 		case uffd.State(w) == StateDevice:
 			info.Device = uffd.Dev(w)
 			info.State = PageOnOtherDevice
+			info.Exclusive = true
 			if info.Device == viewer {
 				info.State = PageOnDevice
 			}

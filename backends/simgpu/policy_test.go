@@ -170,7 +170,7 @@ func TestReadDuplication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if snap[0].State != svm.PageDuplicated || snap[0].Device != d.mem.ID() {
+	if snap[0].State != svm.PageDuplicated || snap[0].Device != d.mem.ID() || snap[0].Exclusive {
 		t.Fatalf("src page 1 is %v (device %d), want duplicated on %d", snap[0].State, snap[0].Device, d.mem.ID())
 	}
 	// Host reads: no fault, nothing comes back.
