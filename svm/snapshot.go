@@ -43,7 +43,7 @@ type PageInfo struct {
 	// shared with the host (not exclusive), and so are pages a device maps
 	// remotely.
 	Exclusive bool
-	Kind   Kind
+	Kind      Kind
 }
 
 var (
