@@ -426,9 +426,13 @@ func (d *Device) migrator() (backends.Migrator, error) {
 }
 
 // Migrate moves [p, p+length) into d's memory now (clEnqueueSVMMigrateMem,
-// hmadvise-style explicit placement) and says how many pages moved. Unlike
-// Prefetch it refuses ranges that cannot migrate — shared or file-backed
-// mappings — with ErrNotSupported naming the mapping.
+// hmadvise-style explicit placement) and says how many pages moved. It
+// follows Linux's migrate_vma: a hole or PROT_NONE memory in the range is
+// ErrDeviceFault naming the address, before anything moves; pages of
+// mappings that are mirrored, not migrated (shared, file-backed, read-only,
+// the process's machinery) stay in host memory while the rest moves, and
+// are reported by a *svm.LeftInPlaceError (ErrNotSupported) beside the
+// count. Prefetch skips such pages silently.
 func (d *Device) Migrate(p unsafe.Pointer, length uintptr) (int, error) {
 	if err := d.checkOpen("migrate"); err != nil {
 		return 0, err

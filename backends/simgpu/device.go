@@ -868,10 +868,13 @@ func firstAddr(faults []Fault, page uint64) uint64 {
 // first touch. The transfer is charged to the simulated clock.
 func (d *Device) Prefetch(start, length uintptr) error { return d.migrate(start, length, false) }
 
-// Migrate is Prefetch that insists: a range that is not private anonymous
-// memory (shared, file-backed, the stack) fails with ErrNotSupported naming
-// the mapping, before anything moves. It returns how many pages moved into
-// the device's memory.
+// Migrate moves [start, start+length) into the device's memory now and
+// returns how many pages moved, following Linux's migrate_vma: a hole or a
+// PROT_NONE mapping anywhere in the range is ErrDeviceFault naming the
+// address, before anything moves; pages of mappings that are mirrored, not
+// migrated (shared, file-backed, read-only, the stack and the process's
+// machinery) stay in host memory while the rest migrates, and are reported
+// by a *svm.LeftInPlaceError (ErrNotSupported) beside the count.
 func (d *Device) Migrate(start, length uintptr) (int, error) {
 	_, before, _, _ := d.mem.Counters()
 	err := d.migrate(start, length, true)
@@ -903,12 +906,13 @@ func (d *Device) migrate(start, length uintptr, strict bool) error {
 			if !ok {
 				return &svm.FaultError{Device: d.Name(), Addr: a, Reason: "migration of an unmapped address", Err: svm.ErrDeviceFault}
 			}
-			if !v.Migratable() {
-				return fmt.Errorf("simgpu: migrate %#x: %s mapping %v is mirrored, not migrated: %w", a, v.Kind, v, svm.ErrNotSupported)
+			if !v.Read {
+				return &svm.FaultError{Device: d.Name(), Addr: a, Reason: "migration of a PROT_NONE mapping", Err: svm.ErrDeviceFault}
 			}
 			a = v.End
 		}
 		var pages []uint64
+		var left *svm.LeftInPlaceError
 		for a := first; a < end; {
 			v, ok := maps.Find(a)
 			if !ok {
@@ -919,6 +923,14 @@ func (d *Device) migrate(start, length uintptr, strict bool) error {
 				for p := a; p < stop; p += svm.PageSize {
 					pages = append(pages, uint64(p))
 				}
+			} else if strict {
+				if left == nil {
+					left = &svm.LeftInPlaceError{Device: d.Name()}
+				}
+				clipped := v
+				clipped.Start, clipped.End = a, stop
+				left.Pages += int((stop - a) / svm.PageSize)
+				left.Mappings = append(left.Mappings, clipped)
 			}
 			a = stop
 		}
@@ -939,6 +951,9 @@ func (d *Device) migrate(start, length uintptr, strict bool) error {
 				return err
 			}
 			i = j
+		}
+		if firstErr == nil && left != nil {
+			return left
 		}
 		return firstErr
 	})

@@ -154,7 +154,7 @@ func TestRangesCrossingHolesAndProtNone(t *testing.T) {
 		{"copy from PROT_NONE", d.Copy(ctx, addrOf(src), base+100, 3*svm.PageSize), svm.ErrDeviceFault, base + 2*svm.PageSize},
 		{"fill NULL", d.Fill(ctx, 0, []byte{1}, 64), svm.ErrDeviceFault, 0},
 		{"fill wrapping", d.Fill(ctx, ^uintptr(0)-63, []byte{1}, 64), svm.ErrDeviceFault, ^uintptr(0) - 63},
-		{"migrate PROT_NONE", migrateErr(d, base+2*svm.PageSize, svm.PageSize), svm.ErrNotSupported, 0},
+		{"migrate PROT_NONE", migrateErr(d, base+2*svm.PageSize, svm.PageSize), svm.ErrDeviceFault, base + 2*svm.PageSize},
 	}
 	for _, c := range cases {
 		var fe *svm.FaultError
