@@ -1,15 +1,17 @@
 package svm
 
 import (
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
 
 // ---------------------------------------------------------------------------
-// Guards against the crash found in CI: TestRegression2MremapDuringMigrationLeavesWPLivelock
+// Guards against the crash found in CI: TestMremapDuringMigrationLeavesWPLivelock
 // died of SIGSEGV with no Go traceback (and, in other runs, of a fatal
 // SIGSEGV in the Go runtime's span sets) — about one run in 100 with other
 // tests loading the machine. A migration dropped the pages it had copied
@@ -140,5 +142,158 @@ func TestMremapOrMunmapBeforeZapSparesReplacementMapping(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func rvMremapFixed(old []byte, to uintptr) error {
+	_, _, e := syscall.Syscall6(syscall.SYS_MREMAP, rvAddr(old), uintptr(len(old)), uintptr(len(old)),
+		1|2 /* MREMAP_MAYMOVE|MREMAP_FIXED */, to, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// Guards against a bug found in review: remap_range CASes every word of the old range to HOST whatever
+// its state and moves only DEVICE words. A page that is RETURNING (an
+// explicit migration home on a Go thread) when the REMAP event is handled
+// loses its data: the owner's UFFDIO_COPY at the old address fails (ENOENT),
+// its revert CAS fails, the new address is HOST (zero), and the frame is
+// never released.
+func TestMremapRacingMigrateToHost(t *testing.T) {
+	if !rvInChild(t, 20*time.Second) {
+		return
+	}
+	const pages = 64
+	m := attach(t, 2*pages)
+	s := Default()
+	deadline := time.Now().Add(4 * time.Second)
+	iters := 0
+	for ; time.Now().Before(deadline); iters++ {
+		mem := rvMmap(t, pages*PageSize)
+		base := rvAddr(mem)
+		for i := 0; i < len(mem); i += PageSize {
+			mem[i] = byte(i/PageSize) | 0x80
+		}
+		migrateRange(t, m, unsafe.Pointer(&mem[0]), len(mem))
+		// A destination the kernel must move to.
+		dst, err := syscall.Mmap(-1, 0, pages*PageSize, syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := rvAddr(dst)
+		var wg sync.WaitGroup
+		wg.Add(2)
+		start := make(chan struct{})
+		delay := (iters % 40) * 200
+		go func() {
+			defer wg.Done()
+			<-start
+			s.MigrateToHost(base, pages*PageSize)
+		}()
+		var rerr error
+		go func() {
+			defer wg.Done()
+			<-start
+			rvSpin(delay)
+			rerr = rvMremapFixed(mem, to)
+		}()
+		close(start)
+		wg.Wait()
+		if rerr != nil {
+			t.Fatal(rerr)
+		}
+		s.Sync()
+		moved := dst // now maps the moved pages
+		bad := 0
+		for i := 0; i < len(moved); i += PageSize {
+			if moved[i] != byte(i/PageSize)|0x80 {
+				bad++
+			}
+		}
+		syscall.Munmap(moved)
+		if bad > 0 {
+			t.Fatalf("iteration %d: %d of %d pages lost their data across mremap; free frames %d of %d; service %+v",
+				iters, bad, pages, m.FreeFrames(), m.Frames(), s.ServiceStats())
+		}
+	}
+	if got := m.FreeFrames(); got != m.Frames() {
+		t.Fatalf("after %d iterations %d of %d frames free", iters, got, m.Frames())
+	}
+	t.Logf("%d iterations, not reproduced", iters)
+}
+
+// Guards against a bug found in review: a migration protects its pages (UFFDIO_WRITEPROTECT) and, if an
+// mremap moves them before it zaps, gives up without unprotecting: the
+// protection moves with the PTEs. At the new address a CPU write takes a WP
+// fault on a HOST page; when no page-table leaf covers the new address
+// (the usual case: leaves span 16 MiB and are allocated only for tracked
+// pages) handle_fault only wakes the writer (the `!p` branch), the write
+// faults again, and the writer spins in WP faults forever.
+func TestMremapDuringMigrationLeavesWPLivelock(t *testing.T) {
+	if !rvInChild(t, 20*time.Second) {
+		return
+	}
+	const pages = 64
+	m := attach(t, 4*pages)
+	// Far, untracked destinations: a 1 GiB reservation cut into 16 MiB
+	// slots (one leaf each); every iteration moves the range into a fresh one.
+	const slotSize = 16 << 20
+	resv, err := syscall.Mmap(-1, 0, 64*slotSize, syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := (rvAddr(resv) + slotSize - 1) &^ (slotSize - 1)
+	hit := false
+	for iter := 0; iter < 62 && !hit; iter++ {
+		slot := first + uintptr(iter)*slotSize
+		if PTE(slot, false) != nil {
+			continue
+		}
+		mem := rvMmap(t, pages*PageSize)
+		for i := 0; i < len(mem); i += PageSize {
+			mem[i] = 1
+		}
+		v, _, err := Default().Resolve(rvAddr(mem))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Register first so that the race is between the protect and the mremap.
+		if err := Default().register(rvAddr(mem), pages); err != nil {
+			t.Fatal(err)
+		}
+		started := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			close(started)
+			m.Migrate(v, rvAddr(mem), pages)
+			close(done)
+		}()
+		<-started
+		rvSpin((iter % 31) * 10000)
+		if err := rvMremapFixed(mem, slot); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		moved := rvBytes(slot, pages*PageSize)
+		before := Default().ServiceStats().WPFaults
+		wrote := make(chan struct{})
+		go func() {
+			for i := 0; i < len(moved); i += PageSize {
+				moved[i] = 2 // loops in WP faults if protection was left behind
+			}
+			close(wrote)
+		}()
+		select {
+		case <-wrote:
+		case <-time.After(time.Second):
+			after := Default().ServiceStats().WPFaults
+			rvSay("iteration %d: CPU write to the mremap'd range stuck; %d WP faults in 1s", iter, after-before)
+			t.Errorf("CPU writer livelocked in WP faults after mremap raced a migration (%d WP faults in 1s)", after-before)
+			hit = true
+		}
+	}
+	if !hit {
+		t.Log("race not hit")
 	}
 }

@@ -66,3 +66,36 @@ func TestVerifiedMapsSeesUnsignalledChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Guards against a bug found in review: device arenas (and the page-table leaves) are plain
+// MAP_PRIVATE|MAP_ANON|MAP_NORESERVE mappings, so the kernel merges them
+// with an adjacent user mapping of the same flags. mapsLocked classifies
+// every VMA overlapping an arena as device memory: the user's memory then
+// "is device memory, not a host address" (device faults) and cannot migrate.
+func TestUserMappingMergedWithArena(t *testing.T) {
+	m := attach(t, 256)
+	const mapFixedNoreplace = 0x100000
+	var p uintptr
+	for _, at := range []uintptr{m.Base() - PageSize, m.Base() + uintptr(m.Frames())*PageSize} {
+		r, _, e := syscall.Syscall6(syscall.SYS_MMAP, at, PageSize, syscall.PROT_READ|syscall.PROT_WRITE,
+			syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE|mapFixedNoreplace, ^uintptr(0), 0)
+		if e == 0 && r == at {
+			p = r
+			break
+		}
+		if e == 0 {
+			syscall.Syscall(syscall.SYS_MUNMAP, r, PageSize, 0)
+		}
+	}
+	if p == 0 {
+		t.Skip("both neighbours of the arena are taken")
+	}
+	defer syscall.Syscall(syscall.SYS_MUNMAP, p, PageSize, 0)
+	v, ok, err := Default().Resolve(p)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if v.Kind != KindPrivateAnon {
+		t.Fatalf("user mapping at %#x (MAP_NORESERVE, next to a device arena at %#x) classified %v (VMA %v)", p, m.Base(), v.Kind, v)
+	}
+}

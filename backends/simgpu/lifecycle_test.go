@@ -88,3 +88,24 @@ func TestUseAfterClose(t *testing.T) {
 }
 
 func addrF32(b []float32) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
+
+// Guards against a bug found in review (-race): DevMem.Release writes d.arena = nil with no lock while
+// Caps (via DevMem.Frames), DevMem.Migrate and the Alloc error path read it.
+// Fails only under the race detector.
+func TestCapsDuringClose(t *testing.T) {
+	needUFFD(t)
+	d, err := New(WithVRAM(1 << 20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 1000; i++ {
+			_ = d.Caps()
+		}
+	}()
+	time.Sleep(time.Microsecond)
+	d.Close()
+	<-done
+}

@@ -1,14 +1,11 @@
 package simgpu
 
-// Second independent review (after 7fccab7): the wave scheduler. Launches
-// that can hang run in a child process (rvInChild, rvLaunch from
-// regression_test.go) with a deadline.
-
 import (
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +15,68 @@ import (
 	"github.com/svmrt/svmrt/svm"
 )
 
+// The wave scheduler. Launches that can hang run in a child process
+// (rvInChild) with a deadline.
+
+// rvLaunch runs k and, if it does not return within d, prints every
+// goroutine and exits the (child) process.
+func rvLaunch(t *testing.T, dev *Device, k *kernels.Kernel, nd kernels.NDRange, d time.Duration, vals ...any) error {
+	t.Helper()
+	a, err := kernels.Bind(k, vals...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- dev.Launch(context.Background(), k, nd, a) }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		buf := make([]byte, 1<<20)
+		n := runtime.Stack(buf, true)
+		fmt.Fprintf(os.Stderr, "launch of %s did not return within %v; goroutines:\n%s\n", k.Name, d, buf[:n])
+		os.Exit(3)
+		return nil
+	}
+}
+
+var rvBarrierKernel = &kernels.Kernel{
+	Name:     "review_barrier_then_fault",
+	Params:   []kernels.Param{{Name: "buf", Kind: kernels.PtrU32, Written: true}},
+	Barriers: true,
+	Body: func(it *kernels.Item, a *kernels.Args) {
+		if it.LocalID(0) == 1 {
+			time.Sleep(20 * time.Millisecond) // arrive last: release the barrier
+		}
+		it.Barrier()
+		if it.LocalID(0) == 0 {
+			it.StoreU32(a.Ptr(0), 7) // first touch of buf: a device fault
+		}
+	},
+}
+
+// Guards against a bug found in review (at 0622227; fixed by Unpark(n)): an
+// item released from a barrier unparked itself only after waking, while the
+// releasing item kept running. When the releaser finished first, running
+// hit 0 with nothing stalled: the scheduler left its loop, and the released
+// item's next fault stalled forever (deterministic with GOMAXPROCS=1).
+func TestBarrierReleaseThenFault(t *testing.T) {
+	if !rvInChild(t, 20*time.Second) {
+		return
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	d := newDev(t)
+	buf := make([]uint32, 2*svm.PageSize/4)
+	p := buf[svm.PageSize/4:] // a page no one touched
+	if err := rvLaunch(t, d, rvBarrierKernel, kernels.Range1D(2, 2), 5*time.Second, p); err != nil {
+		t.Fatal(err)
+	}
+	if p[0] != 7 {
+		t.Fatalf("store lost: %d", p[0])
+	}
+	runtime.KeepAlive(buf)
+}
+
 var rv2StoreKernel = &kernels.Kernel{
 	Name:   "review2_store",
 	Params: []kernels.Param{{Name: "buf", Kind: kernels.PtrU32, Written: true}},
@@ -26,8 +85,7 @@ var rv2StoreKernel = &kernels.Kernel{
 	},
 }
 
-// ---------------------------------------------------------------------------
-// Guards against (found in the second review, fixed): when l.service returns an error other than out-of-device-memory
+// Guards against a bug found in review: when l.service returns an error other than out-of-device-memory
 // (DevMem.Migrate failing to register the range, Maps failing to read
 // /proc/self/maps, MigrateToHost failing), runWave records it but resumes
 // the stalled work-items with nothing changed: no errPages entry, no remote
@@ -36,8 +94,7 @@ var rv2StoreKernel = &kernels.Kernel{
 // waves. Trigger: private anonymous memory that userfaultfd refuses to
 // register — MAP_DROPPABLE (Linux 6.11+) is shown in /proc/self/maps as
 // plain "rw-p" anonymous memory, so it is classified migratable.
-
-func TestRegression2ServiceErrorLivelocksLaunch(t *testing.T) {
+func TestServiceErrorLivelocksLaunch(t *testing.T) {
 	if !rvInChild(t, 8*time.Second) {
 		return
 	}
@@ -54,14 +111,12 @@ func TestRegression2ServiceErrorLivelocksLaunch(t *testing.T) {
 	}
 }
 
-// ---------------------------------------------------------------------------
-// Guards against (found in the second review, fixed): runWave counts every work-item as running and relies on the body
+// Guards against a bug found in review: runWave counts every work-item as running and relies on the body
 // wrapper's deferred Park to count it out. kernels.RunGroup validates Args
 // (Args.Check) before running any body; Launch does not. With Args bound for
 // another kernel (or nil), RunGroup returns ErrBadArgs at once, no body runs,
 // w.running never drops, and the scheduler waits on its cond forever.
-
-func TestRegression2BadArgsHangLaunch(t *testing.T) {
+func TestBadArgsHangLaunch(t *testing.T) {
 	if !rvInChild(t, 8*time.Second) {
 		return
 	}

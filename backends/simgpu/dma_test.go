@@ -1,7 +1,5 @@
 package simgpu
 
-// Third independent review: device-side Copy/Fill (dma.go).
-
 import (
 	"context"
 	"os"
@@ -11,7 +9,10 @@ import (
 	"unsafe"
 
 	"github.com/svmrt/svmrt/internal/childtest"
+	"github.com/svmrt/svmrt/svm"
 )
+
+// Device-side Copy/Fill (dma.go).
 
 // rv3Bytes views n bytes of mmap'd memory (outside vet's unsafeptr pattern).
 func rv3Bytes(addr uintptr, n int) []byte {
@@ -26,7 +27,7 @@ func rv3Mmap(addr, n uintptr, flags int) uintptr {
 	return p
 }
 
-// Guards against (found in the third review, fixed): the synchronous fault loop of a DMA (translate with m.w == nil)
+// Guards against a bug found in review: the synchronous fault loop of a DMA (translate with m.w == nil)
 // spins forever when usable() and walk() disagree. usable() trusts the
 // launch's remote map before the page table; walk() consults the remote
 // map only for HOST pages. A page the DMA mapped remotely (a shared page)
@@ -34,7 +35,7 @@ func rv3Mmap(addr, n uintptr, flags int) uintptr {
 // migrates: walk says "fault", faultRange finds the page "usable" and does
 // nothing, forever — the copy never ends and holds launchMu (every later
 // launch, Migrate and Close on the device hang too).
-func TestRegression3DMASpinsOnRemotePageMovedToOtherDevice(t *testing.T) {
+func TestDMASpinsOnRemotePageMovedToOtherDevice(t *testing.T) {
 	needUFFD(t)
 	if os.Getenv(rvChildEnv) != t.Name() {
 		childtest.InChild(t, rvChildEnv, 40*time.Second)
@@ -73,5 +74,45 @@ func TestRegression3DMASpinsOnRemotePageMovedToOtherDevice(t *testing.T) {
 		t.Logf("copy: %v", err)
 	case <-time.After(20 * time.Second): // ~0.1 s without the swap (about 1 s under -race)
 		t.Fatalf("Copy spins forever: page %#x is in the DMA's remote map but DEVICE on another device", last)
+	}
+}
+
+// A fill or copy on a device whose only chunk the operation already uses
+// reaches a page held by another GPU: the page comes home and is written
+// remotely (second review: it failed after 1000 faults).
+//
+// Guards against a bug found in review (of the memory policies).
+func TestDMAToPeerPageOnFullDevice(t *testing.T) {
+	needUFFD(t)
+	a := newDev(t, WithVRAM(2<<20), WithName("A"))
+	b := newDev(t, WithName("B"))
+	buf, p := blockAligned(t, 4<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	if err := b.Prefetch(p+2<<20, svm.PageSize); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Copy(context.Background(), p+2<<20, p, svm.PageSize); err != nil {
+		t.Fatalf("copy to a page on the other GPU: %v", err)
+	}
+	for i := 0; i < svm.PageSize; i++ {
+		if buf[2<<20+i] != byte(i) {
+			t.Fatalf("dst[%d] = %d, want %d", i, buf[2<<20+i], byte(i))
+		}
+	}
+	if err := b.Prefetch(p+2<<20, svm.PageSize); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Fill(context.Background(), p, []byte{7}, 2<<20+svm.PageSize); err != nil {
+		t.Fatalf("fill across a page on the other GPU: %v", err)
+	}
+	for i := 0; i < 2<<20+svm.PageSize; i += 999 {
+		if buf[i] != 7 {
+			t.Fatalf("buf[%d] = %d after fill", i, buf[i])
+		}
+	}
+	if s := a.Stats(); s.DeviceFaults > 10 {
+		t.Errorf("%d faults for two operations", s.DeviceFaults)
 	}
 }
