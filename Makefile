@@ -1,5 +1,8 @@
 # svmrt — see README.md. `make run` is the main job, `make test` passes all tests.
 GO ?= go
+# The test hooks tag builds the deliberately broken device behaviours the
+# conformance suite is checked against (they are not in a normal build).
+TESTTAGS ?= svmrt_testhooks
 
 .PHONY: setup run test vet race unit fuzz bench bench-smoke bench-peers bench-peers-smoke bench-kernels bench-kernels-smoke
 
@@ -16,13 +19,16 @@ test: setup vet unit race fuzz bench-smoke bench-peers-smoke bench-kernels-smoke
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags $(TESTTAGS) ./...
 	$(GO) vet -tags openblas ./internal/peers/... ./cmd/svmrt-bench
 
+# -json through internal/testreport: go test's usual output, then a loud
+# summary of the tests that skipped because userfaultfd is not usable here.
 unit:
-	$(GO) test -count=1 -timeout 15m ./...
+	bash -o pipefail -c '$(GO) test -json -count=1 -timeout 15m -tags $(TESTTAGS) ./... | $(GO) run ./internal/testreport'
 
 race:
-	$(GO) test -count=1 -race -short -timeout 15m ./svm/... ./backends/...
+	$(GO) test -count=1 -race -short -timeout 15m -tags $(TESTTAGS) ./svm/... ./backends/...
 
 # The public launch and memory-command API under hostile arguments
 # (runtime's FuzzMemoryCommands: unclamped counts, NULL, holes, PROT_NONE,

@@ -33,3 +33,35 @@ if ! command -v go >/dev/null; then
   echo "setup: Go is not on PATH (need Go 1.26+)" >&2
   exit 1
 fi
+
+# userfaultfd for the invoking user. Root can always create one. An ordinary
+# user can when vm.unprivileged_userfaultfd is 1 or /dev/userfaultfd grants
+# them read-write (Debian: the sysctl is 0 and the device root-only). When
+# this script has root (directly or through sudo without a password) it
+# grants the user /dev/userfaultfd with an ACL — the narrowest grant; it
+# lasts until the next boot — and says so. Without userfaultfd everything
+# still builds and runs, but pages never migrate and the tests that need
+# migration skip (make test ends with a summary of them).
+uffd_user="${SUDO_USER:-$(id -un)}"
+uffd_usable() {
+  [ "$(id -u "$uffd_user")" -eq 0 ] && return 0
+  [ "$(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null)" = 1 ] && return 0
+  [ -e /dev/userfaultfd ] && getfacl -p /dev/userfaultfd 2>/dev/null | grep -q "^user:$uffd_user:rw" && return 0
+  [ -e /dev/userfaultfd ] && [ "$(stat -c %a /dev/userfaultfd)" = 666 ] && return 0
+  return 1
+}
+if uffd_usable; then
+  echo "setup: userfaultfd: usable by $uffd_user"
+else
+  ROOT=""
+  if [ "$(id -u)" -eq 0 ]; then ROOT=" "; elif sudo -n true 2>/dev/null; then ROOT="sudo"; fi
+  if [ -n "$ROOT" ] && [ -e /dev/userfaultfd ]; then
+    have acl || DEBIAN_FRONTEND=noninteractive $ROOT apt-get install -y -qq acl >/dev/null
+    $ROOT setfacl -m "u:$uffd_user:rw" /dev/userfaultfd
+    echo "setup: userfaultfd: granted $uffd_user read-write on /dev/userfaultfd (an ACL; until the next boot: run setup again after one)"
+  else
+    echo "setup: WARNING: userfaultfd is not usable by $uffd_user and this script has no root to grant it:" >&2
+    echo "setup:   pages will not migrate and the migration tests will skip. To grant it, run as root:" >&2
+    echo "setup:     setfacl -m u:$uffd_user:rw /dev/userfaultfd    (or: sysctl vm.unprivileged_userfaultfd=1)" >&2
+  fi
+fi
