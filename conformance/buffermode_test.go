@@ -1,7 +1,5 @@
 package conformance
 
-// Fourth independent review: the suite on OpenCL's buffer mode.
-
 import (
 	"context"
 	"strings"
@@ -19,7 +17,7 @@ import (
 // device could then never be closed), and the pointer-following tests
 // failed with ErrNotSupported instead of skipping; the skip notes said
 // PoCL runs kernels on host memory, which buffer mode does not.
-func TestRegression4BufferModeSuite(t *testing.T) {
+func TestBufferModeSuite(t *testing.T) {
 	if err := svmrt.Unavailable("opencl"); err != nil {
 		t.Skip(err)
 	}

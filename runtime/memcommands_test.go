@@ -1,7 +1,5 @@
 package runtime_test
 
-// Third independent review (memory commands, commit cdd51b2 onwards).
-
 import (
 	"context"
 	"errors"
@@ -15,16 +13,18 @@ import (
 	svmrt "github.com/svmrt/svmrt/runtime"
 )
 
-const rv3Env = "RUNTIME_REVIEW3_CHILD"
+// memCmdChildEnv marks the child run of a test that, on the bug it
+// guards against, crashes the process.
+const memCmdChildEnv = "RUNTIME_MEMCOMMANDS_CHILD"
 
 // Guards against (found in the third review, fixed): on the cpu device, Memcpy/Memfill with a NULL pointer (or a
 // length beyond any allocation) crash the whole process: hostCopy/hostFill
 // build unsafe.Slice(nil, n), which panics with a runtime error that has no
 // Addr(), so hostRecover re-panics on the queue's worker goroutine. The
 // simulated GPU reports the same call as ErrDeviceFault.
-func TestRegression3CPUMemcpyNilCrashesProcess(t *testing.T) {
-	if os.Getenv(rv3Env) != t.Name() {
-		childtest.InChild(t, rv3Env, 20*time.Second)
+func TestCPUMemcpyNilCrashesProcess(t *testing.T) {
+	if os.Getenv(memCmdChildEnv) != t.Name() {
+		childtest.InChild(t, memCmdChildEnv, 20*time.Second)
 		return
 	}
 	d := open(t, "cpu")
@@ -40,9 +40,12 @@ func TestRegression3CPUMemcpyNilCrashesProcess(t *testing.T) {
 	}
 }
 
-func TestRegression3CPUMemfillNilCrashesProcess(t *testing.T) {
-	if os.Getenv(rv3Env) != t.Name() {
-		childtest.InChild(t, rv3Env, 20*time.Second)
+// Guards against (found in the third review, fixed, with
+// TestCPUMemcpyNilCrashesProcess): Memfill of NULL on the cpu device crashed
+// the process the same way, through hostFill.
+func TestCPUMemfillNilCrashesProcess(t *testing.T) {
+	if os.Getenv(memCmdChildEnv) != t.Name() {
+		childtest.InChild(t, memCmdChildEnv, 20*time.Second)
 		return
 	}
 	d := open(t, "cpu")
@@ -59,7 +62,7 @@ func TestRegression3CPUMemfillNilCrashesProcess(t *testing.T) {
 // ErrPermission on simgpu (classify) but with ErrDeviceFault on cpu
 // (hostRecover never looks at the mapping; hostFault only handles kernel
 // PanicErrors). A kernel writing the same memory on cpu gets ErrPermission.
-func TestRegression3MemfillReadOnlyErrorIdentity(t *testing.T) {
+func TestMemfillReadOnlyErrorIdentity(t *testing.T) {
 	mem, err := syscall.Mmap(-1, 0, 4096, syscall.PROT_READ, syscall.MAP_PRIVATE|syscall.MAP_ANON)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,5 @@
 package conformance
 
-// Third independent review: the runner (RunOne).
-
 import (
 	"context"
 	"errors"
@@ -13,7 +11,8 @@ import (
 	svmrt "github.com/svmrt/svmrt/runtime"
 )
 
-func rv3CPU() Backend {
+// cpuBackend is the cpu device as a Backend.
+func cpuBackend() Backend {
 	return Backend{Name: "cpu", Open: func() (*svmrt.Device, error) { return svmrt.Open("cpu") }}
 }
 
@@ -24,14 +23,14 @@ func rv3CPU() Backend {
 // exits and the process dies with "no goroutines"), the other cleanups and
 // the device Close are skipped. A panicking cleanup likewise crashes the
 // runner instead of failing the test.
-func TestRegression3FatalInCleanupKillsRunner(t *testing.T) {
+func TestFatalInCleanupKillsRunner(t *testing.T) {
 	var closed atomic.Bool
-	test := Test{Name: "review3/fatal-in-cleanup", Run: func(c *C) {
+	test := Test{Name: "runner/fatal-in-cleanup", Run: func(c *C) {
 		c.Cleanup(func() { closed.Store(true) })
 		c.Cleanup(func() { c.Check(errors.New("munmap failed"), "cleanup") })
 	}}
 	got := make(chan Result, 1)
-	go func() { got <- RunOne(context.Background(), rv3CPU(), test, 5*time.Second) }()
+	go func() { got <- RunOne(context.Background(), cpuBackend(), test, 5*time.Second) }()
 	select {
 	case r := <-got:
 		if r.Status != Fail || !closed.Load() {
@@ -47,13 +46,13 @@ func TestRegression3FatalInCleanupKillsRunner(t *testing.T) {
 // tctx done at once and records "did not finish in time after <timeout>"
 // although no timeout elapsed, and the still-running test goroutine is
 // abandoned with its device open (tests pile up, running concurrently).
-func TestRegression3CancelledRunReportsTimeouts(t *testing.T) {
+func TestCancelledRunReportsTimeouts(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	release := make(chan struct{})
 	defer close(release)
-	test := Test{Name: "review3/slow", Run: func(c *C) { <-release }}
-	r := RunOne(ctx, rv3CPU(), test, time.Hour)
+	test := Test{Name: "runner/slow", Run: func(c *C) { <-release }}
+	r := RunOne(ctx, cpuBackend(), test, time.Hour)
 	if r.Status == Fail && strings.Contains(r.Reason, ErrTimeout.Error()) {
 		t.Fatalf("a cancelled run is reported as a timeout after 1h: %+v", r)
 	}
