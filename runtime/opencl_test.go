@@ -210,7 +210,7 @@ func childtestInChild(t *testing.T, key, val string) bool {
 // Guards against (found in the fourth review, fixed): Open of an OpenCL
 // device index the machine does not have returned an error no caller could
 // errors.Is.
-func TestRegression4NoSuchOpenCLDevice(t *testing.T) {
+func TestNoSuchOpenCLDevice(t *testing.T) {
 	if err := svmrt.Unavailable("opencl"); err != nil {
 		t.Skip(err)
 	}

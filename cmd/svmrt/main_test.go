@@ -87,8 +87,9 @@ func TestDevicesAndRunOpenCL(t *testing.T) {
 }
 
 // Without an ICD loader, or with no vendor files, devices says OpenCL is
-// unavailable and why, and still lists cpu and simgpu.
-func TestRegression4DevicesAndRunWithoutOpenCL(t *testing.T) {
+// unavailable and why, and still lists cpu and simgpu (found in the fourth
+// review).
+func TestDevicesAndRunWithoutOpenCL(t *testing.T) {
 	for _, tc := range []struct{ name, key, why string }{
 		{"no-loader", opencl.EnvLibrary, "cannot load the OpenCL ICD loader"},
 		{"no-vendor-files", "OCL_ICD_VENDORS", "no OpenCL platform"},
