@@ -474,7 +474,11 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 				int e = u_zero(page, SVM_PAGE_SIZE, 1);
 				cas(p, nw, word_next(nw, SVM_ST_HOST, 0, 0));
 				if (e == EAGAIN) return 0;
-				if (e && e != EEXIST) note_error(e);
+				// ENOENT: nothing is mapped there any more — a munmap or
+				// mremap since the fault (typically a deferred fault retried
+				// after its page came home and its range was then unmapped).
+				// Nothing to fill, and not an internal error.
+				if (e && e != EEXIST && e != ENOENT) note_error(e);
 				u_wake(page, SVM_PAGE_SIZE);
 			}
 			count(&S->global.zero_fills, 1);
@@ -486,7 +490,7 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 				// a writer cannot slip in behind the migrator's copy.
 				int e = u_copy(page, S->zero_page, SVM_PAGE_SIZE, UFFDIO_COPY_MODE_WP, NULL);
 				if (e == EAGAIN) return 0;
-				if (e == EEXIST) u_wake(page, SVM_PAGE_SIZE);
+				if (e == EEXIST || e == ENOENT) u_wake(page, SVM_PAGE_SIZE); // ENOENT: unmapped since (as above)
 				else if (e) { note_error(e); u_wake(page, SVM_PAGE_SIZE); }
 				count(&S->global.zero_fills, 1);
 				return 1;
@@ -1170,7 +1174,10 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 			cas(ptes[i], held[i], word_next(held[i], SVM_ST_HOST, 0, 0));
 			res[i] = SVM_RES_ABORTED;
 		}
-		note_error(e);
+		// ESTALE is this function's own finding that the address space
+		// changed under the migration (a race the caller is told of, page
+		// by page, as SVM_RES_ABORTED), not a failed ioctl.
+		if (e != ESTALE) note_error(e);
 		return;
 	}
 	// Copy with process_vm_readv: an absent page faults in through the
