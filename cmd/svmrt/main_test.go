@@ -10,7 +10,12 @@ import (
 	"github.com/svmrt/svmrt/backends/opencl"
 	"github.com/svmrt/svmrt/internal/childtest"
 	svmrt "github.com/svmrt/svmrt/runtime"
+	"github.com/svmrt/svmrt/svm/svmtest"
 )
+
+// The fault-service thread's internal errors reach no test: the binary fails
+// if it recorded any.
+func TestMain(m *testing.M) { svmtest.Main(m) }
 
 func svmrtRun(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer

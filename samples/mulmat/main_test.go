@@ -9,7 +9,12 @@ import (
 
 	svmrt "github.com/svmrt/svmrt/runtime"
 	"github.com/svmrt/svmrt/samples/mulmat/sample"
+	"github.com/svmrt/svmrt/svm/svmtest"
 )
+
+// The fault-service thread's internal errors reach no test: the binary fails
+// if it recorded any.
+func TestMain(m *testing.M) { svmtest.Main(m) }
 
 // The sample itself, run twice as separate processes: it succeeds, and
 // everything it prints except the host time is identical (the simulated

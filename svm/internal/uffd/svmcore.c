@@ -62,14 +62,11 @@ struct uffdio_move {
 #define UFFDIO_MOVE _IOWR(UFFDIO, _UFFDIO_MOVE, struct uffdio_move)
 #endif
 
-enum { SVM_ST_FILLING = 5 }; // service thread is installing a host page (C only)
-
 #define TOP_BITS 11
 #define MID_BITS 12
 #define LEAF_BITS 12
 #define LEAF_PAGES (1ULL << LEAF_BITS)
-#define MAX_RUN 64 // also the bits of a uint64_t: per-page masks of a run (svm_cmd)
-#define SINK_PAGES (32 * MAX_RUN) // 8 MiB: the host pages of 32 full runs between emptyings
+#define SINK_PAGES (32 * SVM_MAX_RUN) // 8 MiB: the host pages of 32 full runs between emptyings
 #define SINK_IDLE_NS (1000 * 1000) // an idle service thread empties the sink after 1 ms
 #define MAX_DEFERRED 4096
 #define SERVICE_STACK (256 << 10)
@@ -98,14 +95,14 @@ typedef struct {
 	int64_t moved;   // result
 	uint64_t stuck_since; // CLOCK_MONOTONIC ns when the current page first failed with ENOENT (0: not stuck)
 	uint64_t stuck_at;    // the page it was
-	// CMD_ZAP: the words the migration holds (npages <= MAX_RUN), and per
+	// CMD_ZAP: the words the migration holds (npages <= SVM_MAX_RUN), and per
 	// page (bit i) whether it was taken out / can never be by this request.
-	uint64_t held[MAX_RUN];
+	uint64_t held[SVM_MAX_RUN];
 	uint64_t zapped, refused;
 	// CMD_ZAP: the pages taken out are copied from the sink into these
 	// frames of device dev, an absent page's zeroed.
 	int32_t dev;
-	uint32_t frames[MAX_RUN];
+	uint32_t frames[SVM_MAX_RUN];
 } svm_cmd;
 
 // All mutable state of this file, in one MAP_SHARED anonymous block.
@@ -121,7 +118,7 @@ typedef struct {
 // file-backed mapping of the executable: never migrated either.
 typedef struct {
 	uint8_t zero_page[SVM_PAGE_SIZE];
-	uint8_t bounce[MAX_RUN * SVM_PAGE_SIZE]; // service thread's copy buffer
+	uint8_t bounce[SVM_MAX_RUN * SVM_PAGE_SIZE]; // service thread's copy buffer
 	uint64_t **top[1 << TOP_BITS];           // radix root
 	svm_dev devs[SVM_MAX_DEVS];
 	svm_stats global;
@@ -167,9 +164,9 @@ static svm_state *S __attribute__((section(".data"))) = 0;
 
 // ---- page-state words --------------------------------------------------
 
-static inline uint64_t st_of(uint64_t w) { return w & 7; }
-static inline int dev_of(uint64_t w) { return (int)((w >> SVM_DEV_SHIFT) & 63); }
-static inline uint64_t frame_of(uint64_t w) { return (w >> SVM_FRAME_SHIFT) & ((1ULL << SVM_FRAME_BITS) - 1); }
+static inline uint64_t st_of(uint64_t w) { return w & SVM_ST_MASK; }
+static inline int dev_of(uint64_t w) { return (int)((w >> SVM_DEV_SHIFT) & SVM_DEV_MASK); }
+static inline uint64_t frame_of(uint64_t w) { return (w >> SVM_FRAME_SHIFT) & SVM_FRAME_MASK; }
 static inline uint64_t word_next(uint64_t old, uint64_t st, int dev, uint64_t frame) {
 	uint64_t seq = (old >> SVM_SEQ_SHIFT) + 1;
 	return st | ((uint64_t)dev << SVM_DEV_SHIFT) | (frame << SVM_FRAME_SHIFT) | (seq << SVM_SEQ_SHIFT);
@@ -249,7 +246,7 @@ uint64_t *svm_pte(uint64_t addr, int alloc) {
 }
 
 // svm_next_nonhost returns the first page address >= from whose word is not
-// HOST (with the word in *word), or UINT64_MAX when there is none.
+// HOST (with the word in *word), or SVM_NO_PAGE when there is none.
 uint64_t svm_next_nonhost(uint64_t from, uint64_t *word) {
 	uint64_t vpn = from >> SVM_PAGE_SHIFT;
 	for (uint64_t ti = vpn >> (MID_BITS + LEAF_BITS); ti < (1ULL << TOP_BITS); ti++) {
@@ -270,7 +267,7 @@ uint64_t svm_next_nonhost(uint64_t from, uint64_t *word) {
 			}
 		}
 	}
-	return UINT64_MAX;
+	return SVM_NO_PAGE;
 }
 
 uint64_t svm_pte_load(uint64_t addr) {
@@ -332,10 +329,10 @@ static void frame_release(int d, uint64_t f) {
 // when a multi-page copy failed as a whole (it crossed a mapping boundary:
 // retry the first page alone).
 static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fault) {
-	uint64_t *ptes[MAX_RUN];
-	uint64_t held[MAX_RUN];
+	uint64_t *ptes[SVM_MAX_RUN];
+	uint64_t held[SVM_MAX_RUN];
 	int n = 0;
-	if (maxpages > MAX_RUN) maxpages = MAX_RUN;
+	if (maxpages > SVM_MAX_RUN) maxpages = SVM_MAX_RUN;
 	for (int i = 0; i < maxpages; i++) {
 		uint64_t *p = svm_pte(page + (uint64_t)i * SVM_PAGE_SIZE, 0);
 		if (!p) break;
@@ -477,7 +474,11 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 				int e = u_zero(page, SVM_PAGE_SIZE, 1);
 				cas(p, nw, word_next(nw, SVM_ST_HOST, 0, 0));
 				if (e == EAGAIN) return 0;
-				if (e && e != EEXIST) note_error(e);
+				// ENOENT: nothing is mapped there any more — a munmap or
+				// mremap since the fault (typically a deferred fault retried
+				// after its page came home and its range was then unmapped).
+				// Nothing to fill, and not an internal error.
+				if (e && e != EEXIST && e != ENOENT) note_error(e);
 				u_wake(page, SVM_PAGE_SIZE);
 			}
 			count(&S->global.zero_fills, 1);
@@ -489,7 +490,7 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 				// a writer cannot slip in behind the migrator's copy.
 				int e = u_copy(page, S->zero_page, SVM_PAGE_SIZE, UFFDIO_COPY_MODE_WP, NULL);
 				if (e == EAGAIN) return 0;
-				if (e == EEXIST) u_wake(page, SVM_PAGE_SIZE);
+				if (e == EEXIST || e == ENOENT) u_wake(page, SVM_PAGE_SIZE); // ENOENT: unmapped since (as above)
 				else if (e) { note_error(e); u_wake(page, SVM_PAGE_SIZE); }
 				count(&S->global.zero_fills, 1);
 				return 1;
@@ -506,7 +507,7 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 				S->seq_window = 1;
 			}
 			if (page == S->last_fault_page + SVM_PAGE_SIZE) {
-				if (S->seq_window < MAX_RUN) S->seq_window *= 2;
+				if (S->seq_window < SVM_MAX_RUN) S->seq_window *= 2;
 			} else {
 				S->seq_window = 1;
 			}
@@ -617,7 +618,7 @@ static void remap_range(uint64_t from, uint64_t to, uint64_t len) {
 // page that was not on a device was copied by fork() itself.
 static void fork_child(int cfd) {
 	uint64_t w;
-	for (uint64_t a = svm_next_nonhost(0, &w); a != UINT64_MAX; a = svm_next_nonhost(a + SVM_PAGE_SIZE, &w)) {
+	for (uint64_t a = svm_next_nonhost(0, &w); a != SVM_NO_PAGE; a = svm_next_nonhost(a + SVM_PAGE_SIZE, &w)) {
 		uint64_t st = st_of(w);
 		if (st != SVM_ST_DEVICE && st != SVM_ST_ZAPPING && st != SVM_ST_RETURNING) continue;
 		svm_dev *d = &S->devs[dev_of(w)];
@@ -642,7 +643,7 @@ static void fork_child(int cfd) {
 // word and is retried by the caller wherever the page now is. The section
 // touches only the page table and the arena (shared memory, never
 // migrated), so it cannot fault, and it never waits: the service thread's
-// wait for it is bounded. Returns (1<<32 | result) on success — the old
+// wait for it is bounded. Returns (1 << SVM_ATOMIC_OK_SHIFT | result) on success — the old
 // value for ADD, 1/0 for CAS — and 0 when the translation is stale.
 uint64_t svm_dev_atomic(uint64_t *pte, uint64_t expect, int dev, uint64_t word_addr, int op, uint32_t a, uint32_t b) {
 	svm_dev *d = &S->devs[dev];
@@ -651,10 +652,10 @@ uint64_t svm_dev_atomic(uint64_t *pte, uint64_t expect, int dev, uint64_t word_a
 	__atomic_add_fetch(&d->atomic_busy, 1, __ATOMIC_SEQ_CST);
 	if (ld(pte) == expect) {
 		if (op == SVM_ATOMIC_ADD) {
-			r = (1ULL << 32) | __atomic_fetch_add(word, a, __ATOMIC_SEQ_CST);
+			r = (1ULL << SVM_ATOMIC_OK_SHIFT) | __atomic_fetch_add(word, a, __ATOMIC_SEQ_CST);
 		} else {
 			uint32_t e = a;
-			r = (1ULL << 32) | (uint64_t)__atomic_compare_exchange_n(word, &e, b, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+			r = (1ULL << SVM_ATOMIC_OK_SHIFT) | (uint64_t)__atomic_compare_exchange_n(word, &e, b, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 		}
 	}
 	__atomic_sub_fetch(&d->atomic_busy, 1, __ATOMIC_SEQ_CST);
@@ -807,7 +808,7 @@ static void sink_open(void) {
 
 // svm_open creates the userfaultfd, negotiates the features the protocol
 // needs and starts the service thread. On failure it returns -1 and sets
-// *err_out to errno*16 + stage (1 open, 2 api, 3 eventfd, 4 thread).
+// *err_out to errno * SVM_OPEN_ERR_BASE + the stage (SVM_OPEN_STAGE_*).
 int svm_open(int *err_out) {
 	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
@@ -818,7 +819,7 @@ int svm_open(int *err_out) {
 		}
 	}
 	if (fd < 0) {
-		*err_out = errno * 16 + 1;
+		*err_out = errno * SVM_OPEN_ERR_BASE + SVM_OPEN_STAGE_OPEN;
 		return -1;
 	}
 	uint64_t need = UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_EVENT_REMAP |
@@ -831,14 +832,14 @@ int svm_open(int *err_out) {
 	if (!have_move) {
 		api = (struct uffdio_api){.api = UFFD_API, .features = need};
 		if (ioctl(fd, UFFDIO_API, &api) != 0) {
-			*err_out = errno * 16 + 2;
+			*err_out = errno * SVM_OPEN_ERR_BASE + SVM_OPEN_STAGE_API;
 			close(fd);
 			return -1;
 		}
 	}
 	int ev = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ev < 0) {
-		*err_out = errno * 16 + 3;
+		*err_out = errno * SVM_OPEN_ERR_BASE + SVM_OPEN_STAGE_EVENTFD;
 		close(fd);
 		return -1;
 	}
@@ -850,7 +851,7 @@ int svm_open(int *err_out) {
 	void *stack = mmap(NULL, SERVICE_STACK, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (stack != MAP_FAILED) madvise(stack, SERVICE_STACK, MADV_DONTFORK);
 	if (stack == MAP_FAILED) {
-		*err_out = errno * 16 + 4;
+		*err_out = errno * SVM_OPEN_ERR_BASE + SVM_OPEN_STAGE_THREAD;
 		close(fd);
 		close(ev);
 		S->uffd = S->evfd = -1;
@@ -864,7 +865,7 @@ int svm_open(int *err_out) {
 	int e = pthread_create(&t, &attr, service, NULL);
 	pthread_attr_destroy(&attr);
 	if (e != 0) {
-		*err_out = e * 16 + 4;
+		*err_out = e * SVM_OPEN_ERR_BASE + SVM_OPEN_STAGE_THREAD;
 		close(fd);
 		close(ev);
 		S->uffd = S->evfd = -1;
@@ -1084,7 +1085,7 @@ int svm_zap_by_move(void) { return __atomic_load_n(&S->sink, __ATOMIC_SEQ_CST) !
 uint64_t svm_sink_used(void) { return __atomic_load_n(&S->sink_used, __ATOMIC_RELAXED); }
 
 // publish ends the migration of the ZAPPING pages [i, j): those the zap
-// took (bit k - i of zapped) become DEVICE, the others HOST again (res 2),
+// took (bit k - i of zapped) become DEVICE, the others HOST again (SVM_RES_ABORTED),
 // as do those an event took meanwhile (a failed CAS: munmap or mremap made
 // the page HOST, its frame unused).
 static void publish(int i, int j, uint64_t zapped, int dev, const uint32_t *frames, uint64_t **ptes, const uint64_t *held,
@@ -1093,21 +1094,21 @@ static void publish(int i, int j, uint64_t zapped, int dev, const uint32_t *fram
 		int gone = (zapped >> (k - i)) & 1;
 		uint64_t to = gone ? word_next(held[k], SVM_ST_DEVICE, dev, frames[k]) : word_next(held[k], SVM_ST_HOST, 0, 0);
 		if (!cas(ptes[k], held[k], to) || !gone) {
-			res[k] = 2;
+			res[k] = SVM_RES_ABORTED;
 			continue;
 		}
 		count(&S->devs[dev].pages_h2d, 1);
 	}
 }
 
-// to_zapping marks the claimed pages [i0, i1) ZAPPING (res 2 for those an
+// to_zapping marks the claimed pages [i0, i1) ZAPPING (SVM_RES_ABORTED for those an
 // event took meanwhile: discard, munmap), then sleeps the test hook's zap
 // delay (svm_set_zap_delay).
 static void to_zapping(int i0, int i1, int dev, const uint32_t *frames, uint64_t **ptes, uint64_t *held, uint8_t *res) {
 	for (int i = i0; i < i1; i++) {
 		uint64_t nw = word_next(held[i], SVM_ST_ZAPPING, dev, frames[i]);
 		if (!cas(ptes[i], held[i], nw)) {
-			res[i] = 2;
+			res[i] = SVM_RES_ABORTED;
 			continue;
 		}
 		held[i] = nw;
@@ -1129,9 +1130,9 @@ static void move_run(uint64_t start, int i0, int i1, int dev, const uint32_t *fr
                      uint64_t *held, uint8_t *res) {
 	to_zapping(i0, i1, dev, frames, ptes, held, res);
 	for (int i = i0; i < i1;) {
-		if (res[i] != 0) { i++; continue; }
+		if (res[i] != SVM_RES_MIGRATED) { i++; continue; }
 		int j = i;
-		while (j < i1 && res[j] == 0) j++;
+		while (j < i1 && res[j] == SVM_RES_MIGRATED) j++;
 		publish(i, j, zap_by_move(start + (uint64_t)i * SVM_PAGE_SIZE, j - i, &held[i], dev, &frames[i]), dev, frames, ptes,
 		        held, res);
 		i = j;
@@ -1171,15 +1172,18 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 		if (e != ESTALE) unprotect_held(start, i0, i1, ptes, held); // a partial protect must not outlive us
 		for (int i = i0; i < i1; i++) {
 			cas(ptes[i], held[i], word_next(held[i], SVM_ST_HOST, 0, 0));
-			res[i] = 2;
+			res[i] = SVM_RES_ABORTED;
 		}
-		note_error(e);
+		// ESTALE is this function's own finding that the address space
+		// changed under the migration (a race the caller is told of, page
+		// by page, as SVM_RES_ABORTED), not a failed ioctl.
+		if (e != ESTALE) note_error(e);
 		return;
 	}
 	// Copy with process_vm_readv: an absent page faults in through the
 	// service thread (zero, write-protected) and an unmapped one fails with
 	// EFAULT instead of killing the process.
-	struct iovec local[MAX_RUN], remote = {.iov_base = (void *)(uintptr_t)rs, .iov_len = rl};
+	struct iovec local[SVM_MAX_RUN], remote = {.iov_base = (void *)(uintptr_t)rs, .iov_len = rl};
 	for (int i = i0; i < i1; i++) {
 		local[i - i0].iov_base = (void *)(uintptr_t)(d->arena + (uint64_t)frames[i] * SVM_PAGE_SIZE);
 		local[i - i0].iov_len = SVM_PAGE_SIZE;
@@ -1192,7 +1196,7 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 		unprotect_held(start, i0 + ok, i1, ptes, held);
 		for (int i = i0 + ok; i < i1; i++) {
 			cas(ptes[i], held[i], word_next(held[i], SVM_ST_HOST, 0, 0));
-			res[i] = 2;
+			res[i] = SVM_RES_ABORTED;
 		}
 	}
 	if (dup) {
@@ -1201,7 +1205,7 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 		// blocked since the protect are deferred faults that now see DUP.
 		for (int i = i0; i < i0 + ok; i++) {
 			if (!cas(ptes[i], held[i], word_next(held[i], SVM_ST_DUP, dev, frames[i]))) {
-				res[i] = 2; // an event took the page (discard, munmap)
+				res[i] = SVM_RES_ABORTED; // an event took the page (discard, munmap)
 				continue;
 			}
 			count(&d->dups, 1);
@@ -1224,14 +1228,14 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 	// unprotecting after the publish could undo the protection of another
 	// migration that has claimed a page since.
 	for (int i = i0; i < i0 + ok;) {
-		if (res[i] != 0) { i++; continue; }
+		if (res[i] != SVM_RES_MIGRATED) { i++; continue; }
 		int j = i;
-		while (j < i0 + ok && res[j] == 0) j++;
+		while (j < i0 + ok && res[j] == SVM_RES_MIGRATED) j++;
 		uint64_t zs = start + (uint64_t)i * SVM_PAGE_SIZE, zl = (uint64_t)(j - i) * SVM_PAGE_SIZE;
 		uint64_t zapped = 0;
 		if (madvise((void *)(uintptr_t)zs, zl, MADV_DONTNEED) == 0) {
 			sync_wait();
-			zapped = j - i == 64 ? ~0ULL : (1ULL << (j - i)) - 1; // j - i <= MAX_RUN == 64
+			zapped = j - i == 64 ? ~0ULL : (1ULL << (j - i)) - 1; // j - i <= SVM_MAX_RUN <= 64; a shift by 64 is undefined
 		}
 		unprotect_held(start, i, j, ptes, held); // wakes writers blocked since the protect
 		publish(i, j, zapped, dev, frames, ptes, held, res);
@@ -1259,47 +1263,47 @@ int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_i
 }
 
 static int migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup, uint64_t gen) {
-	uint64_t *ptes[MAX_RUN];
-	uint64_t held[MAX_RUN];
+	uint64_t *ptes[SVM_MAX_RUN];
+	uint64_t held[SVM_MAX_RUN];
 	// The caller's arrays live in Go memory, which may share a page with
 	// the range being migrated: touching them between the zap and the
 	// publish would fault on a page we own, forever. Work on copies taken
 	// before anything moves; write the results back after.
-	uint32_t frames[MAX_RUN];
-	uint8_t res[MAX_RUN];
+	uint32_t frames[SVM_MAX_RUN];
+	uint8_t res[SVM_MAX_RUN];
 	int moved = 0;
-	for (int base = 0; base < npages; base += MAX_RUN) {
-		int n = npages - base < MAX_RUN ? npages - base : MAX_RUN;
+	for (int base = 0; base < npages; base += SVM_MAX_RUN) {
+		int n = npages - base < SVM_MAX_RUN ? npages - base : SVM_MAX_RUN;
 		uint64_t bstart = start + (uint64_t)base * SVM_PAGE_SIZE;
 		memcpy(frames, frames_in + base, (size_t)n * sizeof frames[0]);
 		for (int i = 0; i < n; i++) {
 			uint64_t *p = svm_pte(bstart + (uint64_t)i * SVM_PAGE_SIZE, 1);
 			ptes[i] = p;
-			res[i] = 1;
+			res[i] = SVM_RES_SKIPPED;
 			if (!p) continue;
 			if (frames[i] >= S->devs[dev].nframes) continue; // caller: not this page
 			uint64_t w = ld(p);
 			if (st_of(w) != SVM_ST_HOST) {
-				res[i] = st_of(w) == SVM_ST_DEVICE ? 1 : 3;
+				res[i] = st_of(w) == SVM_ST_DEVICE ? SVM_RES_SKIPPED : SVM_RES_BUSY;
 				continue;
 			}
 			uint64_t nw = word_next(w, SVM_ST_MIGRATING, dev, frames[i]);
 			if (!cas(p, w, nw)) {
-				res[i] = 3;
+				res[i] = SVM_RES_BUSY;
 				continue;
 			}
 			held[i] = nw;
-			res[i] = 0;
+			res[i] = SVM_RES_MIGRATED;
 		}
 		for (int i = 0; i < n;) {
-			if (res[i] != 0) { i++; continue; }
+			if (res[i] != SVM_RES_MIGRATED) { i++; continue; }
 			int j = i;
-			while (j < n && res[j] == 0) j++;
+			while (j < n && res[j] == SVM_RES_MIGRATED) j++;
 			migrate_run(bstart, i, j, dev, frames, ptes, held, res, dup, gen);
 			i = j;
 		}
 		for (int i = 0; i < n; i++)
-			if (res[i] == 0) moved++;
+			if (res[i] == SVM_RES_MIGRATED) moved++;
 		memcpy(res_out + base, res, (size_t)n); // may fault a migrated page home: fine now
 	}
 	kick();
@@ -1374,7 +1378,7 @@ static int run_cmd(svm_cmd *c) {
 			continue;
 		}
 		if (st_of(w) != SVM_ST_DEVICE) return 0; // a migrator owns it: look again later
-		int max = c->npages - c->cursor < MAX_RUN ? (int)(c->npages - c->cursor) : MAX_RUN;
+		int max = c->npages - c->cursor < SVM_MAX_RUN ? (int)(c->npages - c->cursor) : SVM_MAX_RUN;
 		int r = bring_back(a, max, S->bounce, 0);
 		if (r == RETRY_ONE) r = bring_back(a, 1, S->bounce, 0);
 		if (r == -ENOENT) {

@@ -20,12 +20,17 @@
 //   bits  3..8   owning device id (0..63)
 //   bits  9..35  device frame number (2^27 frames = 512 GiB per device)
 //   bits 36..63  sequence number, bumped on every transition
+// Each field starts where the previous one ends; the Go side (uffd.go)
+// decodes words with these same names, so the layout is defined only here.
 #define SVM_ST_BITS 3
-#define SVM_DEV_SHIFT 3
+#define SVM_DEV_SHIFT SVM_ST_BITS
 #define SVM_DEV_BITS 6
-#define SVM_FRAME_SHIFT 9
+#define SVM_FRAME_SHIFT (SVM_DEV_SHIFT + SVM_DEV_BITS)
 #define SVM_FRAME_BITS 27
-#define SVM_SEQ_SHIFT 36
+#define SVM_SEQ_SHIFT (SVM_FRAME_SHIFT + SVM_FRAME_BITS)
+#define SVM_ST_MASK ((1ULL << SVM_ST_BITS) - 1)       // the state, at bit 0
+#define SVM_DEV_MASK ((1ULL << SVM_DEV_BITS) - 1)     // the device id, after >> SVM_DEV_SHIFT
+#define SVM_FRAME_MASK ((1ULL << SVM_FRAME_BITS) - 1) // the frame, after >> SVM_FRAME_SHIFT
 
 enum {
 	SVM_ST_HOST = 0,      // the host page is the truth (present, or absent = zero)
@@ -33,12 +38,23 @@ enum {
 	SVM_ST_MIGRATING = 2, // host->device copy in progress; host page write-protected
 	SVM_ST_ZAPPING = 3,   // copy done; host page being dropped
 	SVM_ST_RETURNING = 4, // device->host copy in progress
-	// 5 is SVM_ST_FILLING (svmcore.c: the service thread installing a host page)
+	SVM_ST_FILLING = 5,   // the service thread is installing a host page (a zero page, or an unprotect)
 	SVM_ST_DUP = 6,       // read duplicate: a device frame holds a read-only copy; the host page
 	                      // stays present and write-protected (a CPU write collapses the copies)
 };
 
 #define SVM_MAX_DEVS 64
+
+// A word names its device in SVM_DEV_BITS bits, and every state fits the
+// state field.
+_Static_assert(SVM_MAX_DEVS <= (1 << SVM_DEV_BITS), "device ids must fit the word's device field");
+_Static_assert(SVM_ST_DUP <= SVM_ST_MASK, "page states must fit the word's state field");
+_Static_assert(SVM_SEQ_SHIFT < 64, "the sequence number needs bits of its own");
+
+// Pages per migration run: svm_migrate_in works on runs of at most this many
+// pages, and per-page masks of a run are the bits of one uint64_t.
+#define SVM_MAX_RUN 64
+_Static_assert(SVM_MAX_RUN <= 64, "per-page masks of a run are uint64_t bits");
 
 // Per-device block shared by C and Go. Counters are updated with atomics.
 typedef struct {
@@ -73,10 +89,21 @@ svm_stats *svm_stats_ptr(void);
 // Page table.
 uint64_t *svm_pte(uint64_t addr, int alloc);
 uint64_t svm_pte_load(uint64_t addr);
+// svm_next_nonhost returns SVM_NO_PAGE when no page at or after from is
+// anything but host-owned.
+#define SVM_NO_PAGE UINT64_MAX
 uint64_t svm_next_nonhost(uint64_t from, uint64_t *word);
 
-// Service thread and uffd.
-int svm_open(int *err_out);          // returns 0 or -1 with *err_out = errno-ish code and stage
+// Service thread and uffd. svm_open returns 0, or -1 with *err_out =
+// errno * SVM_OPEN_ERR_BASE + the stage that failed (SVM_OPEN_STAGE_*).
+#define SVM_OPEN_ERR_BASE 16
+enum {
+	SVM_OPEN_STAGE_OPEN = 1,    // userfaultfd(2), then /dev/userfaultfd
+	SVM_OPEN_STAGE_API = 2,     // UFFDIO_API feature negotiation
+	SVM_OPEN_STAGE_EVENTFD = 3, // the eventfd that wakes the service thread
+	SVM_OPEN_STAGE_THREAD = 4,  // the service thread's stack or the thread itself
+};
+int svm_open(int *err_out);
 int svm_register(uint64_t start, uint64_t len);
 uint64_t svm_sync_ticket(void);
 int svm_sync_passed(uint64_t ticket);
@@ -84,20 +111,27 @@ uint64_t svm_sink_used(void);
 int svm_dev_attach(int id, uint64_t arena, uint64_t nframes);
 void svm_dev_detach(int id);
 
-// Migration. Results per page in res: 0 = migrated, 1 = skipped (already on a
-// device), 2 = aborted (address space changed under the migration; the frame
-// was not used), 3 = busy (another thread owns the page; retry). With dup set
-// the pages are duplicated instead: the frames get read-only copies, the host
-// pages stay (write-protected) and the words become SVM_ST_DUP.
+// Migration. Results per page in res (SVM_RES_*). With dup set the pages
+// are duplicated instead: the frames get read-only copies, the host pages
+// stay (write-protected) and the words become SVM_ST_DUP.
+enum {
+	SVM_RES_MIGRATED = 0, // moved into its frame (or duplicated there)
+	SVM_RES_SKIPPED = 1,  // not taken: already on a device, or no frame given for it
+	SVM_RES_ABORTED = 2,  // the address space changed under the migration; the frame was not used
+	SVM_RES_BUSY = 3,     // another thread owns the page; retry
+};
 int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, uint8_t *res, int dup, uint64_t gen);
 // Bring every device-resident page of [start, start+npages) home (queued to the
 // service thread; the caller waits); read duplicates in the range are dropped
 // (the host copy is the truth). Returns pages moved or -errno.
 int svm_migrate_out(uint64_t start, int npages);
 
-// Device-local atomics on a device-resident page (see svm_dev_atomic).
+// Device-local atomics on a device-resident page (see svm_dev_atomic). The
+// result has bit SVM_ATOMIC_OK_SHIFT set when the translation was current
+// (the operation ran) and the operation's 32-bit result below it.
 #define SVM_ATOMIC_ADD 0
 #define SVM_ATOMIC_CAS 1
+#define SVM_ATOMIC_OK_SHIFT 32
 uint64_t svm_dev_atomic(uint64_t *pte, uint64_t expect, int dev, uint64_t word_addr, int op, uint32_t a, uint32_t b);
 
 // Deliberate bugs for testing test suites (svm_set_bugs).

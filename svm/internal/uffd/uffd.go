@@ -27,40 +27,44 @@ import (
 	"unsafe"
 )
 
-// Page-state word layout, mirrored from svmcore.h.
+// The page-state word layout, page states and per-page migration results
+// are defined once, in svmcore.h; these are its names.
 const (
-	PageShift  = 12
-	PageSize   = 1 << PageShift
+	PageShift  = C.SVM_PAGE_SHIFT
+	PageSize   = C.SVM_PAGE_SIZE
 	MaxDevices = C.SVM_MAX_DEVS
-	MaxRun     = 64 // pages per migration sub-run (C MAX_RUN)
+	MaxRun     = C.SVM_MAX_RUN // pages per migration sub-run
 
 	StateHost      = C.SVM_ST_HOST
 	StateDevice    = C.SVM_ST_DEVICE
 	StateMigrating = C.SVM_ST_MIGRATING
 	StateZapping   = C.SVM_ST_ZAPPING
 	StateReturning = C.SVM_ST_RETURNING
-	StateFilling   = 5
+	StateFilling   = C.SVM_ST_FILLING
 	StateDup       = C.SVM_ST_DUP
 
+	stMask     = C.SVM_ST_MASK
 	devShift   = C.SVM_DEV_SHIFT
+	devMask    = C.SVM_DEV_MASK
 	frameShift = C.SVM_FRAME_SHIFT
 	frameBits  = C.SVM_FRAME_BITS
+	frameMask  = C.SVM_FRAME_MASK
 	seqShift   = C.SVM_SEQ_SHIFT
 )
 
 // Word decoders.
-func State(w uint64) int    { return int(w & 7) }
-func Dev(w uint64) int      { return int(w>>devShift) & 63 }
-func Frame(w uint64) uint64 { return (w >> frameShift) & (1<<frameBits - 1) }
+func State(w uint64) int    { return int(w & stMask) }
+func Dev(w uint64) int      { return int(w>>devShift) & devMask }
+func Frame(w uint64) uint64 { return (w >> frameShift) & frameMask }
 func Seq(w uint64) uint64   { return w >> seqShift }
 func MaxFrames() uint64     { return 1 << frameBits }
 
 // Migration results per page (svm_migrate_in).
 const (
-	Migrated = 0
-	Skipped  = 1 // already resident on a device
-	Aborted  = 2 // the address space changed under the migration; frame unused
-	Busy     = 3 // another thread owns the page right now; retry
+	Migrated = C.SVM_RES_MIGRATED
+	Skipped  = C.SVM_RES_SKIPPED // already resident on a device
+	Aborted  = C.SVM_RES_ABORTED // the address space changed under the migration; frame unused
+	Busy     = C.SVM_RES_BUSY    // another thread owns the page right now; retry
 )
 
 func init() {
@@ -102,8 +106,13 @@ func Open() error {
 	openOnce.Do(func() {
 		var code C.int
 		if C.svm_open(&code) != 0 {
-			errno := syscall.Errno(code / 16)
-			stage := [...]string{"", "open userfaultfd (syscall and /dev/userfaultfd)", "UFFDIO_API feature negotiation", "eventfd", "start service thread"}[code%16]
+			errno := syscall.Errno(code / C.SVM_OPEN_ERR_BASE)
+			stage := [...]string{
+				C.SVM_OPEN_STAGE_OPEN:    "open userfaultfd (syscall and /dev/userfaultfd)",
+				C.SVM_OPEN_STAGE_API:     "UFFDIO_API feature negotiation",
+				C.SVM_OPEN_STAGE_EVENTFD: "eventfd",
+				C.SVM_OPEN_STAGE_THREAD:  "start service thread",
+			}[code%C.SVM_OPEN_ERR_BASE]
 			openErr = fmt.Errorf("%w: %s: %v", ErrUnavailable, stage, errno)
 			return
 		}
@@ -170,7 +179,7 @@ func Walk(fn func(addr uintptr, word uint64)) error {
 	for {
 		var w C.uint64_t
 		a := uint64(C.svm_next_nonhost(C.uint64_t(from), &w))
-		if a == ^uint64(0) {
+		if a == C.SVM_NO_PAGE {
 			return nil
 		}
 		fn(uintptr(a), uint64(w))
@@ -192,7 +201,7 @@ func DebugState() string {
 func NextNonHost(from uintptr) (uintptr, bool) {
 	var w C.uint64_t
 	a := uint64(C.svm_next_nonhost(C.uint64_t(from), &w))
-	return uintptr(a), a != ^uint64(0)
+	return uintptr(a), a != C.SVM_NO_PAGE
 }
 
 // AttachDevice makes device slot id's arena known to the C side.
@@ -334,13 +343,13 @@ func SetBugs(bugs uint64) { C.svm_set_bugs(C.uint64_t(bugs)) }
 // svm_dev_atomic for why this runs in C.
 func DeviceAtomicAdd(pte *uint64, expect uint64, dev int, wordAddr uintptr, delta uint32) (old uint32, ok bool) {
 	r := uint64(C.svm_dev_atomic((*C.uint64_t)(unsafe.Pointer(pte)), C.uint64_t(expect), C.int(dev), C.uint64_t(wordAddr), C.SVM_ATOMIC_ADD, C.uint32_t(delta), 0))
-	return uint32(r), r>>32 != 0
+	return uint32(r), r>>C.SVM_ATOMIC_OK_SHIFT != 0
 }
 
 // DeviceAtomicCAS is the compare-and-swap counterpart of DeviceAtomicAdd.
 func DeviceAtomicCAS(pte *uint64, expect uint64, dev int, wordAddr uintptr, old, new uint32) (swapped, ok bool) {
 	r := uint64(C.svm_dev_atomic((*C.uint64_t)(unsafe.Pointer(pte)), C.uint64_t(expect), C.int(dev), C.uint64_t(wordAddr), C.SVM_ATOMIC_CAS, C.uint32_t(old), C.uint32_t(new)))
-	return uint32(r) != 0, r>>32 != 0
+	return uint32(r) != 0, r>>C.SVM_ATOMIC_OK_SHIFT != 0
 }
 
 // PTEFunc returns the C page-table walk svm_pte (uint64_t *(*)(uint64_t

@@ -1,0 +1,82 @@
+package svm
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/svmrt/svmrt/svm/internal/uffd"
+)
+
+// FreeFrames counts frames not holding a page (including pending reclaim).
+func (d *DevMem) FreeFrames() int {
+	d.space.Sync()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.reclaimLocked()
+	return len(d.free)
+}
+
+// reclaimLocked moves frames the host side released into the free list.
+// d.mu held; the device has no access in flight (see the package doc).
+func (d *DevMem) reclaimLocked() {
+	for i, w := range uffd.PendingFree(d.id) {
+		if w == 0 {
+			continue
+		}
+		bits := atomic.SwapUint64(&uffd.PendingFree(d.id)[i], 0)
+		for bits != 0 {
+			b := 0
+			for bits&(1<<b) == 0 {
+				b++
+			}
+			bits &^= 1 << b
+			d.free = append(d.free, uint32(i*64+b))
+		}
+	}
+}
+
+// Alloc takes n frames. Call it only while none of the device's accesses
+// is in flight. Fails with ErrOutOfDeviceMemory.
+func (d *DevMem) Alloc(n int) ([]uint32, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.free) < n {
+		d.reclaimLocked()
+	}
+	if len(d.free) < n {
+		return nil, fmt.Errorf("svm: %s: %w: need %d more frames, %d of %d free (%d KiB of device memory)",
+			d.dev.Name(), ErrOutOfDeviceMemory, n, len(d.free), d.Frames(), d.Frames()*PageSize/1024)
+	}
+	out := make([]uint32, n)
+	for i := range out {
+		out[i] = d.free[len(d.free)-1-i]
+	}
+	d.free = d.free[:len(d.free)-n]
+	return out, nil
+}
+
+// Free returns frames that never got a page.
+func (d *DevMem) Free(frames []uint32) {
+	d.mu.Lock()
+	d.free = append(d.free, frames...)
+	d.mu.Unlock()
+}
+
+// holds reports whether a page-state word says the page occupies one of
+// d's frames (resident or a read duplicate).
+func (d *DevMem) holds(w uint64) bool {
+	return (uffd.State(w) == StateDevice || uffd.State(w) == StateDup) && uffd.Dev(w) == d.id
+}
+
+// Resident counts the pages of [start, start+npages*PageSize) that occupy
+// d's frames (resident or duplicated).
+func (d *DevMem) Resident(start uintptr, npages int) int {
+	start &^= PageSize - 1
+	c := 0
+	for i := 0; i < npages; i++ {
+		if d.holds(uffd.Load(start + uintptr(i)*PageSize)) {
+			c++
+		}
+	}
+	return c
+}

@@ -1,0 +1,5 @@
+package svmtest
+
+import "testing"
+
+func TestMain(m *testing.M) { Main(m) }
