@@ -428,9 +428,11 @@ func (d *Device) migrator() (backends.Migrator, error) {
 // Migrate moves [p, p+length) into d's memory now (clEnqueueSVMMigrateMem,
 // hmadvise-style explicit placement) and says how many pages moved. It
 // follows Linux's migrate_vma: a hole or PROT_NONE memory in the range is
-// ErrDeviceFault naming the address, before anything moves; pages of
-// mappings that are mirrored, not migrated (shared, file-backed, read-only,
-// the process's machinery) stay in host memory while the rest moves, and
+// ErrDeviceFault naming the address, before anything moves; private
+// anonymous pages move whatever their protection (read-only ones stay
+// read-only on the device) and whether or not they were ever written; pages
+// of mappings that are mirrored, not migrated (shared, file-backed, the
+// process's machinery) stay in host memory while the rest moves, and
 // are reported by a *svm.LeftInPlaceError (ErrNotSupported) beside the
 // count. Prefetch skips such pages silently.
 func (d *Device) Migrate(p unsafe.Pointer, length uintptr) (int, error) {

@@ -183,7 +183,14 @@
 //
 // The program's own private anonymous memory migrates: the Go heap, the
 // executable's .bss (Go globals), mmap(MAP_PRIVATE|MAP_ANONYMOUS), C
-// malloc. Shared anonymous and file-backed mappings are mirrored — a
+// malloc — whatever its protection, as Linux's migrate_vma moves it, except
+// PROT_NONE (no device may touch it: a device access or an explicit
+// migration is a device fault). A read-only page keeps its protection on
+// the device: the device maps it read-only (a device write is
+// ErrPermission), a CPU read brings it home (UFFDIO_COPY fills read-only
+// mappings too), a CPU write is the SIGSEGV it always was. UFFDIO_MOVE moves
+// pages only between writable mappings, so read-only pages migrate by
+// write-protect, copy and zap. Shared anonymous and file-backed mappings are mirrored — a
 // device maps the host page and accesses it remotely — but never migrated,
 // as in kernel HMM. So is the memory of the process's own machinery
 // (KindSystem, KindStack): a shared library's .bss (libc's, the dynamic

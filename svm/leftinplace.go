@@ -8,7 +8,7 @@ import (
 // LeftInPlaceError reports the pages of an explicit migration that stayed
 // in host memory, as Linux's migrate_vma leaves pages it cannot migrate:
 // pages of mappings that are mirrored, not migrated (shared, file-backed,
-// read-only private memory, the process's own machinery) stay where they
+// the process's own machinery) stay where they
 // are and devices map them on access, while the rest of the range
 // migrates. It is not a failure of the rest of the range: the migration's
 // count says how many pages moved. It wraps ErrNotSupported.
@@ -29,17 +29,10 @@ func (e *LeftInPlaceError) Error() string {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		fmt.Fprintf(&b, "%s mapping %v is %s", v.Kind, v, whyNotMigrated(v))
+		fmt.Fprintf(&b, "%s mapping %v is mirrored, not migrated", v.Kind, v)
 	}
 	return b.String()
 }
 
 func (e *LeftInPlaceError) Unwrap() error { return ErrNotSupported }
 
-// whyNotMigrated says why pages of v stay in host memory.
-func whyNotMigrated(v VMA) string {
-	if v.Kind == KindPrivateAnon && !v.Write {
-		return "read-only: mirrored, not migrated"
-	}
-	return "mirrored, not migrated"
-}

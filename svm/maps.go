@@ -52,9 +52,10 @@ type VMA struct {
 
 // Migratable reports whether pages of v may move to device memory: the one
 // place the migration rule is decided (see the package doc, "What
-// migrates"). Only the program's own private anonymous memory, readable and
-// writable, migrates; everything classified otherwise is mirrored.
-func (v VMA) Migratable() bool { return v.Kind == KindPrivateAnon && v.Read && v.Write }
+// migrates"). The program's own private anonymous memory migrates whatever
+// its protection, read-only too (as migrate_vma moves it), except PROT_NONE,
+// which no device may access; everything classified otherwise is mirrored.
+func (v VMA) Migratable() bool { return v.Kind == KindPrivateAnon && v.Read }
 
 // Accessible reports whether a device may read v at all.
 func (v VMA) Accessible() bool {

@@ -70,6 +70,10 @@ func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateRes
 		return r, err
 	}
 	end := start + uintptr(npages)*PageSize
+	how := uffd.Move
+	if dup {
+		how = uffd.Duplicate
+	}
 	for a := start; a < end; {
 		cur, ok := m.Find(a) // registration splits mappings: walk them
 		if !ok {
@@ -77,6 +81,12 @@ func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateRes
 		}
 		if !cur.Migratable() {
 			return r, fmt.Errorf("svm: migrate %#x: %v is mirrored, not migrated (was %v): %w", a, cur, v, ErrNotSupported)
+		}
+		if !cur.Write && how == uffd.Move {
+			// UFFDIO_MOVE moves pages only between writable mappings: a
+			// read-only one (or a range an mprotect made partly so) is
+			// copied and zapped instead, as on kernels without the move.
+			how = uffd.Copy
 		}
 		a = cur.End
 	}
@@ -137,7 +147,7 @@ func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateRes
 					k++
 				}
 			}
-			m, err := uffd.MigrateIn(at, d.id, frames[:n], res[:n], dup, gen)
+			m, err := uffd.MigrateIn(at, d.id, frames[:n], res[:n], how, gen)
 			var unused []uint32
 			busy := false
 			for i := 0; i < n; i++ {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/svm"
 )
 
@@ -132,23 +133,55 @@ func mmapFixed(addr, n uintptr, flags, fd int) (uintptr, error) {
 	return r, nil
 }
 
-// Read-only private pages are not migrated yet (migrate_vma moves them):
-// they stay in host memory, reported like a shared mapping, and the
-// writable pages beside them move.
-func TestMigrateReadOnlyPagesLeftAndReported(t *testing.T) {
+// Read-only private pages migrate like writable ones (migrate_vma moves
+// them; here by copy and zap, since UFFDIO_MOVE refuses read-only
+// mappings), written or not, and keep their protection on the device: a
+// compiled kernel reads them where they are, its write is ErrPermission
+// naming the address with nothing changed, and a CPU read brings the page
+// home with its data.
+func TestMigrateReadOnlyPages(t *testing.T) {
 	needUFFD(t)
+	arm(t, time.Minute)
 	d := newDev(t)
 	b := mmapPages(t, 4)
-	b[0], b[2*svm.PageSize] = 1, 2
+	b[0], b[2*svm.PageSize] = 1, 2 // page 3 is never written
+	base := addrOf(b)
 	if err := syscall.Mprotect(b[2*svm.PageSize:], syscall.PROT_READ); err != nil {
 		t.Fatal(err)
 	}
-	n, err := d.Migrate(addrOf(b), uintptr(len(b)))
-	var left *svm.LeftInPlaceError
-	if n != 2 || !errors.As(err, &left) || left.Pages != 2 || left.Mappings[0].Start != addrOf(b)+2*svm.PageSize {
-		t.Fatalf("Migrate over read-only pages: %d moved, %v; want 2 and the read-only pages reported", n, err)
+	n, err := d.Migrate(base, uintptr(len(b)))
+	if n != 4 || err != nil || resident(d, b) != 4 {
+		t.Fatalf("Migrate over rw and read-only pages: %d moved, %v, %d resident; want 4, nil, 4", n, err, resident(d, b))
 	}
-	if b[0] != 1 || b[2*svm.PageSize] != 2 {
-		t.Error("data changed")
+	p, err := kernels.Compile(`
+__kernel void get(__global uint *out, __global const uchar *in) { out[get_global_id(0)] = in[get_global_id(0) * 4096]; }
+__kernel void put(__global uchar *buf) { buf[get_global_id(0) * 4096] = 9; }`)
+	if err != nil {
+		t.Skip(err) // no toolchain
+	}
+	out := make([]uint32, 4)
+	if err := run(t, d, p.Kernel("get"), kernels.Range1D(4, 1), out, b); err != nil {
+		t.Fatalf("device read of migrated read-only pages: %v", err)
+	}
+	if got := resident(d, b); got != 4 {
+		t.Errorf("after the device read: %d of 4 pages resident, want 4", got)
+	}
+	if out[0] != 1 || out[1] != 0 || out[2] != 2 || out[3] != 0 {
+		t.Fatalf("device read of migrated read-only pages: %v, want [1 0 2 0]", out)
+	}
+	err = run(t, d, p.Kernel("put"), kernels.Range1D(1, 1), b[2*svm.PageSize:])
+	var fe *svm.FaultError
+	if !errors.Is(err, svm.ErrPermission) || !errors.As(err, &fe) || fe.Addr != base+2*svm.PageSize || !fe.Write {
+		t.Fatalf("device write to a migrated read-only page: %v; want ErrPermission at %#x", err, base+2*svm.PageSize)
+	}
+	if b[2*svm.PageSize] != 2 || b[3*svm.PageSize] != 0 || b[0] != 1 {
+		t.Fatalf("data after the round trip: %d %d %d, want 2 0 1", b[2*svm.PageSize], b[3*svm.PageSize], b[0])
+	}
+	snap, err := d.space.Snapshot(base, uintptr(len(b)), d.mem.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap[2].State != svm.PageReadOnly {
+		t.Errorf("page 2 after the CPU read: %v, want read-only in host memory", snap[2].State)
 	}
 }

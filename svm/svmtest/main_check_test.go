@@ -43,7 +43,7 @@ func provokeServiceError(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := make([]uint8, 1)
-	if n, err := uffd.MigrateIn(base, slot, []uint32{0}, res, false, uffd.Stats().MapGen); n != 1 || err != nil {
+	if n, err := uffd.MigrateIn(base, slot, []uint32{0}, res, uffd.Move, uffd.Stats().MapGen); n != 1 || err != nil {
 		uffd.DetachDevice(slot)
 		t.Fatalf("MigrateIn = %d, %v (result %v)", n, err, res)
 	}

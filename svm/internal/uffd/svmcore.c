@@ -922,7 +922,7 @@ void svm_dev_detach(int id) {
 
 // ---- host -> device -------------------------------------------------------
 
-static int migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup, uint64_t gen);
+static int migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup, int copy, uint64_t gen);
 
 // sync_wait blocks the calling (non-service) thread until the service
 // thread has handled every message it read before the call.
@@ -1141,7 +1141,7 @@ static void move_run(uint64_t start, int i0, int i1, int dev, const uint32_t *fr
 
 // migrate_run moves the claimed pages [i0, i1) of a call to svm_migrate_in.
 static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t *frames, uint64_t **ptes,
-                        uint64_t *held, uint8_t *res, int dup, uint64_t gen) {
+                        uint64_t *held, uint8_t *res, int dup, int copy, uint64_t gen) {
 	svm_dev *d = &S->devs[dev];
 	uint64_t rs = start + (uint64_t)i0 * SVM_PAGE_SIZE, rl = (uint64_t)(i1 - i0) * SVM_PAGE_SIZE;
 	// Never protect the stack we run on. It can only be in the range if the
@@ -1163,7 +1163,7 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 	for (int i = i0; i < i1 && !e; i++)
 		if (ld(ptes[i]) != held[i]) e = ESTALE;
 	if (!e && on_own_stack(rs, rl)) e = ESTALE;
-	if (!e && !dup && svm_zap_by_move()) {
+	if (!e && !dup && !copy && svm_zap_by_move()) {
 		move_run(start, i0, i1, dev, frames, ptes, held, res);
 		return;
 	}
@@ -1243,7 +1243,7 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 	}
 }
 
-int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup, uint64_t gen) {
+int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup, int copy, uint64_t gen) {
 	if (dev < 0 || dev >= SVM_MAX_DEVS || !S->devs[dev].arena) return -EINVAL;
 	if (S->uffd < 0) return -ENOTSUP;
 	// No signal handler may run on this thread while it owns pages: the Go
@@ -1256,13 +1256,13 @@ int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_i
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	__atomic_add_fetch(&S->active, 1, __ATOMIC_SEQ_CST);
 	kick(); // the service thread starts polling
-	int r = migrate_in(start, npages, dev, frames_in, res_out, dup, gen);
+	int r = migrate_in(start, npages, dev, frames_in, res_out, dup, copy, gen);
 	__atomic_sub_fetch(&S->active, 1, __ATOMIC_SEQ_CST);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return r;
 }
 
-static int migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup, uint64_t gen) {
+static int migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup, int copy, uint64_t gen) {
 	uint64_t *ptes[SVM_MAX_RUN];
 	uint64_t held[SVM_MAX_RUN];
 	// The caller's arrays live in Go memory, which may share a page with
@@ -1299,7 +1299,7 @@ static int migrate_in(uint64_t start, int npages, int dev, const uint32_t *frame
 			if (res[i] != SVM_RES_MIGRATED) { i++; continue; }
 			int j = i;
 			while (j < n && res[j] == SVM_RES_MIGRATED) j++;
-			migrate_run(bstart, i, j, dev, frames, ptes, held, res, dup, gen);
+			migrate_run(bstart, i, j, dev, frames, ptes, held, res, dup, copy, gen);
 			i = j;
 		}
 		for (int i = 0; i < n; i++)

@@ -113,14 +113,18 @@ void svm_dev_detach(int id);
 
 // Migration. Results per page in res (SVM_RES_*). With dup set the pages
 // are duplicated instead: the frames get read-only copies, the host pages
-// stay (write-protected) and the words become SVM_ST_DUP.
+// stay (write-protected) and the words become SVM_ST_DUP. With copy set the
+// pages are copied and zapped (write-protect, copy, MADV_DONTNEED) even
+// where the kernel has UFFDIO_MOVE: the caller sets it for a read-only
+// mapping, whose pages UFFDIO_MOVE refuses (it moves only between writable
+// mappings).
 enum {
 	SVM_RES_MIGRATED = 0, // moved into its frame (or duplicated there)
 	SVM_RES_SKIPPED = 1,  // not taken: already on a device, or no frame given for it
 	SVM_RES_ABORTED = 2,  // the address space changed under the migration; the frame was not used
 	SVM_RES_BUSY = 3,     // another thread owns the page; retry
 };
-int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, uint8_t *res, int dup, uint64_t gen);
+int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, uint8_t *res, int dup, int copy, uint64_t gen);
 // Bring every device-resident page of [start, start+npages) home (queued to the
 // service thread; the caller waits); read duplicates in the range are dropped
 // (the host copy is the truth). Returns pages moved or -errno.

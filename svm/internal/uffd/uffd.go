@@ -258,18 +258,31 @@ func Stats() GlobalStats {
 	return GlobalStats{l(&g.faults), l(&g.zero_fills), l(&g.wp_faults), l(&g.deferred), l(&g.events), l(&g.map_gen), l(&g.errors), l(&g.last_errno)}
 }
 
+// How says how MigrateIn takes a range's pages.
+type How int
+
+const (
+	// Move moves the pages out of the address space (UFFDIO_MOVE, where the
+	// kernel has it; write-protect, copy and zap otherwise).
+	Move How = iota
+	// Copy write-protects, copies and zaps (MADV_DONTNEED) even where the
+	// kernel has UFFDIO_MOVE: for read-only mappings, whose pages
+	// UFFDIO_MOVE refuses (it moves only between writable mappings).
+	Copy
+	// Duplicate gives the frames read-only copies (read duplication); the
+	// host pages stay, write-protected.
+	Duplicate
+)
+
 // MigrateIn moves the host-owned pages of [start, start+n pages) into device
-// slot dev's frames (frames[i] for page i), writing a result per page into
-// res. It returns the number of pages migrated.
-//
-// With dup, the pages are duplicated instead (read duplication): the frames
-// get read-only copies and the host pages stay, write-protected.
+// slot dev's frames (frames[i] for page i), as how says, writing a result
+// per page into res. It returns the number of pages migrated.
 //
 // gen is the address-space generation (GlobalStats.MapGen) of the caller's
 // look at the range: when an munmap or mremap has been handled since, the
 // range may hold another mapping, and no page is taken (each reported as
 // given up).
-func MigrateIn(start uintptr, dev int, frames []uint32, res []uint8, dup bool, gen uint64) (int, error) {
+func MigrateIn(start uintptr, dev int, frames []uint32, res []uint8, how How, gen uint64) (int, error) {
 	n := len(frames)
 	if n == 0 {
 		return 0, nil
@@ -277,7 +290,8 @@ func MigrateIn(start uintptr, dev int, frames []uint32, res []uint8, dup bool, g
 	if len(res) < n {
 		panic("uffd.MigrateIn: res shorter than frames")
 	}
-	r := C.svm_migrate_in(C.uint64_t(start), C.int(n), C.int(dev), (*C.uint32_t)(unsafe.Pointer(&frames[0])), (*C.uint8_t)(unsafe.Pointer(&res[0])), C.int(b2i(dup)), C.uint64_t(gen))
+	r := C.svm_migrate_in(C.uint64_t(start), C.int(n), C.int(dev), (*C.uint32_t)(unsafe.Pointer(&frames[0])), (*C.uint8_t)(unsafe.Pointer(&res[0])),
+		C.int(b2i(how == Duplicate)), C.int(b2i(how == Copy)), C.uint64_t(gen))
 	if r < 0 {
 		return 0, syscall.Errno(-r)
 	}

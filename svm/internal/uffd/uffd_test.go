@@ -55,7 +55,7 @@ func TestMigrateInAndFaultBack(t *testing.T) {
 		frames[i] = uint32(pages - 1 - i)
 	}
 	res := make([]uint8, pages)
-	n, err := MigrateIn(base, dev, frames, res, false, Stats().MapGen)
+	n, err := MigrateIn(base, dev, frames, res, Move, Stats().MapGen)
 	if err != nil || n != pages {
 		t.Fatalf("MigrateIn = %d, %v (res %v)", n, err, res)
 	}
@@ -139,11 +139,11 @@ func TestFaultUnderGCStormGOMAXPROCS1(t *testing.T) {
 		// A page the service thread is still bringing home from the last
 		// round is Busy: the caller retries it, as svm does (this test
 		// failed about one run in twenty when it did not).
-		n, err := MigrateIn(base, dev, frames, res, false, Stats().MapGen)
+		n, err := MigrateIn(base, dev, frames, res, Move, Stats().MapGen)
 		for try := 0; err == nil && n < pages && try < 1000 && slices.Contains(res, Busy); try++ {
 			runtime.Gosched()
 			var m int
-			m, err = MigrateIn(base, dev, frames, res, false, Stats().MapGen)
+			m, err = MigrateIn(base, dev, frames, res, Move, Stats().MapGen)
 			n += m
 		}
 		if err != nil || n != pages {
