@@ -35,4 +35,3 @@ func (e *LeftInPlaceError) Error() string {
 }
 
 func (e *LeftInPlaceError) Unwrap() error { return ErrNotSupported }
-
