@@ -16,11 +16,11 @@ import (
 // duplicate duplicates the pages of an mmap'd region (one mapping).
 func duplicate(t *testing.T, m *DevMem, b []byte) MigrateResult {
 	t.Helper()
-	v, ok, err := Default().Resolve(rvAddr(b))
+	v, ok, err := Default().Resolve(addrOf(b))
 	if err != nil || !ok {
 		t.Fatalf("resolve: %v %v", ok, err)
 	}
-	res, err := m.Duplicate(v, rvAddr(b), len(b)/PageSize)
+	res, err := m.Duplicate(v, addrOf(b), len(b)/PageSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func wordAt(addr uintptr) uint64 { return uffd.Load(addr) }
 // (reads take no fault), a host write collapses it and frees the frame.
 func TestDuplicateCollapsesOnHostWrite(t *testing.T) {
 	m := attach(t, 8)
-	b := rvMmap(t, 4*PageSize)
+	b := mmapRW(t, 4*PageSize)
 	defer syscall.Munmap(b)
 	for i := range b {
 		b[i] = byte(i*7 + 1)
@@ -41,7 +41,7 @@ func TestDuplicateCollapsesOnHostWrite(t *testing.T) {
 	if res := duplicate(t, m, b); res.Moved != 4 {
 		t.Fatalf("duplicated %d of 4 pages", res.Moved)
 	}
-	snap, err := Default().Snapshot(rvAddr(b), uintptr(len(b)), m.ID())
+	snap, err := Default().Snapshot(addrOf(b), uintptr(len(b)), m.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +51,8 @@ func TestDuplicateCollapsesOnHostWrite(t *testing.T) {
 		}
 	}
 	for pg := 0; pg < 4; pg++ {
-		w := wordAt(rvAddr(b) + uintptr(pg)*PageSize)
-		frame := rvBytes(m.Base()+uintptr(WordFrame(w))*PageSize, PageSize)
+		w := wordAt(addrOf(b) + uintptr(pg)*PageSize)
+		frame := bytesAt(m.Base()+uintptr(WordFrame(w))*PageSize, PageSize)
 		for i, c := range frame {
 			if c != b[pg*PageSize+i] {
 				t.Fatalf("page %d byte %d: frame %d, host %d", pg, i, c, b[pg*PageSize+i])
@@ -71,10 +71,10 @@ func TestDuplicateCollapsesOnHostWrite(t *testing.T) {
 		t.Fatalf("%d frames free with 4 duplicates, want 4", free)
 	}
 	b[PageSize+5] = 0xee // page 1: WP fault, collapse
-	if WordState(wordAt(rvAddr(b)+PageSize)) != StateHost {
-		t.Fatalf("page 1 state %d after a host write, want HOST", WordState(wordAt(rvAddr(b)+PageSize)))
+	if WordState(wordAt(addrOf(b)+PageSize)) != StateHost {
+		t.Fatalf("page 1 state %d after a host write, want HOST", WordState(wordAt(addrOf(b)+PageSize)))
 	}
-	if WordState(wordAt(rvAddr(b))) != StateDup {
+	if WordState(wordAt(addrOf(b))) != StateDup {
 		t.Fatal("page 0 collapsed by a write to page 1")
 	}
 	if _, c := m.DupCounters(); c != 1 {
@@ -88,7 +88,7 @@ func TestDuplicateCollapsesOnHostWrite(t *testing.T) {
 	}
 	// MigrateToHost drops the rest without copying anything.
 	_, _, d2h, _ := m.Counters()
-	if n, err := Default().MigrateToHost(rvAddr(b), uintptr(len(b))); err != nil || n != 0 {
+	if n, err := Default().MigrateToHost(addrOf(b), uintptr(len(b))); err != nil || n != 0 {
 		t.Fatalf("MigrateToHost = %d, %v; want 0 pages copied", n, err)
 	}
 	if _, _, d2h2, _ := m.Counters(); d2h2 != d2h {
@@ -111,7 +111,7 @@ func TestDuplicateCollapsesOnHostWrite(t *testing.T) {
 // munmap and mremap drop duplicates (frames come back, nothing is lost).
 func TestDuplicateDroppedByMunmapAndMremap(t *testing.T) {
 	m := attach(t, 8)
-	b := rvMmap(t, 4*PageSize)
+	b := mmapRW(t, 4*PageSize)
 	for i := range b {
 		b[i] = byte(i)
 	}
@@ -122,16 +122,16 @@ func TestDuplicateDroppedByMunmapAndMremap(t *testing.T) {
 	if free := m.FreeFrames(); free != 8 {
 		t.Fatalf("after munmap %d frames free, want 8", free)
 	}
-	c := rvMmap(t, 4*PageSize)
+	c := mmapRW(t, 4*PageSize)
 	for i := range c {
 		c[i] = byte(i + 3)
 	}
 	duplicate(t, m, c)
-	to, _, errno := syscall.Syscall6(syscall.SYS_MREMAP, rvAddr(c), uintptr(len(c)), uintptr(8*PageSize), 1 /* MREMAP_MAYMOVE */, 0, 0)
+	to, _, errno := syscall.Syscall6(syscall.SYS_MREMAP, addrOf(c), uintptr(len(c)), uintptr(8*PageSize), 1 /* MREMAP_MAYMOVE */, 0, 0)
 	if errno != 0 {
 		t.Fatal(errno)
 	}
-	d := rvBytes(to, 8*PageSize)
+	d := bytesAt(to, 8*PageSize)
 	defer syscall.Munmap(d)
 	Default().Sync()
 	if free := m.FreeFrames(); free != 8 {
@@ -158,10 +158,10 @@ func TestDuplicateStressConcurrentWriters(t *testing.T) {
 			defer debug.SetGCPercent(debug.SetGCPercent(1))
 			m := attach(t, 16)
 			const pages = 8
-			b := rvMmap(t, pages*PageSize)
+			b := mmapRW(t, pages*PageSize)
 			defer syscall.Munmap(b)
 			words := func(pg int) *[PageSize / 8]uint64 {
-				return (*[PageSize / 8]uint64)(ptrAt(rvAddr(b) + uintptr(pg)*PageSize))
+				return (*[PageSize / 8]uint64)(ptrAt(addrOf(b) + uintptr(pg)*PageSize))
 			}
 			var stop atomic.Bool
 			var wg sync.WaitGroup
@@ -183,11 +183,11 @@ func TestDuplicateStressConcurrentWriters(t *testing.T) {
 			deadline := time.Now().Add(300 * time.Millisecond)
 			rounds := 0
 			for time.Now().Before(deadline) {
-				v, ok, err := Default().Resolve(rvAddr(b))
+				v, ok, err := Default().Resolve(addrOf(b))
 				if err != nil || !ok {
 					t.Fatal(err)
 				}
-				if _, err := m.Duplicate(v, rvAddr(b), pages); err != nil {
+				if _, err := m.Duplicate(v, addrOf(b), pages); err != nil {
 					t.Fatal(err)
 				}
 				rounds++
@@ -199,7 +199,7 @@ func TestDuplicateStressConcurrentWriters(t *testing.T) {
 					t.Fatalf("page %d: last write %d, memory has %d", pg, counts[pg], got)
 				}
 			}
-			if _, err := Default().MigrateToHost(rvAddr(b), uintptr(len(b))); err != nil {
+			if _, err := Default().MigrateToHost(addrOf(b), uintptr(len(b))); err != nil {
 				t.Fatal(err)
 			}
 			if free := m.FreeFrames(); free != 16 {
@@ -222,11 +222,11 @@ func ptrAt(a uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(
 // is gone: the protection no longer applies), the parent keeps its data
 // and collapses its duplicate on its own write.
 func TestDuplicateAcrossFork(t *testing.T) {
-	if !rvInChild(t, 20*time.Second) {
+	if !inChild(t, 20*time.Second) {
 		return
 	}
 	m := attach(t, 4)
-	mem := rvMmap(t, PageSize)
+	mem := mmapRW(t, PageSize)
 	mem[0] = 42
 	duplicate(t, m, mem)
 	var fds [2]int
@@ -234,19 +234,19 @@ func TestDuplicateAcrossFork(t *testing.T) {
 		t.Fatal(err)
 	}
 	runtime.LockOSThread()
-	pid, errno := rvFork(&mem[0], fds[1], 99) // the child writes the protected page
+	pid, errno := runForked(&mem[0], fds[1], 99) // the child writes the protected page
 	runtime.UnlockOSThread()
 	if errno != 0 {
 		t.Skipf("fork: %v", errno)
 	}
-	if b := rvForkResult(pid, fds[0]); b != 99 {
+	if b := forkedResult(pid, fds[0]); b != 99 {
 		t.Fatalf("child read %d after writing 99", b)
 	}
 	if mem[0] != 42 {
 		t.Fatalf("parent sees %d, want its own 42", mem[0])
 	}
 	mem[0] = 7
-	if WordState(wordAt(rvAddr(mem))) != StateHost || mem[0] != 7 {
-		t.Fatalf("parent write: state %d value %d", WordState(wordAt(rvAddr(mem))), mem[0])
+	if WordState(wordAt(addrOf(mem))) != StateHost || mem[0] != 7 {
+		t.Fatalf("parent write: state %d value %d", WordState(wordAt(addrOf(mem))), mem[0])
 	}
 }

@@ -166,13 +166,13 @@ func TestDegradedModeForced(t *testing.T) {
 // repetition then treats those DEVICE pages as a user discard: frame
 // released, page HOST, host copy zapped — the page's data is lost.
 func TestMprotectSplitDuringMigration(t *testing.T) {
-	if !rvInChild(t, 20*time.Second) {
+	if !inChild(t, 20*time.Second) {
 		return
 	}
 	const pages = 64
 	m := attach(t, 2*pages)
-	mem := rvMmap(t, pages*PageSize)
-	base := rvAddr(mem)
+	mem := mmapRW(t, pages*PageSize)
+	base := addrOf(mem)
 	v := VMA{Start: base, End: base + pages*PageSize, Read: true, Write: true, Kind: KindPrivateAnon}
 	stop := make(chan struct{})
 	toggled := make(chan struct{})

@@ -14,11 +14,11 @@ import (
 // through cgo — does not inherit the userfaultfd registration, so every
 // page resident on a device reads as zero in the child, silently.
 func TestForkChildSeesDevicePageData(t *testing.T) {
-	if !rvInChild(t, 20*time.Second) {
+	if !inChild(t, 20*time.Second) {
 		return
 	}
 	m := attach(t, 4)
-	mem := rvMmap(t, PageSize)
+	mem := mmapRW(t, PageSize)
 	mem[0] = 42
 	migrateRange(t, m, unsafe.Pointer(&mem[0]), len(mem))
 	var fds [2]int
@@ -26,12 +26,12 @@ func TestForkChildSeesDevicePageData(t *testing.T) {
 		t.Fatal(err)
 	}
 	runtime.LockOSThread()
-	pid, errno := rvFork(&mem[0], fds[1], -1)
+	pid, errno := runForked(&mem[0], fds[1], -1)
 	runtime.UnlockOSThread()
 	if errno != 0 {
 		t.Skipf("fork: %v", errno)
 	}
-	b := rvForkResult(pid, fds[0])
+	b := forkedResult(pid, fds[0])
 	if mem[0] != 42 {
 		t.Fatalf("parent lost its data: %d", mem[0])
 	}
@@ -47,23 +47,23 @@ func TestForkChildSeesDevicePageData(t *testing.T) {
 // the parent at fork time, so the child has no copy of it either: the child
 // reads zeros instead of the data the page held at fork time.
 func TestForkChildLosesPageBroughtHomeAfterFork(t *testing.T) {
-	if !rvInChild(t, 20*time.Second) {
+	if !inChild(t, 20*time.Second) {
 		return
 	}
 	const pages = 4096 // fork_child copies these first (address order)...
 	m := attach(t, pages+1)
-	mem := rvMmap(t, (pages+1)*PageSize)
+	mem := mmapRW(t, (pages+1)*PageSize)
 	for i := 0; i < len(mem); i += PageSize {
 		mem[i] = 42
 	}
 	migrateRange(t, m, unsafe.Pointer(&mem[0]), len(mem))
-	last := rvAddr(mem) + pages*PageSize // ...and this one last
+	last := addrOf(mem) + pages*PageSize // ...and this one last
 	var fds [2]int
 	if err := syscall.Pipe(fds[:]); err != nil {
 		t.Fatal(err)
 	}
 	runtime.LockOSThread()
-	pid, errno := rvFork(&mem[pages*PageSize], fds[1], -1)
+	pid, errno := runForked(&mem[pages*PageSize], fds[1], -1)
 	if errno == 0 {
 		// Parent, right after fork() returned: bring the last page home.
 		if _, err := Default().MigrateToHost(last, PageSize); err != nil {
@@ -74,7 +74,7 @@ func TestForkChildLosesPageBroughtHomeAfterFork(t *testing.T) {
 	if errno != 0 {
 		t.Skipf("fork: %v", errno)
 	}
-	b := rvForkResult(pid, fds[0])
+	b := forkedResult(pid, fds[0])
 	if mem[pages*PageSize] != 42 {
 		t.Fatalf("parent lost its data")
 	}

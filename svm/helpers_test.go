@@ -15,25 +15,25 @@ import (
 // Helpers shared by the package's tests. Scenarios that can hang or poison
 // the process (the fault service thread deadlocked, stale page-table words)
 // run in a child process (the test binary re-executed with -test.run) with a
-// deadline: rvInChild.
+// deadline: inChild.
 
-const reviewChildEnv = "SVM_REVIEW_CHILD"
+const childEnv = "SVM_TEST_CHILD"
 
-// rvInChild runs t in a child process with a deadline (childtest.InChild),
+// inChild runs t in a child process with a deadline (childtest.InChild),
 // after checking that migration is available.
-func rvInChild(t *testing.T, deadline time.Duration) bool {
+func inChild(t *testing.T, deadline time.Duration) bool {
 	t.Helper()
-	if os.Getenv(reviewChildEnv) != t.Name() {
+	if os.Getenv(childEnv) != t.Name() {
 		if Default().Degraded() != nil {
 			t.Skip(Default().Degraded())
 		}
 	}
-	return childtest.InChild(t, reviewChildEnv, deadline)
+	return childtest.InChild(t, childEnv, deadline)
 }
 
-func rvSay(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+func sayf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
-func rvMmap(t *testing.T, n int) []byte {
+func mmapRW(t *testing.T, n int) []byte {
 	t.Helper()
 	b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
 	if err != nil {
@@ -42,29 +42,29 @@ func rvMmap(t *testing.T, n int) []byte {
 	return b
 }
 
-func rvAddr(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
+func addrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
 
-// rvBytes views n bytes of non-Go memory at addr (an mmap'd range or a
+// bytesAt views n bytes of non-Go memory at addr (an mmap'd range or a
 // device arena) without tripping vet's unsafeptr check.
-func rvBytes(addr uintptr, n int) []byte {
+func bytesAt(addr uintptr, n int) []byte {
 	return unsafe.Slice((*byte)(*(*unsafe.Pointer)(unsafe.Pointer(&addr))), n)
 }
 
-// rvSpin burns roughly n loop iterations (a sub-microsecond-scale delay used
+// spinFor burns roughly n loop iterations (a sub-microsecond-scale delay used
 // to sweep one racer's start across the other's critical window).
-func rvSpin(n int) {
+func spinFor(n int) {
 	x := 0
 	for i := 0; i < n; i++ {
 		x += i
 	}
-	rvSink += x
+	spinSink += x
 }
 
-var rvSink int
+var spinSink int
 
-// rvStale counts pages of [base, base+pages) whose word still says a device
+// staleWords counts pages of [base, base+pages) whose word still says a device
 // holds them.
-func rvStale(base uintptr, pages int) (n int) {
+func staleWords(base uintptr, pages int) (n int) {
 	for i := 0; i < pages; i++ {
 		if WordState(uffd.Load(base+uintptr(i)*PageSize)) == StateDevice {
 			n++
@@ -73,11 +73,11 @@ func rvStale(base uintptr, pages int) (n int) {
 	return n
 }
 
-// rvFork forks; the child stores store into *p first when store >= 0,
+// runForked forks; the child stores store into *p first when store >= 0,
 // then writes the byte it reads at p to fd and exits.
 //
 //go:nosplit
-func rvFork(p *byte, fd int, store int) (pid uintptr, errno syscall.Errno) {
+func runForked(p *byte, fd int, store int) (pid uintptr, errno syscall.Errno) {
 	pid, _, errno = syscall.RawSyscall(syscall.SYS_FORK, 0, 0, 0)
 	if errno != 0 || pid != 0 {
 		return pid, errno
@@ -92,8 +92,8 @@ func rvFork(p *byte, fd int, store int) (pid uintptr, errno syscall.Errno) {
 	return 0, 0
 }
 
-// rvForkResult waits for the forked child and returns the byte it sent.
-func rvForkResult(pid uintptr, fd int) byte {
+// forkedResult waits for the forked child and returns the byte it sent.
+func forkedResult(pid uintptr, fd int) byte {
 	var b [1]byte
 	syscall.Read(fd, b[:])
 	var ws syscall.WaitStatus

@@ -18,16 +18,16 @@ import (
 // of waiting for ever; once the holder finishes, the page comes home with
 // its data.
 func TestMigrateToHostGivesUpOnAPageHeldInTransit(t *testing.T) {
-	if !rvInChild(t, 60*time.Second) {
+	if !inChild(t, 60*time.Second) {
 		return
 	}
 	const pages = 4
 	m := attach(t, pages)
-	mem := rvMmap(t, pages*PageSize)
+	mem := mmapRW(t, pages*PageSize)
 	for i := 0; i < pages; i++ {
 		mem[i*PageSize] = byte(i + 41)
 	}
-	base := rvAddr(mem)
+	base := addrOf(mem)
 	v := resolve(t, base)
 	uffd.SetZapDelay(13*time.Second, 0)
 	defer uffd.SetZapDelay(0, 0)
@@ -64,7 +64,7 @@ func TestMigrateToHostGivesUpOnAPageHeldInTransit(t *testing.T) {
 // reports success and leaves the pages before the boundary on the device.
 func TestMigrateToHostAcrossVMASplit(t *testing.T) {
 	m := attach(t, 16)
-	mem := rvMmap(t, 8*PageSize)
+	mem := mmapRW(t, 8*PageSize)
 	defer syscall.Munmap(mem)
 	for i := range mem {
 		mem[i] = byte(i/PageSize) + 1
@@ -73,13 +73,13 @@ func TestMigrateToHostAcrossVMASplit(t *testing.T) {
 	if err := syscall.Mprotect(mem[4*PageSize:], syscall.PROT_READ); err != nil {
 		t.Fatal(err)
 	}
-	base := rvAddr(mem)
+	base := addrOf(mem)
 	errs := Default().ServiceStats().Errors
 	n, err := Default().MigrateToHost(base, uintptr(len(mem)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if left := rvStale(base, 8); left > 0 {
+	if left := staleWords(base, 8); left > 0 {
 		t.Fatalf("MigrateToHost reported %d pages moved but %d of 8 are still on the device (service errors +%d)",
 			n, left, Default().ServiceStats().Errors-errs)
 	}
@@ -100,7 +100,7 @@ func TestMigrateToHostAcrossVMASplit(t *testing.T) {
 // never returns. Had the service thread been in drop_range waiting for that
 // RETURNING page, every CPU fault of the process would hang too.
 func TestMigrateOutBounceOnDevice(t *testing.T) {
-	if !rvInChild(t, 5*time.Second) {
+	if !inChild(t, 5*time.Second) {
 		return
 	}
 	runtime.LockOSThread() // every C call below on one thread: one glibc arena
@@ -117,25 +117,25 @@ func TestMigrateOutBounceOnDevice(t *testing.T) {
 	if p == nil {
 		t.Fatal("malloc")
 	}
-	buf := rvBytes(uintptr(p), 2*pages*PageSize)
+	buf := bytesAt(uintptr(p), 2*pages*PageSize)
 	for i := 0; i < len(buf); i += PageSize {
 		buf[i] = 1
 	}
 	guard := cmem.Malloc(64<<10, 16) // keeps the chunk away from the arena top (no trim on free)
 	migrateRange(t, m, p, len(buf))
-	rvSay("before free: %d on device; stats %+v", rvStale(uintptr(p), pages), s.ServiceStats())
+	sayf("before free: %d on device; stats %+v", staleWords(uintptr(p), pages), s.ServiceStats())
 	cmem.Free(p)
-	rvSay("p=%p guard=%p after free: %d of %d pages still on the device; stats %+v", p, guard, rvStale(uintptr(p), pages), pages, s.ServiceStats())
+	sayf("p=%p guard=%p after free: %d of %d pages still on the device; stats %+v", p, guard, staleWords(uintptr(p), pages), pages, s.ServiceStats())
 	defer cmem.Free(guard)
 	// Explicit migration home of the (freed, still device-resident) range.
 	// On this (locked) thread, so the bounce comes from the same arena.
 	stop := time.AfterFunc(3*time.Second, func() {
-		rvSay("HANG: MigrateToHost of a range the bounce buffer overlaps; %d pages still on the device; service stats %+v",
-			rvStale(uintptr(p), pages), s.ServiceStats())
+		sayf("HANG: MigrateToHost of a range the bounce buffer overlaps; %d pages still on the device; service stats %+v",
+			staleWords(uintptr(p), pages), s.ServiceStats())
 	})
 	n, err := s.MigrateToHost(uintptr(p), pages*PageSize)
 	stop.Stop()
-	rvSay("moved %d", n)
+	sayf("moved %d", n)
 	if err != nil {
 		t.Fatal(err)
 	}

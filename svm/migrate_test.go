@@ -11,7 +11,7 @@ import (
 	"unsafe"
 )
 
-var reviewGlobal [40 * PageSize]byte
+var globalArray [40 * PageSize]byte
 
 // Guards against a bug found in review: a Go global array lives in the binary's .bss, which the kernel
 // shows as one anonymous private mapping — migratable, so Migrate registers
@@ -20,25 +20,25 @@ var reviewGlobal [40 * PageSize]byte
 // time the service thread touches one of their never-touched pages it takes
 // a MISSING userfault that only it could resolve: the process deadlocks.
 func TestGlobalArrayMigration(t *testing.T) {
-	if !rvInChild(t, 8*time.Second) {
+	if !inChild(t, 8*time.Second) {
 		return
 	}
 	m := attach(t, 64)
-	b := reviewGlobal[:]
+	b := globalArray[:]
 	for i := range b {
 		b[i] = byte(i*13 + 1)
 	}
-	start := (rvAddr(b) + PageSize - 1) &^ (PageSize - 1)
+	start := (addrOf(b) + PageSize - 1) &^ (PageSize - 1)
 	pages := 32
 	v, ok, err := Default().Resolve(start)
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	rvSay("global at %#x in mapping %v", start, v)
+	sayf("global at %#x in mapping %v", start, v)
 	done := make(chan error, 1)
 	go func() {
 		res, err := m.Migrate(v, start, pages)
-		rvSay("migrated: %+v %v", res, err)
+		sayf("migrated: %+v %v", res, err)
 		if err != nil {
 			done <- err
 			return
@@ -59,7 +59,7 @@ func TestGlobalArrayMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	case <-time.After(3 * time.Second):
-		rvSay("stuck: service stats %+v", Default().ServiceStats())
+		sayf("stuck: service stats %+v", Default().ServiceStats())
 		select {} // the service thread is wedged: the parent lists our threads and kills us
 	}
 }
@@ -77,7 +77,7 @@ func rv2Within(t *testing.T, d time.Duration, what string, fn func() error) {
 			t.Fatal(err)
 		}
 	case <-time.After(d):
-		rvSay("HANG: %s did not return within %v; service stats %+v", what, d, Default().ServiceStats())
+		sayf("HANG: %s did not return within %v; service stats %+v", what, d, Default().ServiceStats())
 		select {}
 	}
 }
@@ -90,7 +90,7 @@ func rv2Within(t *testing.T, d time.Duration, what string, fn func() error) {
 // fault on its own ZAPPING page, the service thread defers it forever, and
 // Migrate never returns.
 func TestMigrateScratchInMigratedRange(t *testing.T) {
-	if !rvInChild(t, 5*time.Second) {
+	if !inChild(t, 5*time.Second) {
 		return
 	}
 	runtime.GOMAXPROCS(1) // one P, one mcache: the next 256-byte object follows ours
@@ -112,7 +112,7 @@ func TestMigrateScratchInMigratedRange(t *testing.T) {
 	}
 	rv2Within(t, 3*time.Second, "Migrate of a Go heap range holding its own scratch slices", func() error {
 		res, err := m.Migrate(v, start, pages)
-		rvSay("migrate: %+v %v", res, err)
+		sayf("migrate: %+v %v", res, err)
 		return err
 	})
 	for i := range last {
@@ -127,10 +127,10 @@ func TestMigrateScratchInMigratedRange(t *testing.T) {
 // counter in every page, round after round; migrators move the pages to
 // devices meanwhile. A lost write shows as a counter below the number of
 // rounds.
-func rvWritersVsMigrators(t *testing.T, devs []*DevMem, pages int, dur time.Duration) {
-	mem := rvMmap(t, pages*PageSize)
+func writersVsMigrators(t *testing.T, devs []*DevMem, pages int, dur time.Duration) {
+	mem := mmapRW(t, pages*PageSize)
 	defer syscall.Munmap(mem)
-	base := rvAddr(mem)
+	base := addrOf(mem)
 	v := VMA{Start: base, End: base + uintptr(pages)*PageSize, Read: true, Write: true, Kind: KindPrivateAnon}
 	ctr := func(p int) *uint64 { return (*uint64)(unsafe.Pointer(&mem[p*PageSize+8*(p%8)])) }
 	stop := make(chan struct{})
@@ -182,7 +182,7 @@ func rvWritersVsMigrators(t *testing.T, devs []*DevMem, pages int, dur time.Dura
 // had a CPU writer running during migrations.
 func TestCPUWriterDuringMigrationsOneDevice(t *testing.T) {
 	m := attach(t, 32)
-	rvWritersVsMigrators(t, []*DevMem{m}, 16, 500*time.Millisecond)
+	writersVsMigrators(t, []*DevMem{m}, 16, 500*time.Millisecond)
 }
 
 // Guards against a bug found in review: several devices migrating the same range. migrate_run
@@ -193,9 +193,9 @@ func TestCPUWriterDuringMigrationsOneDevice(t *testing.T) {
 // protection, a CPU write lands after the second copy, and the second zap
 // discards it. Stochastic: fails in about half of the 4 s runs.
 func TestCPUWriterDuringMigrationsThreeDevices(t *testing.T) {
-	if !rvInChild(t, 30*time.Second) {
+	if !inChild(t, 30*time.Second) {
 		return
 	}
 	a, b, c := attach(t, 32), attach(t, 32), attach(t, 32)
-	rvWritersVsMigrators(t, []*DevMem{a, b, c}, 16, 4*time.Second)
+	writersVsMigrators(t, []*DevMem{a, b, c}, 16, 4*time.Second)
 }

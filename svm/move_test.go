@@ -17,7 +17,7 @@ import (
 func TestMigrationTakesThePageAtTheMove(t *testing.T) {
 	for _, how := range []string{"write", "discard"} {
 		t.Run(how, func(t *testing.T) {
-			if !rvInChild(t, 30*time.Second) {
+			if !inChild(t, 30*time.Second) {
 				return
 			}
 			const pages = 4
@@ -25,11 +25,11 @@ func TestMigrationTakesThePageAtTheMove(t *testing.T) {
 			if !uffd.ZapByMove() {
 				t.Skip("the kernel has no UFFDIO_MOVE: migrations write-protect, copy and zap with madvise")
 			}
-			mem := rvMmap(t, pages*PageSize)
+			mem := mmapRW(t, pages*PageSize)
 			for i := range mem {
 				mem[i] = 1
 			}
-			base := rvAddr(mem)
+			base := addrOf(mem)
 			v := resolve(t, base)
 			uffd.SetZapDelay(300*time.Millisecond, 0)
 			defer uffd.SetZapDelay(0, 0)

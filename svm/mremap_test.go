@@ -37,7 +37,7 @@ import (
 func TestMremapOrMunmapBeforeZapSparesReplacementMapping(t *testing.T) {
 	for _, how := range []string{"mremap", "munmap", "mremap-event-unread"} {
 		t.Run(how, func(t *testing.T) {
-			if !rvInChild(t, 20*time.Second) {
+			if !inChild(t, 20*time.Second) {
 				return
 			}
 			const pages = 16
@@ -45,18 +45,18 @@ func TestMremapOrMunmapBeforeZapSparesReplacementMapping(t *testing.T) {
 			if !uffd.ZapByMove() {
 				t.Skip("the kernel has no UFFDIO_MOVE: migrations zap with madvise, which can hit a mapping that replaced the range")
 			}
-			mem := rvMmap(t, pages*PageSize)
+			mem := mmapRW(t, pages*PageSize)
 			for i := 0; i < pages; i++ {
 				mem[i*PageSize] = byte(i + 1)
 			}
-			base := rvAddr(mem)
+			base := addrOf(mem)
 			v, ok, err := Default().Resolve(base)
 			if err != nil || !ok {
 				t.Fatal(ok, err)
 			}
 			var dst []byte
 			if how != "munmap" {
-				dst = rvMmap(t, pages*PageSize) // MREMAP_FIXED replaces it
+				dst = mmapRW(t, pages*PageSize) // MREMAP_FIXED replaces it
 			}
 			if how == "mremap-event-unread" {
 				uffd.SetZapDelay(0, 500*time.Millisecond)
@@ -87,13 +87,13 @@ func TestMremapOrMunmapBeforeZapSparesReplacementMapping(t *testing.T) {
 			remapped := make(chan error, 1)
 			switch how {
 			case "mremap":
-				remapped <- rvMremapFixed(mem, rvAddr(dst))
+				remapped <- mremapTo(mem, addrOf(dst))
 			case "munmap":
 				remapped <- syscall.Munmap(mem)
 			default:
 				// Blocks until the service thread reads its event, after the
 				// hold; the range has moved long before.
-				go func() { remapped <- rvMremapFixed(mem, rvAddr(dst)) }()
+				go func() { remapped <- mremapTo(mem, addrOf(dst)) }()
 			}
 			// Somebody else's memory in the hole, as the Go runtime's was.
 			var a uintptr
@@ -110,7 +110,7 @@ func TestMremapOrMunmapBeforeZapSparesReplacementMapping(t *testing.T) {
 				<-remapped
 				t.Skipf("could not map the hole at %#x again (%#x, %v)", base, a, e)
 			}
-			repl := rvBytes(base, pages*PageSize)
+			repl := bytesAt(base, pages*PageSize)
 			for i := range repl {
 				repl[i] = 0xa5
 			}
@@ -134,7 +134,7 @@ func TestMremapOrMunmapBeforeZapSparesReplacementMapping(t *testing.T) {
 				t.Errorf("migration reports %d pages moved from a range that went away", res.r.Moved)
 			}
 			if dst != nil {
-				moved := rvBytes(rvAddr(dst), pages*PageSize)
+				moved := bytesAt(addrOf(dst), pages*PageSize)
 				for i := 0; i < pages; i++ {
 					if got := moved[i*PageSize]; got != byte(i+1) {
 						t.Fatalf("page %d at the mremap destination reads %d, want %d", i, got, i+1)
@@ -145,8 +145,8 @@ func TestMremapOrMunmapBeforeZapSparesReplacementMapping(t *testing.T) {
 	}
 }
 
-func rvMremapFixed(old []byte, to uintptr) error {
-	_, _, e := syscall.Syscall6(syscall.SYS_MREMAP, rvAddr(old), uintptr(len(old)), uintptr(len(old)),
+func mremapTo(old []byte, to uintptr) error {
+	_, _, e := syscall.Syscall6(syscall.SYS_MREMAP, addrOf(old), uintptr(len(old)), uintptr(len(old)),
 		1|2 /* MREMAP_MAYMOVE|MREMAP_FIXED */, to, 0)
 	if e != 0 {
 		return e
@@ -161,7 +161,7 @@ func rvMremapFixed(old []byte, to uintptr) error {
 // its revert CAS fails, the new address is HOST (zero), and the frame is
 // never released.
 func TestMremapRacingMigrateToHost(t *testing.T) {
-	if !rvInChild(t, 20*time.Second) {
+	if !inChild(t, 20*time.Second) {
 		return
 	}
 	const pages = 64
@@ -170,8 +170,8 @@ func TestMremapRacingMigrateToHost(t *testing.T) {
 	deadline := time.Now().Add(4 * time.Second)
 	iters := 0
 	for ; time.Now().Before(deadline); iters++ {
-		mem := rvMmap(t, pages*PageSize)
-		base := rvAddr(mem)
+		mem := mmapRW(t, pages*PageSize)
+		base := addrOf(mem)
 		for i := 0; i < len(mem); i += PageSize {
 			mem[i] = byte(i/PageSize) | 0x80
 		}
@@ -181,7 +181,7 @@ func TestMremapRacingMigrateToHost(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		to := rvAddr(dst)
+		to := addrOf(dst)
 		var wg sync.WaitGroup
 		wg.Add(2)
 		start := make(chan struct{})
@@ -195,8 +195,8 @@ func TestMremapRacingMigrateToHost(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			rvSpin(delay)
-			rerr = rvMremapFixed(mem, to)
+			spinFor(delay)
+			rerr = mremapTo(mem, to)
 		}()
 		close(start)
 		wg.Wait()
@@ -231,7 +231,7 @@ func TestMremapRacingMigrateToHost(t *testing.T) {
 // pages) handle_fault only wakes the writer (the `!p` branch), the write
 // faults again, and the writer spins in WP faults forever.
 func TestMremapDuringMigrationLeavesWPLivelock(t *testing.T) {
-	if !rvInChild(t, 20*time.Second) {
+	if !inChild(t, 20*time.Second) {
 		return
 	}
 	const pages = 64
@@ -243,39 +243,39 @@ func TestMremapDuringMigrationLeavesWPLivelock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := (rvAddr(resv) + slotSize - 1) &^ (slotSize - 1)
+	first := (addrOf(resv) + slotSize - 1) &^ (slotSize - 1)
 	hit := false
 	for iter := 0; iter < 62 && !hit; iter++ {
 		slot := first + uintptr(iter)*slotSize
 		if PTE(slot, false) != nil {
 			continue
 		}
-		mem := rvMmap(t, pages*PageSize)
+		mem := mmapRW(t, pages*PageSize)
 		for i := 0; i < len(mem); i += PageSize {
 			mem[i] = 1
 		}
-		v, _, err := Default().Resolve(rvAddr(mem))
+		v, _, err := Default().Resolve(addrOf(mem))
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Register first so that the race is between the protect and the mremap.
-		if err := Default().register(rvAddr(mem), pages); err != nil {
+		if err := Default().register(addrOf(mem), pages); err != nil {
 			t.Fatal(err)
 		}
 		started := make(chan struct{})
 		done := make(chan struct{})
 		go func() {
 			close(started)
-			m.Migrate(v, rvAddr(mem), pages)
+			m.Migrate(v, addrOf(mem), pages)
 			close(done)
 		}()
 		<-started
-		rvSpin((iter % 31) * 10000)
-		if err := rvMremapFixed(mem, slot); err != nil {
+		spinFor((iter % 31) * 10000)
+		if err := mremapTo(mem, slot); err != nil {
 			t.Fatal(err)
 		}
 		<-done
-		moved := rvBytes(slot, pages*PageSize)
+		moved := bytesAt(slot, pages*PageSize)
 		before := Default().ServiceStats().WPFaults
 		wrote := make(chan struct{})
 		go func() {
@@ -288,7 +288,7 @@ func TestMremapDuringMigrationLeavesWPLivelock(t *testing.T) {
 		case <-wrote:
 		case <-time.After(time.Second):
 			after := Default().ServiceStats().WPFaults
-			rvSay("iteration %d: CPU write to the mremap'd range stuck; %d WP faults in 1s", iter, after-before)
+			sayf("iteration %d: CPU write to the mremap'd range stuck; %d WP faults in 1s", iter, after-before)
 			t.Errorf("CPU writer livelocked in WP faults after mremap raced a migration (%d WP faults in 1s)", after-before)
 			hit = true
 		}

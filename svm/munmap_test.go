@@ -10,14 +10,14 @@ import (
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
 
-// rvMunmapRace migrates a range to m, races MigrateToHost with munmap, and
+// munmapRace migrates a range to m, races MigrateToHost with munmap, and
 // returns the base of the (unmapped) range if words of it are left DEVICE.
-func rvMunmapRace(t *testing.T, m *DevMem, pages int, dur time.Duration) (base uintptr, iters int, ok bool) {
+func munmapRace(t *testing.T, m *DevMem, pages int, dur time.Duration) (base uintptr, iters int, ok bool) {
 	s := Default()
 	deadline := time.Now().Add(dur)
 	for ; time.Now().Before(deadline); iters++ {
-		mem := rvMmap(t, pages*PageSize)
-		base = rvAddr(mem)
+		mem := mmapRW(t, pages*PageSize)
+		base = addrOf(mem)
 		for i := 0; i < len(mem); i += PageSize {
 			mem[i] = byte(i / PageSize)
 		}
@@ -34,13 +34,13 @@ func rvMunmapRace(t *testing.T, m *DevMem, pages int, dur time.Duration) (base u
 		go func() {
 			defer wg.Done()
 			<-start
-			rvSpin(delay)
+			spinFor(delay)
 			syscall.Munmap(mem)
 		}()
 		close(start)
 		wg.Wait()
 		s.Sync()
-		if rvStale(base, pages) > 0 {
+		if staleWords(base, pages) > 0 {
 			return base, iters, true
 		}
 	}
@@ -55,19 +55,19 @@ func rvMunmapRace(t *testing.T, m *DevMem, pages int, dur time.Duration) (base u
 // frame allocated forever: bring_back's UFFDIO_COPY fails with ENOENT, it
 // restores DEVICE and reports the page as moved.
 func TestMunmapRacingMigrateToHost(t *testing.T) {
-	if !rvInChild(t, 20*time.Second) {
+	if !inChild(t, 20*time.Second) {
 		return
 	}
 	const pages = 64
 	m := attach(t, 2*pages)
-	base, iters, stale := rvMunmapRace(t, m, pages, 4*time.Second)
+	base, iters, stale := munmapRace(t, m, pages, 4*time.Second)
 	if stale {
 		w := uffd.Load(base)
 		for i := 0; WordState(w) != StateDevice; i++ {
 			w = uffd.Load(base + uintptr(i+1)*PageSize)
 		}
 		t.Fatalf("iteration %d: %d pages of the unmapped range %#x still DEVICE (e.g. word dev %d frame %d); free frames %d of %d; service errors %+v",
-			iters, rvStale(base, pages), base, WordDevice(w), WordFrame(w), m.FreeFrames(), m.Frames(), Default().ServiceStats())
+			iters, staleWords(base, pages), base, WordDevice(w), WordFrame(w), m.FreeFrames(), m.Frames(), Default().ServiceStats())
 	}
 	if got := m.FreeFrames(); got != m.Frames() {
 		t.Fatalf("after %d iterations %d of %d frames free", iters, got, m.Frames())
@@ -81,12 +81,12 @@ func TestMunmapRacingMigrateToHost(t *testing.T) {
 // so the device computes on the old buffer's frame; after Release the slot
 // is reattached by the next device and the words point into its arena.
 func TestStaleWordPoisonsReusedAddress(t *testing.T) {
-	if !rvInChild(t, 20*time.Second) {
+	if !inChild(t, 20*time.Second) {
 		return
 	}
 	const pages = 64
 	m := attach(t, 2*pages)
-	base, _, stale := rvMunmapRace(t, m, pages, 4*time.Second)
+	base, _, stale := munmapRace(t, m, pages, 4*time.Second)
 	if !stale {
 		t.Skip("munmap race not reproduced")
 	}
@@ -96,7 +96,7 @@ func TestStaleWordPoisonsReusedAddress(t *testing.T) {
 	if e != 0 || p != base {
 		t.Skipf("cannot map at %#x again: %v", base, e)
 	}
-	fresh := rvBytes(p, pages*PageSize)
+	fresh := bytesAt(p, pages*PageSize)
 	for i := range fresh {
 		fresh[i] = 0x5A
 	}
@@ -108,7 +108,7 @@ func TestStaleWordPoisonsReusedAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arena := rvBytes(m.Base(), m.Frames()*PageSize)
+	arena := bytesAt(m.Base(), m.Frames()*PageSize)
 	wrong := 0
 	for i := 0; i < pages; i++ {
 		w := uffd.Load(base + uintptr(i)*PageSize)

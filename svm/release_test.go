@@ -21,14 +21,14 @@ import (
 // walk passes while the service thread is still memcpy'ing from the arena,
 // the munmap makes that memcpy SIGSEGV the process.)
 func TestReleaseRacingCPUFaults(t *testing.T) {
-	if !rvInChild(t, 20*time.Second) {
+	if !inChild(t, 20*time.Second) {
 		return
 	}
 	const pages = 64
 	s := Default()
 	// An unrelated registered range to madvise in a loop: each madvise
 	// makes UFFDIO_COPY anywhere return EAGAIN for a moment.
-	noise := rvMmap(t, 4*PageSize)
+	noise := mmapRW(t, 4*PageSize)
 	{
 		m := attach(t, 4)
 		noise[0] = 1
@@ -59,14 +59,14 @@ func TestReleaseRacingCPUFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := m.ID()
-		mem := rvMmap(t, pages*PageSize)
-		base := rvAddr(mem)
+		mem := mmapRW(t, pages*PageSize)
+		base := addrOf(mem)
 		for i := 0; i < len(mem); i += PageSize {
 			mem[i] = byte(i/PageSize) | 0x40
 		}
 		v, _, _ := s.Resolve(base)
 		if r, err := m.Migrate(v, base, pages); err != nil || r.Moved == 0 {
-			rvSay("iteration %d: migrate %+v %v; service %+v", iters, r, err, s.ServiceStats())
+			sayf("iteration %d: migrate %+v %v; service %+v", iters, r, err, s.ServiceStats())
 		}
 		readDone := make(chan int, 1)
 		start := make(chan struct{})
@@ -81,7 +81,7 @@ func TestReleaseRacingCPUFaults(t *testing.T) {
 			readDone <- bad
 		}()
 		close(start)
-		rvSpin((iters % 50) * 300)
+		spinFor((iters % 50) * 300)
 		if err := m.Release(); err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,7 @@ import (
 // all succeed with their data, and once the migrations stop the sink is
 // emptied within a moment (the zapped copies are not kept).
 func TestZapSinkFillsEmptiesAndKeepsNothing(t *testing.T) {
-	if !rvInChild(t, 60*time.Second) {
+	if !inChild(t, 60*time.Second) {
 		return
 	}
 	const runs, per = 48, 64 // 3072 pages: the sink fills and is emptied on the way
@@ -21,11 +21,11 @@ func TestZapSinkFillsEmptiesAndKeepsNothing(t *testing.T) {
 	if !uffd.ZapByMove() {
 		t.Skip("the kernel has no UFFDIO_MOVE: migrations zap with madvise, no sink")
 	}
-	mem := rvMmap(t, runs*per*PageSize)
+	mem := mmapRW(t, runs*per*PageSize)
 	for i := 0; i < runs*per; i++ {
 		mem[i*PageSize] = byte(i*7 + 1)
 	}
-	base := rvAddr(mem)
+	base := addrOf(mem)
 	for r := 0; r < runs; r++ {
 		migrateRange(t, m, unsafe.Pointer(&mem[r*per*PageSize]), per*PageSize)
 	}

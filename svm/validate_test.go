@@ -25,8 +25,8 @@ func arm(t *testing.T, limit time.Duration) { watchdog.Arm(t, limit, Default().S
 // A 4-page mapping: page 0 read-write, 1 read-only, 2 PROT_NONE, 3 unmapped.
 func hostileLayout(t *testing.T) (base uintptr) {
 	t.Helper()
-	mem := rvMmap(t, 4*PageSize)
-	base = rvAddr(mem)
+	mem := mmapRW(t, 4*PageSize)
+	base = addrOf(mem)
 	if err := syscall.Mprotect(mem[PageSize:2*PageSize], syscall.PROT_READ); err != nil {
 		t.Fatal(err)
 	}
@@ -88,13 +88,13 @@ func TestCheckRangeNamesFirstBadAddress(t *testing.T) {
 func TestCheckRangeRefusesDeviceMemory(t *testing.T) {
 	arm(t, time.Minute)
 	d := attach(t, 16)
-	mem := rvMmap(t, PageSize)
+	mem := mmapRW(t, PageSize)
 	defer syscall.Munmap(mem)
 	for i := range mem {
 		mem[i] = 0xA5
 	}
-	v, _, _ := Default().Resolve(rvAddr(mem))
-	if _, err := d.Migrate(v, rvAddr(mem), 1); err != nil {
+	v, _, _ := Default().Resolve(addrOf(mem))
+	if _, err := d.Migrate(v, addrOf(mem), 1); err != nil {
 		t.Fatal(err)
 	}
 	m, err := Default().Maps(true)
@@ -157,16 +157,16 @@ func TestMigrationRuleProtectsMachinery(t *testing.T) {
 	// The program's own memory still migrates, wherever the kernel put it
 	// (a first mmap lands right below the loader's data and merges with it).
 	for i := 0; i < 8; i++ {
-		mem := rvMmap(t, 8*PageSize)
+		mem := mmapRW(t, 8*PageSize)
 		defer syscall.Munmap(mem)
 		m, _ := Default().Maps(true)
-		if v, _ := m.Find(rvAddr(mem)); !v.Migratable() {
+		if v, _ := m.Find(addrOf(mem)); !v.Migratable() {
 			t.Errorf("fresh mmap %v: not migratable", v)
 		}
 	}
 	heap := make([]byte, 1<<20)
 	m, _ = Default().Maps(true)
-	if v, _ := m.Find(rvAddr(heap)); !v.Migratable() {
+	if v, _ := m.Find(addrOf(heap)); !v.Migratable() {
 		t.Errorf("Go heap %v: not migratable", v)
 	}
 	runtime.KeepAlive(heap)
@@ -214,11 +214,11 @@ func TestMigrateMachineryRefused(t *testing.T) {
 func TestHugeRangesBounded(t *testing.T) {
 	arm(t, time.Minute)
 	d := attach(t, 16)
-	mem := rvMmap(t, 2*PageSize)
+	mem := mmapRW(t, 2*PageSize)
 	defer syscall.Munmap(mem)
 	mem[0], mem[PageSize] = 1, 2
-	v, _, _ := Default().Resolve(rvAddr(mem))
-	if _, err := d.Migrate(v, rvAddr(mem), 2); err != nil {
+	v, _, _ := Default().Resolve(addrOf(mem))
+	if _, err := d.Migrate(v, addrOf(mem), 2); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -241,11 +241,11 @@ func TestHugeRangesBounded(t *testing.T) {
 	if _, err := Default().Snapshot(^uintptr(0)-PageSize, 2*PageSize, 0); !errors.Is(err, ErrDeviceFault) {
 		t.Errorf("Snapshot wrapping: %v, want ErrDeviceFault", err)
 	}
-	if snap, err := Default().Snapshot(rvAddr(mem), 2*PageSize, 0); err != nil || len(snap) != 2 {
+	if snap, err := Default().Snapshot(addrOf(mem), 2*PageSize, 0); err != nil || len(snap) != 2 {
 		t.Errorf("Snapshot of 2 pages: %d entries, %v", len(snap), err)
 	}
 	// Discard cannot run past the buffer into its neighbours.
-	if _, err := Default().Discard(rvAddr(mem), 1<<40); !errors.Is(err, ErrDeviceFault) {
+	if _, err := Default().Discard(addrOf(mem), 1<<40); !errors.Is(err, ErrDeviceFault) {
 		t.Errorf("Discard of 1 TiB: %v, want ErrDeviceFault", err)
 	}
 	if mem[0] != 1 {
@@ -337,9 +337,9 @@ func TestHugeRangesUnderGCStress(t *testing.T) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 			d := attach(t, 64)
 			const pages = 16
-			mem := rvMmap(t, pages*PageSize)
+			mem := mmapRW(t, pages*PageSize)
 			defer syscall.Munmap(mem)
-			base := rvAddr(mem)
+			base := addrOf(mem)
 			var stop atomic.Bool
 			var wg sync.WaitGroup
 			wg.Add(3)
