@@ -12,7 +12,9 @@
 #define CL_USE_DEPRECATED_OPENCL_2_0_APIS
 #include <CL/cl.h>
 #include <CL/cl_ext.h>
+#include <CL/cl_icd.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,35 @@ int main(int argc, char **argv) {
 	CODE(clUnloadPlatformCompiler(p), CL_SUCCESS);
 	CODE(clUnloadPlatformCompiler((cl_platform_id)&fp), CL_INVALID_PLATFORM);
 	CHECK(clGetExtensionFunctionAddressForPlatform(p, "clNoSuchFunctionSVMRT") == NULL, "an extension function");
+
+	// Every entry of the dispatch table is filled but the Windows-only
+	// Direct3D and DX9 ones (void * in the Linux header).
+	const cl_icd_dispatch *table = *(const cl_icd_dispatch *const *)p;
+	static const size_t windows_only[] = {
+		offsetof(cl_icd_dispatch, clGetDeviceIDsFromD3D10KHR),
+		offsetof(cl_icd_dispatch, clCreateFromD3D10BufferKHR),
+		offsetof(cl_icd_dispatch, clCreateFromD3D10Texture2DKHR),
+		offsetof(cl_icd_dispatch, clCreateFromD3D10Texture3DKHR),
+		offsetof(cl_icd_dispatch, clEnqueueAcquireD3D10ObjectsKHR),
+		offsetof(cl_icd_dispatch, clEnqueueReleaseD3D10ObjectsKHR),
+		offsetof(cl_icd_dispatch, clGetDeviceIDsFromD3D11KHR),
+		offsetof(cl_icd_dispatch, clCreateFromD3D11BufferKHR),
+		offsetof(cl_icd_dispatch, clCreateFromD3D11Texture2DKHR),
+		offsetof(cl_icd_dispatch, clCreateFromD3D11Texture3DKHR),
+		offsetof(cl_icd_dispatch, clCreateFromDX9MediaSurfaceKHR),
+		offsetof(cl_icd_dispatch, clEnqueueAcquireD3D11ObjectsKHR),
+		offsetof(cl_icd_dispatch, clEnqueueReleaseD3D11ObjectsKHR),
+		offsetof(cl_icd_dispatch, clGetDeviceIDsFromDX9MediaAdapterKHR),
+		offsetof(cl_icd_dispatch, clEnqueueAcquireDX9MediaSurfacesKHR),
+		offsetof(cl_icd_dispatch, clEnqueueReleaseDX9MediaSurfacesKHR),
+	};
+	for (size_t off = 0; off < sizeof *table; off += sizeof(void *)) {
+		int skip = 0;
+		for (size_t i = 0; i < sizeof windows_only / sizeof windows_only[0]; i++)
+			skip |= windows_only[i] == off;
+		void *fn = *(void *const *)((const char *)table + off);
+		CHECK(skip || fn != NULL, "dispatch table entry %zu is NULL", off / sizeof(void *));
+	}
 
 	// ---- Device ----
 	cl_uint nd = 0;
