@@ -4,7 +4,7 @@ GO ?= go
 # conformance suite is checked against (they are not in a normal build).
 TESTTAGS ?= svmrt_testhooks
 
-.PHONY: setup run test vet race unit fuzz bench bench-smoke bench-peers bench-peers-smoke bench-kernels bench-kernels-smoke
+.PHONY: setup run test vet race unit fuzz bench bench-smoke bench-peers bench-peers-smoke bench-kernels bench-kernels-smoke icd
 
 setup:
 	./scripts/setup.sh
@@ -67,3 +67,14 @@ bench-kernels: setup
 # The kernel benchmarks once at small sizes, so they cannot rot.
 bench-kernels-smoke:
 	$(GO) run ./cmd/svmrt-kbench -small -n 1
+
+# svmrt's OpenCL platform for an ICD loader (package icd): the simulated GPU
+# as an OpenCL 3.0 device with fine-grained system SVM, in
+# build/libsvmrt-icd.so. The linker version script leaves only the ICD's
+# entry points exported (icd/icdbuild.Args is the same command; so is
+# `svmrt icd`, which also says how to select and install it).
+icd:
+	$(GO) build -buildmode=c-shared -ldflags=-extldflags=-Wl,--version-script=$(CURDIR)/cmd/svmrt-icd/exports.map \
+		-o build/libsvmrt-icd.so ./cmd/svmrt-icd
+	@rm -f build/libsvmrt-icd.h
+	@echo "built build/libsvmrt-icd.so: select it with OCL_ICD_VENDORS=$(CURDIR)/build/libsvmrt-icd.so (e.g. clinfo)"

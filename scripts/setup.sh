@@ -13,7 +13,12 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 # clang-15 + llvm-15: the OpenCL C kernel compiler (internal/clc) runs
 # clang-15, llvm-link-15, opt-15, llc-15, llvm-dis-15 and llvm-as-15.
 # libopenblas-dev: for benchmark peers only (make bench-peers, -tags openblas).
-for p in gcc libc6-dev make ocl-icd-libopencl1 pocl-opencl-icd clang-15 llvm-15 libopenblas-dev; do
+# opencl-c-headers: CL/cl_icd.h and friends, which svmrt's own OpenCL
+# platform (package icd, make icd) is compiled against.
+# ocl-icd-opencl-dev + clinfo: the ICD's tests build a C host program
+# against -lOpenCL and run Debian's clinfo on the platform.
+for p in gcc libc6-dev make ocl-icd-libopencl1 pocl-opencl-icd clang-15 llvm-15 libopenblas-dev \
+  opencl-c-headers ocl-icd-opencl-dev clinfo; do
   have "$p" || need+=("$p")
 done
 

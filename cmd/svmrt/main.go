@@ -10,6 +10,9 @@
 //	                                      workloads under memory policies on the simulated GPU: one table
 //	svmrt check [-device T,..|all] [-run RE] [-list]
 //	                                      every library kernel's OpenCL C on each device against its Go body, bit for bit
+//	svmrt icd [-lib PATH | -o PATH] [-install]
+//	                                      builds or locates svmrt's OpenCL platform (an ICD library for the
+//	                                      OpenCL ICD loader) and says how to select it; -install registers it
 //	svmrt version                         the module's version and the Go version it was built with
 //
 // Every command's -h prints its usage (exit status 0); so does
@@ -55,6 +58,7 @@ commands:
   conform    run the conformance suite: svmrt conform [-device all] [-run regexp] [-json]
   policies   compare memory policies on the simulated GPU: svmrt policies [-policy demand,uvm] [-workload mulmat]
   check      run every library kernel's OpenCL C against its Go body, bit for bit: svmrt check [-device cpu,simgpu,opencl] [-run regexp]
+  icd        build svmrt's OpenCL platform for the ICD loader and say how to select it: svmrt icd [-install]
   version    print svmrt's version and the Go version it was built with
 
 svmrt <command> -h (or svmrt help <command>) describes a command's flags.
@@ -77,12 +81,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return policiesCmd(args[1:], stdout, stderr)
 	case "check":
 		return checkCmd(args[1:], stdout, stderr)
+	case "icd":
+		return icdCmd(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		return version(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 && args[0] == "help" {
 			switch args[1] {
-			case "devices", "run", "conform", "policies", "check", "version":
+			case "devices", "run", "conform", "policies", "check", "icd", "version":
 				return run([]string{args[1], "-h"}, stdout, stderr)
 			}
 			fmt.Fprintf(stderr, "svmrt help: unknown command %q\n", args[1])
