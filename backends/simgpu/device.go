@@ -131,7 +131,7 @@ func (d *Device) exclusive(fn func(l *launch, start time.Time) error) error {
 		return err
 	}
 	d.chargeHostActivity()
-	d.ms.tick++ // a copy or fill is one round: its chunks stay while it runs
+	d.newRound() // a copy or fill is one round: its chunks stay while it runs
 	l := &launch{dev: d, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}
 	l.advice.Refresh()
 	l.now = d.clock.Now()

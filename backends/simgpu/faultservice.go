@@ -19,7 +19,7 @@ func (l *launch) service(faults []Fault) error {
 	d := l.dev
 	cost := d.cfg.cost
 	d.faults.Add(int64(len(faults)))
-	d.ms.tick++ // a new round: the chunks it uses are not evicted during it
+	d.newRound() // each fault round of a launch is a round
 	// mprotect has no event: the mappings of the faulting pages are checked
 	// against the kernel's at every fault round.
 	maps, err := d.space.VerifiedMaps(faultRanges(faults)...)

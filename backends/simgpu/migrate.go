@@ -90,7 +90,7 @@ func (d *Device) migrate(start, length uintptr, strict bool) error {
 			for j < len(pages) && d.blockOf(pages[j]) == d.blockOf(pages[i]) {
 				j++
 			}
-			d.ms.tick++
+			d.newRound() // each block of an explicit migration is a round
 			if err := l.moveRuns(maps, pages[i:j], false, func(_ uint64, err error) {
 				if firstErr == nil {
 					firstErr = err
