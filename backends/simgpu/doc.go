@@ -49,6 +49,11 @@
 // On pages mapped remotely they are system-scope atomics on the host page
 // (as PCIe AtomicOps would be).
 //
+// Deliberately broken behaviours (Bugs, WithBugs), for checking that the
+// conformance suite catches bugs, exist only with the build tag
+// svmrt_testhooks (bugs_hooks.go); without it they compile to nothing
+// (bugs_off.go).
+//
 // Lock order: Device.launchMu (one launch at a time; protects the policy
 // state, memState) → wave.mu → svm advice lock, Clock.mu →
 // svm's locks.

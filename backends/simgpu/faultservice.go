@@ -150,7 +150,7 @@ func (l *launch) mapRemote(page uint64, v svm.VMA) error {
 		}
 		d.clock.Charge(TimeTransferD2H, d.cfg.cost.TransferTime(n*svm.PageSize))
 	}
-	l.setRemote(page, remoteMap{writable: v.Write || d.cfg.bugs.IgnoreProtection})
+	l.setRemote(page, remoteMap{writable: v.Write || d.cfg.bugs.ignoreProtection()})
 	return nil
 }
 
@@ -168,7 +168,7 @@ func (l *launch) classify(maps *svm.Maps, pf PageFault, addr uint64) error {
 		fe.Reason = fmt.Sprintf("%s mapping is not device accessible", v.Path)
 	case !v.Read:
 		fe.Reason = "mapping is PROT_NONE"
-	case pf.Write && !v.Write && !l.dev.cfg.bugs.IgnoreProtection:
+	case pf.Write && !v.Write && !l.dev.cfg.bugs.ignoreProtection():
 		fe.Reason = "mapping is read-only"
 		fe.Err = svm.ErrPermission
 	default:

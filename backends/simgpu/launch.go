@@ -35,7 +35,7 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	}
 	// The WideByteStores bug is a Go-body behaviour (the compiled MMU has
 	// no hook for it): a device built with it runs Go bodies.
-	c, err := k.Runnable(d.cfg.goBodies || d.cfg.bugs.WideByteStores)
+	c, err := k.Runnable(d.cfg.goBodies || d.cfg.bugs.wideByteStores())
 	if err != nil {
 		return err
 	}

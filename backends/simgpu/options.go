@@ -5,13 +5,14 @@ import "github.com/svmrt/svmrt/backends"
 // Device configuration: the config New builds from its Options, and the
 // general options. Options of other concepts live beside them: WithPolicy
 // (policy.go), WithGoBodies (compiled.go), WithWarpSize and WithSMTLB
-// (simt.go).
+// (simt.go), and — only with the build tag svmrt_testhooks — WithBugs
+// (bugs_hooks.go).
 
 // DefaultVRAM is the default device memory size.
 const DefaultVRAM = 256 << 20
 
 type config struct {
-	bugs       Bugs
+	bugs       bugs // test-only hooks (bugs_hooks.go); empty without svmrt_testhooks
 	name       string
 	vram       int64
 	cost       CostModel
@@ -34,24 +35,6 @@ func WithProgress(fn func(Progress)) Option { return func(c *config) { c.progres
 
 // Option configures a Device.
 type Option func(*config)
-
-// Bugs are deliberately broken behaviours, for showing that a test suite
-// (the conformance suite) catches them. Never use them otherwise.
-type Bugs struct {
-	// IgnoreProtection: device writes ignore the CPU mapping's protection
-	// (no ErrPermission; the write is attempted).
-	IgnoreProtection bool
-	// WideByteStores: a byte store writes its whole aligned 4-byte word,
-	// zeroing the other three bytes (breaks byte granularity).
-	WideByteStores bool
-	// TrustPageTable: translations of device-resident pages are not
-	// re-validated against the CPU mappings (a device that never notices
-	// munmap or mprotect by itself).
-	TrustPageTable bool
-}
-
-// WithBugs makes the device deliberately wrong (see Bugs).
-func WithBugs(b Bugs) Option { return func(c *config) { c.bugs = b } }
 
 // WithVRAM sets the device memory size in bytes (default 256 MiB).
 func WithVRAM(bytes int64) Option { return func(c *config) { c.vram = bytes } }
