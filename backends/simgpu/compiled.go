@@ -111,7 +111,7 @@ func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd ke
 		}
 		mmu := devrt.NewMMU(devrt.MMUConfig{
 			PTE: svm.PTEFunc(), AtomicBusy: svm.DeviceAtomicBusy(d.mem.ID()), Arena: d.mem.Base(), Device: d.mem.ID(),
-			IgnoreProtection: d.cfg.bugs.IgnoreProtection, TrustPageTable: d.cfg.bugs.TrustPageTable,
+			IgnoreProtection: d.cfg.bugs.ignoreProtection(), TrustPageTable: d.cfg.bugs.trustPageTable(),
 		})
 		defer mmu.Free()
 		if lo, hi := rl.Entry.Module().Range(); hi > lo {

@@ -114,11 +114,11 @@ func (m *itemMem) walk(addr uintptr, acc access) *TLBEntry {
 		// mapping is now read-only, or any access to PROT_NONE, faults.
 		v, ok := m.l.maps.Find(page)
 		bugs := m.l.dev.cfg.bugs
-		if !bugs.TrustPageTable && (!ok || !v.Read || (acc != accRead && !v.Write && !bugs.IgnoreProtection)) {
+		if !bugs.trustPageTable() && (!ok || !v.Read || (acc != accRead && !v.Write && !bugs.ignoreProtection())) {
 			return nil
 		}
 		e.Base = m.l.dev.mem.Base() + uintptr(svm.WordFrame(word))*svm.PageSize
-		e.Writable = svm.WordState(word) == svm.StateDevice && (v.Write || bugs.IgnoreProtection || bugs.TrustPageTable)
+		e.Writable = svm.WordState(word) == svm.StateDevice && (v.Write || bugs.ignoreProtection() || bugs.trustPageTable())
 	case svm.StateHost:
 		r, ok := m.l.remoteFor(page)
 		if !ok || (acc != accRead && !r.writable) {
@@ -172,7 +172,7 @@ func (m *itemMem) Load64(addr uintptr) uint64 {
 // Stores to host memory go through the real CPU MMU and need no check.
 
 func (m *itemMem) Store8(addr uintptr, v uint8) {
-	if m.l.dev.cfg.bugs.WideByteStores {
+	if m.l.dev.cfg.bugs.wideByteStores() {
 		m.Store32(addr&^3, uint32(v)<<((addr&3)*8)) // the bug: clobbers 3 neighbours
 		return
 	}

@@ -29,7 +29,7 @@ import (
 
 // chunkRec is one allocated chunk.
 type chunkRec struct {
-	lastUse uint64 // memState.tick of the last fault round that used it
+	lastUse uint64 // memState.tick of the last round that used it (newRound)
 }
 
 // pageHist is the thrashing detector's record of one page.
@@ -42,7 +42,7 @@ type pageHist struct {
 type memState struct {
 	chunks   map[uint64]*chunkRec // VA block address -> its chunk
 	capacity int                  // chunks the device memory holds
-	tick     uint64               // LRU clock: one tick per fault round of a launch, and per device operation
+	tick     uint64               // LRU clock: one tick per round (newRound)
 	hist     map[uint64]*pageHist // page -> thrashing record
 
 	// CPU faults (and the pages they brought home) already charged to the
@@ -125,6 +125,17 @@ func (d *Device) pinned(page uint64, now time.Duration) bool {
 	h := d.ms.hist[page]
 	return h != nil && h.PinnedUntil > now
 }
+
+// newRound starts a new round of the LRU clock (memState.tick). A round is
+// one unit of device work whose pages must all be in place together: one
+// fault round of a launch (every work-item stalled, its faults serviced
+// together before they replay), a whole copy or fill (its pieces fault
+// synchronously, one after another), or one VA block of an explicit
+// Prefetch or Migrate. useChunk stamps the chunks a round uses with the
+// tick and evictOne never picks a chunk stamped with the current one:
+// evicting it would only make the same round fault it back; the pages
+// that do not fit are used remotely instead. launchMu held.
+func (d *Device) newRound() { d.ms.tick++ }
 
 // useChunk makes sure block has a chunk, evicting another block's chunk
 // when all are taken, and marks it used in this round. It returns false,
