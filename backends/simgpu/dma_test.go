@@ -37,8 +37,8 @@ func rv3Mmap(addr, n uintptr, flags int) uintptr {
 // launch, Migrate and Close on the device hang too).
 func TestDMASpinsOnRemotePageMovedToOtherDevice(t *testing.T) {
 	needUFFD(t)
-	if os.Getenv(rvChildEnv) != t.Name() {
-		childtest.InChild(t, rvChildEnv, 40*time.Second)
+	if os.Getenv(childEnv) != t.Name() {
+		childtest.InChild(t, childEnv, 40*time.Second)
 		return
 	}
 	a, b := newDev(t), newDev(t)

@@ -12,18 +12,18 @@ import (
 
 // Helpers shared by the package's tests. Scenarios that can hang the
 // process run in a child process (the test binary re-executed with
-// -test.run) with a deadline: rvInChild.
+// -test.run) with a deadline: inChild.
 
-const rvChildEnv = "SIMGPU_REVIEW_CHILD"
+const childEnv = "SIMGPU_TEST_CHILD"
 
-// rvInChild runs t in a child process with a deadline (childtest.InChild),
+// inChild runs t in a child process with a deadline (childtest.InChild),
 // after checking that migration is available.
-func rvInChild(t *testing.T, deadline time.Duration) bool {
+func inChild(t *testing.T, deadline time.Duration) bool {
 	t.Helper()
-	if os.Getenv(rvChildEnv) != t.Name() {
+	if os.Getenv(childEnv) != t.Name() {
 		needUFFD(t)
 	}
-	return childtest.InChild(t, rvChildEnv, deadline)
+	return childtest.InChild(t, childEnv, deadline)
 }
 
 // blockAligned maps n bytes at a 2 MiB boundary (unmapped after the test).

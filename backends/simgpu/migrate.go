@@ -19,10 +19,11 @@ func (d *Device) Prefetch(start, length uintptr) error { return d.migrate(start,
 // Migrate moves [start, start+length) into the device's memory now and
 // returns how many pages moved, following Linux's migrate_vma: a hole or a
 // PROT_NONE mapping anywhere in the range is ErrDeviceFault naming the
-// address, before anything moves; pages of mappings that are mirrored, not
-// migrated (shared, file-backed, read-only, the stack and the process's
-// machinery) stay in host memory while the rest migrates, and are reported
-// by a *svm.LeftInPlaceError (ErrNotSupported) beside the count.
+// address, before anything moves; private anonymous pages migrate whatever
+// their protection (read-only ones stay read-only here); pages of mappings
+// that are mirrored, not migrated (shared, file-backed, the stack and the
+// process's machinery) stay in host memory while the rest migrates, and are
+// reported by a *svm.LeftInPlaceError (ErrNotSupported) beside the count.
 func (d *Device) Migrate(start, length uintptr) (int, error) {
 	_, before, _, _ := d.mem.Counters()
 	err := d.migrate(start, length, true)

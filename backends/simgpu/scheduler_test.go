@@ -16,11 +16,11 @@ import (
 )
 
 // The wave scheduler. Launches that can hang run in a child process
-// (rvInChild) with a deadline.
+// (inChild) with a deadline.
 
-// rvLaunch runs k and, if it does not return within d, prints every
+// launchWithin runs k and, if it does not return within d, prints every
 // goroutine and exits the (child) process.
-func rvLaunch(t *testing.T, dev *Device, k *kernels.Kernel, nd kernels.NDRange, d time.Duration, vals ...any) error {
+func launchWithin(t *testing.T, dev *Device, k *kernels.Kernel, nd kernels.NDRange, d time.Duration, vals ...any) error {
 	t.Helper()
 	a, err := kernels.Bind(k, vals...)
 	if err != nil {
@@ -40,7 +40,7 @@ func rvLaunch(t *testing.T, dev *Device, k *kernels.Kernel, nd kernels.NDRange, 
 	}
 }
 
-var rvBarrierKernel = &kernels.Kernel{
+var barrierKernel = &kernels.Kernel{
 	Name:     "review_barrier_then_fault",
 	Params:   []kernels.Param{{Name: "buf", Kind: kernels.PtrU32, Written: true}},
 	Barriers: true,
@@ -61,14 +61,14 @@ var rvBarrierKernel = &kernels.Kernel{
 // hit 0 with nothing stalled: the scheduler left its loop, and the released
 // item's next fault stalled forever (deterministic with GOMAXPROCS=1).
 func TestBarrierReleaseThenFault(t *testing.T) {
-	if !rvInChild(t, 20*time.Second) {
+	if !inChild(t, 20*time.Second) {
 		return
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	d := newDev(t)
 	buf := make([]uint32, 2*svm.PageSize/4)
 	p := buf[svm.PageSize/4:] // a page no one touched
-	if err := rvLaunch(t, d, rvBarrierKernel, kernels.Range1D(2, 2), 5*time.Second, p); err != nil {
+	if err := launchWithin(t, d, barrierKernel, kernels.Range1D(2, 2), 5*time.Second, p); err != nil {
 		t.Fatal(err)
 	}
 	if p[0] != 7 {
@@ -95,7 +95,7 @@ var rv2StoreKernel = &kernels.Kernel{
 // register — MAP_DROPPABLE (Linux 6.11+) is shown in /proc/self/maps as
 // plain "rw-p" anonymous memory, so it is classified migratable.
 func TestServiceErrorLivelocksLaunch(t *testing.T) {
-	if !rvInChild(t, 8*time.Second) {
+	if !inChild(t, 8*time.Second) {
 		return
 	}
 	const mapDroppable = 0x08
@@ -104,7 +104,7 @@ func TestServiceErrorLivelocksLaunch(t *testing.T) {
 		t.Skipf("MAP_DROPPABLE: %v", err)
 	}
 	d := newDev(t)
-	err = rvLaunch(t, d, rv2StoreKernel, kernels.Range1D(1, 1), 3*time.Second, uintptr(unsafe.Pointer(&mem[0])))
+	err = launchWithin(t, d, rv2StoreKernel, kernels.Range1D(1, 1), 3*time.Second, uintptr(unsafe.Pointer(&mem[0])))
 	t.Logf("launch: %v", err)
 	if err == nil {
 		t.Fatal("launch succeeded although the page could not be registered")
@@ -117,7 +117,7 @@ func TestServiceErrorLivelocksLaunch(t *testing.T) {
 // another kernel (or nil), RunGroup returns ErrBadArgs at once, no body runs,
 // w.running never drops, and the scheduler waits on its cond forever.
 func TestBadArgsHangLaunch(t *testing.T) {
-	if !rvInChild(t, 8*time.Second) {
+	if !inChild(t, 8*time.Second) {
 		return
 	}
 	d := newDev(t)
