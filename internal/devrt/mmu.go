@@ -9,6 +9,18 @@ import (
 	"unsafe"
 )
 
+// The page-state word layout the MMU's walk decodes (sched.h), for the
+// test that checks it against the svm core's.
+const (
+	pageWordHost       = C.DR_PW_HOST
+	pageWordDevice     = C.DR_PW_DEVICE
+	pageWordDup        = C.DR_PW_DUP
+	pageWordDevShift   = C.DR_PW_DEV_SHIFT
+	pageWordFrameShift = C.DR_PW_FRAME_SHIFT
+	pageWordDevMask    = C.DR_PW_DEV_MASK
+	pageWordFrameMask  = C.DR_PW_FRAME_MASK
+)
+
 // MMU is the simulated MMU's view of one launch, in C memory, for the slow
 // paths the instrumented kernel code falls into: where the page table is,
 // the device's identity and frames, the CPU mappings' protections (as of

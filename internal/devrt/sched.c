@@ -690,21 +690,22 @@ static int walk(dr_sm *sm, uint64_t page, int write, svmk_tlbe *e) {
 	uint64_t *pte = m->pte(page, 1);
 	if (!pte) return 0;
 	uint64_t w = __atomic_load_n(pte, __ATOMIC_ACQUIRE);
-	uint64_t st = w & 7, dev = (w >> 3) & 63, frame = (w >> 9) & ((1ULL << 27) - 1);
+	uint64_t st = w & DR_PW_ST_MASK, dev = (w >> DR_PW_DEV_SHIFT) & DR_PW_DEV_MASK,
+	         frame = (w >> DR_PW_FRAME_SHIFT) & DR_PW_FRAME_MASK;
 	e->pte = pte;
 	e->word = w;
-	if (st == 1 /* DEVICE */ || st == 6 /* DUP */) {
+	if (st == DR_PW_DEVICE || st == DR_PW_DUP) {
 		if ((int)dev != m->dev) return 0;
-		if (st == 6 && write) return 0;
+		if (st == DR_PW_DUP && write) return 0;
 		const dr_vma *v = vma_find(m, page);
 		int ignore = m->bugs & DR_BUG_IGNORE_PROT, trust = m->bugs & DR_BUG_TRUST_PT;
 		if (!trust && (!v || !(v->prot & 1) || (write && !(v->prot & 2) && !ignore))) return 0;
 		e->base = m->arena + frame * SVMK_PAGE_SIZE;
 		e->fast_vpn = e->vpn;
-		if (st == 1 && ((v && (v->prot & 2)) || ignore || trust)) e->flags |= SVMK_TLB_WRITABLE;
+		if (st == DR_PW_DEVICE && ((v && (v->prot & 2)) || ignore || trust)) e->flags |= SVMK_TLB_WRITABLE;
 		return 1;
 	}
-	if (st == 0 /* HOST */) {
+	if (st == DR_PW_HOST) {
 		uint64_t r = remote_find(m, page);
 		if (!r || (write && !(r & 2))) return 0;
 		e->base = page;

@@ -75,6 +75,21 @@ typedef struct dr_mmu {
 	int ndirect;
 } dr_mmu;
 
+// The svm core's page-state word, as the MMU's walk reads it: the state
+// in bits 0..2, the owning device in bits 3..8, the frame in bits 9..35
+// (the layout svm/internal/uffd defines; devrt cannot include that header,
+// and TestPageWordLayoutMatchesSVM checks the two agree).
+#define DR_PW_ST_MASK 7ULL
+#define DR_PW_DEV_SHIFT 3
+#define DR_PW_DEV_MASK 63ULL
+#define DR_PW_FRAME_SHIFT 9
+#define DR_PW_FRAME_MASK ((1ULL << 27) - 1)
+enum {
+	DR_PW_HOST = 0,   // the host page is the truth
+	DR_PW_DEVICE = 1, // resident in a device frame
+	DR_PW_DUP = 6,    // a read-only duplicate in a device frame
+};
+
 #define DR_BUG_IGNORE_PROT 1u
 #define DR_BUG_TRUST_PT 2u
 
