@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// A run with a pass, a failure, an ordinary skip and two skips for lack of
-// userfaultfd: the report shows the package lines and the failing test's
+// A run with a pass, a failure, two ordinary skips (one a device without
+// memory to migrate into) and two skips for lack of userfaultfd: the report shows the package lines and the failing test's
 // output, not the passing test's, and the summary counts only the
 // userfaultfd skips.
 func TestReportSummarizesUFFDSkips(t *testing.T) {
@@ -21,7 +21,9 @@ func TestReportSummarizesUFFDSkips(t *testing.T) {
 		`{"Action":"skip","Package":"p/a","Test":"TestShort"}`,
 		`{"Action":"output","Package":"p/a","Test":"TestMove","Output":"    svm: userfaultfd disabled: nothing migrates\n"}`,
 		`{"Action":"skip","Package":"p/a","Test":"TestMove"}`,
-		`{"Action":"output","Package":"p/b","Test":"TestEvict","Output":"    needs migration\n"}`,
+		`{"Action":"output","Package":"p/b","Test":"TestEvict","Output":"    needs migration: svm: userfaultfd unavailable: operation not permitted\n"}`,
+		`{"Action":"output","Package":"p/b","Test":"TestCPU","Output":"    cpu has no device memory: it accesses host memory directly, nothing migrates\n"}`,
+		`{"Action":"skip","Package":"p/b","Test":"TestCPU"}`,
 		`{"Action":"skip","Package":"p/b","Test":"TestEvict"}`,
 		`{"Action":"output","Package":"p/a","Output":"PASS\n"}`,
 		`{"Action":"output","Package":"p/a","Output":"FAIL\tp/a\t0.1s\n"}`,
