@@ -2,8 +2,11 @@ package devrt
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/svmrt/svmrt/internal/clc"
@@ -57,3 +60,50 @@ func le64(v uint64) []byte {
 }
 
 func le32(v uint32) []byte { return le64(uint64(v))[:4] }
+
+// Two callers building the same module share one build; when the caller
+// that started it gives up (its context ends), the other, whose context is
+// live, still gets the module instead of the first caller's cancellation.
+// (Seen in the conformance suite: a test that timed out while its kernel
+// compiled failed the next one with "context deadline exceeded".)
+func TestBuildOutlivesAnotherCallersCancellation(t *testing.T) {
+	tc, err := clc.FindToolchain()
+	if err != nil {
+		t.Skip(err)
+	}
+	// A source no earlier run has built, so neither the process nor the
+	// disk cache holds it and the build takes the toolchain's time.
+	src := fmt.Sprintf("// build %d\n__kernel void k(__global int *p) { p[get_global_id(0)] += 1; }\n", time.Now().UnixNano())
+	m, err := tc.Compile(context.Background(), src, clc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, cancel := context.WithCancel(context.Background())
+	firstErr := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, err := Build(first, tc, m, Native)
+		firstErr <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // the first caller's build is running
+	second := make(chan error, 1)
+	go func() {
+		mod, err := Build(context.Background(), tc, m, Native)
+		if err == nil && mod == nil {
+			err = fmt.Errorf("no module and no error")
+		}
+		second <- err
+	}()
+	time.Sleep(80 * time.Millisecond)
+	cancel()
+	err1 := <-firstErr
+	if err1 == nil {
+		t.Skipf("the build finished in %v, before the first caller gave up: nothing shared a cancelled build", time.Since(start))
+	}
+	if !errors.Is(err1, context.Canceled) {
+		t.Fatalf("first caller: %v, want context.Canceled", err1)
+	}
+	if err := <-second; err != nil {
+		t.Fatalf("second caller, whose context is live: %v", err)
+	}
+}
