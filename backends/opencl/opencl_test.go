@@ -52,12 +52,21 @@ func TestUnavailableSaysWhy(t *testing.T) {
 		t.Log(err)
 		return
 	}
+	// Without the loader installed (before the project's setup ran) every
+	// case says the loader is missing: the empty vendor directory cannot
+	// be shown then.
+	_, err := Devices()
+	noLoader := err != nil && strings.Contains(err.Error(), "cannot load the OpenCL ICD loader")
 	for _, tc := range []struct {
 		name, env, want string
 	}{
 		{"no vendor", "OCL_ICD_VENDORS=" + t.TempDir(), "no OpenCL platform"},
 		{"no loader", EnvLibrary + "=/nonexistent/libOpenCL.so.1", "cannot load the OpenCL ICD loader"},
 	} {
+		if noLoader && tc.name == "no vendor" {
+			t.Logf("%s: not shown, the ICD loader is not installed here: %v", tc.name, err)
+			continue
+		}
 		cmd := exec.Command(os.Args[0], "-test.run=^TestUnavailableSaysWhy$", "-test.v", "-test.count=1")
 		cmd.Env = append(os.Environ(), "OPENCL_CHILD=1", tc.env)
 		out, err := cmd.CombinedOutput()
