@@ -22,8 +22,11 @@ var PageSize = os.Getpagesize()
 
 // Map maps bytes of private anonymous memory with protection prot
 // (syscall.PROT_*) and unmaps it when t and its subtests finish. It fails
-// t if the mapping fails. A test that must unmap memory itself (to race the
-// munmap against something) maps it with syscall.Mmap instead.
+// t if the mapping fails, and t errs if the unmap does (syscall.Munmap
+// refuses a mapping it has already unmapped). A test that unmaps or moves
+// memory itself (munmap and mremap are what it tests) maps it with
+// syscall.Mmap instead: the cleanup would unmap whatever is mapped at that
+// address by then.
 func Map(t testing.TB, bytes int, prot int) []byte {
 	t.Helper()
 	b, err := syscall.Mmap(-1, 0, bytes, prot, syscall.MAP_PRIVATE|syscall.MAP_ANON)
