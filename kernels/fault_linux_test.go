@@ -4,19 +4,15 @@ import (
 	"errors"
 	"syscall"
 	"testing"
-	"unsafe"
+
+	"github.com/svmrt/svmrt/internal/testmem"
 )
 
 // TestHostFaultBecomesError: a host-direct access to memory that is mapped
 // PROT_NONE fails the launch with an error naming the address instead of
 // crashing the process.
 func TestHostFaultBecomesError(t *testing.T) {
-	page, err := syscall.Mmap(-1, 0, syscall.Getpagesize(), syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Skipf("mmap: %v", err)
-	}
-	defer syscall.Munmap(page)
-	addr := uintptr(unsafe.Pointer(unsafe.SliceData(page))) + 64
+	addr := testmem.Addr(testmem.Pages(t, 1, syscall.PROT_NONE)) + 64
 	k := &Kernel{
 		Name:   "wild",
 		Params: []Param{{Name: "p", Kind: PtrF32}},

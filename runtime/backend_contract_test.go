@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/svmrt/svmrt/backends"
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/kernels"
 	svmrt "github.com/svmrt/svmrt/runtime"
 	"github.com/svmrt/svmrt/svm"
@@ -169,7 +170,7 @@ func TestCommandErrorSaysContextOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		y := unsafe.Slice((*float32)(unsafe.Pointer(&ro[0])), svm.PageSize/4)
+		y := testmem.Float32s(ro)
 		err = dev.Run(context.Background(), kernels.Saxpy, kernels.SaxpyRange(len(y)), y, y, float32(1), int32(len(y)))
 		if got := fmt.Sprint(err); !errors.Is(err, svmrt.ErrPermission) || strings.Count(got, dev.Name()) != 1 {
 			t.Errorf("%s: write to read-only memory: %q, want ErrPermission naming the device once", name, got)

@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/svmrt/svmrt/backends/simgpu"
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/kernels"
 	svmrt "github.com/svmrt/svmrt/runtime"
 	"github.com/svmrt/svmrt/svm"
@@ -177,7 +178,7 @@ func playgroundFor(t *testing.T) *playground {
 		t.Fatal(pgErr)
 	}
 	if pgVal.hole == 0 {
-		pgVal.hole = hole(t)
+		pgVal.hole = testmem.Hole(t)
 	}
 	return pgVal
 }

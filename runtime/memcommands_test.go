@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/svmrt/svmrt/internal/childtest"
+	"github.com/svmrt/svmrt/internal/testmem"
 	svmrt "github.com/svmrt/svmrt/runtime"
 )
 
@@ -63,11 +64,7 @@ func TestCPUMemfillNilCrashesProcess(t *testing.T) {
 // (hostRecover never looks at the mapping; hostFault only handles kernel
 // PanicErrors). A kernel writing the same memory on cpu gets ErrPermission.
 func TestMemfillReadOnlyErrorIdentity(t *testing.T) {
-	mem, err := syscall.Mmap(-1, 0, 4096, syscall.PROT_READ, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Munmap(mem)
+	mem := testmem.Map(t, 4096, syscall.PROT_READ)
 	names := []string{"cpu"}
 	if svmrt.Degraded() == nil {
 		names = append(names, "simgpu")

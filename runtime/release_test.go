@@ -7,8 +7,8 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	svmrt "github.com/svmrt/svmrt/runtime"
-	"github.com/svmrt/svmrt/svm"
 )
 
 // Release gives back all of a device's memory, keeps the data and leaves
@@ -16,12 +16,8 @@ import (
 func TestReleaseAndStayOpen(t *testing.T) {
 	needMigration(t)
 	const pages = 8
-	mem, err := syscall.Mmap(-1, 0, pages*svm.PageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Munmap(mem)
-	x := unsafe.Slice((*float32)(unsafe.Pointer(&mem[0])), len(mem)/4)
+	mem := testmem.Pages(t, pages, syscall.PROT_READ|syscall.PROT_WRITE)
+	x := testmem.Float32s(mem)
 	y := make([]float32, len(x))
 	for i := range x {
 		x[i] = float32(i)

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/kernels"
 	svmrt "github.com/svmrt/svmrt/runtime"
 	"github.com/svmrt/svmrt/svm"
@@ -283,22 +284,18 @@ func TestBadMemoryErrorsOnEveryDevice(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dev := open(t, name)
 			ctx := context.Background()
-			mem, err := syscall.Mmap(-1, 0, 2*svm.PageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer syscall.Munmap(mem)
-			x := unsafe.Slice((*float32)(unsafe.Pointer(&mem[0])), 2*svm.PageSize/4)
+			mem := testmem.Pages(t, 2, syscall.PROT_READ|syscall.PROT_WRITE)
+			x := testmem.Float32s(mem)
 			for i := range x {
 				x[i] = 7
 			}
-			base := uintptr(unsafe.Pointer(&mem[0]))
+			base := testmem.Addr(mem)
 			n := len(x)
 			// Read-only memory written by a kernel: ErrPermission.
 			if err := syscall.Mprotect(mem, syscall.PROT_READ); err != nil {
 				t.Fatal(err)
 			}
-			err = dev.Run(ctx, kernels.Saxpy, kernels.SaxpyRange(n), x, x, float32(1), int32(n))
+			err := dev.Run(ctx, kernels.Saxpy, kernels.SaxpyRange(n), x, x, float32(1), int32(n))
 			var fe *svm.FaultError
 			if !errors.Is(err, svmrt.ErrPermission) || !errors.As(err, &fe) || fe.Addr < base || fe.Addr >= base+2*svm.PageSize {
 				t.Fatalf("write to read-only memory: %v", err)

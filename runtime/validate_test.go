@@ -13,6 +13,7 @@ import (
 
 	"github.com/svmrt/svmrt/backends/simgpu"
 	"github.com/svmrt/svmrt/internal/leakcheck"
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/internal/watchdog"
 	"github.com/svmrt/svmrt/kernels"
 	svmrt "github.com/svmrt/svmrt/runtime"
@@ -35,36 +36,6 @@ func everyDevice(t *testing.T) []string {
 	}
 	return names
 }
-
-func pages(t *testing.T, n int, prot int) []byte {
-	t.Helper()
-	b, err := syscall.Mmap(-1, 0, n*svm.PageSize, prot, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Munmap(b) })
-	return b
-}
-
-// hole returns an address with nothing mapped there (far from where mmap
-// puts things, so it stays a hole while the test runs).
-func hole(t *testing.T) uintptr {
-	m, err := svm.ReadMaps()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for a := uintptr(1) << 40; a < svm.UserSpaceEnd; a += 1 << 40 {
-		if _, ok := m.Find(a); !ok {
-			if _, ok := m.Find(a + 16*svm.PageSize); !ok {
-				return a
-			}
-		}
-	}
-	t.Fatal("no hole in the address space")
-	return 0
-}
-
-func f32s(b []byte) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4) }
 
 func wantFault(t *testing.T, what string, err error, sentinel error, addr uintptr) {
 	t.Helper()
@@ -91,8 +62,8 @@ func runErr(d *svmrt.Device, k *kernels.Kernel, nd kernels.NDRange, args ...any)
 // the fault cannot be caught (see the runtime package doc).
 func TestPointerArgumentsOnEveryDevice(t *testing.T) {
 	arm(t, 3*time.Minute)
-	none := pages(t, 1, syscall.PROT_NONE)
-	gap := hole(t)
+	none := testmem.Pages(t, 1, syscall.PROT_NONE)
+	gap := testmem.Hole(t)
 	x := make([]float32, 2048)
 	for _, name := range everyDevice(t) {
 		t.Run(name, func(t *testing.T) {
@@ -100,22 +71,22 @@ func TestPointerArgumentsOnEveryDevice(t *testing.T) {
 			nd := kernels.SaxpyRange(2048)
 			wantFault(t, "NULL y", runErr(d, kernels.Saxpy, nd, nil, x, float32(1), int32(2048)), svmrt.ErrDeviceFault, 0)
 			wantFault(t, "unmapped y", runErr(d, kernels.Saxpy, nd, ptrAt(gap), x, float32(1), int32(2048)), svmrt.ErrDeviceFault, gap)
-			wantFault(t, "PROT_NONE x", runErr(d, kernels.Saxpy, nd, x, unsafe.Pointer(&none[0]), float32(1), int32(2048)), svmrt.ErrDeviceFault, uintptr(unsafe.Pointer(&none[0])))
-			wantFault(t, "PROT_NONE slice", runErr(d, kernels.Saxpy, nd, f32s(none), x, float32(1), int32(1024)), svmrt.ErrDeviceFault, uintptr(unsafe.Pointer(&none[0])))
-			ro := pages(t, 2, syscall.PROT_READ)
-			wantFault(t, "read-only y", runErr(d, kernels.Saxpy, nd, f32s(ro), x, float32(1), int32(2048)), svmrt.ErrPermission, uintptr(unsafe.Pointer(&ro[0])))
+			wantFault(t, "PROT_NONE x", runErr(d, kernels.Saxpy, nd, x, unsafe.Pointer(&none[0]), float32(1), int32(2048)), svmrt.ErrDeviceFault, testmem.Addr(none))
+			wantFault(t, "PROT_NONE slice", runErr(d, kernels.Saxpy, nd, testmem.Float32s(none), x, float32(1), int32(1024)), svmrt.ErrDeviceFault, testmem.Addr(none))
+			ro := testmem.Pages(t, 2, syscall.PROT_READ)
+			wantFault(t, "read-only y", runErr(d, kernels.Saxpy, nd, testmem.Float32s(ro), x, float32(1), int32(2048)), svmrt.ErrPermission, testmem.Addr(ro))
 			if name != "opencl" {
 				// One page, then a PROT_NONE page: the kernel runs off the end.
-				short := pages(t, 2, syscall.PROT_READ|syscall.PROT_WRITE)
+				short := testmem.Pages(t, 2, syscall.PROT_READ|syscall.PROT_WRITE)
 				if err := syscall.Mprotect(short[svm.PageSize:], syscall.PROT_NONE); err != nil {
 					t.Fatal(err)
 				}
-				y := f32s(short[:svm.PageSize])
+				y := testmem.Float32s(short[:svm.PageSize])
 				for i := range y {
 					y[i] = 1
 				}
 				err := runErr(d, kernels.Saxpy, nd, y, x, float32(1), int32(2048))
-				wantFault(t, "short y", err, svmrt.ErrDeviceFault, uintptr(unsafe.Pointer(&short[0]))+svm.PageSize)
+				wantFault(t, "short y", err, svmrt.ErrDeviceFault, testmem.Addr(short)+svm.PageSize)
 			}
 			// The device still works and computes.
 			y := make([]float32, 2048)
@@ -136,7 +107,7 @@ func TestMemoryCommandsHugeCounts(t *testing.T) {
 	for _, name := range everyDevice(t) {
 		t.Run(name, func(t *testing.T) {
 			d := open(t, name)
-			buf := pages(t, 2, syscall.PROT_READ|syscall.PROT_WRITE)
+			buf := testmem.Pages(t, 2, syscall.PROT_READ|syscall.PROT_WRITE)
 			for i := range buf {
 				buf[i] = 7
 			}

@@ -10,17 +10,18 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
 
 // duplicate duplicates the pages of an mmap'd region (one mapping).
 func duplicate(t *testing.T, m *DevMem, b []byte) MigrateResult {
 	t.Helper()
-	v, ok, err := Default().Resolve(addrOf(b))
+	v, ok, err := Default().Resolve(testmem.Addr(b))
 	if err != nil || !ok {
 		t.Fatalf("resolve: %v %v", ok, err)
 	}
-	res, err := m.Duplicate(v, addrOf(b), len(b)/PageSize)
+	res, err := m.Duplicate(v, testmem.Addr(b), len(b)/PageSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,15 +34,14 @@ func wordAt(addr uintptr) uint64 { return uffd.Load(addr) }
 // (reads take no fault), a host write collapses it and frees the frame.
 func TestDuplicateCollapsesOnHostWrite(t *testing.T) {
 	m := attach(t, 8)
-	b := mmapRW(t, 4*PageSize)
-	defer syscall.Munmap(b)
+	b := testmem.Map(t, 4*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
 	for i := range b {
 		b[i] = byte(i*7 + 1)
 	}
 	if res := duplicate(t, m, b); res.Moved != 4 {
 		t.Fatalf("duplicated %d of 4 pages", res.Moved)
 	}
-	snap, err := Default().Snapshot(addrOf(b), uintptr(len(b)), m.ID())
+	snap, err := Default().Snapshot(testmem.Addr(b), uintptr(len(b)), m.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestDuplicateCollapsesOnHostWrite(t *testing.T) {
 		}
 	}
 	for pg := 0; pg < 4; pg++ {
-		w := wordAt(addrOf(b) + uintptr(pg)*PageSize)
+		w := wordAt(testmem.Addr(b) + uintptr(pg)*PageSize)
 		frame := bytesAt(m.Base()+uintptr(WordFrame(w))*PageSize, PageSize)
 		for i, c := range frame {
 			if c != b[pg*PageSize+i] {
@@ -71,10 +71,10 @@ func TestDuplicateCollapsesOnHostWrite(t *testing.T) {
 		t.Fatalf("%d frames free with 4 duplicates, want 4", free)
 	}
 	b[PageSize+5] = 0xee // page 1: WP fault, collapse
-	if WordState(wordAt(addrOf(b)+PageSize)) != StateHost {
-		t.Fatalf("page 1 state %d after a host write, want HOST", WordState(wordAt(addrOf(b)+PageSize)))
+	if WordState(wordAt(testmem.Addr(b)+PageSize)) != StateHost {
+		t.Fatalf("page 1 state %d after a host write, want HOST", WordState(wordAt(testmem.Addr(b)+PageSize)))
 	}
-	if WordState(wordAt(addrOf(b))) != StateDup {
+	if WordState(wordAt(testmem.Addr(b))) != StateDup {
 		t.Fatal("page 0 collapsed by a write to page 1")
 	}
 	if _, c := m.DupCounters(); c != 1 {
@@ -88,7 +88,7 @@ func TestDuplicateCollapsesOnHostWrite(t *testing.T) {
 	}
 	// MigrateToHost drops the rest without copying anything.
 	_, _, d2h, _ := m.Counters()
-	if n, err := Default().MigrateToHost(addrOf(b), uintptr(len(b))); err != nil || n != 0 {
+	if n, err := Default().MigrateToHost(testmem.Addr(b), uintptr(len(b))); err != nil || n != 0 {
 		t.Fatalf("MigrateToHost = %d, %v; want 0 pages copied", n, err)
 	}
 	if _, _, d2h2, _ := m.Counters(); d2h2 != d2h {
@@ -127,7 +127,7 @@ func TestDuplicateDroppedByMunmapAndMremap(t *testing.T) {
 		c[i] = byte(i + 3)
 	}
 	duplicate(t, m, c)
-	to, _, errno := syscall.Syscall6(syscall.SYS_MREMAP, addrOf(c), uintptr(len(c)), uintptr(8*PageSize), 1 /* MREMAP_MAYMOVE */, 0, 0)
+	to, _, errno := syscall.Syscall6(syscall.SYS_MREMAP, testmem.Addr(c), uintptr(len(c)), uintptr(8*PageSize), 1 /* MREMAP_MAYMOVE */, 0, 0)
 	if errno != 0 {
 		t.Fatal(errno)
 	}
@@ -158,10 +158,9 @@ func TestDuplicateStressConcurrentWriters(t *testing.T) {
 			defer debug.SetGCPercent(debug.SetGCPercent(1))
 			m := attach(t, 16)
 			const pages = 8
-			b := mmapRW(t, pages*PageSize)
-			defer syscall.Munmap(b)
+			b := testmem.Map(t, pages*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
 			words := func(pg int) *[PageSize / 8]uint64 {
-				return (*[PageSize / 8]uint64)(ptrAt(addrOf(b) + uintptr(pg)*PageSize))
+				return (*[PageSize / 8]uint64)(ptrAt(testmem.Addr(b) + uintptr(pg)*PageSize))
 			}
 			var stop atomic.Bool
 			var wg sync.WaitGroup
@@ -183,11 +182,11 @@ func TestDuplicateStressConcurrentWriters(t *testing.T) {
 			deadline := time.Now().Add(300 * time.Millisecond)
 			rounds := 0
 			for time.Now().Before(deadline) {
-				v, ok, err := Default().Resolve(addrOf(b))
+				v, ok, err := Default().Resolve(testmem.Addr(b))
 				if err != nil || !ok {
 					t.Fatal(err)
 				}
-				if _, err := m.Duplicate(v, addrOf(b), pages); err != nil {
+				if _, err := m.Duplicate(v, testmem.Addr(b), pages); err != nil {
 					t.Fatal(err)
 				}
 				rounds++
@@ -199,7 +198,7 @@ func TestDuplicateStressConcurrentWriters(t *testing.T) {
 					t.Fatalf("page %d: last write %d, memory has %d", pg, counts[pg], got)
 				}
 			}
-			if _, err := Default().MigrateToHost(addrOf(b), uintptr(len(b))); err != nil {
+			if _, err := Default().MigrateToHost(testmem.Addr(b), uintptr(len(b))); err != nil {
 				t.Fatal(err)
 			}
 			if free := m.FreeFrames(); free != 16 {
@@ -246,7 +245,7 @@ func TestDuplicateAcrossFork(t *testing.T) {
 		t.Fatalf("parent sees %d, want its own 42", mem[0])
 	}
 	mem[0] = 7
-	if WordState(wordAt(addrOf(mem))) != StateHost || mem[0] != 7 {
-		t.Fatalf("parent write: state %d value %d", WordState(wordAt(addrOf(mem))), mem[0])
+	if WordState(wordAt(testmem.Addr(mem))) != StateHost || mem[0] != 7 {
+		t.Fatalf("parent write: state %d value %d", WordState(wordAt(testmem.Addr(mem))), mem[0])
 	}
 }

@@ -10,24 +10,16 @@ import (
 	"testing"
 	"time"
 	"unsafe"
-)
 
-func mmapAnon(t *testing.T, pages int) ([]byte, uintptr) {
-	t.Helper()
-	mem, err := syscall.Mmap(-1, 0, pages*PageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mem, uintptr(unsafe.Pointer(&mem[0]))
-}
+	"github.com/svmrt/svmrt/internal/testmem"
+)
 
 // madvise(MADV_DONTNEED) on device-resident pages discards them: the
 // REMOVE event drops the device copies, frees their frames, and the pages
 // read back as zero (as they would for host-resident pages).
 func TestMadviseDontneedDropsDeviceCopies(t *testing.T) {
 	m := attach(t, 16)
-	mem, _ := mmapAnon(t, 8)
-	defer syscall.Munmap(mem)
+	mem := testmem.Map(t, 8*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
 	for i := range mem {
 		mem[i] = 0xEE
 	}
@@ -58,13 +50,15 @@ func TestMadviseDontneedDropsDeviceCopies(t *testing.T) {
 // words, and reading at the new address brings the data home.
 func TestMremapMovesDeviceState(t *testing.T) {
 	m := attach(t, 16)
-	mem, base := mmapAnon(t, 4)
+	mem := mmapRW(t, 4*PageSize)
+	base := testmem.Addr(mem)
 	for i := range mem {
 		mem[i] = byte(i % 251)
 	}
 	migrateRange(t, m, unsafe.Pointer(&mem[0]), len(mem))
 	// Reserve a destination, then move the region onto it.
-	dst, dstBase := mmapAnon(t, 4)
+	dst := mmapRW(t, 4*PageSize)
+	dstBase := testmem.Addr(dst)
 	const mremapMaymove, mremapFixed = 1, 2
 	got, _, e := syscall.Syscall6(syscall.SYS_MREMAP, base, uintptr(len(mem)), uintptr(len(mem)), mremapMaymove|mremapFixed, dstBase, 0)
 	if e != 0 {
@@ -101,8 +95,7 @@ func TestMremapMovesDeviceState(t *testing.T) {
 // growing windows: far fewer faults than pages.
 func TestSequentialFaultBackUsesWindow(t *testing.T) {
 	m := attach(t, 128)
-	mem, _ := mmapAnon(t, 64)
-	defer syscall.Munmap(mem)
+	mem := testmem.Map(t, 64*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
 	for i := range mem {
 		mem[i] = byte(i)
 	}
@@ -172,7 +165,7 @@ func TestMprotectSplitDuringMigration(t *testing.T) {
 	const pages = 64
 	m := attach(t, 2*pages)
 	mem := mmapRW(t, pages*PageSize)
-	base := addrOf(mem)
+	base := testmem.Addr(mem)
 	v := VMA{Start: base, End: base + pages*PageSize, Read: true, Write: true, Kind: KindPrivateAnon}
 	stop := make(chan struct{})
 	toggled := make(chan struct{})

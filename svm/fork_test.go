@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/svmrt/svmrt/internal/testmem"
 )
 
 // Guards against a bug found in review: fork is neither followed (UFFD_FEATURE_EVENT_FORK) nor refused
@@ -57,7 +59,7 @@ func TestForkChildLosesPageBroughtHomeAfterFork(t *testing.T) {
 		mem[i] = 42
 	}
 	migrateRange(t, m, unsafe.Pointer(&mem[0]), len(mem))
-	last := addrOf(mem) + pages*PageSize // ...and this one last
+	last := testmem.Addr(mem) + pages*PageSize // ...and this one last
 	var fds [2]int
 	if err := syscall.Pipe(fds[:]); err != nil {
 		t.Fatal(err)

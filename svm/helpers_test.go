@@ -33,6 +33,10 @@ func inChild(t *testing.T, deadline time.Duration) bool {
 
 func sayf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
+// mmapRW maps n read-write bytes that stay mapped when the test ends: the
+// test unmaps or moves them itself (munmap and mremap are what it tests) or
+// leaves them mapped. Memory unmapped at the test's end comes from
+// testmem.Map.
 func mmapRW(t *testing.T, n int) []byte {
 	t.Helper()
 	b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
@@ -41,8 +45,6 @@ func mmapRW(t *testing.T, n int) []byte {
 	}
 	return b
 }
-
-func addrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
 
 // bytesAt views n bytes of non-Go memory at addr (an mmap'd range or a
 // device arena) without tripping vet's unsafeptr check.

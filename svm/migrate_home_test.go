@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/svm/internal/cmem"
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
@@ -27,7 +28,7 @@ func TestMigrateToHostGivesUpOnAPageHeldInTransit(t *testing.T) {
 	for i := 0; i < pages; i++ {
 		mem[i*PageSize] = byte(i + 41)
 	}
-	base := addrOf(mem)
+	base := testmem.Addr(mem)
 	v := resolve(t, base)
 	uffd.SetZapDelay(13*time.Second, 0)
 	defer uffd.SetZapDelay(0, 0)
@@ -64,8 +65,7 @@ func TestMigrateToHostGivesUpOnAPageHeldInTransit(t *testing.T) {
 // reports success and leaves the pages before the boundary on the device.
 func TestMigrateToHostAcrossVMASplit(t *testing.T) {
 	m := attach(t, 16)
-	mem := mmapRW(t, 8*PageSize)
-	defer syscall.Munmap(mem)
+	mem := testmem.Map(t, 8*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
 	for i := range mem {
 		mem[i] = byte(i/PageSize) + 1
 	}
@@ -73,7 +73,7 @@ func TestMigrateToHostAcrossVMASplit(t *testing.T) {
 	if err := syscall.Mprotect(mem[4*PageSize:], syscall.PROT_READ); err != nil {
 		t.Fatal(err)
 	}
-	base := addrOf(mem)
+	base := testmem.Addr(mem)
 	errs := Default().ServiceStats().Errors
 	n, err := Default().MigrateToHost(base, uintptr(len(mem)))
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/svmrt/svmrt/internal/testmem"
 )
 
 var globalArray [40 * PageSize]byte
@@ -28,7 +30,7 @@ func TestGlobalArrayMigration(t *testing.T) {
 	for i := range b {
 		b[i] = byte(i*13 + 1)
 	}
-	start := (addrOf(b) + PageSize - 1) &^ (PageSize - 1)
+	start := (testmem.Addr(b) + PageSize - 1) &^ (PageSize - 1)
 	pages := 32
 	v, ok, err := Default().Resolve(start)
 	if err != nil || !ok {
@@ -128,9 +130,8 @@ func TestMigrateScratchInMigratedRange(t *testing.T) {
 // devices meanwhile. A lost write shows as a counter below the number of
 // rounds.
 func writersVsMigrators(t *testing.T, devs []*DevMem, pages int, dur time.Duration) {
-	mem := mmapRW(t, pages*PageSize)
-	defer syscall.Munmap(mem)
-	base := addrOf(mem)
+	mem := testmem.Map(t, pages*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
+	base := testmem.Addr(mem)
 	v := VMA{Start: base, End: base + uintptr(pages)*PageSize, Read: true, Write: true, Kind: KindPrivateAnon}
 	ctr := func(p int) *uint64 { return (*uint64)(unsafe.Pointer(&mem[p*PageSize+8*(p%8)])) }
 	stop := make(chan struct{})

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
 
@@ -29,7 +30,7 @@ func TestMigrationTakesThePageAtTheMove(t *testing.T) {
 			for i := range mem {
 				mem[i] = 1
 			}
-			base := addrOf(mem)
+			base := testmem.Addr(mem)
 			v := resolve(t, base)
 			uffd.SetZapDelay(300*time.Millisecond, 0)
 			defer uffd.SetZapDelay(0, 0)

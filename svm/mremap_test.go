@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
 
@@ -49,7 +50,7 @@ func TestMremapOrMunmapBeforeZapSparesReplacementMapping(t *testing.T) {
 			for i := 0; i < pages; i++ {
 				mem[i*PageSize] = byte(i + 1)
 			}
-			base := addrOf(mem)
+			base := testmem.Addr(mem)
 			v, ok, err := Default().Resolve(base)
 			if err != nil || !ok {
 				t.Fatal(ok, err)
@@ -87,13 +88,13 @@ func TestMremapOrMunmapBeforeZapSparesReplacementMapping(t *testing.T) {
 			remapped := make(chan error, 1)
 			switch how {
 			case "mremap":
-				remapped <- mremapTo(mem, addrOf(dst))
+				remapped <- mremapTo(mem, testmem.Addr(dst))
 			case "munmap":
 				remapped <- syscall.Munmap(mem)
 			default:
 				// Blocks until the service thread reads its event, after the
 				// hold; the range has moved long before.
-				go func() { remapped <- mremapTo(mem, addrOf(dst)) }()
+				go func() { remapped <- mremapTo(mem, testmem.Addr(dst)) }()
 			}
 			// Somebody else's memory in the hole, as the Go runtime's was.
 			var a uintptr
@@ -134,7 +135,7 @@ func TestMremapOrMunmapBeforeZapSparesReplacementMapping(t *testing.T) {
 				t.Errorf("migration reports %d pages moved from a range that went away", res.r.Moved)
 			}
 			if dst != nil {
-				moved := bytesAt(addrOf(dst), pages*PageSize)
+				moved := bytesAt(testmem.Addr(dst), pages*PageSize)
 				for i := 0; i < pages; i++ {
 					if got := moved[i*PageSize]; got != byte(i+1) {
 						t.Fatalf("page %d at the mremap destination reads %d, want %d", i, got, i+1)
@@ -146,7 +147,7 @@ func TestMremapOrMunmapBeforeZapSparesReplacementMapping(t *testing.T) {
 }
 
 func mremapTo(old []byte, to uintptr) error {
-	_, _, e := syscall.Syscall6(syscall.SYS_MREMAP, addrOf(old), uintptr(len(old)), uintptr(len(old)),
+	_, _, e := syscall.Syscall6(syscall.SYS_MREMAP, testmem.Addr(old), uintptr(len(old)), uintptr(len(old)),
 		1|2 /* MREMAP_MAYMOVE|MREMAP_FIXED */, to, 0)
 	if e != 0 {
 		return e
@@ -171,7 +172,7 @@ func TestMremapRacingMigrateToHost(t *testing.T) {
 	iters := 0
 	for ; time.Now().Before(deadline); iters++ {
 		mem := mmapRW(t, pages*PageSize)
-		base := addrOf(mem)
+		base := testmem.Addr(mem)
 		for i := 0; i < len(mem); i += PageSize {
 			mem[i] = byte(i/PageSize) | 0x80
 		}
@@ -181,7 +182,7 @@ func TestMremapRacingMigrateToHost(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		to := addrOf(dst)
+		to := testmem.Addr(dst)
 		var wg sync.WaitGroup
 		wg.Add(2)
 		start := make(chan struct{})
@@ -243,7 +244,7 @@ func TestMremapDuringMigrationLeavesWPLivelock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := (addrOf(resv) + slotSize - 1) &^ (slotSize - 1)
+	first := (testmem.Addr(resv) + slotSize - 1) &^ (slotSize - 1)
 	hit := false
 	for iter := 0; iter < 62 && !hit; iter++ {
 		slot := first + uintptr(iter)*slotSize
@@ -254,19 +255,19 @@ func TestMremapDuringMigrationLeavesWPLivelock(t *testing.T) {
 		for i := 0; i < len(mem); i += PageSize {
 			mem[i] = 1
 		}
-		v, _, err := Default().Resolve(addrOf(mem))
+		v, _, err := Default().Resolve(testmem.Addr(mem))
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Register first so that the race is between the protect and the mremap.
-		if err := Default().register(addrOf(mem), pages); err != nil {
+		if err := Default().register(testmem.Addr(mem), pages); err != nil {
 			t.Fatal(err)
 		}
 		started := make(chan struct{})
 		done := make(chan struct{})
 		go func() {
 			close(started)
-			m.Migrate(v, addrOf(mem), pages)
+			m.Migrate(v, testmem.Addr(mem), pages)
 			close(done)
 		}()
 		<-started

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
 
@@ -17,7 +18,7 @@ func munmapRace(t *testing.T, m *DevMem, pages int, dur time.Duration) (base uin
 	deadline := time.Now().Add(dur)
 	for ; time.Now().Before(deadline); iters++ {
 		mem := mmapRW(t, pages*PageSize)
-		base = addrOf(mem)
+		base = testmem.Addr(mem)
 		for i := 0; i < len(mem); i += PageSize {
 			mem[i] = byte(i / PageSize)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
 
@@ -60,7 +61,7 @@ func TestReleaseRacingCPUFaults(t *testing.T) {
 		}
 		id := m.ID()
 		mem := mmapRW(t, pages*PageSize)
-		base := addrOf(mem)
+		base := testmem.Addr(mem)
 		for i := 0; i < len(mem); i += PageSize {
 			mem[i] = byte(i/PageSize) | 0x40
 		}

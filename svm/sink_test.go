@@ -5,6 +5,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
 
@@ -25,7 +26,7 @@ func TestZapSinkFillsEmptiesAndKeepsNothing(t *testing.T) {
 	for i := 0; i < runs*per; i++ {
 		mem[i*PageSize] = byte(i*7 + 1)
 	}
-	base := addrOf(mem)
+	base := testmem.Addr(mem)
 	for r := 0; r < runs; r++ {
 		migrateRange(t, m, unsafe.Pointer(&mem[r*per*PageSize]), per*PageSize)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/svm/internal/cmem"
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
@@ -99,11 +100,7 @@ func TestMigrateGoHeapMmapMalloc(t *testing.T) {
 	m := attach(t, 64)
 	const n = 8 * PageSize
 	heap := make([]byte, n+PageSize)
-	mm, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Munmap(mm)
+	mm := testmem.Map(t, n, syscall.PROT_READ|syscall.PROT_WRITE)
 	cp := cmem.Malloc(n, PageSize)
 	defer cmem.Free(cp)
 	cm := unsafe.Slice((*byte)(cp), n)
@@ -167,12 +164,8 @@ func TestSharedAndFileMappingsAreNotMigrated(t *testing.T) {
 func TestSnapshotStates(t *testing.T) {
 	m := attach(t, 8)
 	other := attach(t, 8)
-	mem, err := syscall.Mmap(-1, 0, 8*PageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Munmap(mem)
-	base := uintptr(unsafe.Pointer(&mem[0]))
+	mem := testmem.Map(t, 8*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
+	base := testmem.Addr(mem)
 	page := func(i int) uintptr { return base + uintptr(i)*PageSize }
 	// 0: not present (never touched). 1: zero page (read only).
 	sink += mem[1*PageSize]

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/svmrt/svmrt/internal/leakcheck"
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/internal/watchdog"
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
@@ -26,7 +27,7 @@ func arm(t *testing.T, limit time.Duration) { watchdog.Arm(t, limit, Default().S
 func hostileLayout(t *testing.T) (base uintptr) {
 	t.Helper()
 	mem := mmapRW(t, 4*PageSize)
-	base = addrOf(mem)
+	base = testmem.Addr(mem)
 	if err := syscall.Mprotect(mem[PageSize:2*PageSize], syscall.PROT_READ); err != nil {
 		t.Fatal(err)
 	}
@@ -88,13 +89,12 @@ func TestCheckRangeNamesFirstBadAddress(t *testing.T) {
 func TestCheckRangeRefusesDeviceMemory(t *testing.T) {
 	arm(t, time.Minute)
 	d := attach(t, 16)
-	mem := mmapRW(t, PageSize)
-	defer syscall.Munmap(mem)
+	mem := testmem.Map(t, PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
 	for i := range mem {
 		mem[i] = 0xA5
 	}
-	v, _, _ := Default().Resolve(addrOf(mem))
-	if _, err := d.Migrate(v, addrOf(mem), 1); err != nil {
+	v, _, _ := Default().Resolve(testmem.Addr(mem))
+	if _, err := d.Migrate(v, testmem.Addr(mem), 1); err != nil {
 		t.Fatal(err)
 	}
 	m, err := Default().Maps(true)
@@ -157,16 +157,15 @@ func TestMigrationRuleProtectsMachinery(t *testing.T) {
 	// The program's own memory still migrates, wherever the kernel put it
 	// (a first mmap lands right below the loader's data and merges with it).
 	for i := 0; i < 8; i++ {
-		mem := mmapRW(t, 8*PageSize)
-		defer syscall.Munmap(mem)
+		mem := testmem.Map(t, 8*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
 		m, _ := Default().Maps(true)
-		if v, _ := m.Find(addrOf(mem)); !v.Migratable() {
+		if v, _ := m.Find(testmem.Addr(mem)); !v.Migratable() {
 			t.Errorf("fresh mmap %v: not migratable", v)
 		}
 	}
 	heap := make([]byte, 1<<20)
 	m, _ = Default().Maps(true)
-	if v, _ := m.Find(addrOf(heap)); !v.Migratable() {
+	if v, _ := m.Find(testmem.Addr(heap)); !v.Migratable() {
 		t.Errorf("Go heap %v: not migratable", v)
 	}
 	runtime.KeepAlive(heap)
@@ -214,11 +213,10 @@ func TestMigrateMachineryRefused(t *testing.T) {
 func TestHugeRangesBounded(t *testing.T) {
 	arm(t, time.Minute)
 	d := attach(t, 16)
-	mem := mmapRW(t, 2*PageSize)
-	defer syscall.Munmap(mem)
+	mem := testmem.Map(t, 2*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
 	mem[0], mem[PageSize] = 1, 2
-	v, _, _ := Default().Resolve(addrOf(mem))
-	if _, err := d.Migrate(v, addrOf(mem), 2); err != nil {
+	v, _, _ := Default().Resolve(testmem.Addr(mem))
+	if _, err := d.Migrate(v, testmem.Addr(mem), 2); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -241,11 +239,11 @@ func TestHugeRangesBounded(t *testing.T) {
 	if _, err := Default().Snapshot(^uintptr(0)-PageSize, 2*PageSize, 0); !errors.Is(err, ErrDeviceFault) {
 		t.Errorf("Snapshot wrapping: %v, want ErrDeviceFault", err)
 	}
-	if snap, err := Default().Snapshot(addrOf(mem), 2*PageSize, 0); err != nil || len(snap) != 2 {
+	if snap, err := Default().Snapshot(testmem.Addr(mem), 2*PageSize, 0); err != nil || len(snap) != 2 {
 		t.Errorf("Snapshot of 2 pages: %d entries, %v", len(snap), err)
 	}
 	// Discard cannot run past the buffer into its neighbours.
-	if _, err := Default().Discard(addrOf(mem), 1<<40); !errors.Is(err, ErrDeviceFault) {
+	if _, err := Default().Discard(testmem.Addr(mem), 1<<40); !errors.Is(err, ErrDeviceFault) {
 		t.Errorf("Discard of 1 TiB: %v, want ErrDeviceFault", err)
 	}
 	if mem[0] != 1 {
@@ -337,9 +335,8 @@ func TestHugeRangesUnderGCStress(t *testing.T) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 			d := attach(t, 64)
 			const pages = 16
-			mem := mmapRW(t, pages*PageSize)
-			defer syscall.Munmap(mem)
-			base := addrOf(mem)
+			mem := testmem.Map(t, pages*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
+			base := testmem.Addr(mem)
 			var stop atomic.Bool
 			var wg sync.WaitGroup
 			wg.Add(3)

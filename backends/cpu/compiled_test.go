@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/kernels"
 )
 
@@ -88,11 +89,7 @@ func TestCompiledKernelFaults(t *testing.T) {
 	p := compileProgram(t)
 	d := New(WithWorkers(2))
 	ctx := context.Background()
-	prot, err := syscall.Mmap(-1, 0, 4096, syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Munmap(prot)
+	prot := testmem.Map(t, 4096, syscall.PROT_NONE)
 	poke := p.Kernel("poke")
 	args, err := kernels.Bind(poke, unsafe.Pointer(&prot[0]), int32(700))
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/svm"
 )
@@ -84,12 +85,8 @@ func TestBufferCancelCopyBack(t *testing.T) {
 // on a read-only page) and was copied back.
 func TestReadOnlyOverlapNotWritten(t *testing.T) {
 	d := openTest(t, ModeBuffer)
-	mem, err := syscall.Mmap(-1, 0, 2*4096, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Munmap(mem)
-	w := u32(mem)
+	mem := testmem.Map(t, 2*4096, syscall.PROT_READ|syscall.PROT_WRITE)
+	w := testmem.Uint32s(mem)
 	for i := range w {
 		w[i] = uint32(i)
 	}
@@ -110,7 +107,7 @@ func TestReadOnlyOverlapNotWritten(t *testing.T) {
 		}
 	}
 	// A written parameter on the read-only page is still refused.
-	err = launch(t, d, k, kernels.Range1D(1024, 64), w[1024:], w)
+	err := launch(t, d, k, kernels.Range1D(1024, 64), w[1024:], w)
 	var fe *svm.FaultError
 	if !errors.Is(err, svm.ErrPermission) || !errors.As(err, &fe) || fe.Addr < uintptr(unsafe.Pointer(&mem[4096])) {
 		t.Fatalf("written parameter on a read-only page: %v", err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/kernels"
 )
 
@@ -30,7 +31,7 @@ func TestEndedContextEnqueuesNothing(t *testing.T) {
 				"map":     d.Map(ctx, t2, 4096),
 				"unmap":   d.Unmap(ctx, t2, 4096),
 				"migrate": d.MigrateMem(ctx, t2, 4096, false),
-				"launch":  d.Launch(ctx, fillKernel, kernels.Range1D(1024, 64), mustBind(t, fillKernel, u32(dst), uint32(5))),
+				"launch":  d.Launch(ctx, fillKernel, kernels.Range1D(1024, 64), mustBind(t, fillKernel, testmem.Uint32s(dst), uint32(5))),
 			} {
 				if !errors.Is(err, context.Canceled) {
 					t.Fatalf("%v: %s with an ended ctx: %v, want context.Canceled", m, what, err)

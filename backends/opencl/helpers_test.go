@@ -3,8 +3,6 @@ package opencl
 // Helpers shared by several test files of the package.
 
 import (
-	"unsafe"
-
 	"github.com/svmrt/svmrt/kernels"
 )
 
@@ -14,6 +12,3 @@ var fillKernel = &kernels.Kernel{
 	Params: []kernels.Param{{Name: "out", Kind: kernels.PtrU32, Written: true}, {Name: "v", Kind: kernels.U32}},
 	Source: `__kernel void test_fill_u32(__global uint *out, uint v) { out[get_global_id(0)] = v; }`,
 }
-
-// u32 views b as uint32 words.
-func u32(b []byte) []uint32 { return unsafe.Slice((*uint32)(unsafe.Pointer(&b[0])), len(b)/4) }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/svm"
 )
@@ -390,7 +391,7 @@ func TestBadMemoryBeforeEnqueue(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := unsafe.Slice((*uint32)(unsafe.Pointer(&mem[0])), len(mem)/4)
+		w := testmem.Uint32s(mem)
 		if err := syscall.Mprotect(mem[4096:8192], syscall.PROT_NONE); err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/svmrt/svmrt/backends/cpu"
 	"github.com/svmrt/svmrt/internal/childtest"
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/kernels"
 )
 
@@ -62,12 +63,7 @@ func TestSignalHandlersKept(t *testing.T) {
 
 	// And the cpu backend's fault handling works, concurrently, with
 	// OpenCL loaded.
-	mem, err := syscall.Mmap(-1, 0, 8192, syscall.PROT_READ, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Munmap(mem)
-	ro := unsafe.Slice((*float32)(unsafe.Pointer(&mem[0])), 2048)
+	ro := testmem.Float32s(testmem.Map(t, 8192, syscall.PROT_READ))
 	c := cpu.New(cpu.WithWorkers(2))
 	for i := 0; i < 200; i++ {
 		a := mustBind(t, kernels.Saxpy, ro, ro, float32(1), len(ro))

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/svm"
 )
@@ -235,15 +236,11 @@ func TestMunmapWhileOnDevice(t *testing.T) {
 
 func TestProtNoneAndReadOnly(t *testing.T) {
 	d := newDev(t)
-	mem, err := syscall.Mmap(-1, 0, 4*svm.PageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Munmap(mem)
+	mem := testmem.Pages(t, 4, syscall.PROT_READ|syscall.PROT_WRITE)
 	for i := range mem {
 		mem[i] = byte(i)
 	}
-	base := uintptr(unsafe.Pointer(&mem[0]))
+	base := testmem.Addr(mem)
 	n := len(mem) / 2
 
 	// Read-only: reading works, writing is a permission error, data intact.
@@ -254,7 +251,7 @@ func TestProtNoneAndReadOnly(t *testing.T) {
 	if err := run(t, d, kernels.Histogram, kernels.HistogramRange(1), sum, base, int32(1), int32(1)); err != nil {
 		t.Fatalf("device read of read-only memory: %v", err)
 	}
-	err = run(t, d, evenBytes, kernels.Range1D(n, 256), mem, uint32(1))
+	err := run(t, d, evenBytes, kernels.Range1D(n, 256), mem, uint32(1))
 	var fe *svm.FaultError
 	if !errors.Is(err, svm.ErrPermission) || !errors.As(err, &fe) || fe.Addr != base || !fe.Write {
 		t.Fatalf("write to read-only memory: %v", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/svm"
 )
@@ -25,12 +26,7 @@ func needCompiler(t *testing.T) {
 // touched by the device; unmapped at the end of the test).
 func freshF32(t *testing.T, n int) []float32 {
 	t.Helper()
-	b, err := syscall.Mmap(-1, 0, n*4, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Munmap(b) })
-	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), n)
+	return testmem.Float32s(testmem.Map(t, n*4, syscall.PROT_READ|syscall.PROT_WRITE))
 }
 
 // alignedF32 maps n float32s starting on a 2 MiB boundary: the cost model
@@ -38,15 +34,7 @@ func freshF32(t *testing.T, n int) []float32 {
 // equal only if their arrays sit alike relative to those blocks.
 func alignedF32(t *testing.T, n int) []float32 {
 	t.Helper()
-	const block = 2 << 20
-	b, err := syscall.Mmap(-1, 0, n*4+block, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Munmap(b) })
-	base := uintptr(unsafe.Pointer(&b[0]))
-	off := (block - base%block) % block
-	return unsafe.Slice((*float32)(unsafe.Pointer(&b[off])), n)
+	return testmem.Float32s(testmem.Aligned(t, n*4, 2<<20))
 }
 
 // saxpyFaults runs the library saxpy (compiled) over fresh memory and

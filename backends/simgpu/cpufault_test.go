@@ -3,6 +3,7 @@ package simgpu
 import (
 	"testing"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/svm"
 )
 
@@ -14,7 +15,8 @@ func TestFaultWindowStopsAtDeviceChange(t *testing.T) {
 	needUFFD(t)
 	a := newDev(t, WithName("A"))
 	b := newDev(t, WithName("B"))
-	buf, p := blockAligned(t, 2<<20)
+	buf := testmem.Aligned(t, 2<<20, 2<<20)
+	p := testmem.Addr(buf)
 	for i := range buf {
 		buf[i] = 1
 	}

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/svmrt/svmrt/internal/childtest"
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/svm"
 )
 
@@ -86,7 +87,8 @@ func TestDMAToPeerPageOnFullDevice(t *testing.T) {
 	needUFFD(t)
 	a := newDev(t, WithVRAM(2<<20), WithName("A"))
 	b := newDev(t, WithName("B"))
-	buf, p := blockAligned(t, 4<<20)
+	buf := testmem.Aligned(t, 4<<20, 2<<20)
+	p := testmem.Addr(buf)
 	for i := range buf {
 		buf[i] = byte(i)
 	}

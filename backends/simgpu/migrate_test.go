@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/svm"
 )
@@ -18,13 +19,13 @@ import (
 // reported beside the count, without failing the rest of the range.
 
 // resident counts d's pages of b.
-func resident(d *Device, b []byte) int { return d.mem.Resident(addrOf(b), len(b)/svm.PageSize) }
+func resident(d *Device, b []byte) int { return d.mem.Resident(testmem.Addr(b), len(b)/svm.PageSize) }
 
 func TestMigrateNeverWrittenPages(t *testing.T) {
 	needUFFD(t)
 	d := newDev(t)
 	b := mmapPages(t, 6)
-	n, err := d.Migrate(addrOf(b), uintptr(len(b)))
+	n, err := d.Migrate(testmem.Addr(b), uintptr(len(b)))
 	if err != nil || n != 6 || resident(d, b) != 6 {
 		t.Fatalf("Migrate of 6 never-written pages: %d moved, %v, %d resident; want 6, nil, 6", n, err, resident(d, b))
 	}
@@ -43,7 +44,7 @@ func TestMigrateHoleAndProtNoneMoveNothing(t *testing.T) {
 	for i := range b {
 		b[i] = byte(i)
 	}
-	base := addrOf(b)
+	base := testmem.Addr(b)
 	if err := syscall.Mprotect(b[3*svm.PageSize:4*svm.PageSize], syscall.PROT_NONE); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestMigrateMixedRangeLeavesSharedAndFilePages(t *testing.T) {
 	arm(t, time.Minute)
 	d := newDev(t)
 	b := mmapPages(t, 8)
-	base := addrOf(b)
+	base := testmem.Addr(b)
 	// Pages 2-3 shared anonymous, pages 5-6 a private file mapping, both
 	// placed over the private region (MAP_FIXED).
 	if _, err := mmapFixed(base+2*svm.PageSize, 2*svm.PageSize, syscall.MAP_SHARED|syscall.MAP_ANON, -1); err != nil {
@@ -145,7 +146,7 @@ func TestMigrateReadOnlyPages(t *testing.T) {
 	d := newDev(t)
 	b := mmapPages(t, 4)
 	b[0], b[2*svm.PageSize] = 1, 2 // page 3 is never written
-	base := addrOf(b)
+	base := testmem.Addr(b)
 	if err := syscall.Mprotect(b[2*svm.PageSize:], syscall.PROT_READ); err != nil {
 		t.Fatal(err)
 	}

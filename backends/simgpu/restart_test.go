@@ -2,9 +2,10 @@ package simgpu
 
 import (
 	"math"
+	"syscall"
 	"testing"
-	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/kernels"
 )
 
@@ -57,8 +58,8 @@ func restartProgram(t *testing.T) *kernels.Program {
 
 // freshI32 is freshF32 for int32s.
 func freshI32(t *testing.T, n int) []int32 {
-	f := freshF32(t, n)
-	return unsafe.Slice((*int32)(unsafe.Pointer(&f[0])), n)
+	t.Helper()
+	return testmem.Int32s(testmem.Map(t, n*4, syscall.PROT_READ|syscall.PROT_WRITE))
 }
 
 // freshSeq is freshI32 holding i % mod at index i.

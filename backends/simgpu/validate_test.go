@@ -7,8 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/internal/watchdog"
 	"github.com/svmrt/svmrt/kernels"
 	"github.com/svmrt/svmrt/svm"
@@ -28,16 +28,12 @@ func arm(t *testing.T, limit time.Duration) { watchdog.Arm(t, limit, svm.Default
 func mmapPages(t *testing.T, pages int) []byte {
 	t.Helper()
 	for try := 0; ; try++ {
-		b, err := syscall.Mmap(-1, 0, pages*svm.PageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { syscall.Munmap(b) })
+		b := testmem.Pages(t, pages, syscall.PROT_READ|syscall.PROT_WRITE)
 		// Every page: the recorded range may begin inside the mapping.
 		m, _ := svm.Default().Maps(true)
 		system := false
 		for off := 0; off < len(b); off += svm.PageSize {
-			if v, _ := m.Find(addrOf(b) + uintptr(off)); v.Kind == svm.KindSystem {
+			if v, _ := m.Find(testmem.Addr(b) + uintptr(off)); v.Kind == svm.KindSystem {
 				system = true
 			}
 		}
@@ -46,8 +42,6 @@ func mmapPages(t *testing.T, pages int) []byte {
 		}
 	}
 }
-
-func addrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
 
 // A 2-page buffer and a count of 2^30: the range runs into whatever lies
 // beyond (holes, the loader's data). The command fails at once with
@@ -61,7 +55,7 @@ func TestHugeCountOnSmallMapping(t *testing.T) {
 	for i := range buf {
 		buf[i], other[i] = 7, 9
 	}
-	base := addrOf(buf)
+	base := testmem.Addr(buf)
 	m, _ := svm.Default().Maps(true)
 	firstBad := m.CheckRange("x", base, 1<<30, true)
 	var want *svm.FaultError
@@ -84,7 +78,7 @@ func TestHugeCountOnSmallMapping(t *testing.T) {
 	for _, c := range []struct {
 		what     string
 		dst, src uintptr
-	}{{"copy to", base, addrOf(far)}, {"copy from", addrOf(far), base}} {
+	}{{"copy to", base, testmem.Addr(far)}, {"copy from", testmem.Addr(far), base}} {
 		err := d.Copy(ctx, c.dst, c.src, 1<<30)
 		var fe *svm.FaultError
 		if !errors.As(err, &fe) && !errors.Is(err, svm.ErrInvalidValue) {
@@ -134,7 +128,7 @@ func TestRangesCrossingHolesAndProtNone(t *testing.T) {
 	arm(t, time.Minute)
 	d := newDev(t)
 	buf := mmapPages(t, 4)
-	base := addrOf(buf)
+	base := testmem.Addr(buf)
 	if err := syscall.Mprotect(buf[svm.PageSize:2*svm.PageSize], syscall.PROT_READ); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +145,7 @@ func TestRangesCrossingHolesAndProtNone(t *testing.T) {
 		addr uintptr
 	}{
 		{"fill over read-only", d.Fill(ctx, base, []byte{1}, 2*svm.PageSize), svm.ErrPermission, base + svm.PageSize},
-		{"copy from PROT_NONE", d.Copy(ctx, addrOf(src), base+100, 3*svm.PageSize), svm.ErrDeviceFault, base + 2*svm.PageSize},
+		{"copy from PROT_NONE", d.Copy(ctx, testmem.Addr(src), base+100, 3*svm.PageSize), svm.ErrDeviceFault, base + 2*svm.PageSize},
 		{"fill NULL", d.Fill(ctx, 0, []byte{1}, 64), svm.ErrDeviceFault, 0},
 		{"fill wrapping", d.Fill(ctx, ^uintptr(0)-63, []byte{1}, 64), svm.ErrDeviceFault, ^uintptr(0) - 63},
 		{"migrate PROT_NONE", migrateErr(d, base+2*svm.PageSize, svm.PageSize), svm.ErrDeviceFault, base + 2*svm.PageSize},
@@ -230,7 +224,7 @@ func TestCancelledFillStopsPromptly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
 	start := time.Now()
-	err = d.Fill(ctx, addrOf(b), []byte{1, 1, 1, 1}, size)
+	err = d.Fill(ctx, testmem.Addr(b), []byte{1, 1, 1, 1}, size)
 	el := time.Since(start)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled fill: %v after %v, want context.Canceled", err, el)
@@ -242,7 +236,7 @@ func TestCancelledFillStopsPromptly(t *testing.T) {
 		t.Fatalf("cancelled fill wrote data: %d %d", b[0], b[size-1])
 	}
 	// An expired context enqueues nothing.
-	if err := d.Fill(ctx, addrOf(b), []byte{1}, 64); !errors.Is(err, context.Canceled) {
+	if err := d.Fill(ctx, testmem.Addr(b), []byte{1}, 64); !errors.Is(err, context.Canceled) {
 		t.Errorf("fill with a cancelled ctx: %v", err)
 	}
 }

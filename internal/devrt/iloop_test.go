@@ -16,6 +16,7 @@ import (
 	"github.com/svmrt/svmrt/backends"
 	"github.com/svmrt/svmrt/backends/simgpu"
 	"github.com/svmrt/svmrt/internal/devrt"
+	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/kernels"
 )
 
@@ -125,15 +126,10 @@ type mem struct {
 
 func (m *mem) ints(n int) []int32 {
 	const block = 2 << 20
-	b, err := syscall.Mmap(-1, 0, n*4+2*block, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	m.t.Cleanup(func() { syscall.Munmap(b) })
 	// Each buffer a few pages further into its block than the last: not
 	// all in one TLB set.
-	off := (block-uintptr(unsafe.Pointer(&b[0]))%block)%block + uintptr(len(m.bufs)%8)*5*4096
-	s := unsafe.Slice((*int32)(unsafe.Pointer(&b[off])), n)
+	off := len(m.bufs) % 8 * 5 * 4096
+	s := testmem.Int32s(testmem.Aligned(m.t, n*4+block, block)[off : off+n*4])
 	m.bufs = append(m.bufs, s)
 	return s
 }
@@ -152,13 +148,8 @@ func (m *mem) floats(n int) []float32 {
 }
 
 func (m *mem) protNone() uintptr {
-	b, err := syscall.Mmap(-1, 0, 4096, syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	m.t.Cleanup(func() { syscall.Munmap(b) })
-	m.none = b
-	return uintptr(unsafe.Pointer(&b[0]))
+	m.none = testmem.Map(m.t, 4096, syscall.PROT_NONE)
+	return testmem.Addr(m.none)
 }
 
 // name writes address a as buffer+offset.
@@ -170,7 +161,7 @@ func (m *mem) name(a uint64) string {
 		}
 	}
 	if m.none != nil {
-		if lo := uint64(uintptr(unsafe.Pointer(&m.none[0]))); a >= lo && a < lo+4096 {
+		if lo := uint64(testmem.Addr(m.none)); a >= lo && a < lo+4096 {
 			return fmt.Sprintf("none+%#x", a-lo)
 		}
 	}

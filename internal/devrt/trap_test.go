@@ -7,7 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"unsafe"
+
+	"github.com/svmrt/svmrt/internal/testmem"
 )
 
 const trapSrc = `
@@ -33,12 +34,7 @@ __kernel void poke_barrier(__global int *p, __global int *ok, int bad) {
 // signal; the process survives and the other groups' work is done.
 func TestNativeTrap(t *testing.T) {
 	m := compileFor(t, trapSrc, Native)
-	prot, err := syscall.Mmap(-1, 0, 4096, syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Munmap(prot)
-	bad := uint64(uintptr(unsafe.Pointer(&prot[0])))
+	bad := uint64(testmem.Addr(testmem.Map(t, 4096, syscall.PROT_NONE)))
 	for _, name := range []string{"poke", "poke_barrier"} {
 		e, err := m.Entry(name)
 		if err != nil {
@@ -91,12 +87,7 @@ func TestNativeTrap(t *testing.T) {
 // running: every launch reports its own fault and nothing else.
 func TestNativeTrapConcurrent(t *testing.T) {
 	m := compileFor(t, trapSrc, Native)
-	prot, err := syscall.Mmap(-1, 0, 4096, syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Munmap(prot)
-	bad := uint64(uintptr(unsafe.Pointer(&prot[0])))
+	bad := uint64(testmem.Addr(testmem.Map(t, 4096, syscall.PROT_NONE)))
 	e, _ := m.Entry("poke")
 	for _, procs := range []int{1, 4} {
 		t.Run(fmt.Sprint("GOMAXPROCS=", procs), func(t *testing.T) {

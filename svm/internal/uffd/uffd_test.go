@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/svmrt/svmrt/internal/testmem"
 )
 
 func mustOpen(t *testing.T) {
@@ -27,7 +29,7 @@ func testArena(t *testing.T, frames int) (int, []byte) {
 		t.Fatal(err)
 	}
 	id := int(nextSlot.Add(1))
-	if err := AttachDevice(id, uintptr(unsafe.Pointer(&arena[0])), uint64(frames)); err != nil {
+	if err := AttachDevice(id, testmem.Addr(arena), uint64(frames)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { DetachDevice(id) })
@@ -37,15 +39,11 @@ func testArena(t *testing.T, frames int) (int, []byte) {
 func TestMigrateInAndFaultBack(t *testing.T) {
 	mustOpen(t)
 	const pages = 16
-	mem, err := syscall.Mmap(-1, 0, pages*PageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Munmap(mem)
+	mem := testmem.Map(t, pages*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
 	for i := range mem {
 		mem[i] = byte(i * 7)
 	}
-	base := uintptr(unsafe.Pointer(&mem[0]))
+	base := testmem.Addr(mem)
 	if err := Register(base, uintptr(len(mem))); err != nil {
 		t.Fatal(err)
 	}
