@@ -89,6 +89,21 @@ func (d *DevMem) Counters() (cpuFaults, pagesH2D, pagesD2H, dropped int64) {
 	return int64(c.CPUFaults), int64(c.PagesH2D), int64(c.PagesD2H), int64(c.Dropped)
 }
 
+// TrimmedFrames counts the frames given back to the kernel (their memory
+// freed) when their pages came home while the device ran no operation.
+func (d *DevMem) TrimmedFrames() int64 { return int64(uffd.Counters(d.id).Trimmed) }
+
+// BeginAccess marks the start of a device operation (a launch, a copy, a
+// fill: anything that may translate addresses to frames through a device
+// TLB), EndAccess its end. Between operations, frames whose pages come home
+// are freed at once; during one they stay backed until they are reused,
+// because a translation the operation cached may still read them. Every
+// operation must start with an empty TLB.
+func (d *DevMem) BeginAccess() { uffd.DeviceAccess(d.id, 1) }
+
+// EndAccess ends what BeginAccess began.
+func (d *DevMem) EndAccess() { uffd.DeviceAccess(d.id, -1) }
+
 // FaultCounters returns the CPU faults that brought d's pages home and the
 // pages they brought (device→host copies made for faults, not for explicit
 // migrations, evictions or other devices).

@@ -23,7 +23,17 @@
 //     the page home, munmap dropped it) are marked in a pending-free bitmap
 //     and reclaimed by Alloc, which a device calls only when none of its
 //     accesses is in flight — so a preempted device store can never land in
-//     a frame that was handed to another page.
+//     a frame that was handed to another page. While the device runs no
+//     operation (DevMem.BeginAccess/EndAccess bracket each one) the
+//     service thread first gives the released frames' memory back to the
+//     kernel (MADV_REMOVE, a run of consecutive frames at a time), so a
+//     buffer that went to the device and came back is not resident twice;
+//     frames released during an operation stay backed until reused (its
+//     TLBs may still map them). Frames come off the free list in ascending
+//     order, so a migrated run's frames are consecutive in the arena and
+//     come home with one UFFDIO_COPY straight from the arena, and are
+//     backed before they are written with one MADV_POPULATE_WRITE per run
+//     instead of a page fault per frame.
 //   - The fault-service thread (internal/uffd, in C): resolves CPU faults on
 //     registered ranges and applies address-space events.
 //
@@ -98,7 +108,12 @@
 // for an explicit migration (MigrateToHost, Release, another device's
 // Migrate), which queues a request and waits for it. So RETURNING is only
 // ever held by the service thread, synchronously, and device→host copies
-// happen in order with the address-space events it reads.
+// happen in order with the address-space events it reads. A CPU fault
+// brings neighbours with it when the access is sequential (read-ahead):
+// the service thread follows up to eight readers at once, each a stream
+// whose window doubles, up to 64 pages per copy, when a fault lands on the
+// page the stream expects next, so two threads scanning different halves
+// of a buffer keep their windows.
 //
 // Address-space events: UNMAP and REMOVE drop device copies (frames go to
 // the pending-free bitmap); REMAP moves DEVICE words to the new address. A

@@ -2,6 +2,7 @@ package svm
 
 import (
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/svmrt/svmrt/svm/internal/uffd"
@@ -19,6 +20,10 @@ func (d *DevMem) FreeFrames() int {
 // reclaimLocked moves frames the host side released into the free list.
 // d.mu held; the device has no access in flight (see the package doc).
 func (d *DevMem) reclaimLocked() {
+	n0 := len(d.free)
+	// Reversed below: the list is taken from its end, and a migration's
+	// run should get ascending frames (one copy home per run).
+	defer func() { slices.Reverse(d.free[n0:]) }()
 	for i, w := range uffd.PendingFree(d.id) {
 		if w == 0 {
 			continue
@@ -38,21 +43,33 @@ func (d *DevMem) reclaimLocked() {
 // Alloc takes n frames. Call it only while none of the device's accesses
 // is in flight. Fails with ErrOutOfDeviceMemory.
 func (d *DevMem) Alloc(n int) ([]uint32, error) {
+	out := make([]uint32, n)
+	if err := d.allocInto(out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// allocInto fills out with free frames (Alloc without the allocation, for
+// the migration loop). Frames come off the free list in ascending order
+// while it is unfragmented, so a run's frames are consecutive in the
+// arena and come home with one copy.
+func (d *DevMem) allocInto(out []uint32) error {
+	n := len(out)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(d.free) < n {
 		d.reclaimLocked()
 	}
 	if len(d.free) < n {
-		return nil, fmt.Errorf("svm: %s: %w: need %d more frames, %d of %d free (%d KiB of device memory)",
+		return fmt.Errorf("svm: %s: %w: need %d more frames, %d of %d free (%d KiB of device memory)",
 			d.dev.Name(), ErrOutOfDeviceMemory, n, len(d.free), d.Frames(), d.Frames()*PageSize/1024)
 	}
-	out := make([]uint32, n)
 	for i := range out {
 		out[i] = d.free[len(d.free)-1-i]
 	}
 	d.free = d.free[:len(d.free)-n]
-	return out, nil
+	return nil
 }
 
 // Free returns frames that never got a page.

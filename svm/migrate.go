@@ -106,8 +106,11 @@ func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateRes
 	if err := s.register(start, npages); err != nil {
 		return r, fmt.Errorf("svm: migrate %#x: %w", start, err)
 	}
+	// Buffers for every run: the loop allocates nothing per page.
 	res := make([]uint8, uffd.MaxRun)
 	frames := make([]uint32, uffd.MaxRun)
+	got := make([]uint32, uffd.MaxRun)
+	unused := make([]uint32, 0, uffd.MaxRun)
 	for done := 0; done < npages; done += uffd.MaxRun {
 		n := min(npages-done, uffd.MaxRun)
 		at := start + uintptr(done)*PageSize
@@ -137,8 +140,7 @@ func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateRes
 			if need == 0 {
 				break
 			}
-			got, err := d.Alloc(need)
-			if err != nil {
+			if err := d.allocInto(got[:need]); err != nil {
 				return r, err
 			}
 			for i, k := 0, 0; i < n; i++ {
@@ -148,7 +150,7 @@ func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateRes
 				}
 			}
 			m, err := uffd.MigrateIn(at, d.id, frames[:n], res[:n], how, gen)
-			var unused []uint32
+			unused = unused[:0]
 			busy := false
 			for i := 0; i < n; i++ {
 				if frames[i] != noFrame && (err != nil || res[i] != uffd.Migrated) {

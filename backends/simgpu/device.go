@@ -125,6 +125,10 @@ func (d *Device) exclusive(fn func(l *launch, start time.Time) error) error {
 	if d.closed {
 		return fmt.Errorf("simgpu: %s: %w", d.Name(), svm.ErrClosed)
 	}
+	// Frames whose pages come home during the operation stay backed: its
+	// TLBs may still map them (svm.DevMem.BeginAccess).
+	d.mem.BeginAccess()
+	defer d.mem.EndAccess()
 	d.space.Sync()
 	maps, err := d.space.Maps(true)
 	if err != nil {

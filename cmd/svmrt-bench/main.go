@@ -1,12 +1,18 @@
-// Command svmrt-bench prints the cpu device's sgemm (internal/sgemm, the
-// kernel behind kernels.MulMat's HostFast path) beside its peers in one
-// run: OpenBLAS's cblas_sgemm (when built with -tags openblas) and gonum's
-// pure-Go Sgemm, at the same thread counts, with ratios. `make bench-peers`
-// runs it.
+// Command svmrt-bench prints svmrt beside its peers in one run, with
+// ratios; `make bench-peers` runs it. Two sections (-sections):
 //
-// Each configuration runs once to warm up, then -n times, the peers
-// interleaved round-robin so a noisy machine affects them alike; the
-// figures are medians.
+//   - sgemm: the cpu device's sgemm (internal/sgemm, the kernel behind
+//     kernels.MulMat's HostFast path) beside OpenBLAS's cblas_sgemm (when
+//     built with -tags openblas) and gonum's pure-Go Sgemm, at the same
+//     thread counts. Each configuration runs once to warm up, then -n
+//     times, the peers interleaved round-robin so a noisy machine affects
+//     them alike.
+//   - movement: pages moving between host memory and the simulated GPU
+//     (CPU faults bringing them home, sequentially by one and two readers
+//     and in random order; Device.Migrate host→device; the resident set
+//     after a round trip) beside copy() of resident memory (movement.go).
+//
+// The figures are medians of -n runs.
 package main
 
 import (
@@ -33,11 +39,39 @@ func main() {
 	sizesFlag := flag.String("m", "1024,2048", "comma-separated matrix sizes m (m×m · m×m)")
 	threadsFlag := flag.String("threads", "1,2", "comma-separated thread counts")
 	noGonum := flag.Bool("no-gonum", false, "skip the gonum peer")
+	sections := flag.String("sections", "sgemm,movement", "comma-separated sections: sgemm (vs OpenBLAS and gonum), movement (page movement vs copy())")
 	flag.Parse()
 	sizes, threads := ints(*sizesFlag), ints(*threadsFlag)
+	mv := movementConfig{bytes: 256 << 20, rssBytes: 1 << 30, faults: 4096, runs: *n}
 	if *small {
 		sizes = []int{256}
+		mv = movementConfig{bytes: 16 << 20, rssBytes: 64 << 20, faults: 512, runs: *n}
 	}
+	want := map[string]bool{}
+	for s := range strings.SplitSeq(*sections, ",") {
+		switch s = strings.TrimSpace(s); s {
+		case "sgemm", "movement":
+			want[s] = true
+		default:
+			fmt.Fprintf(os.Stderr, "svmrt-bench: unknown section %q (sgemm, movement)\n", s)
+			os.Exit(2)
+		}
+	}
+	if want["sgemm"] {
+		runSgemm(sizes, threads, *n, *noGonum)
+	}
+	if want["movement"] {
+		if want["sgemm"] {
+			fmt.Println()
+		}
+		if err := runMovement(mv); err != nil {
+			fmt.Fprintln(os.Stderr, "svmrt-bench:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func runSgemm(sizes, threads []int, n int, noGonum bool) {
 
 	fmt.Printf("svmrt sgemm kernel: %s (available: %s), blocking %+v\n",
 		sgemm.Kernel(), strings.Join(sgemm.Kernels(), ", "), sgemm.CurrentBlocking())
@@ -51,7 +85,7 @@ func main() {
 			fmt.Println("env:", kv)
 		}
 	}
-	fmt.Printf("GOMAXPROCS %d, NumCPU %d, %d runs per figure (median)\n\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), *n)
+	fmt.Printf("GOMAXPROCS %d, NumCPU %d, %d runs per figure (median)\n\n", runtime.GOMAXPROCS(0), runtime.NumCPU(), n)
 	fmt.Printf("%6s %3s  %12s %12s %12s  %10s %10s  %s\n", "m", "thr", "svmrt GF/s", "OpenBLAS", "gonum", "/OpenBLAS", "/gonum", "max rel diff vs OpenBLAS")
 
 	procs := runtime.GOMAXPROCS(0)
@@ -70,7 +104,7 @@ func main() {
 			peers := []*peer{
 				{on: true, run: func() { sgemm.Mul(m, m, m, a, m, b, m, cs, m, t) }},
 				{on: openblas.Available, run: func() { openblas.Mul(m, m, m, a, m, b, m, co, m) }},
-				{on: !*noGonum, run: func() {
+				{on: !noGonum, run: func() {
 					// gonum parallelises over GOMAXPROCS.
 					runtime.GOMAXPROCS(t)
 					impl.Sgemm(blas.NoTrans, blas.NoTrans, m, m, m, 1, a, m, b, m, 0, cg, m)
@@ -78,7 +112,7 @@ func main() {
 				}},
 			}
 			openblas.SetThreads(t)
-			for i := -1; i < *n; i++ { // run -1 warms up
+			for i := -1; i < n; i++ { // run -1 warms up
 				for _, p := range peers {
 					if !p.on {
 						continue

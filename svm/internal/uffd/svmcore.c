@@ -73,6 +73,7 @@ struct uffdio_move {
 #define MAX_CMDS 64
 #define PENDING_FREE_BYTES ((1ULL << SVM_FRAME_BITS) / 8)
 #define CMD_PAGES_PER_TURN 4096 // pages a command may process before faults get a turn
+#define READ_STREAMS 8 // sequential CPU readers of device pages the read-ahead follows at once
 
 // A request's state. FREE → FILLING (a caller took the slot) → PENDING (the
 // service thread works on it) → DONE (the caller reads the result, FREE).
@@ -137,9 +138,18 @@ typedef struct {
 	// pages), and waking a sleeping thread costs far more than the work
 	// (measured here: a zap round trip of 170-200 us when it slept).
 	int32_t active;
-	uint64_t last_fault_page; // sequential-access detector (service thread)
-	int seq_window;
-	uint64_t window_reset;    // set by svm_fault_window_reset: forget the detector's history
+	// Read-ahead (service thread): a CPU fault on a device page whose
+	// stream expected it doubles that stream's window (up to SVM_MAX_RUN
+	// pages per copy); any other starts a stream with a window of one page,
+	// in the slot used longest ago. One stream per reader, so two threads
+	// scanning different halves keep their windows.
+	struct {
+		uint64_t next;   // the page a sequential reader faults on next
+		int window;      // pages its next fault brings (0: slot unused)
+		uint64_t used;   // stream_tick when it last matched
+	} streams[READ_STREAMS];
+	uint64_t stream_tick;
+	uint64_t window_reset;    // set by svm_fault_window_reset: forget the streams
 	int ndeferred;
 	struct {
 		uint64_t addr, flags;
@@ -199,7 +209,6 @@ int svm_init(void) {
 	if (st == MAP_FAILED) return errno;
 	madvise(st, sizeof(svm_state), MADV_DONTFORK);
 	st->uffd = st->evfd = -1;
-	st->seq_window = 1;
 	__atomic_store_n(&S, st, __ATOMIC_SEQ_CST);
 	return 0;
 }
@@ -319,6 +328,50 @@ static void frame_release(int d, uint64_t f) {
 
 // ---- device -> host -----------------------------------------------------
 
+void svm_dev_access(int id, int delta) {
+	if (id < 0 || id >= SVM_MAX_DEVS) return;
+	__atomic_add_fetch(&S->devs[id].in_flight, (uint64_t)(int64_t)delta, __ATOMIC_SEQ_CST);
+}
+
+// Frames leave a device in runs (frame_run): consecutive frames of one
+// device, collected as their pages are published elsewhere and handed to
+// the allocator (frame_release) when the run ends. While the device runs
+// no operation the run's memory is first given back to the kernel, one
+// madvise per run, so the process does not keep a second copy of what
+// went to the device and came back (or was unmapped there). Not while an
+// operation is in flight: it may hold a translation to a frame in its TLB
+// and read it; a TLB of a later operation starts empty and sees the new
+// words. The memory goes before the allocator can see the frames, so a
+// migration that reuses one faults in a fresh page rather than having its
+// copy punched out. Frames released during an operation stay backed until
+// they are reused.
+typedef struct {
+	int dev;
+	uint64_t first;
+	uint64_t n;
+} frame_run;
+
+static void run_end(frame_run *r) {
+	if (r->n == 0) return;
+	svm_dev *dv = &S->devs[r->dev];
+	// MADV_REMOVE frees the shared arena's pages (MADV_DONTNEED would only
+	// unmap them from this mapping; shmem would keep them).
+	if (__atomic_load_n(&dv->in_flight, __ATOMIC_SEQ_CST) == 0 &&
+	    madvise(frame_addr(r->dev, (uint32_t)r->first), r->n * SVM_PAGE_SIZE, MADV_REMOVE) == 0)
+		count(&dv->trimmed, r->n);
+	for (uint64_t k = 0; k < r->n; k++) frame_release(r->dev, r->first + k);
+	r->n = 0;
+}
+
+static void run_add(frame_run *r, int dev, uint64_t f) {
+	if (r->n && (dev != r->dev || f != r->first + r->n)) run_end(r);
+	if (r->n == 0) {
+		r->dev = dev;
+		r->first = f;
+	}
+	r->n++;
+}
+
 #define RETRY_ONE (-1000)
 
 // bring_back copies up to maxpages device-resident pages starting at page
@@ -369,20 +422,26 @@ static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fau
 	// The CAS above is a full barrier: a device store that validated the
 	// old word before it is visible to this copy; one after it sees the new
 	// word and replays (see svm's package doc, "device stores").
-	for (int i = 0; i < n; i++) {
-		svm_dev *d = &S->devs[dev_of(held[i])];
-		memcpy(bounce + (uint64_t)i * SVM_PAGE_SIZE, (void *)(uintptr_t)(d->arena + frame_of(held[i]) * SVM_PAGE_SIZE),
-		       SVM_PAGE_SIZE);
+	// Frames in consecutive order (as a migration of a range allocates
+	// them) are copied home straight from the arena; others are gathered
+	// into the bounce buffer first. The window holds one device's pages.
+	const void *src = frame_addr(dev_of(held[0]), (uint32_t)frame_of(held[0]));
+	for (int i = 1; i < n; i++) {
+		if (frame_of(held[i]) != frame_of(held[0]) + (uint64_t)i) {
+			for (int k = 0; k < n; k++)
+				memcpy(bounce + (uint64_t)k * SVM_PAGE_SIZE, frame_addr(dev_of(held[k]), (uint32_t)frame_of(held[k])), SVM_PAGE_SIZE);
+			src = bounce;
+			break;
+		}
 	}
 	int64_t copied = 0;
-	int e = u_copy(page, bounce, (uint64_t)n * SVM_PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE, &copied);
+	int e = u_copy(page, src, (uint64_t)n * SVM_PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE, &copied);
 	int done = e == 0 ? n : (int)(copied / (int64_t)SVM_PAGE_SIZE);
 	for (int i = 0; i < n; i++) {
 		int d = dev_of(held[i]);
 		uint64_t f = frame_of(held[i]);
 		if (i < done) {
 			cas(ptes[i], held[i], word_next(held[i], SVM_ST_HOST, 0, 0));
-			frame_release(d, f); // the one place a returning frame is released
 			count(&S->devs[d].pages_d2h, 1);
 			if (from_fault) count(&S->devs[d].fault_d2h, 1);
 			if (from_fault && i == 0) count(&S->devs[d].cpu_faults, 1);
@@ -391,6 +450,9 @@ static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fau
 			cas(ptes[i], held[i], word_next(held[i], SVM_ST_DEVICE, d, f));
 		}
 	}
+	frame_run run = {0};
+	for (int i = 0; i < done; i++) run_add(&run, dev_of(held[i]), frame_of(held[i]));
+	run_end(&run); // the one place a returning frame is released
 	if (done > 0) {
 		u_wake(page, (uint64_t)done * SVM_PAGE_SIZE);
 		return done;
@@ -424,6 +486,25 @@ static int collapse_dup(uint64_t *p, uint64_t w) {
 	return 1;
 }
 
+
+// read_stream is the read-ahead stream a CPU fault on device page page
+// belongs to (service thread): the one that expected it, its window
+// doubled, or a new one with a window of one page.
+static int read_stream(uint64_t page) {
+	if (__atomic_exchange_n(&S->window_reset, 0, __ATOMIC_ACQ_REL)) memset(S->streams, 0, sizeof S->streams);
+	int lru = 0;
+	for (int i = 0; i < READ_STREAMS; i++) {
+		if (S->streams[i].window && S->streams[i].next == page) {
+			if (S->streams[i].window < SVM_MAX_RUN) S->streams[i].window *= 2;
+			S->streams[i].used = ++S->stream_tick;
+			return i;
+		}
+		if (S->streams[i].used < S->streams[lru].used) lru = i;
+	}
+	S->streams[lru].window = 1;
+	S->streams[lru].used = ++S->stream_tick;
+	return lru;
+}
 
 // handle_fault returns 1 when the fault is resolved, 0 to defer it.
 static int handle_fault(uint64_t addr, uint64_t flags) {
@@ -502,20 +583,12 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 				u_wake(page, SVM_PAGE_SIZE);
 				return 1;
 			}
-			if (__atomic_exchange_n(&S->window_reset, 0, __ATOMIC_ACQ_REL)) {
-				S->last_fault_page = 0;
-				S->seq_window = 1;
-			}
-			if (page == S->last_fault_page + SVM_PAGE_SIZE) {
-				if (S->seq_window < SVM_MAX_RUN) S->seq_window *= 2;
-			} else {
-				S->seq_window = 1;
-			}
-			int r = bring_back(page, S->seq_window, S->bounce, 1);
+			int stream = read_stream(page);
+			int r = bring_back(page, S->streams[stream].window, S->bounce, 1);
 			if (r == RETRY_ONE) r = bring_back(page, 1, S->bounce, 1);
 			if (r == -EAGAIN || r == -ENOENT || r == RETRY_ONE) return 0;
 			if (r == 0) continue;
-			S->last_fault_page = page + (uint64_t)(r - 1) * SVM_PAGE_SIZE;
+			S->streams[stream].next = page + (uint64_t)r * SVM_PAGE_SIZE;
 			return 1;
 		}
 		case SVM_ST_DUP:
@@ -535,6 +608,7 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 // copies of pages in [start, end) are discarded (munmap, MADV_DONTNEED) and
 // every tracked word's sequence is bumped so device TLBs drop their entries.
 static void drop_range(uint64_t start, uint64_t end, int is_unmap) {
+	frame_run run = {0};
 	for (uint64_t a = start & ~(SVM_PAGE_SIZE - 1); a < end;) {
 		uint64_t *p = svm_pte(a, 0);
 		if (!p) {
@@ -560,16 +634,17 @@ static void drop_range(uint64_t start, uint64_t end, int is_unmap) {
 			}
 			if (!cas(p, w, nw)) continue;
 			if (s == SVM_ST_DEVICE) {
-				frame_release(dev_of(w), frame_of(w));
+				run_add(&run, dev_of(w), frame_of(w));
 				count(&S->devs[dev_of(w)].dropped, 1);
 			} else if (s == SVM_ST_DUP) {
-				frame_release(dev_of(w), frame_of(w));
+				run_add(&run, dev_of(w), frame_of(w));
 				count(&S->devs[dev_of(w)].collapses, 1);
 			}
 			break;
 		}
 		a += SVM_PAGE_SIZE;
 	}
+	run_end(&run);
 }
 
 static void remap_range(uint64_t from, uint64_t to, uint64_t len) {
@@ -905,7 +980,8 @@ int svm_dev_attach(int id, uint64_t arena, uint64_t nframes) {
 	}
 	memset(d->pending_free, 0, (nframes + 63) / 64 * 8);
 	d->nframes = nframes;
-	d->cpu_faults = d->pages_d2h = d->pages_h2d = d->dropped = d->dups = d->collapses = d->fault_d2h = 0;
+	d->cpu_faults = d->pages_d2h = d->pages_h2d = d->dropped = d->dups = d->collapses = d->fault_d2h = d->trimmed = 0;
+	d->in_flight = 0;
 	__atomic_store_n(&d->arena, arena, __ATOMIC_SEQ_CST);
 	return 0;
 }
@@ -1465,6 +1541,23 @@ static int sink_move(uint64_t src, int npages, int *err, uint64_t *at) {
 // the kernel will not move (shared with a forked child, a mapping mprotect
 // made read-only or executable since): the migration gives it up. Returns 1
 // when the request is complete, 0 to resume after the next messages.
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+// populate_frames backs n frames of device dev about to be written, one
+// madvise per run of consecutive frames, instead of one page fault per
+// frame on the first write (a fresh frame, or one run_end gave back).
+// Best effort: a frame it leaves unbacked is faulted in by the write.
+static void populate_frames(int dev, const uint32_t *frames, int n) {
+	for (int i = 0; i < n;) {
+		int j = i + 1;
+		while (j < n && frames[j] == frames[i] + (uint32_t)(j - i)) j++;
+		if (j - i > 1) madvise(frame_addr(dev, frames[i]), (size_t)(j - i) * SVM_PAGE_SIZE, MADV_POPULATE_WRITE);
+		i = j;
+	}
+}
+
 static int run_zap(svm_cmd *c) {
 	int n = (int)c->npages;
 	uint64_t hold = __atomic_load_n(&S->zap_hold_ns, __ATOMIC_RELAXED);
@@ -1495,6 +1588,7 @@ static int run_zap(svm_cmd *c) {
 		int e = 0;
 		uint64_t at;
 		int m = sink_move(c->start + (uint64_t)i * SVM_PAGE_SIZE, j - i, &e, &at);
+		populate_frames(c->dev, c->frames + i, m);
 		for (int k = i; k < i + m; k++) {
 			c->zapped |= 1ULL << k;
 			memcpy(frame_addr(c->dev, c->frames[k]), (void *)(uintptr_t)(at + (uint64_t)(k - i) * SVM_PAGE_SIZE), SVM_PAGE_SIZE);

@@ -69,6 +69,8 @@ typedef struct {
 	uint64_t dups;           // read duplicates made (svm_migrate_in with dup)
 	uint64_t collapses;      // read duplicates dropped (CPU write, eviction, migration, events)
 	uint64_t fault_d2h;      // pages copied device -> host by CPU faults (part of pages_d2h)
+	uint64_t in_flight;      // device operations running (svm_dev_access): a device TLB may map frames
+	uint64_t trimmed;        // frames given back to the kernel when their pages came home
 } svm_dev;
 
 typedef struct {
@@ -110,6 +112,11 @@ int svm_sync_passed(uint64_t ticket);
 uint64_t svm_sink_used(void);
 int svm_dev_attach(int id, uint64_t arena, uint64_t nframes);
 void svm_dev_detach(int id);
+// svm_dev_access counts a device operation in (delta 1) or out (-1). While
+// none runs, frames whose pages come home are given back to the kernel at
+// once (no device TLB can map them: every operation starts with an empty
+// TLB and walks the page table).
+void svm_dev_access(int id, int delta);
 
 // Migration. Results per page in res (SVM_RES_*). With dup set the pages
 // are duplicated instead: the frames get read-only copies, the host pages

@@ -230,6 +230,7 @@ type DevCounters struct {
 	CPUFaults, PagesD2H, PagesH2D, Dropped uint64
 	Dups, Collapses                        uint64 // read duplicates made and dropped
 	FaultD2H                               uint64 // pages brought home by CPU faults (part of PagesD2H)
+	Trimmed                                uint64 // frames given back to the kernel as their pages came home
 }
 
 // Counters reads slot id's counters.
@@ -243,8 +244,13 @@ func Counters(id int) DevCounters {
 		Dups:      atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.dups))),
 		Collapses: atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.collapses))),
 		FaultD2H:  atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.fault_d2h))),
+		Trimmed:   atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.trimmed))),
 	}
 }
+
+// DeviceAccess counts a device operation of slot id in (delta 1) or out
+// (-1); see svm_dev_access.
+func DeviceAccess(id, delta int) { C.svm_dev_access(C.int(id), C.int(delta)) }
 
 // GlobalStats are the service thread's counters.
 type GlobalStats struct {

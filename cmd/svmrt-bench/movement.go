@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	goruntime "runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	svmrt "github.com/svmrt/svmrt/runtime"
+)
+
+// The page-movement section (issue 13's goals): how fast pages move
+// between host memory and a simulated GPU's memory, beside the copy that
+// bounds it — copy() of resident memory, in the same run. Every figure is
+// a median of -n runs; each run maps fresh memory, so nothing is warm that
+// a real program would not have warm.
+//
+//   - bring-back: a buffer migrated to the device is read by the CPU with
+//     copy(); every page takes a real userfaultfd fault (read-ahead brings
+//     neighbours with it). Also with two goroutines reading halves.
+//   - random faults: one byte read per device-resident page, in random
+//     order, each read timed (median and p90 of all of them).
+//   - migrate: Device.Migrate of the whole buffer host→device, with the Go
+//     allocations it made per page.
+//   - RSS: resident set after the buffer went to the device and came back,
+//     over the buffer's size (device frames that hold nothing must not stay
+//     resident).
+type movementConfig struct {
+	bytes    int // buffer size for bring-back and migrate
+	rssBytes int // buffer size for the RSS round trip
+	faults   int // pages in the random-fault test
+	runs     int
+}
+
+type movementResult struct {
+	name         string
+	svmrt, peer  float64 // GB/s (or µs for latencies)
+	unit         string
+	goal         string
+	higherBetter bool
+}
+
+func runMovement(cfg movementConfig) error {
+	const page = 4096
+	vram := int64(max(cfg.bytes, cfg.rssBytes)) + 64<<20
+	dev, err := svmrt.Open("simgpu", svmrt.WithVRAM(vram))
+	if err != nil {
+		return fmt.Errorf("page movement needs the simulated GPU: %w", err)
+	}
+	defer dev.Close()
+	if err := svmrt.Degraded(); err != nil {
+		// Not a failure of the benchmark: nothing migrates here.
+		fmt.Printf("page movement: skipped, nothing migrates without userfaultfd: %v\n", err)
+		return nil
+	}
+	fmt.Printf("page movement: %d MiB buffers, %d random faults, RSS round trip of %d MiB, %d runs per figure (median)\n\n",
+		cfg.bytes>>20, cfg.faults, cfg.rssBytes>>20, cfg.runs)
+
+	var (
+		copyGBs, backGBs, back2GBs, migGBs []float64
+		faultMed, faultP90                 []float64
+		allocsPerPage                      []float64
+		pagesPerFault                      []float64
+	)
+	dst := mapAnon(cfg.bytes)
+	defer syscall.Munmap(dst)
+	fill(dst)
+	for range cfg.runs {
+		// Peer: copy() of resident memory (both sides present).
+		src := mapAnon(cfg.bytes)
+		fill(src)
+		copyGBs = append(copyGBs, gbs(cfg.bytes, func() { copy(dst, src) }))
+
+		// Host→device migration, and its Go allocations per page.
+		var before, after goruntime.MemStats
+		goruntime.ReadMemStats(&before)
+		var moved int
+		migGBs = append(migGBs, gbs(cfg.bytes, func() {
+			moved, err = dev.Migrate(unsafe.Pointer(&src[0]), uintptr(len(src)))
+		}))
+		goruntime.ReadMemStats(&after)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if moved != cfg.bytes/page {
+			return fmt.Errorf("migrate moved %d of %d pages", moved, cfg.bytes/page)
+		}
+		allocsPerPage = append(allocsPerPage, float64(after.Mallocs-before.Mallocs)/float64(moved))
+
+		// Sequential bring-back by one reader.
+		faults0 := dev.Stats().CPUFaults
+		backGBs = append(backGBs, gbs(cfg.bytes, func() { copy(dst, src) }))
+		pagesPerFault = append(pagesPerFault, float64(cfg.bytes/page)/float64(max(1, dev.Stats().CPUFaults-faults0)))
+		if err := checkFilled(dst); err != nil {
+			return err
+		}
+
+		// Two readers, a half each.
+		if _, err := dev.Migrate(unsafe.Pointer(&src[0]), uintptr(len(src))); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		back2GBs = append(back2GBs, gbs(cfg.bytes, func() {
+			var wg sync.WaitGroup
+			half := len(src) / 2
+			for _, r := range [][2]int{{0, half}, {half, len(src)}} {
+				wg.Go(func() { copy(dst[r[0]:r[1]], src[r[0]:r[1]]) })
+			}
+			wg.Wait()
+		}))
+		if err := checkFilled(dst); err != nil {
+			return err
+		}
+		syscall.Munmap(src)
+
+		// Random-order faults, each timed.
+		fb := mapAnon(cfg.faults * page)
+		fill(fb)
+		if _, err := dev.Migrate(unsafe.Pointer(&fb[0]), uintptr(len(fb))); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		order := rand.Perm(cfg.faults)
+		lat := make([]float64, len(order))
+		for i, p := range order {
+			t := time.Now()
+			sink += fb[p*page]
+			lat[i] = float64(time.Since(t).Nanoseconds()) / 1e3
+		}
+		slices.Sort(lat)
+		faultMed = append(faultMed, lat[len(lat)/2])
+		faultP90 = append(faultP90, lat[len(lat)*9/10])
+		syscall.Munmap(fb)
+	}
+
+	rssRatio, err := rssRoundTrip(dev, cfg.rssBytes)
+	if err != nil {
+		return err
+	}
+
+	copyMed := median(copyGBs)
+	fmt.Printf("%-34s %12s %12s %9s  %s\n", "", "svmrt", "copy()", "ratio", "goal")
+	row := func(name string, v float64, goal string) {
+		fmt.Printf("%-34s %9.2f GB/s %7.2f GB/s %8.2f×  %s\n", name, v, copyMed, v/copyMed, goal)
+	}
+	row("sequential bring-back, 1 reader", median(backGBs), "≥ 0.5×")
+	fmt.Printf("%-34s %9.1f pages per CPU fault (read-ahead)\n", "", median(pagesPerFault))
+	row("sequential bring-back, 2 readers", median(back2GBs), "≥ 0.5×")
+	row("host→device Migrate", median(migGBs), "≥ 0.5×")
+	fmt.Printf("%-34s %9.2f allocs/page                      goal 0\n", "host→device Migrate allocations", median(allocsPerPage))
+	fmt.Printf("%-34s median %.1f µs, p90 %.1f µs             goal ≤ 6 µs, ≤ 15 µs\n", "random-order CPU faults", median(faultMed), median(faultP90))
+	fmt.Printf("%-34s %9.2f× the data                        goal ≤ 1.1×\n", "RSS after device round trip", rssRatio)
+	return nil
+}
+
+// rssRoundTrip maps and fills n bytes, sends them to the device and reads
+// them back, and returns the growth of the resident set over n.
+func rssRoundTrip(dev *svmrt.Device, n int) (float64, error) {
+	goruntime.GC()
+	base, err := rss()
+	if err != nil {
+		return 0, err
+	}
+	b := mapAnon(n)
+	defer syscall.Munmap(b)
+	fill(b)
+	if _, err := dev.Migrate(unsafe.Pointer(&b[0]), uintptr(n)); err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	if err := checkFilled(b); err != nil { // brings every page home
+		return 0, err
+	}
+	goruntime.GC()
+	after, err := rss()
+	if err != nil {
+		return 0, err
+	}
+	return float64(after-base) / float64(n), nil
+}
+
+// rss is the process's resident set in bytes (VmRSS).
+func rss() (int64, error) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for line := range bytes.Lines(status) {
+		if f, ok := strings.CutPrefix(string(line), "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(f), " kB"), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/self/status")
+}
+
+func mapAnon(n int) []byte {
+	b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "svmrt-bench: mmap %d bytes: %v\n", n, err)
+		os.Exit(1)
+	}
+	return b
+}
+
+// fill writes every 8-byte word with its index, so a lost or misplaced
+// page shows in checkFilled.
+func fill(b []byte) {
+	w := unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), len(b)/8)
+	for i := range w {
+		w[i] = uint64(i)
+	}
+}
+
+func checkFilled(b []byte) error {
+	w := unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), len(b)/8)
+	for i, v := range w {
+		if v != uint64(i) {
+			return fmt.Errorf("word %d (address %#x) is %d after the round trip, want %d", i, uintptr(unsafe.Pointer(&w[i])), v, i)
+		}
+	}
+	return nil
+}
+
+// sink keeps the random-fault reads from being optimised away.
+var sink byte
+
+func gbs(n int, f func()) float64 {
+	t := time.Now()
+	f()
+	return float64(n) / time.Since(t).Seconds() / 1e9
+}

@@ -1,0 +1,115 @@
+package svm
+
+import (
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"unsafe"
+
+	"github.com/svmrt/svmrt/internal/testmem"
+)
+
+// framesOf returns the frame each page of [start, start+pages) occupies on m.
+func framesOf(t *testing.T, m *DevMem, start uintptr, pages int) []uint64 {
+	t.Helper()
+	out := make([]uint64, pages)
+	for i := range out {
+		w := atomic.LoadUint64(PTE(start+uintptr(i)*PageSize, false))
+		if WordState(w) != StateDevice || WordDevice(w) != m.ID() {
+			t.Fatalf("page %d: word %#x, want on %s", i, w, m.dev.Name())
+		}
+		out[i] = WordFrame(w)
+	}
+	return out
+}
+
+// residentFrames counts the frames of fs whose arena memory is backed
+// (mincore of the shared arena: resident in the page cache).
+func residentFrames(t *testing.T, m *DevMem, fs []uint64) int {
+	t.Helper()
+	vec := make([]byte, m.Frames())
+	if _, _, e := syscall.Syscall(syscall.SYS_MINCORE, m.Base(), uintptr(m.Frames())*PageSize, uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+		t.Fatalf("mincore: %v", e)
+	}
+	n := 0
+	for _, f := range fs {
+		n += int(vec[f] & 1)
+	}
+	return n
+}
+
+func fillWords(b []byte, seed uint64) {
+	w := unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), len(b)/8)
+	for i := range w {
+		w[i] = seed + uint64(i)
+	}
+}
+
+func checkWords(t *testing.T, b []byte, seed uint64) {
+	t.Helper()
+	w := unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), len(b)/8)
+	for i, v := range w {
+		if v != seed+uint64(i) {
+			t.Fatalf("word %d is %d, want %d", i, v, seed+uint64(i))
+		}
+	}
+}
+
+// Frames whose pages come home (or are unmapped) while the device runs no
+// operation are given back to the kernel (the process does not keep a second copy of
+// what went to the device and came back), and a later migration that
+// reuses them gets fresh memory with the right data. During an operation
+// (BeginAccess) they stay backed: a device TLB may still map them.
+func TestFramesGivenBackWhenPagesLeaveTheDevice(t *testing.T) {
+	m := attach(t, 64)
+	const pages = 16
+	b := testmem.Map(t, pages*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
+
+	for round, seed := range []uint64{1000, 5000} {
+		fillWords(b, seed)
+		start, _ := migrateRange(t, m, unsafe.Pointer(&b[0]), len(b))
+		fs := framesOf(t, m, start, pages)
+		if got := residentFrames(t, m, fs); got != pages {
+			t.Fatalf("round %d: %d of %d frames backed after the migration", round, got, pages)
+		}
+		trimmed := m.TrimmedFrames()
+		checkWords(t, b, seed) // CPU faults bring every page home
+		if got := m.TrimmedFrames() - trimmed; got != pages {
+			t.Errorf("round %d: %d frames trimmed as %d pages came home, want all", round, got, pages)
+		}
+		if got := residentFrames(t, m, fs); got != 0 {
+			t.Errorf("round %d: %d of %d frames still backed after their pages came home", round, got, pages)
+		}
+	}
+
+	m.BeginAccess()
+	fillWords(b, 9000)
+	start, _ := migrateRange(t, m, unsafe.Pointer(&b[0]), len(b))
+	fs := framesOf(t, m, start, pages)
+	trimmed := m.TrimmedFrames()
+	checkWords(t, b, 9000)
+	m.EndAccess()
+	if got := m.TrimmedFrames() - trimmed; got != 0 {
+		t.Errorf("%d frames trimmed during a device operation, want none", got)
+	}
+	if got := residentFrames(t, m, fs); got != pages {
+		t.Errorf("%d of %d frames backed after pages came home during an operation, want all", got, pages)
+	}
+
+	// Device pages dropped by munmap give their frames back too.
+	u := mmapRW(t, pages*PageSize)
+	fillWords(u, 42)
+	start, _ = migrateRange(t, m, unsafe.Pointer(&u[0]), len(u))
+	fs = framesOf(t, m, start, pages)
+	trimmed = m.TrimmedFrames()
+	if err := syscall.Munmap(u); err != nil {
+		t.Fatal(err)
+	}
+	Default().Sync()
+	if got := m.TrimmedFrames() - trimmed; got != pages {
+		t.Errorf("%d frames trimmed as %d device pages were unmapped, want all", got, pages)
+	}
+	if got := residentFrames(t, m, fs); got != 0 {
+		t.Errorf("%d of %d frames still backed after their pages were unmapped", got, pages)
+	}
+}
