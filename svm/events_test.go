@@ -116,6 +116,40 @@ func TestSequentialFaultBackUsesWindow(t *testing.T) {
 	t.Logf("64 pages home in %d faults", f1-f0)
 }
 
+// Two sequential readers interleaved page by page (one goroutine
+// alternating between the halves of a buffer, as two threads scanning
+// halves do) each keep a read-ahead window: the service thread follows
+// each as its own stream. One global detector saw every fault as a break
+// in the sequence and brought one page per fault (128 faults here).
+func TestInterleavedReadersKeepTheirWindows(t *testing.T) {
+	m := attach(t, 256)
+	const half = 64
+	mem := testmem.Map(t, 2*half*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
+	for i := 0; i < len(mem); i += PageSize {
+		mem[i] = byte(i / PageSize)
+	}
+	migrateRange(t, m, unsafe.Pointer(&mem[0]), len(mem))
+	Default().ResetFaultWindow()
+	f0, _, d0, _ := m.Counters()
+	for i := 0; i < half; i++ {
+		for _, p := range []int{i, half + i} {
+			if got := mem[p*PageSize]; got != byte(p) {
+				t.Fatalf("page %d reads %d, want %d", p, got, byte(p))
+			}
+		}
+	}
+	f1, _, d1, _ := m.Counters()
+	if d1-d0 != 2*half {
+		t.Fatalf("pages home %d, want %d", d1-d0, 2*half)
+	}
+	// Each stream: windows 1, 2, 4, 8, 16, 32 cover 63 pages, one more fault
+	// the last: 7 per stream.
+	if faults := f1 - f0; faults > 16 {
+		t.Fatalf("%d CPU faults for two interleaved sequential readers of %d pages each; their windows did not grow", faults, half)
+	}
+	t.Logf("%d pages home in %d faults", 2*half, f1-f0)
+}
+
 // Degraded mode, forced: Default reports why, migrations fail with
 // ErrNotSupported, snapshots still work.
 func TestDegradedModeForced(t *testing.T) {
