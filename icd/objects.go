@@ -196,9 +196,11 @@ func getDevice() *device {
 // context is a cl_context: its devices (the one device, at most), the
 // properties it was created with, and its reference counts.
 type context struct {
-	h       unsafe.Pointer
-	refs    int // the application's references (CL_CONTEXT_REFERENCE_COUNT)
-	queues  int // command-queues attached to it: it is deleted when both are 0
+	h    unsafe.Pointer
+	refs int // the application's references (CL_CONTEXT_REFERENCE_COUNT)
+	// deps counts the objects that hold it (command-queues, programs, user
+	// events): it is deleted when refs and deps are both 0.
+	deps    int
 	devices []*device
 	props   []C.cl_context_properties // as given, with the terminating 0; nil when NULL was given
 	// notify and userData: the error callback given at creation (called
@@ -221,11 +223,12 @@ type queue struct {
 	// propsArray is what clCreateCommandQueueWithProperties was given, with
 	// the terminating 0; nil for clCreateCommandQueue or a NULL list.
 	propsArray []C.cl_queue_properties
+	state      queueState // its commands (enqueue.go)
 }
 
 func (*queue) kind() Kind { return KindQueue }
 
-// retain adds an application reference to a context or queue.
+// retain adds an application reference to an object.
 func retain(k Kind, h unsafe.Pointer) C.cl_int {
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
@@ -233,6 +236,12 @@ func retain(k Kind, h unsafe.Pointer) C.cl_int {
 	case *context:
 		o.refs++
 	case *queue:
+		o.refs++
+	case *program:
+		o.refs++
+	case *kernel:
+		o.refs++
+	case *event:
 		o.refs++
 	case *device:
 		// A root device: retain and release do nothing.
@@ -242,10 +251,37 @@ func retain(k Kind, h unsafe.Pointer) C.cl_int {
 	return C.CL_SUCCESS
 }
 
+// detachLocked drops one of the objects that hold c and returns c if that
+// deleted it (nil otherwise). reg.mu must be held; the caller runs the
+// destructor callbacks (destroyed) once it has let go of the lock.
+func detachLocked(c *context) *context {
+	c.deps--
+	if c.refs == 0 && c.deps == 0 {
+		delete(reg.objs, c.h)
+		return c
+	}
+	return nil
+}
+
+// destroyed runs a deleted context's destructor callbacks, last registered
+// first. It is called without reg.mu: a callback may call back into the
+// library.
+func destroyed(c *context) {
+	if c == nil {
+		return
+	}
+	for i := len(c.destructors) - 1; i >= 0; i-- {
+		cb := c.destructors[i]
+		C.svmrt_icd_call_context_destructor(cb.fn, c.h, cb.userData)
+	}
+}
+
 // release drops an application reference; the object is deleted when
-// nothing holds it any more (a context when its queues are gone too).
+// nothing holds it any more (a context when its queues, programs and user
+// events are gone too; a program when its kernels are gone too; an event
+// when its command has completed too).
 func release(k Kind, h unsafe.Pointer) C.cl_int {
-	var destroyed *context
+	var gone *context
 	reg.mu.Lock()
 	switch o := lookupLocked(k, h).(type) {
 	case *context:
@@ -254,34 +290,40 @@ func release(k Kind, h unsafe.Pointer) C.cl_int {
 			return k.invalid()
 		}
 		o.refs--
-		if o.refs == 0 && o.queues == 0 {
+		if o.refs == 0 && o.deps == 0 {
 			delete(reg.objs, o.h)
-			destroyed = o
+			gone = o
 		}
 	case *queue:
 		o.refs--
 		if o.refs == 0 {
 			delete(reg.objs, o.h)
-			c := o.ctx
-			c.queues--
-			if c.refs == 0 && c.queues == 0 {
-				delete(reg.objs, c.h)
-				destroyed = c
-			}
+			o.released()
+			gone = detachLocked(o.ctx)
 		}
+	case *program:
+		if o.refs == 0 {
+			reg.mu.Unlock()
+			return k.invalid()
+		}
+		o.refs--
+		gone = o.maybeDeleteLocked()
+	case *kernel:
+		o.refs--
+		if o.refs == 0 {
+			delete(reg.objs, o.h)
+			o.prog.kernels--
+			gone = o.prog.maybeDeleteLocked()
+		}
+	case *event:
+		o.refs--
+		gone = o.maybeDeleteLocked()
 	case *device:
 	default:
 		reg.mu.Unlock()
 		return k.invalid()
 	}
 	reg.mu.Unlock()
-	if destroyed != nil {
-		// After the context is gone, outside the lock: a callback may call
-		// back into the library.
-		for i := len(destroyed.destructors) - 1; i >= 0; i-- {
-			cb := destroyed.destructors[i]
-			C.svmrt_icd_call_context_destructor(cb.fn, destroyed.h, cb.userData)
-		}
-	}
+	destroyed(gone)
 	return C.CL_SUCCESS
 }

@@ -1,0 +1,322 @@
+package icd
+
+/*
+#include "icd.h"
+*/
+import "C"
+
+import (
+	gocontext "context"
+	"errors"
+	"strings"
+	"unsafe"
+
+	"github.com/svmrt/svmrt/kernels"
+	svmrt "github.com/svmrt/svmrt/runtime"
+)
+
+// Programs are OpenCL C source built by runtime.Build (clang-15 through
+// internal/clc, cached on disk). clBuildProgram builds at once, in the
+// calling thread, and calls the notification callback before it returns
+// (which the spec allows): a build is a child process and usually a cache
+// hit, and a build in progress is then never observable. Binaries and IL
+// are not offered: CL_PROGRAM_BINARY_SIZES is 0 per device, so a program
+// cannot be saved and reloaded with clCreateProgramWithBinary, and
+// clCompileProgram and clLinkProgram (separate compilation) are
+// CL_INVALID_OPERATION.
+//
+// A program holds its context; its kernels hold it: it is deleted when the
+// application has released it and its kernels are gone.
+
+type program struct {
+	h       unsafe.Pointer
+	refs    int
+	kernels int // kernel objects made from it
+	ctx     *context
+	source  string
+
+	// Set by a build (under reg.mu):
+	building bool
+	status   C.cl_build_status
+	options  string
+	log      string
+	prog     *kernels.Program // nil until a build succeeds
+}
+
+func (*program) kind() Kind { return KindProgram }
+
+// maybeDeleteLocked deletes p when nothing holds it; it returns p's context
+// if that deleted the context too. reg.mu must be held.
+func (p *program) maybeDeleteLocked() *context {
+	if p.refs > 0 || p.kernels > 0 {
+		return nil
+	}
+	if _, ok := reg.objs[p.h]; !ok {
+		return nil
+	}
+	delete(reg.objs, p.h)
+	return detachLocked(p.ctx)
+}
+
+func programOfLocked(h unsafe.Pointer) *program {
+	p, _ := lookupLocked(KindProgram, h).(*program)
+	return p
+}
+
+//export svmrt_go_create_program
+func svmrt_go_create_program(ch unsafe.Pointer, count C.cl_uint, strs **C.char, lengths *C.size_t, errRet *C.cl_int) unsafe.Pointer {
+	if count == 0 || strs == nil {
+		if !valid(KindContext, ch) {
+			setErr(errRet, C.CL_INVALID_CONTEXT)
+			return nil
+		}
+		setErr(errRet, C.CL_INVALID_VALUE)
+		return nil
+	}
+	var src strings.Builder
+	ss := unsafe.Slice(strs, int(count))
+	var ls []C.size_t
+	if lengths != nil {
+		ls = unsafe.Slice(lengths, int(count))
+	}
+	for i, s := range ss {
+		if s == nil {
+			setErr(errRet, C.CL_INVALID_VALUE)
+			return nil
+		}
+		// A NULL lengths array, or a 0 length, means the string is
+		// NUL-terminated.
+		if ls == nil || ls[i] == 0 {
+			src.WriteString(C.GoString(s))
+		} else {
+			src.WriteString(C.GoStringN(s, C.int(ls[i])))
+		}
+	}
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	c := contextOfLocked(ch)
+	if c == nil {
+		setErr(errRet, C.CL_INVALID_CONTEXT)
+		return nil
+	}
+	p := &program{refs: 1, ctx: c, source: src.String(), status: C.CL_BUILD_NONE}
+	p.h = newHandleLocked(p)
+	if p.h == nil {
+		setErr(errRet, C.CL_OUT_OF_HOST_MEMORY)
+		return nil
+	}
+	c.deps++
+	setErr(errRet, C.CL_SUCCESS)
+	return p.h
+}
+
+// deviceListOf checks a device list that may be NULL (all of ctx's
+// devices): every device must be one of ctx's.
+func deviceListOf(ctx *context, n C.cl_uint, list *unsafe.Pointer) C.cl_int {
+	if (n == 0) != (list == nil) {
+		return C.CL_INVALID_VALUE
+	}
+	if n == 0 {
+		return C.CL_SUCCESS
+	}
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	for _, h := range unsafe.Slice(list, int(n)) {
+		d, _ := lookupLocked(KindDevice, h).(*device)
+		if d == nil {
+			return C.CL_INVALID_DEVICE
+		}
+		found := false
+		for _, cd := range ctx.devices {
+			found = found || cd == d
+		}
+		if !found {
+			return C.CL_INVALID_DEVICE
+		}
+	}
+	return C.CL_SUCCESS
+}
+
+// buildCode is the clBuildProgram code of a build error.
+func buildCode(err error) C.cl_int {
+	switch {
+	case errors.Is(err, svmrt.ErrInvalidBuildOptions):
+		return C.CL_INVALID_BUILD_OPTIONS
+	case errors.Is(err, svmrt.ErrNoToolchain):
+		return C.CL_COMPILER_NOT_AVAILABLE
+	}
+	return C.CL_BUILD_PROGRAM_FAILURE
+}
+
+// buildLog is the build log of a failed build: clang's diagnostics
+// (file:line:col: error: ...) when clang ran, else the error's message (an
+// unsupported feature names itself and its line).
+func buildLog(err error) string {
+	var be *kernels.BuildError
+	if errors.As(err, &be) && be.Log != "" {
+		return be.Log
+	}
+	return err.Error() + "\n"
+}
+
+//export svmrt_go_build_program
+func svmrt_go_build_program(ph unsafe.Pointer, n C.cl_uint, list *unsafe.Pointer, options *C.char, fn, userData unsafe.Pointer) C.cl_int {
+	reg.mu.Lock()
+	p := programOfLocked(ph)
+	reg.mu.Unlock()
+	if p == nil {
+		return C.CL_INVALID_PROGRAM
+	}
+	if code := deviceListOf(p.ctx, n, list); code != C.CL_SUCCESS {
+		return code
+	}
+	if fn == nil && userData != nil {
+		return C.CL_INVALID_VALUE
+	}
+	opts := ""
+	if options != nil {
+		opts = C.GoString(options)
+	}
+	reg.mu.Lock()
+	if p.building || p.kernels > 0 {
+		// A build in progress (from another thread), or kernels attached
+		// to the current executable.
+		reg.mu.Unlock()
+		return C.CL_INVALID_OPERATION
+	}
+	p.building = true
+	p.status = C.CL_BUILD_IN_PROGRESS
+	reg.mu.Unlock()
+
+	prog, err := svmrt.Build(gocontext.Background(), p.source, opts)
+
+	reg.mu.Lock()
+	p.building = false
+	p.options = opts
+	code := C.cl_int(C.CL_SUCCESS)
+	if err != nil {
+		code = buildCode(err)
+		p.status = C.CL_BUILD_ERROR
+		p.log = buildLog(err)
+		p.prog = nil
+	} else {
+		p.status = C.CL_BUILD_SUCCESS
+		p.log = prog.Module().Log
+		p.prog = prog
+	}
+	reg.mu.Unlock()
+	if fn != nil {
+		C.svmrt_icd_call_program_notify(fn, p.h, userData)
+	}
+	return code
+}
+
+// kernelNames lists a built program's kernels.
+func (p *program) kernelNames() string {
+	var names []string
+	for _, k := range p.prog.Kernels {
+		names = append(names, k.Name)
+	}
+	return strings.Join(names, ";")
+}
+
+//export svmrt_go_program_info
+func svmrt_go_program_info(h unsafe.Pointer, name C.cl_program_info, size C.size_t, out unsafe.Pointer, ret *C.size_t) C.cl_int {
+	reg.mu.Lock()
+	p := programOfLocked(h)
+	if p == nil {
+		reg.mu.Unlock()
+		return C.CL_INVALID_PROGRAM
+	}
+	var v []byte
+	switch name {
+	case C.CL_PROGRAM_REFERENCE_COUNT:
+		v = u32(uint32(p.refs))
+	case C.CL_PROGRAM_CONTEXT:
+		v = ptrs(p.ctx.h)
+	case C.CL_PROGRAM_NUM_DEVICES:
+		v = u32(uint32(len(p.ctx.devices)))
+	case C.CL_PROGRAM_DEVICES:
+		for _, d := range p.ctx.devices {
+			v = append(v, ptrs(d.h)...)
+		}
+	case C.CL_PROGRAM_SOURCE:
+		v = str(p.source)
+	case C.CL_PROGRAM_IL:
+		v = nil // not made from IL
+	case C.CL_PROGRAM_BINARY_SIZES:
+		// No binaries are offered (see above): 0 bytes per device.
+		for range p.ctx.devices {
+			v = append(v, sizeT(0)...)
+		}
+	case C.CL_PROGRAM_BINARIES:
+		// One pointer per device, which the caller owns; with 0-byte
+		// binaries nothing is written through them.
+		v = make([]byte, 8*len(p.ctx.devices))
+		if out != nil && uint64(size) >= uint64(len(v)) {
+			if ret != nil {
+				*ret = C.size_t(len(v))
+			}
+			reg.mu.Unlock()
+			return C.CL_SUCCESS
+		}
+	case C.CL_PROGRAM_NUM_KERNELS:
+		if p.prog == nil {
+			reg.mu.Unlock()
+			return C.CL_INVALID_PROGRAM_EXECUTABLE
+		}
+		v = sizeT(uint64(len(p.prog.Kernels)))
+	case C.CL_PROGRAM_KERNEL_NAMES:
+		if p.prog == nil {
+			reg.mu.Unlock()
+			return C.CL_INVALID_PROGRAM_EXECUTABLE
+		}
+		v = str(p.kernelNames())
+	case C.CL_PROGRAM_SCOPE_GLOBAL_CTORS_PRESENT, C.CL_PROGRAM_SCOPE_GLOBAL_DTORS_PRESENT:
+		v = boolean(false) // OpenCL C has no constructors
+	default:
+		reg.mu.Unlock()
+		return C.CL_INVALID_VALUE
+	}
+	reg.mu.Unlock()
+	return writeInfo(v, size, out, ret)
+}
+
+//export svmrt_go_program_build_info
+func svmrt_go_program_build_info(h, dh unsafe.Pointer, name C.cl_program_build_info, size C.size_t, out unsafe.Pointer, ret *C.size_t) C.cl_int {
+	reg.mu.Lock()
+	p := programOfLocked(h)
+	if p == nil {
+		reg.mu.Unlock()
+		return C.CL_INVALID_PROGRAM
+	}
+	d, _ := lookupLocked(KindDevice, dh).(*device)
+	found := false
+	for _, cd := range p.ctx.devices {
+		found = found || (d != nil && cd == d)
+	}
+	if !found {
+		reg.mu.Unlock()
+		return C.CL_INVALID_DEVICE
+	}
+	var v []byte
+	switch name {
+	case C.CL_PROGRAM_BUILD_STATUS:
+		v = u32(uint32(p.status))
+	case C.CL_PROGRAM_BUILD_OPTIONS:
+		v = str(p.options)
+	case C.CL_PROGRAM_BUILD_LOG:
+		v = str(p.log)
+	case C.CL_PROGRAM_BINARY_TYPE:
+		if p.prog != nil {
+			v = u32(C.CL_PROGRAM_BINARY_TYPE_EXECUTABLE)
+		} else {
+			v = u32(C.CL_PROGRAM_BINARY_TYPE_NONE)
+		}
+	default:
+		reg.mu.Unlock()
+		return C.CL_INVALID_VALUE
+	}
+	reg.mu.Unlock()
+	return writeInfo(v, size, out, ret)
+}
