@@ -66,6 +66,21 @@ func TestICD(t *testing.T) {
 	t.Run("clinfo-bad-vram", func(t *testing.T) { testClinfoBadVRAM(t, lib) })
 	t.Run("queries", func(t *testing.T) { testQueries(t, lib, dir) })
 	t.Run("kernels", func(t *testing.T) { testHost(t, lib, dir, "kernels") })
+	t.Run("svm", func(t *testing.T) { testSVM(t, lib, dir) })
+	t.Run("badinput", func(t *testing.T) { testHost(t, lib, dir, "badinput") })
+}
+
+// testSVM runs svm.c: saxpy on malloc memory and a malloc'd linked list
+// walked by the device, whose results the program checks and prints.
+func testSVM(t *testing.T, lib, dir string) {
+	out := testHost(t, lib, dir, "svm")
+	// y[i] = 2*i + 1; list i has i+1 nodes of value 3k+i, weighted by k.
+	want := []string{"y[99999] = 199999,", "sums[63] = 399360"}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("svm printed no %q:\n%s", w, out)
+		}
+	}
 }
 
 // The library exports the two symbols the loader looks up, and nothing else.
