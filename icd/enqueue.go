@@ -25,11 +25,13 @@ import (
 // clFinish waits for the queue's last command.
 
 // command is one enqueued command: its event, its wait list, and what it
-// does on the device (nil for markers and barriers).
+// does (nil for markers and barriers). A host command (clEnqueueSVMFree's)
+// runs without the device: its callback may take as long as it likes.
 type command struct {
 	ev    *event
 	waits []*event
 	run   func() C.cl_int
+	host  bool
 }
 
 // queueState is a queue's pending commands (under its mutex).
@@ -57,6 +59,12 @@ const launchErr = C.CL_OUT_OF_RESOURCES
 // enqueue adds a command to q and starts the worker if it is idle. It gives
 // the event a handle when evOut is not nil.
 func (q *queue) enqueue(cmd C.cl_command_type, waits []*event, run func() C.cl_int, evOut *unsafe.Pointer) (*event, C.cl_int) {
+	return q.enqueueCommand(&command{waits: waits, run: run}, cmd, evOut)
+}
+
+// enqueueCommand is enqueue for a command made by the caller (a host
+// command).
+func (q *queue) enqueueCommand(c *command, cmd C.cl_command_type, evOut *unsafe.Pointer) (*event, C.cl_int) {
 	e := newEvent(q.ctx, q, cmd)
 	e.times[0] = q.dev.simClock()
 	if evOut != nil {
@@ -68,7 +76,7 @@ func (q *queue) enqueue(cmd C.cl_command_type, waits []*event, run func() C.cl_i
 		}
 		*evOut = h
 	}
-	c := &command{ev: e, waits: waits, run: run}
+	c.ev = e
 	q.state.mu.Lock()
 	q.state.pending = append(q.state.pending, c)
 	q.state.last = e
@@ -110,18 +118,24 @@ func (q *queue) execute(c *command) {
 		e.setStatus(C.CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
 		return
 	}
-	devRun.Lock()
-	t := q.dev.simClock()
-	e.stamp(1, t)
+	// Callbacks run as the status changes, in this goroutine: those of
+	// CL_SUBMITTED before the device is taken, those of CL_RUNNING with the
+	// device held (a callback must not block, as the spec says).
+	e.stamp(1, q.dev.simClock())
 	e.setStatus(C.CL_SUBMITTED)
-	e.stamp(2, t)
+	if !c.host {
+		devRun.Lock()
+	}
+	e.stamp(2, q.dev.simClock())
 	e.setStatus(C.CL_RUNNING)
 	status := C.cl_int(C.CL_COMPLETE)
 	if c.run != nil {
 		status = c.run()
 	}
 	e.stamp(3, q.dev.simClock())
-	devRun.Unlock()
+	if !c.host {
+		devRun.Unlock()
+	}
 	e.setStatus(status)
 }
 

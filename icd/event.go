@@ -151,8 +151,13 @@ func (e *event) maybeDeleteLocked() *context {
 	return nil
 }
 
+// eventOfLocked returns the event h names, nil when the application has
+// released it (even while its command still runs). reg.mu must be held.
 func eventOfLocked(h unsafe.Pointer) *event {
 	e, _ := lookupLocked(KindEvent, h).(*event)
+	if e == nil || e.refs == 0 {
+		return nil
+	}
 	return e
 }
 

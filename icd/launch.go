@@ -136,6 +136,11 @@ func svmrt_go_enqueue_kernel(qh, kh unsafe.Pointer, dims C.cl_uint, offset, glob
 		// clEnqueueTask is one work-group of one work-item.
 		return C.CL_INVALID_WORK_GROUP_SIZE
 	}
+	if !empty {
+		if err := nd.Validate(); err != nil {
+			return C.CL_INVALID_GLOBAL_WORK_SIZE // the sizes checked above leave only an overflowing total
+		}
+	}
 	waits, code := waitList(q.ctx, n, list)
 	if code != C.CL_SUCCESS {
 		return code

@@ -96,6 +96,9 @@ func lookupLocked(k Kind, h unsafe.Pointer) object {
 func valid(k Kind, h unsafe.Pointer) bool {
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
+	if k == KindEvent {
+		return eventOfLocked(h) != nil // released events wait in the registry for their command
+	}
 	return lookupLocked(k, h) != nil
 }
 
@@ -242,6 +245,9 @@ func retain(k Kind, h unsafe.Pointer) C.cl_int {
 	case *kernel:
 		o.refs++
 	case *event:
+		if o.refs == 0 {
+			return k.invalid() // released, its command still running
+		}
 		o.refs++
 	case *device:
 		// A root device: retain and release do nothing.
@@ -316,6 +322,12 @@ func release(k Kind, h unsafe.Pointer) C.cl_int {
 			gone = o.prog.maybeDeleteLocked()
 		}
 	case *event:
+		if o.refs == 0 {
+			// Released, its command still running: the handle is gone
+			// for the application.
+			reg.mu.Unlock()
+			return k.invalid()
+		}
 		o.refs--
 		gone = o.maybeDeleteLocked()
 	case *device:

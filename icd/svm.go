@@ -150,7 +150,7 @@ func svmrt_go_enqueue_svm_free(qh unsafe.Pointer, np C.cl_uint, ps *unsafe.Point
 		C.free(unsafe.Pointer(arr))
 		return C.CL_COMPLETE
 	}
-	_, code = q.enqueue(C.CL_COMMAND_SVM_FREE, waits, run, evOut)
+	_, code = q.enqueueCommand(&command{waits: waits, run: run, host: true}, C.CL_COMMAND_SVM_FREE, evOut)
 	if code != C.CL_SUCCESS {
 		C.free(unsafe.Pointer(arr))
 	}

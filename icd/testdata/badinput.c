@@ -151,6 +151,22 @@ int main(void) {
 	CODE(clReleaseCommandQueue(q2), CL_SUCCESS);
 	CODE(clReleaseContext(c2), CL_SUCCESS);
 
+	// An event released while its command waits: the handle is gone, the
+	// command still runs.
+	cl_event gate = clCreateUserEvent(c, &err), pending;
+	good[0] = 0;
+	CODE(clEnqueueNDRangeKernel(q, k, 1, NULL, &gs, NULL, 1, &gate, &pending), CL_SUCCESS);
+	CODE(clReleaseEvent(pending), CL_SUCCESS);
+	CODE(clGetEventInfo(pending, CL_EVENT_REFERENCE_COUNT, sizeof u, &u, NULL), CL_INVALID_EVENT);
+	CODE(clRetainEvent(pending), CL_INVALID_EVENT);
+	CODE(clReleaseEvent(pending), CL_INVALID_EVENT);
+	CODE(clWaitForEvents(1, &pending), CL_INVALID_EVENT);
+	CODE(clEnqueueWaitForEvents(q, 1, &pending), CL_INVALID_EVENT);
+	CODE(clSetUserEventStatus(gate, CL_COMPLETE), CL_SUCCESS);
+	CODE(clFinish(q), CL_SUCCESS);
+	CHECK(good[0] == 3, "the command of a released event: good[0] = %d", good[0]);
+	CODE(clReleaseEvent(gate), CL_SUCCESS);
+
 	// Profiling on a queue without CL_QUEUE_PROFILING_ENABLE.
 	cl_command_queue np = clCreateCommandQueueWithProperties(c, d, NULL, &err);
 	cl_event ev;
