@@ -454,7 +454,8 @@ static cl_program CL_API_CALL CreateProgramWithBinary(cl_context context, cl_uin
 		NEED_E(SVMRT_DEVICE, device_list[i], CL_INVALID_DEVICE);
 	if (lengths == NULL || binaries == NULL)
 		FAIL_E(CL_INVALID_VALUE);
-	FAIL_E(NOT_YET);
+	return svmrt_go_create_program_binary(context, num_devices, (void **)device_list, (size_t *)lengths,
+					      (unsigned char **)binaries, binary_status, errcode_ret);
 }
 
 static cl_program CL_API_CALL CreateProgramWithBuiltInKernels(cl_context context, cl_uint num_devices,

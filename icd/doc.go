@@ -113,8 +113,10 @@
 // NULL lengths array or a 0 length meaning NUL-terminated), clBuildProgram
 // (the options string goes to runtime.Build; device lists checked; the
 // callback is called before it returns: builds are synchronous),
-// clGetProgramInfo (BINARY_SIZES is 0 per device: no binaries are
-// offered), clGetProgramBuildInfo (BUILD_LOG is clang's log with
+// clCreateProgramWithBinary and clGetProgramInfo's BINARIES (svmrt's own
+// format: the options and the source, rebuilt from runtime.Build's disk
+// cache; a binary from elsewhere is CL_INVALID_BINARY),
+// clGetProgramInfo, clGetProgramBuildInfo (BUILD_LOG is clang's log with
 // file:line:col diagnostics; a failed build is CL_BUILD_PROGRAM_FAILURE,
 // bad options CL_INVALID_BUILD_OPTIONS, a missing clang-15
 // CL_COMPILER_NOT_AVAILABLE), clRetainProgram, clReleaseProgram (a program
@@ -193,8 +195,7 @@
 //     clEnqueueUnmapMemObject, clEnqueueMigrateMemObjects; a kernel's
 //     buffer argument may only be NULL (clSetKernelArg with a cl_mem is
 //     CL_INVALID_MEM_OBJECT: use clSetKernelArgSVMPointer);
-//   - programs: clCreateProgramWithBinary (no binaries are offered),
-//     clCompileProgram and clLinkProgram (separate compilation);
+//   - programs: clCompileProgram and clLinkProgram (separate compilation);
 //   - launches: a non-zero global work offset (clEnqueueNDRangeKernel's
 //     global_work_offset; the runtime's NDRange has no offset).
 //

@@ -6,6 +6,7 @@ package icd
 import "C"
 
 import (
+	"bytes"
 	gocontext "context"
 	"errors"
 	"strings"
@@ -19,11 +20,16 @@ import (
 // internal/clc, cached on disk). clBuildProgram builds at once, in the
 // calling thread, and calls the notification callback before it returns
 // (which the spec allows): a build is a child process and usually a cache
-// hit, and a build in progress is then never observable. Binaries and IL
-// are not offered: CL_PROGRAM_BINARY_SIZES is 0 per device, so a program
-// cannot be saved and reloaded with clCreateProgramWithBinary, and
-// clCompileProgram and clLinkProgram (separate compilation) are
-// CL_INVALID_OPERATION.
+// hit, and a build in progress is then never observable. clCompileProgram
+// and clLinkProgram (separate compilation) are CL_INVALID_OPERATION.
+//
+// A program's binary (CL_PROGRAM_BINARIES, once built) is svmrt's own
+// format, not machine code: binaryMagic, the build options, a NUL, and the
+// source. The simulated GPU runs what runtime.Build makes of a source, and
+// runtime.Build caches that on disk by source and options, so a program
+// created from the binary (clCreateProgramWithBinary) and built again gets
+// the same kernels, from the cache. Its clBuildProgram uses the options
+// in the binary (it was built with them), not the options it is given.
 //
 // A program holds its context; its kernels hold it: it is deleted when the
 // application has released it and its kernels are gone.
@@ -34,6 +40,9 @@ type program struct {
 	kernels int // kernel objects made from it
 	ctx     *context
 	source  string
+	// binary: made by clCreateProgramWithBinary, with binOptions.
+	binary     bool
+	binOptions string
 
 	// Set by a build (under reg.mu):
 	building bool
@@ -61,6 +70,84 @@ func (p *program) maybeDeleteLocked() *context {
 func programOfLocked(h unsafe.Pointer) *program {
 	p, _ := lookupLocked(KindProgram, h).(*program)
 	return p
+}
+
+// binaryMagic starts every program binary the library hands out.
+const binaryMagic = "svmrt-opencl-c-binary-1\n"
+
+// binaryOf is p's binary. reg.mu must be held and p built.
+func (p *program) binaryOf() []byte {
+	b := []byte(binaryMagic + p.options)
+	b = append(b, 0)
+	return append(b, p.source...)
+}
+
+// parseBinary splits a binary into its options and source.
+func parseBinary(b []byte) (options, source string, ok bool) {
+	rest, found := bytes.CutPrefix(b, []byte(binaryMagic))
+	if !found {
+		return "", "", false
+	}
+	opts, src, found := bytes.Cut(rest, []byte{0})
+	if !found || bytes.IndexByte(src, 0) >= 0 {
+		return "", "", false
+	}
+	return string(opts), string(src), true
+}
+
+//export svmrt_go_create_program_binary
+func svmrt_go_create_program_binary(ch unsafe.Pointer, n C.cl_uint, devs *unsafe.Pointer, lengths *C.size_t, bins **C.uchar,
+	status *C.cl_int, errRet *C.cl_int) unsafe.Pointer {
+	reg.mu.Lock()
+	c := contextOfLocked(ch)
+	reg.mu.Unlock()
+	if c == nil {
+		setErr(errRet, C.CL_INVALID_CONTEXT)
+		return nil
+	}
+	if code := deviceListOf(c, n, devs); code != C.CL_SUCCESS {
+		setErr(errRet, code)
+		return nil
+	}
+	ls, bs := unsafe.Slice(lengths, int(n)), unsafe.Slice(bins, int(n))
+	var sts []C.cl_int
+	if status != nil {
+		sts = unsafe.Slice(status, int(n))
+	}
+	// One device: every entry names it, and each must hold a binary.
+	var opts, src string
+	code := C.cl_int(C.CL_SUCCESS)
+	for i := range ls {
+		st := C.cl_int(C.CL_SUCCESS)
+		if bs[i] == nil || ls[i] == 0 {
+			st, code = C.CL_INVALID_VALUE, C.CL_INVALID_VALUE
+		} else if o, s, ok := parseBinary(C.GoBytes(unsafe.Pointer(bs[i]), C.int(ls[i]))); !ok {
+			st = C.CL_INVALID_BINARY
+			if code == C.CL_SUCCESS {
+				code = C.CL_INVALID_BINARY
+			}
+		} else {
+			opts, src = o, s
+		}
+		if sts != nil {
+			sts[i] = st
+		}
+	}
+	if code != C.CL_SUCCESS {
+		setErr(errRet, code)
+		return nil
+	}
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	p := &program{refs: 1, ctx: c, source: src, binary: true, binOptions: opts, status: C.CL_BUILD_NONE}
+	p.h = newHandleLocked(p)
+	if p.h == nil {
+		setErr(errRet, C.CL_OUT_OF_HOST_MEMORY)
+		return nil
+	}
+	c.deps++
+	setErr(errRet, C.CL_SUCCESS)
+	return p.h
 }
 
 //export svmrt_go_create_program
@@ -177,6 +264,9 @@ func svmrt_go_build_program(ph unsafe.Pointer, n C.cl_uint, list *unsafe.Pointer
 	if options != nil {
 		opts = C.GoString(options)
 	}
+	if p.binary {
+		opts = p.binOptions // see above
+	}
 	reg.mu.Lock()
 	if p.building || p.kernels > 0 {
 		// A build in progress (from another thread), or kernels attached
@@ -241,25 +331,45 @@ func svmrt_go_program_info(h unsafe.Pointer, name C.cl_program_info, size C.size
 			v = append(v, ptrs(d.h)...)
 		}
 	case C.CL_PROGRAM_SOURCE:
-		v = str(p.source)
+		if p.binary {
+			v = str("") // the spec's answer for a program made from a binary
+		} else {
+			v = str(p.source)
+		}
 	case C.CL_PROGRAM_IL:
 		v = nil // not made from IL
 	case C.CL_PROGRAM_BINARY_SIZES:
-		// No binaries are offered (see above): 0 bytes per device.
+		// One size per device: 0 until the program is built.
+		n := 0
+		if p.prog != nil {
+			n = len(p.binaryOf())
+		}
 		for range p.ctx.devices {
-			v = append(v, sizeT(0)...)
+			v = append(v, sizeT(uint64(n))...)
 		}
 	case C.CL_PROGRAM_BINARIES:
-		// One pointer per device, which the caller owns; with 0-byte
-		// binaries nothing is written through them.
-		v = make([]byte, 8*len(p.ctx.devices))
-		if out != nil && uint64(size) >= uint64(len(v)) {
-			if ret != nil {
-				*ret = C.size_t(len(v))
+		// One pointer per device, to memory of the caller's, CL_PROGRAM_BINARY_SIZES
+		// bytes long; a NULL entry is skipped.
+		want := 8 * len(p.ctx.devices)
+		if out != nil {
+			if uint64(size) < uint64(want) {
+				reg.mu.Unlock()
+				return C.CL_INVALID_VALUE
 			}
-			reg.mu.Unlock()
-			return C.CL_SUCCESS
+			if p.prog != nil {
+				b := p.binaryOf()
+				for _, dst := range unsafe.Slice((*unsafe.Pointer)(out), len(p.ctx.devices)) {
+					if dst != nil {
+						copy(unsafe.Slice((*byte)(dst), len(b)), b)
+					}
+				}
+			}
 		}
+		if ret != nil {
+			*ret = C.size_t(want)
+		}
+		reg.mu.Unlock()
+		return C.CL_SUCCESS
 	case C.CL_PROGRAM_NUM_KERNELS:
 		if p.prog == nil {
 			reg.mu.Unlock()
@@ -308,7 +418,7 @@ func svmrt_go_program_build_info(h, dh unsafe.Pointer, name C.cl_program_build_i
 	case C.CL_PROGRAM_BUILD_LOG:
 		v = str(p.log)
 	case C.CL_PROGRAM_BINARY_TYPE:
-		if p.prog != nil {
+		if p.prog != nil || p.binary {
 			v = u32(C.CL_PROGRAM_BINARY_TYPE_EXECUTABLE)
 		} else {
 			v = u32(C.CL_PROGRAM_BINARY_TYPE_NONE)

@@ -68,8 +68,14 @@ int main(void) {
 	const unsigned char *bin = (const unsigned char *)"x";
 	size_t blen = 1;
 	cl_int bst;
-	CHECK(clCreateProgramWithBinary(c, 1, &d, &blen, &bin, &bst, &err) == NULL && err == CL_INVALID_OPERATION,
-	      "err %d", err);
+	CHECK(clCreateProgramWithBinary(c, 1, &d, &blen, &bin, &bst, &err) == NULL && err == CL_INVALID_BINARY &&
+		      bst == CL_INVALID_BINARY,
+	      "err %d, status %d", err, bst);
+	blen = 0;
+	CHECK(clCreateProgramWithBinary(c, 1, &d, &blen, &bin, &bst, &err) == NULL && err == CL_INVALID_VALUE, "err %d",
+	      err);
+	CHECK(clCreateProgramWithBinary(c, 1, &fd, &blen, &bin, &bst, &err) == NULL && err == CL_INVALID_DEVICE, "err %d",
+	      err);
 	// A program that uses what the device lacks: a build failure that
 	// says what.
 	const char *img = "__kernel void k(read_only image2d_t i, __global float *o) { o[0] = 0; }\n";
