@@ -63,6 +63,10 @@ void svmrt_icd_call_context_destructor(void *fn, void *context, void *user_data)
 	((void(CL_CALLBACK *)(cl_context, void *))fn)((cl_context)context, user_data);
 }
 
+void svmrt_icd_call_context_notify(void *fn, const char *errinfo, void *user_data) {
+	((void(CL_CALLBACK *)(const char *, const void *, size_t, void *))fn)(errinfo, NULL, 0, user_data);
+}
+
 void svmrt_icd_call_program_notify(void *fn, void *program, void *user_data) {
 	((void(CL_CALLBACK *)(cl_program, void *))fn)((cl_program)program, user_data);
 }

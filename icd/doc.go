@@ -141,7 +141,14 @@
 // (commands are issued as they are enqueued), clFinish. Each queue runs its
 // commands in order on a worker goroutine; a command that fails on the
 // device — a kernel that touches an unmapped address — ends with status
-// CL_OUT_OF_RESOURCES and the process goes on.
+// CL_OUT_OF_RESOURCES, the context's notification callback gets the
+// runtime's message (the faulting address and why), and the process goes
+// on. Known problem (the runtime's, not the ICD's): a launch on a page that
+// the host writes while the kernel runs — malloc'd memory that shares a
+// page with the bookkeeping of allocations the host makes meanwhile — can
+// fail that way ("fault not resolved after 1000 rounds (the page keeps
+// moving away)") where fine-grained system SVM says it must work; data on
+// pages of its own (aligned_alloc(4096, ...), clSVMAlloc) is not affected.
 //
 // Events (event.go): every command's event (clGetEventInfo,
 // clWaitForEvents, clRetainEvent, clReleaseEvent, clSetEventCallback),

@@ -30,7 +30,7 @@ import (
 type command struct {
 	ev    *event
 	waits []*event
-	run   func() C.cl_int
+	run   func() error
 	host  bool
 }
 
@@ -58,7 +58,7 @@ const launchErr = C.CL_OUT_OF_RESOURCES
 
 // enqueue adds a command to q and starts the worker if it is idle. It gives
 // the event a handle when evOut is not nil.
-func (q *queue) enqueue(cmd C.cl_command_type, waits []*event, run func() C.cl_int, evOut *unsafe.Pointer) (*event, C.cl_int) {
+func (q *queue) enqueue(cmd C.cl_command_type, waits []*event, run func() error, evOut *unsafe.Pointer) (*event, C.cl_int) {
 	return q.enqueueCommand(&command{waits: waits, run: run}, cmd, evOut)
 }
 
@@ -128,15 +128,22 @@ func (q *queue) execute(c *command) {
 	}
 	e.stamp(2, q.dev.simClock())
 	e.setStatus(C.CL_RUNNING)
-	status := C.cl_int(C.CL_COMPLETE)
+	var err error
 	if c.run != nil {
-		status = c.run()
+		err = c.run()
 	}
 	e.stamp(3, q.dev.simClock())
 	if !c.host {
 		devRun.Unlock()
 	}
-	e.setStatus(status)
+	if err != nil {
+		// The context's notification callback is the channel the spec
+		// gives for what went wrong.
+		q.ctx.notifyError(err.Error())
+		e.setStatus(launchErr)
+		return
+	}
+	e.setStatus(C.CL_COMPLETE)
 }
 
 // finish waits for every command enqueued on q so far.
@@ -154,18 +161,14 @@ func (q *queue) finish() {
 // needs doing, since the worker ends when the queue is idle.
 func (q *queue) released() {}
 
-// wait runs a runtime command's event to its end and turns its error into
-// a command status.
+// waitDevice waits for a runtime command to end and returns its error.
 func waitDevice(ev interface {
 	Wait(gocontext.Context) error
-}, err error) C.cl_int {
+}, err error) error {
 	if err == nil {
 		err = ev.Wait(gocontext.Background())
 	}
-	if err != nil {
-		return launchErr
-	}
-	return C.CL_COMPLETE
+	return err
 }
 
 // queueAndWaits resolves the queue and the wait list of an enqueue call.

@@ -36,6 +36,7 @@ void *svmrt_icd_alloc(void);
 cl_int svmrt_icd_get_platform_ids(cl_uint num_entries, cl_platform_id *platforms, cl_uint *num_platforms);
 void *svmrt_icd_extension_address(const char *name);
 void svmrt_icd_call_context_destructor(void *fn, void *context, void *user_data);
+void svmrt_icd_call_context_notify(void *fn, const char *errinfo, void *user_data);
 void svmrt_icd_call_program_notify(void *fn, void *program, void *user_data);
 void svmrt_icd_call_event_callback(void *fn, void *event, cl_int status, void *user_data);
 void svmrt_icd_call_svm_free(void *fn, void *queue, cl_uint n, void *pointers, void *user_data);

@@ -68,6 +68,7 @@ func TestICD(t *testing.T) {
 	t.Run("kernels", func(t *testing.T) { testHost(t, lib, dir, "kernels") })
 	t.Run("svm", func(t *testing.T) { testSVM(t, lib, dir) })
 	t.Run("badinput", func(t *testing.T) { testHost(t, lib, dir, "badinput") })
+	t.Run("threads", func(t *testing.T) { testHost(t, lib, dir, "threads") })
 }
 
 // testSVM runs svm.c: saxpy on malloc memory and a malloc'd linked list

@@ -172,9 +172,9 @@ func svmrt_go_enqueue_kernel(qh, kh unsafe.Pointer, dims C.cl_uint, offset, glob
 	}
 	dev := q.dev.dev
 	kern := k.k
-	var run func() C.cl_int
+	var run func() error
 	if !empty {
-		run = func() C.cl_int {
+		run = func() error {
 			return waitDevice(dev.Launch(gocontext.Background(), kern, nd, args...))
 		}
 	}

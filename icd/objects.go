@@ -2,6 +2,7 @@ package icd
 
 /*
 #include "icd.h"
+#include <stdlib.h>
 */
 import "C"
 
@@ -206,8 +207,8 @@ type context struct {
 	deps    int
 	devices []*device
 	props   []C.cl_context_properties // as given, with the terminating 0; nil when NULL was given
-	// notify and userData: the error callback given at creation (called
-	// for no error yet: nothing can fail asynchronously in this increment).
+	// notify and userData: the error callback given at creation, called
+	// with the runtime's message when a command fails on the device.
 	notify, userData unsafe.Pointer
 	destructors      []callback // clSetContextDestructorCallback, called last first
 }
@@ -215,6 +216,17 @@ type context struct {
 type callback struct{ fn, userData unsafe.Pointer }
 
 func (*context) kind() Kind { return KindContext }
+
+// notifyError tells the application why a command failed, through the
+// context's notification callback (if it gave one).
+func (c *context) notifyError(msg string) {
+	if c.notify == nil {
+		return
+	}
+	cs := C.CString(msg)
+	defer C.free(unsafe.Pointer(cs))
+	C.svmrt_icd_call_context_notify(c.notify, cs, c.userData)
+}
 
 // queue is a cl_command_queue. It holds its context until it is deleted.
 type queue struct {

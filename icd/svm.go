@@ -139,7 +139,7 @@ func svmrt_go_enqueue_svm_free(qh unsafe.Pointer, np C.cl_uint, ps *unsafe.Point
 		copy(unsafe.Slice(arr, int(np)), unsafe.Slice(ps, int(np)))
 	}
 	qhandle := q.h
-	run := func() C.cl_int {
+	run := func() error {
 		if fn != nil {
 			C.svmrt_icd_call_svm_free(fn, qhandle, np, unsafe.Pointer(arr), userData)
 		} else {
@@ -148,7 +148,7 @@ func svmrt_go_enqueue_svm_free(qh unsafe.Pointer, np C.cl_uint, ps *unsafe.Point
 			}
 		}
 		C.free(unsafe.Pointer(arr))
-		return C.CL_COMPLETE
+		return nil
 	}
 	_, code = q.enqueueCommand(&command{waits: waits, run: run, host: true}, C.CL_COMMAND_SVM_FREE, evOut)
 	if code != C.CL_SUCCESS {
@@ -158,7 +158,7 @@ func svmrt_go_enqueue_svm_free(qh unsafe.Pointer, np C.cl_uint, ps *unsafe.Point
 }
 
 // enqueueBlocking queues run and, when blocking, waits for it.
-func enqueueBlocking(q *queue, cmd C.cl_command_type, waits []*event, run func() C.cl_int, blocking C.cl_bool, evOut *unsafe.Pointer) C.cl_int {
+func enqueueBlocking(q *queue, cmd C.cl_command_type, waits []*event, run func() error, blocking C.cl_bool, evOut *unsafe.Pointer) C.cl_int {
 	e, code := q.enqueue(cmd, waits, run, evOut)
 	if code != C.CL_SUCCESS || blocking == C.CL_FALSE {
 		return code
@@ -181,9 +181,9 @@ func svmrt_go_enqueue_svm_memcpy(qh unsafe.Pointer, blocking C.cl_bool, dst, src
 		return C.CL_MEM_COPY_OVERLAP
 	}
 	dev := q.dev.dev
-	var run func() C.cl_int
+	var run func() error
 	if size > 0 {
-		run = func() C.cl_int { return waitDevice(dev.Memcpy(gocontext.Background(), dst, src, sz)) }
+		run = func() error { return waitDevice(dev.Memcpy(gocontext.Background(), dst, src, sz)) }
 	}
 	return enqueueBlocking(q, C.CL_COMMAND_SVM_MEMCPY, waits, run, blocking, evOut)
 }
@@ -203,9 +203,9 @@ func svmrt_go_enqueue_svm_fill(qh, p, pattern unsafe.Pointer, psize, size C.size
 	}
 	pat := C.GoBytes(pattern, C.int(psize))
 	dev := q.dev.dev
-	var run func() C.cl_int
+	var run func() error
 	if size > 0 {
-		run = func() C.cl_int { return waitDevice(dev.Memfill(gocontext.Background(), p, pat, uintptr(size))) }
+		run = func() error { return waitDevice(dev.Memfill(gocontext.Background(), p, pat, uintptr(size))) }
 	}
 	_, code = q.enqueue(C.CL_COMMAND_SVM_MEMFILL, waits, run, evOut)
 	return code
@@ -229,7 +229,7 @@ func svmrt_go_enqueue_svm_map(qh unsafe.Pointer, blocking C.cl_bool, flags C.cl_
 	// brings device-resident pages home ahead of the host's accesses, so
 	// they take no fault.
 	dev := q.dev.dev
-	run := func() C.cl_int { return waitDevice(dev.Map(gocontext.Background(), p, uintptr(size))) }
+	run := func() error { return waitDevice(dev.Map(gocontext.Background(), p, uintptr(size))) }
 	return enqueueBlocking(q, C.CL_COMMAND_SVM_MAP, waits, run, blocking, evOut)
 }
 
@@ -287,13 +287,13 @@ func svmrt_go_enqueue_svm_migrate(qh unsafe.Pointer, np C.cl_uint, ps *unsafe.Po
 	}
 	toHost := flags&C.CL_MIGRATE_MEM_OBJECT_HOST != 0
 	dev := q.dev.dev
-	run := func() C.cl_int {
+	run := func() error {
 		for _, s := range spans {
-			if st := waitDevice(dev.MigrateMem(gocontext.Background(), s.p, s.n, toHost)); st != C.CL_COMPLETE {
-				return st
+			if err := waitDevice(dev.MigrateMem(gocontext.Background(), s.p, s.n, toHost)); err != nil {
+				return err
 			}
 		}
-		return C.CL_COMPLETE
+		return nil
 	}
 	_, code = q.enqueue(C.CL_COMMAND_SVM_MIGRATE_MEM, waits, run, evOut)
 	return code

@@ -25,6 +25,11 @@ static struct forged forge(void *real) {
 	return f;
 }
 
+static char note[1024];
+static void CL_CALLBACK notify(const char *errinfo, const void *private_info, size_t cb, void *user_data) {
+	snprintf(note, sizeof note, "%s", errinfo);
+}
+
 static cl_int seen_status = 1;
 static void CL_CALLBACK on_done(cl_event e, cl_int status, void *user_data) { seen_status = status; }
 
@@ -223,6 +228,23 @@ int main(void) {
 	CODE(clReleaseEvent(ev), CL_SUCCESS);
 	// A copy from the hole fails the same way.
 	CODE(clEnqueueSVMMemcpy(q, CL_TRUE, good, hole, 64, 0, NULL, NULL), CL_OUT_OF_RESOURCES);
+	// A context with a notification callback hears why.
+	cl_context cn = clCreateContext(NULL, 1, &d, notify, NULL, &err);
+	cl_command_queue qn = clCreateCommandQueueWithProperties(cn, d, NULL, &err);
+	cl_program pn = build(cn, d, src, NULL);
+	cl_kernel kn = clCreateKernel(pn, "store", &err);
+	CODE(clSetKernelArgSVMPointer(kn, 0, hole), CL_SUCCESS);
+	CODE(clSetKernelArg(kn, 1, sizeof v, &v), CL_SUCCESS);
+	CODE(clEnqueueNDRangeKernel(qn, kn, 1, NULL, &gs, NULL, 0, NULL, NULL), CL_SUCCESS);
+	CODE(clFinish(qn), CL_SUCCESS);
+	char want[64];
+	snprintf(want, sizeof want, "%p", hole);
+	CHECK(strstr(note, "device fault") != NULL && strstr(note, want) != NULL, "notification %s", note);
+	printf("notification of a faulting kernel: %s\n", note);
+	clReleaseKernel(kn);
+	clReleaseProgram(pn);
+	clReleaseCommandQueue(qn);
+	clReleaseContext(cn);
 	// The device still works.
 	memset(good, 0, 64 * sizeof(int));
 	v = 77;
