@@ -12,8 +12,9 @@ import (
 	"unsafe"
 )
 
-// The OpenCL calls this increment implements, as the C dispatch layer
-// (dispatch.c) calls them: handles are unsafe.Pointers the layer passes on
+// The platform, device, context and queue calls, as the C dispatch layer
+// (dispatch.c) calls them (programs, kernels, launches, events and SVM have
+// files of their own): handles are unsafe.Pointers the layer passes on
 // unread, and every one is looked up in the registry before it is used.
 
 //export svmrt_go_valid

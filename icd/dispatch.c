@@ -6,7 +6,8 @@
 // one up in its registry (svmrt_go_valid and the svmrt_go_* calls), so a
 // stale, foreign or wrong-kind handle gets the spec's error code.
 //
-// The calls this increment implements go to Go (package icd, api.go). The
+// The calls the library implements go to Go (package icd: api.go,
+// program.go, kernel.go, launch.go, enqueue.go, event.go, svm.go). The
 // others check what they can check — their handles, in argument order, and
 // the arguments whose misuse has a code of its own — and then return the
 // code the package doc lists for them; none returns success.
@@ -22,8 +23,8 @@
 #include <CL/cl_ext.h>
 #include "_cgo_export.h"
 
-// NOT_YET is what a call this increment does not implement returns once its
-// handles have been checked.
+// NOT_YET is what a call the library does not implement yet (buffers,
+// separate compilation) returns once its handles have been checked.
 #define NOT_YET CL_INVALID_OPERATION
 
 #define VALID(kind, h) svmrt_go_valid((kind), (void *)(h))

@@ -202,7 +202,9 @@
 //     clEnqueueUnmapMemObject, clEnqueueMigrateMemObjects; a kernel's
 //     buffer argument may only be NULL (clSetKernelArg with a cl_mem is
 //     CL_INVALID_MEM_OBJECT: use clSetKernelArgSVMPointer);
-//   - programs: clCompileProgram and clLinkProgram (separate compilation);
+//   - programs: clCompileProgram and clLinkProgram (separate compilation;
+//     CL_DEVICE_LINKER_AVAILABLE still says CL_TRUE with the toolchain
+//     installed, as a full-profile device must);
 //   - launches: a non-zero global work offset (clEnqueueNDRangeKernel's
 //     global_work_offset; the runtime's NDRange has no offset).
 //

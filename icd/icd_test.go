@@ -175,6 +175,8 @@ func testClinfo(t *testing.T, lib string) {
 	expect(t, ls, "Max compute units", "16")
 	expect(t, ls, "Max work group size", "1024")
 	expect(t, ls, "Local memory size", "65536 (64KiB)")
+	// clinfo builds a program and asks its kernel.
+	expect(t, ls, "Preferred work group size multiple (kernel)", "32")
 	expect(t, ls, "Image support", "No")
 	if v, _ := value(ls, "Device Version"); !strings.HasPrefix(v, "OpenCL 3.0 ") {
 		t.Errorf("Device Version %q, want OpenCL 3.0", v)
