@@ -30,6 +30,9 @@ static void CL_CALLBACK notify(const char *errinfo, const void *private_info, si
 	snprintf(note, sizeof note, "%s", errinfo);
 }
 
+static int destroyed;
+static void CL_CALLBACK on_destroy(cl_context c, void *user_data) { destroyed++; }
+
 static cl_int seen_status = 1;
 static void CL_CALLBACK on_done(cl_event e, cl_int status, void *user_data) { seen_status = status; }
 
@@ -263,6 +266,31 @@ int main(void) {
 	CHECK(clSVMAlloc((cl_context)q, CL_MEM_READ_WRITE, 64, 0) == NULL, "clSVMAlloc on a queue");
 	clSVMFree((cl_context)&fc, good); // ignored: a forged context
 	clSVMFree(c, good);               // ignored: not clSVMAlloc's
+
+	// ---- A context lives while its program, kernel and user event do ----
+	cl_context cl = clCreateContext(NULL, 1, &d, NULL, NULL, &err);
+	CODE(clSetContextDestructorCallback(cl, on_destroy, NULL), CL_SUCCESS);
+	cl_program lp = build(cl, d, src, NULL);
+	cl_kernel lk = clCreateKernel(lp, "store", &err);
+	cl_event lue = clCreateUserEvent(cl, &err);
+	CODE(clReleaseContext(cl), CL_SUCCESS);
+	CODE(clReleaseProgram(lp), CL_SUCCESS);
+	cl_context kc = NULL;
+	CODE(clGetKernelInfo(lk, CL_KERNEL_CONTEXT, sizeof kc, &kc, NULL), CL_SUCCESS);
+	CHECK(kc == cl, "kernel context");
+	cl_program kp = NULL;
+	CODE(clGetKernelInfo(lk, CL_KERNEL_PROGRAM, sizeof kp, &kp, NULL), CL_SUCCESS);
+	CHECK(kp == lp, "kernel program");
+	CODE(clGetProgramInfo(lp, CL_PROGRAM_REFERENCE_COUNT, sizeof u, &u, NULL), CL_SUCCESS); // held by its kernel
+	CHECK(u == 0, "program reference count %u", u);
+	CODE(clReleaseKernel(lk), CL_SUCCESS);
+	CODE(clGetProgramInfo(lp, CL_PROGRAM_REFERENCE_COUNT, sizeof u, &u, NULL), CL_INVALID_PROGRAM);
+	CHECK(destroyed == 0, "the context went while a user event held it");
+	CODE(clSetUserEventStatus(lue, CL_COMPLETE), CL_SUCCESS); // an event goes once released and complete
+	CHECK(destroyed == 0, "the context went while a user event held it");
+	CODE(clReleaseEvent(lue), CL_SUCCESS);
+	CHECK(destroyed == 1, "destructor called %d times", destroyed);
+	CODE(clGetContextInfo(cl, CL_CONTEXT_REFERENCE_COUNT, sizeof u, &u, NULL), CL_INVALID_CONTEXT);
 
 	// ---- Released objects ----
 	CODE(clReleaseKernel(chase), CL_SUCCESS);
