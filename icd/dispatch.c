@@ -494,8 +494,8 @@ static cl_int CL_API_CALL CompileProgram(cl_program p, cl_uint num_devices, cons
 					 const char *options, cl_uint num_input_headers,
 					 const cl_program *input_headers, const char **header_include_names,
 					 program_notify fn, void *user_data) {
-	NEED(SVMRT_PROGRAM, p, CL_INVALID_PROGRAM);
-	return NOT_YET;
+	return svmrt_go_compile_program(p, num_devices, (void **)device_list, (char *)options, num_input_headers,
+					(void **)input_headers, (char **)header_include_names, (void *)fn, user_data);
 }
 
 static cl_program CL_API_CALL LinkProgram(cl_context context, cl_uint num_devices, const cl_device_id *device_list,
@@ -510,7 +510,8 @@ static cl_program CL_API_CALL LinkProgram(cl_context context, cl_uint num_device
 		FAIL_E(CL_INVALID_VALUE);
 	for (cl_uint i = 0; i < num_input_programs; i++)
 		NEED_E(SVMRT_PROGRAM, input_programs[i], CL_INVALID_PROGRAM);
-	FAIL_E(NOT_YET);
+	return svmrt_go_link_program(context, num_devices, (void **)device_list, (char *)options, num_input_programs,
+				     (void **)input_programs, (void *)fn, user_data, errcode_ret);
 }
 
 static cl_int CL_API_CALL GetProgramInfo(cl_program p, cl_program_info param_name, size_t size, void *value,

@@ -121,7 +121,13 @@
 // bad options CL_INVALID_BUILD_OPTIONS, a missing clang-15
 // CL_COMPILER_NOT_AVAILABLE), clRetainProgram, clReleaseProgram (a program
 // goes when its kernels are gone too; it cannot be rebuilt while it has
-// kernels).
+// kernels). Separate compilation for one translation unit (compile.go):
+// clCompileProgram (embedded headers by their include names) builds the
+// unit as a whole program — a unit calling a function that another unit
+// defines fails to compile — and clLinkProgram links one compiled object
+// or library (-create-library makes a library); several inputs are
+// CL_LINK_PROGRAM_FAILURE with a log that says why (runtime.Build cannot
+// link separately compiled units).
 //
 // Kernels (kernel.go): clCreateKernel, clCreateKernelsInProgram,
 // clCloneKernel, clRetainKernel, clReleaseKernel, clGetKernelInfo
@@ -202,9 +208,7 @@
 //     clEnqueueUnmapMemObject, clEnqueueMigrateMemObjects; a kernel's
 //     buffer argument may only be NULL (clSetKernelArg with a cl_mem is
 //     CL_INVALID_MEM_OBJECT: use clSetKernelArgSVMPointer);
-//   - programs: clCompileProgram and clLinkProgram (separate compilation;
-//     CL_DEVICE_LINKER_AVAILABLE still says CL_TRUE with the toolchain
-//     installed, as a full-profile device must);
+//   - programs: linking several compiled units (see above);
 //   - launches: a non-zero global work offset (clEnqueueNDRangeKernel's
 //     global_work_offset; the runtime's NDRange has no offset).
 //

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	gocontext "context"
 	"errors"
+	"os"
 	"strings"
 	"unsafe"
 
@@ -21,7 +22,7 @@ import (
 // calling thread, and calls the notification callback before it returns
 // (which the spec allows): a build is a child process and usually a cache
 // hit, and a build in progress is then never observable. clCompileProgram
-// and clLinkProgram (separate compilation) are CL_INVALID_OPERATION.
+// and clLinkProgram handle one translation unit (compile.go).
 //
 // A program's binary (CL_PROGRAM_BINARIES, once built) is svmrt's own
 // format, not machine code: binaryMagic, the build options, a NUL, and the
@@ -43,6 +44,16 @@ type program struct {
 	// binary: made by clCreateProgramWithBinary, with binOptions.
 	binary     bool
 	binOptions string
+	// linked: made by clLinkProgram (compile.go), from one unit.
+	linked bool
+	// compiled: the build options of a successful clCompileProgram
+	// (with -I headers); headers: that compile's header directory.
+	compiled, headers string
+	// binType: CL_PROGRAM_BINARY_TYPE of a compiled object or library; 0
+	// for the others (executable when built, else none).
+	binType C.cl_program_binary_type
+	// built: the options the executable was built with (its binary's).
+	built string
 
 	// Set by a build (under reg.mu):
 	building bool
@@ -64,6 +75,9 @@ func (p *program) maybeDeleteLocked() *context {
 		return nil
 	}
 	delete(reg.objs, p.h)
+	if p.headers != "" {
+		os.RemoveAll(p.headers)
+	}
 	return detachLocked(p.ctx)
 }
 
@@ -77,7 +91,7 @@ const binaryMagic = "svmrt-opencl-c-binary-1\n"
 
 // binaryOf is p's binary. reg.mu must be held and p built.
 func (p *program) binaryOf() []byte {
-	b := []byte(binaryMagic + p.options)
+	b := []byte(binaryMagic + p.built)
 	b = append(b, 0)
 	return append(b, p.source...)
 }
@@ -268,9 +282,10 @@ func svmrt_go_build_program(ph unsafe.Pointer, n C.cl_uint, list *unsafe.Pointer
 		opts = p.binOptions // see above
 	}
 	reg.mu.Lock()
-	if p.building || p.kernels > 0 {
-		// A build in progress (from another thread), or kernels attached
-		// to the current executable.
+	if p.building || p.kernels > 0 || p.linked {
+		// A build in progress (from another thread), kernels attached
+		// to the current executable, or a program clLinkProgram made
+		// (not from source).
 		reg.mu.Unlock()
 		return C.CL_INVALID_OPERATION
 	}
@@ -283,6 +298,8 @@ func svmrt_go_build_program(ph unsafe.Pointer, n C.cl_uint, list *unsafe.Pointer
 	reg.mu.Lock()
 	p.building = false
 	p.options = opts
+	p.built = opts
+	p.compiled, p.binType = "", 0
 	code := C.cl_int(C.CL_SUCCESS)
 	if err != nil {
 		code = buildCode(err)
@@ -331,7 +348,7 @@ func svmrt_go_program_info(h unsafe.Pointer, name C.cl_program_info, size C.size
 			v = append(v, ptrs(d.h)...)
 		}
 	case C.CL_PROGRAM_SOURCE:
-		if p.binary {
+		if p.binary || p.linked {
 			v = str("") // the spec's answer for a program made from a binary
 		} else {
 			v = str(p.source)
@@ -418,9 +435,12 @@ func svmrt_go_program_build_info(h, dh unsafe.Pointer, name C.cl_program_build_i
 	case C.CL_PROGRAM_BUILD_LOG:
 		v = str(p.log)
 	case C.CL_PROGRAM_BINARY_TYPE:
-		if p.prog != nil || p.binary {
+		switch {
+		case p.prog != nil || p.binary:
 			v = u32(C.CL_PROGRAM_BINARY_TYPE_EXECUTABLE)
-		} else {
+		case p.binType != 0:
+			v = u32(uint32(p.binType))
+		default:
 			v = u32(C.CL_PROGRAM_BINARY_TYPE_NONE)
 		}
 	default:

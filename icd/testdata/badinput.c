@@ -72,6 +72,9 @@ int main(void) {
 	CODE(clReleaseProgram((cl_program)&fp), CL_INVALID_PROGRAM);
 	CODE(clCompileProgram((cl_program)&fp, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL), CL_INVALID_PROGRAM);
 	CHECK(clLinkProgram(c, 0, NULL, NULL, 1, &prog, NULL, NULL, &err) == NULL && err == CL_INVALID_OPERATION, "err %d",
+	      err); // an executable, not a compiled object
+	cl_program fpp = (cl_program)&fp;
+	CHECK(clLinkProgram(c, 0, NULL, NULL, 1, &fpp, NULL, NULL, &err) == NULL && err == CL_INVALID_PROGRAM, "err %d",
 	      err);
 	const unsigned char *bin = (const unsigned char *)"x";
 	size_t blen = 1;

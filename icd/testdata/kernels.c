@@ -129,7 +129,54 @@ int main(void) {
 	CODE(clBuildProgram(prog, 1, NULL, NULL, NULL, NULL), CL_INVALID_VALUE);
 	CODE(clBuildProgram(prog, 1, &d, NULL, NULL, (void *)1), CL_INVALID_VALUE);
 	CODE(clBuildProgram(prog, 0, NULL, NULL, NULL, NULL), CL_SUCCESS); // rebuild: no kernels exist
-	CODE(clCompileProgram(prog, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL), CL_INVALID_OPERATION);
+
+	// Separate compilation of one unit, with an embedded header.
+	const char *hdr = "#define SEVEN 7\nint seven(void) { return SEVEN; }\n";
+	const char *unit = "#include \"lib/seven.h\"\n__kernel void k7(__global int *o) { o[0] = seven() * K; }\n";
+	cl_program hp = clCreateProgramWithSource(c, 1, &hdr, NULL, &err);
+	cl_program up = clCreateProgramWithSource(c, 1, &unit, NULL, &err);
+	const char *hname = "lib/seven.h";
+	CODE(clCompileProgram(up, 0, NULL, "-D K=6", 1, &hp, NULL, NULL, NULL), CL_INVALID_VALUE);
+	CODE(clCompileProgram(up, 0, NULL, "-D K=6", 0, NULL, NULL, NULL, NULL), CL_COMPILE_PROGRAM_FAILURE); // no header
+	CODE(clCompileProgram(up, 0, NULL, "-frobnicate", 1, &hp, &hname, NULL, NULL), CL_INVALID_COMPILER_OPTIONS);
+	builds = 0;
+	CODE(clCompileProgram(up, 1, &d, "-D K=6", 1, &hp, &hname, on_build, NULL), CL_SUCCESS);
+	CHECK(builds == 1, "compile callback called %d times", builds);
+	CODE(clGetProgramBuildInfo(up, d, CL_PROGRAM_BINARY_TYPE, sizeof bt, &bt, NULL), CL_SUCCESS);
+	CHECK(bt == CL_PROGRAM_BINARY_TYPE_COMPILED_OBJECT, "binary type %u", (unsigned)bt);
+	CHECK(clCreateKernel(up, "k7", &err) == NULL && err == CL_INVALID_PROGRAM_EXECUTABLE, "err %d", err);
+	CHECK(clLinkProgram(c, 0, NULL, "-frobnicate", 1, &up, NULL, NULL, &err) == NULL && err == CL_INVALID_LINKER_OPTIONS,
+	      "err %d", err);
+	CHECK(clLinkProgram(c, 0, NULL, NULL, 1, &hp, NULL, NULL, &err) == NULL && err == CL_INVALID_OPERATION, "err %d",
+	      err); // not compiled
+	cl_program lib = clLinkProgram(c, 0, NULL, "-create-library", 1, &up, NULL, NULL, &err);
+	CODE(err, CL_SUCCESS);
+	CODE(clGetProgramBuildInfo(lib, d, CL_PROGRAM_BINARY_TYPE, sizeof bt, &bt, NULL), CL_SUCCESS);
+	CHECK(bt == CL_PROGRAM_BINARY_TYPE_LIBRARY, "binary type %u", (unsigned)bt);
+	cl_program exe = clLinkProgram(c, 1, &d, "-cl-fast-relaxed-math", 1, &lib, on_build, NULL, &err);
+	CODE(err, CL_SUCCESS);
+	CHECK(builds == 2, "link callback: %d calls", builds);
+	CODE(clGetProgramBuildInfo(exe, d, CL_PROGRAM_BINARY_TYPE, sizeof bt, &bt, NULL), CL_SUCCESS);
+	CHECK(bt == CL_PROGRAM_BINARY_TYPE_EXECUTABLE, "binary type %u", (unsigned)bt);
+	CODE(clBuildProgram(exe, 0, NULL, NULL, NULL, NULL), CL_INVALID_OPERATION); // not from source
+	cl_kernel k7 = clCreateKernel(exe, "k7", &err);
+	CODE(err, CL_SUCCESS);
+	int o7 = 0;
+	CODE(clSetKernelArgSVMPointer(k7, 0, &o7), CL_SUCCESS);
+	CODE(clEnqueueTask(q, k7, 0, NULL, NULL), CL_SUCCESS);
+	CODE(clFinish(q), CL_SUCCESS);
+	CHECK(o7 == 42, "a kernel of a linked program: %d", o7);
+	cl_program two[] = {up, up};
+	cl_program two_p = clLinkProgram(c, 0, NULL, NULL, 2, two, NULL, NULL, &err);
+	CHECK(two_p != NULL && err == CL_LINK_PROGRAM_FAILURE, "err %d", err);
+	CODE(clGetProgramBuildInfo(two_p, d, CL_PROGRAM_BUILD_LOG, sizeof buf, buf, NULL), CL_SUCCESS);
+	CHECK(strstr(buf, "one compiled program at a time") != NULL, "log %s", buf);
+	CODE(clReleaseProgram(two_p), CL_SUCCESS);
+	CODE(clReleaseKernel(k7), CL_SUCCESS);
+	CODE(clReleaseProgram(exe), CL_SUCCESS);
+	CODE(clReleaseProgram(lib), CL_SUCCESS);
+	CODE(clReleaseProgram(up), CL_SUCCESS);
+	CODE(clReleaseProgram(hp), CL_SUCCESS);
 
 	// A build error: CL_BUILD_PROGRAM_FAILURE, clang's log with file:line.
 	const char *bad = "__kernel void k(__global int *p) {\n\tp[0] = 1\n}\n";
