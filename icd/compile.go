@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/clc"
 	"github.com/svmrt/svmrt/kernels"
 	svmrt "github.com/svmrt/svmrt/runtime"
 )
@@ -24,8 +25,8 @@ import (
 // several compiled units. So:
 //
 //   - clCompileProgram builds the program's source as a whole program with
-//     its embedded headers (written under a directory of the program's own,
-//     given to clang with -I): it succeeds when the unit builds alone, and
+//     its embedded headers (written to a directory named by their contents,
+//     given to clang with -I: writeHeaders): it succeeds when the unit builds alone, and
 //     a unit that calls a function another unit defines fails to compile.
 //     The program becomes a compiled object (CL_PROGRAM_BINARY_TYPE_COMPILED_OBJECT),
 //     not an executable.
@@ -35,29 +36,62 @@ import (
 //     hit). Several inputs are a link failure (CL_LINK_PROGRAM_FAILURE)
 //     whose log says so.
 
-// writeHeaders writes a compile's embedded headers under a fresh directory
-// and returns it. Names are relative paths (as #include names them). The
-// directory goes when its program is deleted or compiled again; a program
-// linked from it (or loaded from such a program's binary) builds again
-// from runtime.Build's cache, whose key has the directory's name.
-func writeHeaders(names []string, srcs []string) (string, error) {
-	dir, err := os.MkdirTemp("", "svmrt-icd-headers-")
-	if err != nil {
-		return "", err
+// headersRoot is where embedded headers are kept: beside runtime.Build's
+// cache ($SVMRT_CACHE_DIR, else the user cache directory's svmrt), or in
+// the temporary directory when there is none.
+func headersRoot() string {
+	if d := os.Getenv("SVMRT_CACHE_DIR"); d != "" {
+		return filepath.Join(d, "icd-headers")
 	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "svmrt", "icd-headers")
+	}
+	return filepath.Join(os.TempDir(), "svmrt-icd-headers")
+}
+
+// writeHeaders writes a compile's embedded headers (names are relative
+// paths, as #include names them) into a directory named by their names and
+// contents, and returns it. The directory is the -I of the build, so the
+// build cache's key (which has the options, not the headers' contents)
+// still tells different headers apart, and the same headers compile from
+// the cache in the next process. Directories are written under a
+// temporary name and renamed into place, so concurrent processes share
+// them safely; they are kept, like the cache.
+func writeHeaders(names []string, srcs []string) (string, error) {
+	var parts []string
 	for i, n := range names {
 		clean := filepath.Clean(n)
 		if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
-			os.RemoveAll(dir)
 			return "", fmt.Errorf("header include name %q is not a relative path inside the include directory", n)
 		}
-		path := filepath.Join(dir, clean)
+		parts = append(parts, clean, srcs[i])
+	}
+	root := headersRoot()
+	dir := filepath.Join(root, clc.CacheKey(parts...)[:32])
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(root, "tmp-")
+	if err != nil {
+		return "", err
+	}
+	for i := 0; i < len(parts); i += 2 {
+		path := filepath.Join(tmp, parts[i])
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			os.RemoveAll(dir)
+			os.RemoveAll(tmp)
 			return "", err
 		}
-		if err := os.WriteFile(path, []byte(srcs[i]), 0o644); err != nil {
-			os.RemoveAll(dir)
+		if err := os.WriteFile(path, []byte(parts[i+1]), 0o644); err != nil {
+			os.RemoveAll(tmp)
+			return "", err
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp) // another process put the same headers there first
+		if _, serr := os.Stat(dir); serr != nil {
 			return "", err
 		}
 	}
@@ -122,9 +156,9 @@ func svmrt_go_compile_program(ph unsafe.Pointer, n C.cl_uint, list *unsafe.Point
 		opts = C.GoString(options)
 	}
 	var err error
-	var dir string
 	buildOpts := opts
 	if len(hnames) > 0 {
+		var dir string
 		if dir, err = writeHeaders(hnames, hsrcs); err == nil {
 			buildOpts = strings.TrimSpace(opts + " -I " + quoteOption(dir))
 		}
@@ -137,10 +171,6 @@ func svmrt_go_compile_program(ph unsafe.Pointer, n C.cl_uint, list *unsafe.Point
 	p.building = false
 	p.options = opts
 	p.prog = nil
-	if p.headers != "" {
-		os.RemoveAll(p.headers) // the headers of an earlier compile
-	}
-	p.headers = dir
 	code := C.cl_int(C.CL_SUCCESS)
 	if err != nil {
 		code = C.CL_COMPILE_PROGRAM_FAILURE

@@ -9,7 +9,6 @@ import (
 	"bytes"
 	gocontext "context"
 	"errors"
-	"os"
 	"strings"
 	"unsafe"
 
@@ -47,8 +46,8 @@ type program struct {
 	// linked: made by clLinkProgram (compile.go), from one unit.
 	linked bool
 	// compiled: the build options of a successful clCompileProgram
-	// (with -I headers); headers: that compile's header directory.
-	compiled, headers string
+	// (with the -I of its headers).
+	compiled string
 	// binType: CL_PROGRAM_BINARY_TYPE of a compiled object or library; 0
 	// for the others (executable when built, else none).
 	binType C.cl_program_binary_type
@@ -75,9 +74,6 @@ func (p *program) maybeDeleteLocked() *context {
 		return nil
 	}
 	delete(reg.objs, p.h)
-	if p.headers != "" {
-		os.RemoveAll(p.headers)
-	}
 	return detachLocked(p.ctx)
 }
 
