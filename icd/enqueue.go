@@ -15,7 +15,7 @@ import (
 // own, started with the first command and ended when the queue is idle. A
 // command waits for the events of its wait list (a failed one fails it
 // with CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST), then runs with the
-// device to itself (device.run): the device's runtime queue is shared by
+// device to itself (devRun): the device's runtime queue is shared by
 // every OpenCL queue, and holding it for one command at a time keeps each
 // command's profiling interval its own. A command that fails on the device
 // (a kernel's fault, a copy from an unmapped address) ends its event with

@@ -26,7 +26,7 @@ import (
 // Profiling times are the simulated GPU's clock (runtime's SimStats
 // SimulatedTime, nanoseconds), read when the command is queued, submitted,
 // starts and ends: the queue worker runs a device command with the device to
-// itself (device.run), so the clock's advance between start and end is that
+// itself (devRun), so the clock's advance between start and end is that
 // command's simulated time.
 
 var evMu sync.Mutex
