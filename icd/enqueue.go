@@ -67,15 +67,17 @@ func (q *queue) enqueue(cmd C.cl_command_type, waits []*event, run func() error,
 func (q *queue) enqueueCommand(c *command, cmd C.cl_command_type, evOut *unsafe.Pointer) (*event, C.cl_int) {
 	e := newEvent(q.ctx, q, cmd)
 	e.times[0] = q.dev.simClock()
+	reg.mu.Lock()
+	e.profiled = q.props&C.CL_QUEUE_PROFILING_ENABLE != 0 // clSetCommandQueueProperty may change it later
 	if evOut != nil {
-		reg.mu.Lock()
 		h := e.handleLocked()
-		reg.mu.Unlock()
 		if h == nil {
+			reg.mu.Unlock()
 			return nil, C.CL_OUT_OF_HOST_MEMORY
 		}
 		*evOut = h
 	}
+	reg.mu.Unlock()
 	c.ev = e
 	q.state.mu.Lock()
 	q.state.pending = append(q.state.pending, c)

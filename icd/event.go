@@ -38,6 +38,7 @@ type event struct {
 	q        *queue // nil for a user event
 	cmd      C.cl_command_type
 	user     bool
+	profiled bool // its queue had CL_QUEUE_PROFILING_ENABLE when it was enqueued
 	attached bool // the event holds ctx (a user event, or one with a handle)
 
 	// Under evMu:
@@ -299,7 +300,7 @@ func svmrt_go_event_profiling(h unsafe.Pointer, name C.cl_profiling_info, size C
 	if e == nil {
 		return C.CL_INVALID_EVENT
 	}
-	if e.user || e.q == nil || e.q.props&C.CL_QUEUE_PROFILING_ENABLE == 0 || e.getStatus() != C.CL_COMPLETE {
+	if !e.profiled || e.getStatus() != C.CL_COMPLETE {
 		return C.CL_PROFILING_INFO_NOT_AVAILABLE
 	}
 	evMu.Lock()

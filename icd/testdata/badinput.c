@@ -192,6 +192,12 @@ int main(void) {
 	cl_ulong t;
 	CODE(clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t, &t, NULL), CL_PROFILING_INFO_NOT_AVAILABLE);
 	CODE(clReleaseEvent(ev), CL_SUCCESS);
+	// Profiling turned on later counts for the commands enqueued after.
+	CODE(clSetCommandQueueProperty(np, CL_QUEUE_PROFILING_ENABLE, CL_TRUE, NULL), CL_SUCCESS);
+	CODE(clEnqueueNDRangeKernel(np, k, 1, NULL, &gs, NULL, 0, NULL, &ev), CL_SUCCESS);
+	CODE(clWaitForEvents(1, &ev), CL_SUCCESS);
+	CODE(clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t, &t, NULL), CL_SUCCESS);
+	CODE(clReleaseEvent(ev), CL_SUCCESS);
 	CODE(clReleaseCommandQueue(np), CL_SUCCESS);
 	CHECK(good[63] == 3, "good[63] = %d", good[63]);
 
