@@ -142,8 +142,9 @@
 // SVM_FINE_GRAIN_SYSTEM: accepted, nothing to do).
 //
 // Launches (launch.go, enqueue.go): clEnqueueNDRangeKernel (1 to 3
-// dimensions; a NULL local size is chosen by the ICD, or is the kernel's
-// reqd_work_group_size; uniform work-groups only), clEnqueueTask, clFlush
+// dimensions; a NULL local size is the kernel's reqd_work_group_size, else
+// its work_group_size_hint when that divides the range, else chosen by the
+// ICD; uniform work-groups only), clEnqueueTask, clFlush
 // (commands are issued as they are enqueued), clFinish. Each queue runs its
 // commands in order on a worker goroutine; a command that fails on the
 // device — a kernel that touches an unmapped address — ends with status

@@ -17,8 +17,9 @@ import (
 // Kernel launches: clEnqueueNDRangeKernel checks the range against what the
 // device executes (kernels.NDRange: 1 to 3 dimensions, uniform work-groups
 // of at most kernels.MaxWorkGroupSize items), snapshots the arguments, and
-// queues a runtime launch on the simulated GPU. A NULL local size is chosen
-// here (pickLocal). Global work offsets are not implemented: the runtime's
+// queues a runtime launch on the simulated GPU. A NULL local size is the
+// kernel's reqd_work_group_size, else its work_group_size_hint when that
+// divides the range, else chosen here (pickLocal). Global work offsets are not implemented: the runtime's
 // NDRange has none, so a non-zero offset is CL_INVALID_OPERATION.
 
 // pickLocal chooses a work-group for a global size when the caller gives
@@ -131,6 +132,18 @@ func svmrt_go_enqueue_kernel(qh, kh unsafe.Pointer, dims C.cl_uint, offset, glob
 			}
 		} else if !empty {
 			nd.Local = pickLocal(nd.Dims, nd.Global)
+			// The kernel's work_group_size_hint, when it fits the range.
+			if h := k.info.WorkGroupSizeHint; h != [3]int{} {
+				fits, total := true, 1
+				for d := 0; d < 3; d++ {
+					l := max(h[d], 1)
+					fits = fits && (d < nd.Dims || l == 1) && nd.Global[d]%l == 0
+					total *= l
+				}
+				if fits && total <= kernels.MaxWorkGroupSize {
+					nd.Local = [3]int{max(h[0], 1), max(h[1], 1), max(h[2], 1)}
+				}
+			}
 		}
 	} else if reqd != [3]int{} && reqd != [3]int{1, 1, 1} {
 		// clEnqueueTask is one work-group of one work-item.

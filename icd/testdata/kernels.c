@@ -24,6 +24,8 @@ static const char *src_part2 = "__kernel __attribute__((reqd_work_group_size(4, 
 			       "\tout[(z * h + y) * w + x] = (int)(x + 10 * y + 100 * z) + c + (int)in[0];\n"
 			       "}\n"
 			       "__kernel void one(__global int *out) { out[0] = 42; }\n"
+			       "__kernel __attribute__((work_group_size_hint(8, 1, 1)))\n"
+			       "void lsize(__global int *out) { out[get_global_id(0)] = get_local_size(0); }\n"
 			       "__kernel void spin(__global volatile int *flag, __global int *out) { out[0] = flag[0] + 1; }\n";
 
 static int builds, calls[8], ncalls;
@@ -78,9 +80,9 @@ int main(void) {
 	CODE(clGetProgramBuildInfo(prog, NULL, CL_PROGRAM_BUILD_STATUS, sizeof bs, &bs, NULL), CL_INVALID_DEVICE);
 	CODE(clGetProgramBuildInfo(prog, d, 0x7777, sizeof bs, &bs, NULL), CL_INVALID_VALUE);
 	CODE(clGetProgramInfo(prog, CL_PROGRAM_NUM_KERNELS, sizeof size, &size, NULL), CL_SUCCESS);
-	CHECK(size == 4, "%zu kernels", size);
+	CHECK(size == 5, "%zu kernels", size);
 	CODE(clGetProgramInfo(prog, CL_PROGRAM_KERNEL_NAMES, sizeof buf, buf, NULL), CL_SUCCESS);
-	CHECK(strcmp(buf, "fill;grid;one;spin") == 0, "kernel names %s", buf);
+	CHECK(strcmp(buf, "fill;grid;one;lsize;spin") == 0, "kernel names %s", buf);
 	CODE(clGetProgramInfo(prog, CL_PROGRAM_REFERENCE_COUNT, sizeof u, &u, NULL), CL_SUCCESS);
 	CHECK(u == 1, "reference count %u", u);
 	cl_context pc = NULL;
@@ -110,7 +112,7 @@ int main(void) {
 	CODE(clGetProgramBuildInfo(fromb, d, CL_PROGRAM_BUILD_OPTIONS, sizeof buf, buf, NULL), CL_SUCCESS);
 	CHECK(strcmp(buf, "-cl-std=CL2.0 -D UNUSED=1") == 0, "options of a program from a binary: %s", buf);
 	CODE(clGetProgramInfo(fromb, CL_PROGRAM_KERNEL_NAMES, sizeof buf, buf, NULL), CL_SUCCESS);
-	CHECK(strcmp(buf, "fill;grid;one;spin") == 0, "kernel names from a binary: %s", buf);
+	CHECK(strcmp(buf, "fill;grid;one;lsize;spin") == 0, "kernel names from a binary: %s", buf);
 	cl_kernel kb = clCreateKernel(fromb, "one", &err);
 	CODE(err, CL_SUCCESS);
 	int one_out = 0;
@@ -358,18 +360,34 @@ int main(void) {
 	CODE(clFinish(q), CL_SUCCESS);
 	CHECK(out[16 * 3 + 15] == 15 + 30 + 3 + 1000, "2-D: out = %d", out[16 * 3 + 15]);
 
+	// A NULL local size: the kernel's work_group_size_hint when it divides
+	// the range, else the ICD's choice.
+	cl_kernel lsize = clCreateKernel(prog, "lsize", &err);
+	CODE(err, CL_SUCCESS);
+	CODE(clGetKernelInfo(lsize, CL_KERNEL_ATTRIBUTES, sizeof buf, buf, NULL), CL_SUCCESS);
+	CHECK(strcmp(buf, "work_group_size_hint(8,1,1)") == 0, "attributes %s", buf);
+	CODE(clSetKernelArgSVMPointer(lsize, 0, out), CL_SUCCESS);
+	size_t g64 = 64, g12 = 12;
+	CODE(clEnqueueNDRangeKernel(q, lsize, 1, NULL, &g64, NULL, 0, NULL, NULL), CL_SUCCESS);
+	CODE(clFinish(q), CL_SUCCESS);
+	CHECK(out[0] == 8 && out[63] == 8, "local size from the hint: %d", out[0]);
+	CODE(clEnqueueNDRangeKernel(q, lsize, 1, NULL, &g12, NULL, 0, NULL, NULL), CL_SUCCESS);
+	CODE(clFinish(q), CL_SUCCESS);
+	CHECK(out[0] == 12 && out[11] == 12, "local size for 12 items: %d", out[0]);
+	CODE(clReleaseKernel(lsize), CL_SUCCESS);
+
 	// clCreateKernelsInProgram, clCloneKernel, clEnqueueTask.
-	cl_kernel ks[4];
+	cl_kernel ks[5];
 	CODE(clCreateKernelsInProgram(prog, 0, NULL, &u), CL_SUCCESS);
-	CHECK(u == 4, "%u kernels", u);
+	CHECK(u == 5, "%u kernels", u);
 	CODE(clCreateKernelsInProgram(prog, 2, ks, NULL), CL_INVALID_VALUE);
-	CODE(clCreateKernelsInProgram(prog, 4, ks, &u), CL_SUCCESS);
+	CODE(clCreateKernelsInProgram(prog, 5, ks, &u), CL_SUCCESS);
 	CODE(clGetKernelInfo(ks[2], CL_KERNEL_FUNCTION_NAME, sizeof buf, buf, NULL), CL_SUCCESS);
 	CHECK(strcmp(buf, "one") == 0, "third kernel %s", buf);
 	CODE(clSetKernelArgSVMPointer(ks[2], 0, out), CL_SUCCESS);
 	cl_kernel clone = clCloneKernel(ks[2], &err);
 	CODE(err, CL_SUCCESS);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		CODE(clReleaseKernel(ks[i]), CL_SUCCESS);
 	out[0] = 0;
 	CODE(clEnqueueTask(q, clone, 0, NULL, &ev), CL_SUCCESS); // the clone has the argument
