@@ -134,8 +134,9 @@
 // (ATTRIBUTES as the source wrote reqd_work_group_size,
 // work_group_size_hint and vec_type_hint), clGetKernelArgInfo (from
 // clang's argument metadata, always kept), clGetKernelWorkGroupInfo
-// (LOCAL_MEM_SIZE counts the __local arguments set, not __local variables
-// declared in the kernel; PRIVATE_MEM_SIZE is 0, not measured),
+// (LOCAL_MEM_SIZE is the __local arguments set plus the block of static
+// __local variables every group gets, which holds all of the program's
+// kernels' variables; PRIVATE_MEM_SIZE is 0, not measured),
 // clSetKernelArg (scalars, vectors and structs by value with their exact
 // size, __local sizes with a NULL value, a NULL buffer), clSetKernelArgSVMPointer
 // (any address of the process), clSetKernelExecInfo (SVM_PTRS and

@@ -388,8 +388,8 @@ func svmrt_go_kernel_arg_info(kh unsafe.Pointer, index C.cl_uint, name C.cl_kern
 	return writeInfo(v, size, out, ret)
 }
 
-// localBytes is the local memory the kernel's __local arguments set so far
-// take per work-group.
+// localBytesLocked is the local memory the kernel's __local arguments set
+// so far take per work-group. reg.mu must be held.
 func (k *kernel) localBytesLocked() uint64 {
 	var n uint64
 	for i, p := range k.k.Params {
@@ -423,6 +423,9 @@ func svmrt_go_kernel_work_group_info(kh, dh unsafe.Pointer, name C.cl_kernel_wor
 	}
 	local := k.localBytesLocked()
 	reg.mu.Unlock()
+	if name == C.CL_KERNEL_LOCAL_MEM_SIZE {
+		local += k.prog.staticLocal()
+	}
 	var v []byte
 	switch name {
 	case C.CL_KERNEL_WORK_GROUP_SIZE:
@@ -431,6 +434,8 @@ func svmrt_go_kernel_work_group_info(kh, dh unsafe.Pointer, name C.cl_kernel_wor
 		r := k.info.ReqdWorkGroupSize
 		v = sizes(uint64(r[0]), uint64(r[1]), uint64(r[2]))
 	case C.CL_KERNEL_LOCAL_MEM_SIZE:
+		// The __local arguments set so far and the program's static
+		// __local variables.
 		v = u64(local)
 	case C.CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE:
 		v = sizeT(uint64(d.sim.WarpSize()))

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/devrt"
 	"github.com/svmrt/svmrt/kernels"
 	svmrt "github.com/svmrt/svmrt/runtime"
 )
@@ -63,6 +64,30 @@ type program struct {
 }
 
 func (*program) kind() Kind { return KindProgram }
+
+// staticLocal is the per-group local memory of the built program's static
+// __local variables (declared in kernel bodies): the simulated GPU gives
+// every work-group one block holding all of the program's (devrt), so
+// this is what each kernel's groups get besides their __local arguments.
+// It is measured on the program's IR before the device build optimises it,
+// so a variable no kernel uses still counts. 0 when unknown.
+func (p *program) staticLocal() uint64 {
+	reg.mu.Lock()
+	built := p.prog
+	reg.mu.Unlock()
+	if built == nil {
+		return 0
+	}
+	ll, err := built.Module().LL(gocontext.Background()) // made once per module
+	if err != nil {
+		return 0
+	}
+	n, err := devrt.StaticLocalSize(ll)
+	if err != nil {
+		return 0
+	}
+	return uint64(n)
+}
 
 // maybeDeleteLocked deletes p when nothing holds it; it returns p's context
 // if that deleted the context too. reg.mu must be held.

@@ -26,6 +26,12 @@ static const char *src_part2 = "__kernel __attribute__((reqd_work_group_size(4, 
 			       "__kernel void one(__global int *out) { out[0] = 42; }\n"
 			       "__kernel __attribute__((work_group_size_hint(8, 1, 1)))\n"
 			       "void lsize(__global int *out) { out[get_global_id(0)] = get_local_size(0); }\n"
+			       "__kernel void statloc(__global int *out) {\n"
+			       "\t__local int tile[100];\n"
+			       "\ttile[get_local_id(0)] = 1;\n"
+			       "\tbarrier(CLK_LOCAL_MEM_FENCE);\n"
+			       "\tout[get_global_id(0)] = tile[0];\n"
+			       "}\n"
 			       "__kernel void spin(__global volatile int *flag, __global int *out) { out[0] = flag[0] + 1; }\n";
 
 static int builds, calls[8], ncalls;
@@ -80,9 +86,9 @@ int main(void) {
 	CODE(clGetProgramBuildInfo(prog, NULL, CL_PROGRAM_BUILD_STATUS, sizeof bs, &bs, NULL), CL_INVALID_DEVICE);
 	CODE(clGetProgramBuildInfo(prog, d, 0x7777, sizeof bs, &bs, NULL), CL_INVALID_VALUE);
 	CODE(clGetProgramInfo(prog, CL_PROGRAM_NUM_KERNELS, sizeof size, &size, NULL), CL_SUCCESS);
-	CHECK(size == 5, "%zu kernels", size);
+	CHECK(size == 6, "%zu kernels", size);
 	CODE(clGetProgramInfo(prog, CL_PROGRAM_KERNEL_NAMES, sizeof buf, buf, NULL), CL_SUCCESS);
-	CHECK(strcmp(buf, "fill;grid;one;lsize;spin") == 0, "kernel names %s", buf);
+	CHECK(strcmp(buf, "fill;grid;one;lsize;statloc;spin") == 0, "kernel names %s", buf);
 	CODE(clGetProgramInfo(prog, CL_PROGRAM_REFERENCE_COUNT, sizeof u, &u, NULL), CL_SUCCESS);
 	CHECK(u == 1, "reference count %u", u);
 	cl_context pc = NULL;
@@ -112,7 +118,7 @@ int main(void) {
 	CODE(clGetProgramBuildInfo(fromb, d, CL_PROGRAM_BUILD_OPTIONS, sizeof buf, buf, NULL), CL_SUCCESS);
 	CHECK(strcmp(buf, "-cl-std=CL2.0 -D UNUSED=1") == 0, "options of a program from a binary: %s", buf);
 	CODE(clGetProgramInfo(fromb, CL_PROGRAM_KERNEL_NAMES, sizeof buf, buf, NULL), CL_SUCCESS);
-	CHECK(strcmp(buf, "fill;grid;one;lsize;spin") == 0, "kernel names from a binary: %s", buf);
+	CHECK(strcmp(buf, "fill;grid;one;lsize;statloc;spin") == 0, "kernel names from a binary: %s", buf);
 	cl_kernel kb = clCreateKernel(fromb, "one", &err);
 	CODE(err, CL_SUCCESS);
 	int one_out = 0;
@@ -264,7 +270,10 @@ int main(void) {
 	CODE(clEnqueueNDRangeKernel(q, fill, 1, NULL, &gs, &ls, 0, NULL, NULL), CL_INVALID_KERNEL_ARGS); // tmp unset
 	CODE(clSetKernelArg(fill, 3, 64 * sizeof(int), NULL), CL_SUCCESS);
 	CODE(clGetKernelWorkGroupInfo(fill, d, CL_KERNEL_LOCAL_MEM_SIZE, sizeof lm, &lm, NULL), CL_SUCCESS);
-	CHECK(lm == 64 * sizeof(int), "local memory %" PRIu64, (uint64_t)lm);
+	// The __local argument, and the program's static __local variables:
+	// one block per group holds every kernel's (statloc's 400-byte tile),
+	// in whole 64-byte units.
+	CHECK(lm == 64 * sizeof(int) + 448, "local memory %" PRIu64, (uint64_t)lm);
 	cl_bool fgs = CL_TRUE;
 	CODE(clSetKernelExecInfo(fill, CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM, sizeof fgs, &fgs), CL_SUCCESS);
 	void *svm_ptrs[] = {out};
@@ -377,17 +386,17 @@ int main(void) {
 	CODE(clReleaseKernel(lsize), CL_SUCCESS);
 
 	// clCreateKernelsInProgram, clCloneKernel, clEnqueueTask.
-	cl_kernel ks[5];
+	cl_kernel ks[6];
 	CODE(clCreateKernelsInProgram(prog, 0, NULL, &u), CL_SUCCESS);
-	CHECK(u == 5, "%u kernels", u);
+	CHECK(u == 6, "%u kernels", u);
 	CODE(clCreateKernelsInProgram(prog, 2, ks, NULL), CL_INVALID_VALUE);
-	CODE(clCreateKernelsInProgram(prog, 5, ks, &u), CL_SUCCESS);
+	CODE(clCreateKernelsInProgram(prog, 6, ks, &u), CL_SUCCESS);
 	CODE(clGetKernelInfo(ks[2], CL_KERNEL_FUNCTION_NAME, sizeof buf, buf, NULL), CL_SUCCESS);
 	CHECK(strcmp(buf, "one") == 0, "third kernel %s", buf);
 	CODE(clSetKernelArgSVMPointer(ks[2], 0, out), CL_SUCCESS);
 	cl_kernel clone = clCloneKernel(ks[2], &err);
 	CODE(err, CL_SUCCESS);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		CODE(clReleaseKernel(ks[i]), CL_SUCCESS);
 	out[0] = 0;
 	CODE(clEnqueueTask(q, clone, 0, NULL, &ev), CL_SUCCESS); // the clone has the argument
