@@ -158,6 +158,10 @@ func svmrt_go_enqueue_kernel(qh, kh unsafe.Pointer, dims C.cl_uint, offset, glob
 	if code != C.CL_SUCCESS {
 		return code
 	}
+	var static uint64
+	if !empty {
+		static = k.prog.staticLocal() // takes reg.mu
+	}
 	reg.mu.Lock()
 	for _, s := range k.set {
 		if !s {
@@ -167,13 +171,13 @@ func svmrt_go_enqueue_kernel(qh, kh unsafe.Pointer, dims C.cl_uint, offset, glob
 	}
 	args := append([]any(nil), k.args...)
 	if !empty {
-		var local uint64
+		local := static
 		for i, p := range k.k.Params {
 			if p.Kind == kernels.LocalMem {
 				local += uint64(args[i].(int))
 			}
 		}
-		if local > simgpu.DefaultLocalMemory {
+		if local > simgpu.DefaultLocalMemory { // a group's local memory: its arguments and static variables
 			reg.mu.Unlock()
 			return C.CL_OUT_OF_RESOURCES
 		}

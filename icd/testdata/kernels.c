@@ -281,6 +281,13 @@ int main(void) {
 	CODE(clSetKernelExecInfo(fill, 0x7777, sizeof fgs, &fgs), CL_INVALID_VALUE);
 
 	// ---- Launches ----
+	// 64 KiB of __local argument and the static block exceed a group's
+	// local memory.
+	CODE(clSetKernelArg(fill, 3, 65536, NULL), CL_SUCCESS);
+	CODE(clSetKernelArg(fill, 3, 65537, NULL), CL_INVALID_ARG_SIZE);
+	ls = 64;
+	CODE(clEnqueueNDRangeKernel(q, fill, 1, NULL, &gs, &ls, 0, NULL, NULL), CL_OUT_OF_RESOURCES);
+	CODE(clSetKernelArg(fill, 3, 64 * sizeof(int), NULL), CL_SUCCESS);
 	ls = 48; // 256 is not a multiple of 48
 	CODE(clEnqueueNDRangeKernel(q, fill, 1, NULL, &gs, &ls, 0, NULL, NULL), CL_INVALID_WORK_GROUP_SIZE);
 	ls = 2048;
