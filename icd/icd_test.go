@@ -34,7 +34,10 @@ func env(lib string, extra ...string) []string {
 
 func run(t *testing.T, env []string, name string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// Host programs build several OpenCL C programs: with a cold build
+	// cache each is a clang run of seconds (kernels.c takes about a minute
+	// on two cores).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = env
