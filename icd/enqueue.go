@@ -25,8 +25,9 @@ import (
 // clFinish waits for the queue's last command.
 
 // command is one enqueued command: its event, its wait list, and what it
-// does (nil for markers and barriers). A host command (clEnqueueSVMFree's)
-// runs without the device: its callback may take as long as it likes.
+// does (nil for markers and barriers). A host command (clEnqueueSVMFree's,
+// or one with nothing to run) runs without the device: a free callback may
+// take as long as it likes.
 type command struct {
 	ev    *event
 	waits []*event
@@ -59,7 +60,9 @@ const launchErr = C.CL_OUT_OF_RESOURCES
 // enqueue adds a command to q and starts the worker if it is idle. It gives
 // the event a handle when evOut is not nil.
 func (q *queue) enqueue(cmd C.cl_command_type, waits []*event, run func() error, evOut *unsafe.Pointer) (*event, C.cl_int) {
-	return q.enqueueCommand(&command{waits: waits, run: run}, cmd, evOut)
+	// A command with nothing to run (a marker, a barrier, an empty range)
+	// needs no device.
+	return q.enqueueCommand(&command{waits: waits, run: run, host: run == nil}, cmd, evOut)
 }
 
 // enqueueCommand is enqueue for a command made by the caller (a host
