@@ -12,8 +12,9 @@ import (
 	"unsafe"
 )
 
-// The OpenCL calls this increment implements, as the C dispatch layer
-// (dispatch.c) calls them: handles are unsafe.Pointers the layer passes on
+// The platform, device, context and queue calls, as the C dispatch layer
+// (dispatch.c) calls them (programs, kernels, launches, events and SVM have
+// files of their own): handles are unsafe.Pointers the layer passes on
 // unread, and every one is looked up in the registry before it is used.
 
 //export svmrt_go_valid
@@ -364,7 +365,7 @@ func svmrt_go_create_queue(ch, dh unsafe.Pointer, props *C.cl_queue_properties, 
 		setErr(errRet, C.CL_OUT_OF_HOST_MEMORY)
 		return nil
 	}
-	c.queues++
+	c.deps++
 	setErr(errRet, C.CL_SUCCESS)
 	return q.h
 }
@@ -432,18 +433,6 @@ func svmrt_go_set_queue_property(h unsafe.Pointer, props C.cl_command_queue_prop
 		q.props |= props
 	} else {
 		q.props &^= props
-	}
-	return C.CL_SUCCESS
-}
-
-// svmrt_go_finish is clFlush and clFinish: every command of the queue has
-// been issued and has completed — trivially so in this increment, where no
-// command can be enqueued.
-//
-//export svmrt_go_finish
-func svmrt_go_finish(h unsafe.Pointer) C.cl_int {
-	if !valid(KindQueue, h) {
-		return C.CL_INVALID_COMMAND_QUEUE
 	}
 	return C.CL_SUCCESS
 }

@@ -6,7 +6,8 @@
 // one up in its registry (svmrt_go_valid and the svmrt_go_* calls), so a
 // stale, foreign or wrong-kind handle gets the spec's error code.
 //
-// The calls this increment implements go to Go (package icd, api.go). The
+// The calls the library implements go to Go (package icd: api.go,
+// program.go, kernel.go, launch.go, enqueue.go, event.go, svm.go). The
 // others check what they can check — their handles, in argument order, and
 // the arguments whose misuse has a code of its own — and then return the
 // code the package doc lists for them; none returns success.
@@ -22,8 +23,8 @@
 #include <CL/cl_ext.h>
 #include "_cgo_export.h"
 
-// NOT_YET is what a call this increment does not implement returns once its
-// handles have been checked.
+// NOT_YET is what a call the library does not implement yet (buffers,
+// separate compilation) returns once its handles have been checked.
 #define NOT_YET CL_INVALID_OPERATION
 
 #define VALID(kind, h) svmrt_go_valid((kind), (void *)(h))
@@ -61,6 +62,23 @@ void *svmrt_icd_alloc(void) {
 
 void svmrt_icd_call_context_destructor(void *fn, void *context, void *user_data) {
 	((void(CL_CALLBACK *)(cl_context, void *))fn)((cl_context)context, user_data);
+}
+
+void svmrt_icd_call_context_notify(void *fn, const char *errinfo, void *user_data) {
+	((void(CL_CALLBACK *)(const char *, const void *, size_t, void *))fn)(errinfo, NULL, 0, user_data);
+}
+
+void svmrt_icd_call_program_notify(void *fn, void *program, void *user_data) {
+	((void(CL_CALLBACK *)(cl_program, void *))fn)((cl_program)program, user_data);
+}
+
+void svmrt_icd_call_event_callback(void *fn, void *event, cl_int status, void *user_data) {
+	((void(CL_CALLBACK *)(cl_event, cl_int, void *))fn)((cl_event)event, status, user_data);
+}
+
+void svmrt_icd_call_svm_free(void *fn, void *queue, cl_uint n, void *pointers, void *user_data) {
+	((void(CL_CALLBACK *)(cl_command_queue, cl_uint, void *[], void *))fn)((cl_command_queue)queue, n,
+										(void **)pointers, user_data);
 }
 
 // An event wait list: its count and pointer agree, and every event is one.
@@ -273,7 +291,7 @@ static cl_int CL_API_CALL SetCommandQueueProperty(cl_command_queue q, cl_command
 	return svmrt_go_set_queue_property(q, properties, enable, old_properties);
 }
 
-static cl_int CL_API_CALL Flush(cl_command_queue q) { return svmrt_go_finish(q); }
+static cl_int CL_API_CALL Flush(cl_command_queue q) { return svmrt_go_flush(q); }
 static cl_int CL_API_CALL Finish(cl_command_queue q) { return svmrt_go_finish(q); }
 
 static cl_int CL_API_CALL SetDefaultDeviceCommandQueue(cl_context context, cl_device_id device,
@@ -390,15 +408,13 @@ static cl_int CL_API_CALL SetMemObjectDestructorCallback(cl_mem m, void(CL_CALLB
 	return NOT_YET;
 }
 
-// ---- Shared virtual memory (not yet) ---------------------------------------
+// ---- Shared virtual memory -------------------------------------------------
 
 static void *CL_API_CALL SVMAlloc(cl_context context, cl_svm_mem_flags flags, size_t size, unsigned int alignment) {
-	return NULL; // clSVMAlloc has no error code: NULL is its failure
+	return svmrt_go_svm_alloc(context, flags, size, alignment); // NULL is its only failure
 }
 
-static void CL_API_CALL SVMFree(cl_context context, void *svm_pointer) {
-	// clSVMAlloc has returned nothing this could free.
-}
+static void CL_API_CALL SVMFree(cl_context context, void *svm_pointer) { svmrt_go_svm_free(context, svm_pointer); }
 
 // ---- Samplers: no image support (CL_INVALID_OPERATION) ---------------------
 
@@ -423,19 +439,13 @@ static cl_int CL_API_CALL GetSamplerInfo(cl_sampler s, cl_sampler_info param_nam
 	return NOT_YET;
 }
 
-// ---- Programs (not yet) ----------------------------------------------------
+// ---- Programs --------------------------------------------------------------
 
 typedef void(CL_CALLBACK *program_notify)(cl_program, void *);
 
 static cl_program CL_API_CALL CreateProgramWithSource(cl_context context, cl_uint count, const char **strings,
 						      const size_t *lengths, cl_int *errcode_ret) {
-	NEED_E(SVMRT_CONTEXT, context, CL_INVALID_CONTEXT);
-	if (count == 0 || strings == NULL)
-		FAIL_E(CL_INVALID_VALUE);
-	for (cl_uint i = 0; i < count; i++)
-		if (strings[i] == NULL)
-			FAIL_E(CL_INVALID_VALUE);
-	FAIL_E(NOT_YET);
+	return svmrt_go_create_program(context, count, (char **)strings, (size_t *)lengths, errcode_ret);
 }
 
 static cl_program CL_API_CALL CreateProgramWithBinary(cl_context context, cl_uint num_devices,
@@ -449,7 +459,8 @@ static cl_program CL_API_CALL CreateProgramWithBinary(cl_context context, cl_uin
 		NEED_E(SVMRT_DEVICE, device_list[i], CL_INVALID_DEVICE);
 	if (lengths == NULL || binaries == NULL)
 		FAIL_E(CL_INVALID_VALUE);
-	FAIL_E(NOT_YET);
+	return svmrt_go_create_program_binary(context, num_devices, (void **)device_list, (size_t *)lengths,
+					      (unsigned char **)binaries, binary_status, errcode_ret);
 }
 
 static cl_program CL_API_CALL CreateProgramWithBuiltInKernels(cl_context context, cl_uint num_devices,
@@ -476,16 +487,15 @@ static cl_int CL_API_CALL ReleaseProgram(cl_program p) { return svmrt_go_release
 
 static cl_int CL_API_CALL BuildProgram(cl_program p, cl_uint num_devices, const cl_device_id *device_list,
 				       const char *options, program_notify fn, void *user_data) {
-	NEED(SVMRT_PROGRAM, p, CL_INVALID_PROGRAM);
-	return NOT_YET;
+	return svmrt_go_build_program(p, num_devices, (void **)device_list, (char *)options, (void *)fn, user_data);
 }
 
 static cl_int CL_API_CALL CompileProgram(cl_program p, cl_uint num_devices, const cl_device_id *device_list,
 					 const char *options, cl_uint num_input_headers,
 					 const cl_program *input_headers, const char **header_include_names,
 					 program_notify fn, void *user_data) {
-	NEED(SVMRT_PROGRAM, p, CL_INVALID_PROGRAM);
-	return NOT_YET;
+	return svmrt_go_compile_program(p, num_devices, (void **)device_list, (char *)options, num_input_headers,
+					(void **)input_headers, (char **)header_include_names, (void *)fn, user_data);
 }
 
 static cl_program CL_API_CALL LinkProgram(cl_context context, cl_uint num_devices, const cl_device_id *device_list,
@@ -500,86 +510,76 @@ static cl_program CL_API_CALL LinkProgram(cl_context context, cl_uint num_device
 		FAIL_E(CL_INVALID_VALUE);
 	for (cl_uint i = 0; i < num_input_programs; i++)
 		NEED_E(SVMRT_PROGRAM, input_programs[i], CL_INVALID_PROGRAM);
-	FAIL_E(NOT_YET);
+	return svmrt_go_link_program(context, num_devices, (void **)device_list, (char *)options, num_input_programs,
+				     (void **)input_programs, (void *)fn, user_data, errcode_ret);
 }
 
 static cl_int CL_API_CALL GetProgramInfo(cl_program p, cl_program_info param_name, size_t size, void *value,
 					 size_t *size_ret) {
-	NEED(SVMRT_PROGRAM, p, CL_INVALID_PROGRAM);
-	return NOT_YET;
+	return svmrt_go_program_info(p, param_name, size, value, size_ret);
 }
 
 static cl_int CL_API_CALL GetProgramBuildInfo(cl_program p, cl_device_id device, cl_program_build_info param_name,
 					      size_t size, void *value, size_t *size_ret) {
-	NEED(SVMRT_PROGRAM, p, CL_INVALID_PROGRAM);
-	return NOT_YET;
+	return svmrt_go_program_build_info(p, device, param_name, size, value, size_ret);
 }
 
 static cl_int CL_API_CALL SetProgramReleaseCallback(cl_program p, program_notify fn, void *user_data) {
 	NEED(SVMRT_PROGRAM, p, CL_INVALID_PROGRAM);
-	return NOT_YET;
+	// The spec's code when no device supports destructors of program-scope
+	// globals: OpenCL C has none.
+	return CL_INVALID_OPERATION;
 }
 
 static cl_int CL_API_CALL SetProgramSpecializationConstant(cl_program p, cl_uint spec_id, size_t spec_size,
 							   const void *spec_value) {
 	NEED(SVMRT_PROGRAM, p, CL_INVALID_PROGRAM);
-	return NOT_YET;
+	return CL_INVALID_PROGRAM; // not created from IL: no program is (clCreateProgramWithIL)
 }
 
-// ---- Kernels (not yet) -----------------------------------------------------
+// ---- Kernels ---------------------------------------------------------------
 
 static cl_kernel CL_API_CALL CreateKernel(cl_program p, const char *name, cl_int *errcode_ret) {
-	NEED_E(SVMRT_PROGRAM, p, CL_INVALID_PROGRAM);
-	FAIL_E(NOT_YET);
+	return svmrt_go_create_kernel(p, (char *)name, errcode_ret);
 }
 
 static cl_int CL_API_CALL CreateKernelsInProgram(cl_program p, cl_uint num_kernels, cl_kernel *kernels,
 						 cl_uint *num_kernels_ret) {
-	NEED(SVMRT_PROGRAM, p, CL_INVALID_PROGRAM);
-	return NOT_YET;
+	return svmrt_go_create_kernels(p, num_kernels, (void **)kernels, num_kernels_ret);
 }
 
-static cl_kernel CL_API_CALL CloneKernel(cl_kernel k, cl_int *errcode_ret) {
-	NEED_E(SVMRT_KERNEL, k, CL_INVALID_KERNEL);
-	FAIL_E(NOT_YET);
-}
+static cl_kernel CL_API_CALL CloneKernel(cl_kernel k, cl_int *errcode_ret) { return svmrt_go_clone_kernel(k, errcode_ret); }
 
 static cl_int CL_API_CALL RetainKernel(cl_kernel k) { return svmrt_go_retain(SVMRT_KERNEL, k); }
 static cl_int CL_API_CALL ReleaseKernel(cl_kernel k) { return svmrt_go_release(SVMRT_KERNEL, k); }
 
 static cl_int CL_API_CALL SetKernelArg(cl_kernel k, cl_uint index, size_t size, const void *value) {
-	NEED(SVMRT_KERNEL, k, CL_INVALID_KERNEL);
-	return NOT_YET;
+	return svmrt_go_set_kernel_arg(k, index, size, (void *)value, 0);
 }
 
 static cl_int CL_API_CALL SetKernelArgSVMPointer(cl_kernel k, cl_uint index, const void *value) {
-	NEED(SVMRT_KERNEL, k, CL_INVALID_KERNEL);
-	return NOT_YET;
+	return svmrt_go_set_kernel_arg(k, index, sizeof(void *), (void *)value, 1);
 }
 
 static cl_int CL_API_CALL SetKernelExecInfo(cl_kernel k, cl_kernel_exec_info param_name, size_t size,
 					    const void *value) {
-	NEED(SVMRT_KERNEL, k, CL_INVALID_KERNEL);
-	return NOT_YET;
+	return svmrt_go_set_kernel_exec_info(k, param_name, size, (void *)value);
 }
 
 static cl_int CL_API_CALL GetKernelInfo(cl_kernel k, cl_kernel_info param_name, size_t size, void *value,
 					size_t *size_ret) {
-	NEED(SVMRT_KERNEL, k, CL_INVALID_KERNEL);
-	return NOT_YET;
+	return svmrt_go_kernel_info(k, param_name, size, value, size_ret);
 }
 
 static cl_int CL_API_CALL GetKernelArgInfo(cl_kernel k, cl_uint index, cl_kernel_arg_info param_name, size_t size,
 					   void *value, size_t *size_ret) {
-	NEED(SVMRT_KERNEL, k, CL_INVALID_KERNEL);
-	return NOT_YET;
+	return svmrt_go_kernel_arg_info(k, index, param_name, size, value, size_ret);
 }
 
 static cl_int CL_API_CALL GetKernelWorkGroupInfo(cl_kernel k, cl_device_id device,
 						 cl_kernel_work_group_info param_name, size_t size, void *value,
 						 size_t *size_ret) {
-	NEED(SVMRT_KERNEL, k, CL_INVALID_KERNEL);
-	return NOT_YET;
+	return svmrt_go_kernel_work_group_info(k, device, param_name, size, value, size_ret);
 }
 
 static cl_int CL_API_CALL GetKernelSubGroupInfo(cl_kernel k, cl_device_id device,
@@ -589,51 +589,43 @@ static cl_int CL_API_CALL GetKernelSubGroupInfo(cl_kernel k, cl_device_id device
 	return CL_INVALID_OPERATION; // no sub-groups (CL_DEVICE_MAX_NUM_SUB_GROUPS is 0)
 }
 
-// ---- Events (not yet) ------------------------------------------------------
+// ---- Events ----------------------------------------------------------------
 
 static cl_int CL_API_CALL WaitForEvents(cl_uint num_events, const cl_event *event_list) {
-	if (num_events == 0 || event_list == NULL)
-		return CL_INVALID_VALUE;
-	for (cl_uint i = 0; i < num_events; i++)
-		NEED(SVMRT_EVENT, event_list[i], CL_INVALID_EVENT);
-	return NOT_YET;
+	return svmrt_go_wait_for_events(num_events, (void **)event_list);
 }
 
 static cl_int CL_API_CALL GetEventInfo(cl_event e, cl_event_info param_name, size_t size, void *value,
 				       size_t *size_ret) {
-	NEED(SVMRT_EVENT, e, CL_INVALID_EVENT);
-	return NOT_YET;
+	return svmrt_go_event_info(e, param_name, size, value, size_ret);
 }
 
 static cl_int CL_API_CALL GetEventProfilingInfo(cl_event e, cl_profiling_info param_name, size_t size,
 						void *value, size_t *size_ret) {
-	NEED(SVMRT_EVENT, e, CL_INVALID_EVENT);
-	return NOT_YET;
+	return svmrt_go_event_profiling(e, param_name, size, value, size_ret);
 }
 
 static cl_int CL_API_CALL RetainEvent(cl_event e) { return svmrt_go_retain(SVMRT_EVENT, e); }
 static cl_int CL_API_CALL ReleaseEvent(cl_event e) { return svmrt_go_release(SVMRT_EVENT, e); }
 
 static cl_event CL_API_CALL CreateUserEvent(cl_context context, cl_int *errcode_ret) {
-	NEED_E(SVMRT_CONTEXT, context, CL_INVALID_CONTEXT);
-	FAIL_E(NOT_YET);
+	return svmrt_go_create_user_event(context, errcode_ret);
 }
 
 static cl_int CL_API_CALL SetUserEventStatus(cl_event e, cl_int status) {
-	NEED(SVMRT_EVENT, e, CL_INVALID_EVENT);
-	return NOT_YET;
+	return svmrt_go_set_user_event_status(e, status);
 }
 
 static cl_int CL_API_CALL SetEventCallback(cl_event e, cl_int type, void(CL_CALLBACK *fn)(cl_event, cl_int, void *),
 					   void *user_data) {
-	NEED(SVMRT_EVENT, e, CL_INVALID_EVENT);
-	return NOT_YET;
+	return svmrt_go_set_event_callback(e, type, (void *)fn, user_data);
 }
 
-// ---- Enqueued commands (not yet) -------------------------------------------
+// ---- Enqueued commands -------------------------------------------------------
 //
-// Each checks its queue, then its memory objects or kernel (none can exist
-// yet), then its wait list.
+// Kernels, markers, barriers and SVM commands go to Go (enqueue.go, launch.go,
+// svm.go). The buffer and image commands check their queue, then their memory
+// objects (none can exist yet), then their wait list.
 
 #define NEED_Q(q) NEED(SVMRT_QUEUE, q, CL_INVALID_COMMAND_QUEUE)
 #define NEED_M(m) NEED(SVMRT_MEM, m, CL_INVALID_MEM_OBJECT)
@@ -805,18 +797,13 @@ static cl_int CL_API_CALL EnqueueNDRangeKernel(cl_command_queue q, cl_kernel k, 
 					       const size_t *global_offset, const size_t *global_size,
 					       const size_t *local_size, cl_uint n, const cl_event *wl,
 					       cl_event *ev) {
-	NEED_Q(q);
-	NEED(SVMRT_KERNEL, k, CL_INVALID_KERNEL);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_kernel(q, k, work_dim, (size_t *)global_offset, (size_t *)global_size,
+				       (size_t *)local_size, n, (void **)wl, (void **)ev, 0);
 }
 
 static cl_int CL_API_CALL EnqueueTask(cl_command_queue q, cl_kernel k, cl_uint n, const cl_event *wl,
 				      cl_event *ev) {
-	NEED_Q(q);
-	NEED(SVMRT_KERNEL, k, CL_INVALID_KERNEL);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_kernel(q, k, 1, NULL, NULL, NULL, n, (void **)wl, (void **)ev, 1);
 }
 
 static cl_int CL_API_CALL EnqueueNativeKernel(cl_command_queue q, void(CL_CALLBACK *user_func)(void *), void *args,
@@ -831,7 +818,7 @@ static cl_int CL_API_CALL EnqueueMarker(cl_command_queue q, cl_event *ev) {
 	NEED_Q(q);
 	if (ev == NULL)
 		return CL_INVALID_VALUE;
-	return NOT_YET;
+	return svmrt_go_marker(q, 0, NULL, (void **)ev, CL_COMMAND_MARKER);
 }
 
 static cl_int CL_API_CALL EnqueueWaitForEvents(cl_command_queue q, cl_uint num_events, const cl_event *event_list) {
@@ -840,26 +827,21 @@ static cl_int CL_API_CALL EnqueueWaitForEvents(cl_command_queue q, cl_uint num_e
 		return CL_INVALID_VALUE;
 	for (cl_uint i = 0; i < num_events; i++)
 		NEED(SVMRT_EVENT, event_list[i], CL_INVALID_EVENT);
-	return NOT_YET;
+	return svmrt_go_marker(q, num_events, (void **)event_list, NULL, CL_COMMAND_BARRIER);
 }
 
 static cl_int CL_API_CALL EnqueueBarrier(cl_command_queue q) {
-	NEED_Q(q);
-	return NOT_YET;
+	return svmrt_go_marker(q, 0, NULL, NULL, CL_COMMAND_BARRIER);
 }
 
 static cl_int CL_API_CALL EnqueueMarkerWithWaitList(cl_command_queue q, cl_uint n, const cl_event *wl,
 						    cl_event *ev) {
-	NEED_Q(q);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_marker(q, n, (void **)wl, (void **)ev, CL_COMMAND_MARKER);
 }
 
 static cl_int CL_API_CALL EnqueueBarrierWithWaitList(cl_command_queue q, cl_uint n, const cl_event *wl,
 						     cl_event *ev) {
-	NEED_Q(q);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_marker(q, n, (void **)wl, (void **)ev, CL_COMMAND_BARRIER);
 }
 
 typedef void(CL_CALLBACK *svm_free_fn)(cl_command_queue, cl_uint, void *[], void *);
@@ -867,51 +849,37 @@ typedef void(CL_CALLBACK *svm_free_fn)(cl_command_queue, cl_uint, void *[], void
 static cl_int CL_API_CALL EnqueueSVMFree(cl_command_queue q, cl_uint num_svm_pointers, void *svm_pointers[],
 					 svm_free_fn fn, void *user_data, cl_uint n, const cl_event *wl,
 					 cl_event *ev) {
-	NEED_Q(q);
-	if ((num_svm_pointers == 0) != (svm_pointers == NULL))
-		return CL_INVALID_VALUE;
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_svm_free(q, num_svm_pointers, svm_pointers, (void *)fn, user_data, n, (void **)wl,
+					 (void **)ev);
 }
 
 static cl_int CL_API_CALL EnqueueSVMMemcpy(cl_command_queue q, cl_bool blocking, void *dst, const void *src,
 					   size_t size, cl_uint n, const cl_event *wl, cl_event *ev) {
-	NEED_Q(q);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_svm_memcpy(q, blocking, dst, (void *)src, size, n, (void **)wl, (void **)ev);
 }
 
 static cl_int CL_API_CALL EnqueueSVMMemFill(cl_command_queue q, void *svm_ptr, const void *pattern,
 					    size_t pattern_size, size_t size, cl_uint n, const cl_event *wl,
 					    cl_event *ev) {
-	NEED_Q(q);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_svm_fill(q, svm_ptr, (void *)pattern, pattern_size, size, n, (void **)wl, (void **)ev);
 }
 
 static cl_int CL_API_CALL EnqueueSVMMap(cl_command_queue q, cl_bool blocking, cl_map_flags flags, void *svm_ptr,
 					size_t size, cl_uint n, const cl_event *wl, cl_event *ev) {
-	NEED_Q(q);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_svm_map(q, blocking, flags, svm_ptr, size, n, (void **)wl, (void **)ev);
 }
 
 static cl_int CL_API_CALL EnqueueSVMUnmap(cl_command_queue q, void *svm_ptr, cl_uint n, const cl_event *wl,
 					  cl_event *ev) {
-	NEED_Q(q);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_svm_unmap(q, svm_ptr, n, (void **)wl, (void **)ev);
 }
 
 static cl_int CL_API_CALL EnqueueSVMMigrateMem(cl_command_queue q, cl_uint num_svm_pointers,
 					       const void **svm_pointers, const size_t *sizes,
 					       cl_mem_migration_flags flags, cl_uint n, const cl_event *wl,
 					       cl_event *ev) {
-	NEED_Q(q);
-	if (num_svm_pointers == 0 || svm_pointers == NULL)
-		return CL_INVALID_VALUE;
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_svm_migrate(q, num_svm_pointers, (void **)svm_pointers, (size_t *)sizes, flags, n,
+					    (void **)wl, (void **)ev);
 }
 
 // ---- Sharing with other APIs: none ------------------------------------------

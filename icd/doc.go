@@ -95,63 +95,124 @@
 //
 // # What works now
 //
-// clGetPlatformIDs, clGetPlatformInfo, clGetDeviceIDs, clGetDeviceInfo,
-// clRetainDevice and clReleaseDevice (a root device: no count),
-// clCreateContext, clCreateContextFromType, clRetainContext,
-// clReleaseContext, clGetContextInfo, clSetContextDestructorCallback,
-// clCreateCommandQueue, clCreateCommandQueueWithProperties,
-// clRetainCommandQueue, clReleaseCommandQueue, clGetCommandQueueInfo,
-// clSetCommandQueueProperty, clFlush and clFinish (complete at once: no
-// command can be enqueued yet), clUnloadCompiler and
-// clUnloadPlatformCompiler (hints). A context lives until it is released
-// and its queues are gone; its destructor callbacks then run, last
-// registered first. Context properties: CL_CONTEXT_PLATFORM and
+// Platform, device, context and command-queue calls: clGetPlatformIDs,
+// clGetPlatformInfo, clGetDeviceIDs, clGetDeviceInfo, clRetainDevice and
+// clReleaseDevice (a root device: no count), clCreateContext,
+// clCreateContextFromType, clRetainContext, clReleaseContext,
+// clGetContextInfo, clSetContextDestructorCallback, clCreateCommandQueue,
+// clCreateCommandQueueWithProperties, clRetainCommandQueue,
+// clReleaseCommandQueue, clGetCommandQueueInfo, clSetCommandQueueProperty,
+// clUnloadCompiler and clUnloadPlatformCompiler (hints). A context lives
+// until it is released and the objects that hold it (queues, programs,
+// events the application holds) are gone; its destructor callbacks then
+// run, last registered first. Context properties: CL_CONTEXT_PLATFORM and
 // CL_CONTEXT_INTEROP_USER_SYNC (others, including the GL and EGL ones, are
 // CL_INVALID_PROPERTY).
+//
+// Programs (program.go): clCreateProgramWithSource (strings with lengths, a
+// NULL lengths array or a 0 length meaning NUL-terminated), clBuildProgram
+// (the options string goes to runtime.Build; device lists checked; the
+// callback is called before it returns: builds are synchronous),
+// clCreateProgramWithBinary and clGetProgramInfo's BINARIES (svmrt's own
+// format: the options and the source, rebuilt from runtime.Build's disk
+// cache; a binary from elsewhere is CL_INVALID_BINARY),
+// clGetProgramInfo, clGetProgramBuildInfo (BUILD_LOG is clang's log with
+// file:line:col diagnostics; a failed build is CL_BUILD_PROGRAM_FAILURE,
+// bad options CL_INVALID_BUILD_OPTIONS, a missing clang-15
+// CL_COMPILER_NOT_AVAILABLE), clRetainProgram, clReleaseProgram (a program
+// goes when its kernels are gone too; it cannot be rebuilt while it has
+// kernels). Separate compilation for one translation unit (compile.go):
+// clCompileProgram (embedded headers by their include names) builds the
+// unit as a whole program — a unit calling a function that another unit
+// defines fails to compile — and clLinkProgram links one compiled object
+// or library (-create-library makes a library); several inputs are
+// CL_LINK_PROGRAM_FAILURE with a log that says why (runtime.Build cannot
+// link separately compiled units).
+//
+// Kernels (kernel.go): clCreateKernel, clCreateKernelsInProgram,
+// clCloneKernel, clRetainKernel, clReleaseKernel, clGetKernelInfo
+// (ATTRIBUTES as the source wrote reqd_work_group_size,
+// work_group_size_hint and vec_type_hint), clGetKernelArgInfo (from
+// clang's argument metadata, always kept), clGetKernelWorkGroupInfo
+// (LOCAL_MEM_SIZE is the __local arguments set plus the block of static
+// __local variables every group gets, which holds all of the program's
+// kernels' variables; PRIVATE_MEM_SIZE is 0, not measured),
+// clSetKernelArg (scalars, vectors and structs by value with their exact
+// size, __local sizes with a NULL value, a NULL buffer), clSetKernelArgSVMPointer
+// (any address of the process), clSetKernelExecInfo (SVM_PTRS and
+// SVM_FINE_GRAIN_SYSTEM: accepted, nothing to do).
+//
+// Launches (launch.go, enqueue.go): clEnqueueNDRangeKernel (1 to 3
+// dimensions; a NULL local size is the kernel's reqd_work_group_size, else
+// its work_group_size_hint when that divides the range, else chosen by the
+// ICD; uniform work-groups only), clEnqueueTask, clFlush
+// (commands are issued as they are enqueued), clFinish. Each queue runs its
+// commands in order on a worker goroutine; a command that fails on the
+// device — a kernel that touches an unmapped address — ends with status
+// CL_OUT_OF_RESOURCES, the context's notification callback gets the
+// runtime's message (the faulting address and why), and the process goes
+// on. Known problem (the runtime's, not the ICD's): a launch on a page that
+// the host writes while the kernel runs — malloc'd memory that shares a
+// page with the bookkeeping of allocations the host makes meanwhile — can
+// fail that way ("fault not resolved after 1000 rounds (the page keeps
+// moving away)") where fine-grained system SVM says it must work; data on
+// pages of its own (aligned_alloc(4096, ...), clSVMAlloc) is not affected.
+//
+// Events (event.go): every command's event (clGetEventInfo,
+// clWaitForEvents, clRetainEvent, clReleaseEvent, clSetEventCallback),
+// user events (clCreateUserEvent, clSetUserEventStatus: a negative status
+// fails the commands waiting for it with
+// CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST), clEnqueueMarker,
+// clEnqueueBarrier, clEnqueueWaitForEvents, clEnqueueMarkerWithWaitList,
+// clEnqueueBarrierWithWaitList. clGetEventProfilingInfo counts the
+// simulated GPU's clock (runtime SimStats SimulatedTime, ns) on queues
+// with CL_QUEUE_PROFILING_ENABLE: QUEUED is read when the command is
+// enqueued, SUBMIT and START when it starts, END (and COMPLETE) when it
+// ends; a command runs with the device to itself, so END-START is its own
+// simulated time.
+//
+// SVM (svm.go): clSVMAlloc (a private anonymous mapping: page-aligned,
+// flags and alignment checked, NULL on bad arguments), clSVMFree,
+// clEnqueueSVMFree (the callback, or clSVMFree), clEnqueueSVMMemcpy
+// (CL_MEM_COPY_OVERLAP), clEnqueueSVMMemFill (patterns of 1 to 128 bytes,
+// powers of two), clEnqueueSVMMap (brings device-resident pages home),
+// clEnqueueSVMUnmap (orders with the queue: nothing to write back),
+// clEnqueueSVMMigrateMem (runtime's MigrateMem, to the device or, with
+// CL_MIGRATE_MEM_OBJECT_HOST, home; a size of 0 is the whole clSVMAlloc
+// allocation). Every pointer of the process may be used, malloc's included.
 //
 // Calls that are correct as they are, because the device lacks the feature:
 // image, sampler and pipe creation (CL_INVALID_OPERATION),
 // clGetSupportedImageFormats (no formats), clCreateProgramWithIL
-// (CL_INVALID_OPERATION: no IL), clCreateProgramWithBuiltInKernels
-// (CL_INVALID_VALUE), clCreateSubDevices (CL_INVALID_VALUE),
-// clEnqueueNativeKernel, clGetHostTimer, clGetDeviceAndHostTimer,
-// clSetDefaultDeviceCommandQueue (CL_INVALID_OPERATION), the GL sharing
-// calls (CL_INVALID_CONTEXT: no context is created from a GL context;
-// clGetGLContextInfoKHR CL_INVALID_GL_SHAREGROUP_REFERENCE_KHR), the EGL
-// and cl_ext_device_fission calls (CL_INVALID_OPERATION). The Direct3D and
-// DX9 entries are Windows-only and stay NULL in the table.
+// (CL_INVALID_OPERATION: no IL), clSetProgramSpecializationConstant
+// (CL_INVALID_PROGRAM: no program comes from IL), clSetProgramReleaseCallback
+// (CL_INVALID_OPERATION: no program-scope destructors),
+// clCreateProgramWithBuiltInKernels (CL_INVALID_VALUE), clCreateSubDevices
+// (CL_INVALID_VALUE), clGetKernelSubGroupInfo (CL_INVALID_OPERATION: no
+// sub-groups), clEnqueueNativeKernel, clGetHostTimer,
+// clGetDeviceAndHostTimer, clSetDefaultDeviceCommandQueue
+// (CL_INVALID_OPERATION), the GL sharing calls (CL_INVALID_CONTEXT: no
+// context is created from a GL context; clGetGLContextInfoKHR
+// CL_INVALID_GL_SHAREGROUP_REFERENCE_KHR), the EGL and
+// cl_ext_device_fission calls (CL_INVALID_OPERATION). The Direct3D and DX9
+// entries are Windows-only and stay NULL in the table.
 //
 // # Not implemented yet
 //
-// These check their handles first — the queue, the context, and objects of
-// kinds that cannot exist yet (memory objects, programs, kernels, events),
-// which are therefore always CL_INVALID_MEM_OBJECT, CL_INVALID_PROGRAM,
-// CL_INVALID_KERNEL or CL_INVALID_EVENT — and their wait lists
-// (CL_INVALID_EVENT_WAIT_LIST), then return CL_INVALID_OPERATION:
+// These check their handles first — the queue, the context, and memory
+// objects, which cannot exist yet and are therefore always
+// CL_INVALID_MEM_OBJECT — and their wait lists (CL_INVALID_EVENT_WAIT_LIST),
+// then return CL_INVALID_OPERATION:
 //
 //   - buffers: clCreateBuffer, clCreateBufferWithProperties,
 //     clCreateSubBuffer, clGetMemObjectInfo, clSetMemObjectDestructorCallback
 //     and every clEnqueue*Buffer*, clEnqueueMapBuffer,
-//     clEnqueueUnmapMemObject, clEnqueueMigrateMemObjects;
-//   - SVM: clSVMAlloc returns NULL (its only failure) and clSVMFree has
-//     nothing to free; clEnqueueSVMFree, clEnqueueSVMMemcpy,
-//     clEnqueueSVMMemFill, clEnqueueSVMMap, clEnqueueSVMUnmap,
-//     clEnqueueSVMMigrateMem;
-//   - programs: clCreateProgramWithSource, clCreateProgramWithBinary,
-//     clBuildProgram, clCompileProgram, clLinkProgram, clGetProgramInfo,
-//     clGetProgramBuildInfo, clSetProgramReleaseCallback,
-//     clSetProgramSpecializationConstant;
-//   - kernels: clCreateKernel, clCreateKernelsInProgram, clCloneKernel,
-//     clSetKernelArg, clSetKernelArgSVMPointer, clSetKernelExecInfo,
-//     clGetKernelInfo, clGetKernelArgInfo, clGetKernelWorkGroupInfo,
-//     clGetKernelSubGroupInfo; clEnqueueNDRangeKernel, clEnqueueTask;
-//   - events: clCreateUserEvent, clSetUserEventStatus, clWaitForEvents,
-//     clGetEventInfo, clGetEventProfilingInfo, clSetEventCallback,
-//     clEnqueueMarker, clEnqueueBarrier, clEnqueueWaitForEvents,
-//     clEnqueueMarkerWithWaitList, clEnqueueBarrierWithWaitList.
+//     clEnqueueUnmapMemObject, clEnqueueMigrateMemObjects; a kernel's
+//     buffer argument may only be NULL (clSetKernelArg with a cl_mem is
+//     CL_INVALID_MEM_OBJECT: use clSetKernelArgSVMPointer);
+//   - programs: linking several compiled units (see above);
+//   - launches: a non-zero global work offset (clEnqueueNDRangeKernel's
+//     global_work_offset; the runtime's NDRange has no offset).
 //
-// Later increments add programs (the OpenCL C the simulated GPU compiles),
-// kernels and their launches on the runtime's in-order queue, SVM
-// allocation and commands (any host pointer is already valid on the device),
-// events with profiling from the simulated clock, and buffers.
+// A later increment adds buffers.
 package icd

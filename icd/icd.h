@@ -12,8 +12,8 @@
 #define CL_USE_DEPRECATED_OPENCL_2_2_APIS
 #include <CL/cl_icd.h>
 
-// Kinds of objects, as the Go registry files them. Handles of kinds this
-// increment cannot create (memory objects, programs, ...) are never valid.
+// Kinds of objects, as the Go registry files them. Handles of kinds the
+// library cannot create yet (memory objects, samplers) are never valid.
 enum {
 	SVMRT_PLATFORM = 1,
 	SVMRT_DEVICE,
@@ -36,5 +36,9 @@ void *svmrt_icd_alloc(void);
 cl_int svmrt_icd_get_platform_ids(cl_uint num_entries, cl_platform_id *platforms, cl_uint *num_platforms);
 void *svmrt_icd_extension_address(const char *name);
 void svmrt_icd_call_context_destructor(void *fn, void *context, void *user_data);
+void svmrt_icd_call_context_notify(void *fn, const char *errinfo, void *user_data);
+void svmrt_icd_call_program_notify(void *fn, void *program, void *user_data);
+void svmrt_icd_call_event_callback(void *fn, void *event, cl_int status, void *user_data);
+void svmrt_icd_call_svm_free(void *fn, void *queue, cl_uint n, void *pointers, void *user_data);
 
 #endif

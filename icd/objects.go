@@ -2,6 +2,7 @@ package icd
 
 /*
 #include "icd.h"
+#include <stdlib.h>
 */
 import "C"
 
@@ -96,6 +97,9 @@ func lookupLocked(k Kind, h unsafe.Pointer) object {
 func valid(k Kind, h unsafe.Pointer) bool {
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
+	if k == KindEvent {
+		return eventOfLocked(h) != nil // released events wait in the registry for their command
+	}
 	return lookupLocked(k, h) != nil
 }
 
@@ -196,13 +200,15 @@ func getDevice() *device {
 // context is a cl_context: its devices (the one device, at most), the
 // properties it was created with, and its reference counts.
 type context struct {
-	h       unsafe.Pointer
-	refs    int // the application's references (CL_CONTEXT_REFERENCE_COUNT)
-	queues  int // command-queues attached to it: it is deleted when both are 0
+	h    unsafe.Pointer
+	refs int // the application's references (CL_CONTEXT_REFERENCE_COUNT)
+	// deps counts the objects that hold it (command-queues, programs, user
+	// events): it is deleted when refs and deps are both 0.
+	deps    int
 	devices []*device
 	props   []C.cl_context_properties // as given, with the terminating 0; nil when NULL was given
-	// notify and userData: the error callback given at creation (called
-	// for no error yet: nothing can fail asynchronously in this increment).
+	// notify and userData: the error callback given at creation, called
+	// with the runtime's message when a command fails on the device.
 	notify, userData unsafe.Pointer
 	destructors      []callback // clSetContextDestructorCallback, called last first
 }
@@ -210,6 +216,17 @@ type context struct {
 type callback struct{ fn, userData unsafe.Pointer }
 
 func (*context) kind() Kind { return KindContext }
+
+// notifyError tells the application why a command failed, through the
+// context's notification callback (if it gave one).
+func (c *context) notifyError(msg string) {
+	if c.notify == nil {
+		return
+	}
+	cs := C.CString(msg)
+	defer C.free(unsafe.Pointer(cs))
+	C.svmrt_icd_call_context_notify(c.notify, cs, c.userData)
+}
 
 // queue is a cl_command_queue. It holds its context until it is deleted.
 type queue struct {
@@ -221,11 +238,12 @@ type queue struct {
 	// propsArray is what clCreateCommandQueueWithProperties was given, with
 	// the terminating 0; nil for clCreateCommandQueue or a NULL list.
 	propsArray []C.cl_queue_properties
+	state      queueState // its commands (enqueue.go)
 }
 
 func (*queue) kind() Kind { return KindQueue }
 
-// retain adds an application reference to a context or queue.
+// retain adds an application reference to an object.
 func retain(k Kind, h unsafe.Pointer) C.cl_int {
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
@@ -233,6 +251,15 @@ func retain(k Kind, h unsafe.Pointer) C.cl_int {
 	case *context:
 		o.refs++
 	case *queue:
+		o.refs++
+	case *program:
+		o.refs++
+	case *kernel:
+		o.refs++
+	case *event:
+		if o.refs == 0 {
+			return k.invalid() // released, its command still running
+		}
 		o.refs++
 	case *device:
 		// A root device: retain and release do nothing.
@@ -242,10 +269,37 @@ func retain(k Kind, h unsafe.Pointer) C.cl_int {
 	return C.CL_SUCCESS
 }
 
+// detachLocked drops one of the objects that hold c and returns c if that
+// deleted it (nil otherwise). reg.mu must be held; the caller runs the
+// destructor callbacks (destroyed) once it has let go of the lock.
+func detachLocked(c *context) *context {
+	c.deps--
+	if c.refs == 0 && c.deps == 0 {
+		delete(reg.objs, c.h)
+		return c
+	}
+	return nil
+}
+
+// destroyed runs a deleted context's destructor callbacks, last registered
+// first. It is called without reg.mu: a callback may call back into the
+// library.
+func destroyed(c *context) {
+	if c == nil {
+		return
+	}
+	for i := len(c.destructors) - 1; i >= 0; i-- {
+		cb := c.destructors[i]
+		C.svmrt_icd_call_context_destructor(cb.fn, c.h, cb.userData)
+	}
+}
+
 // release drops an application reference; the object is deleted when
-// nothing holds it any more (a context when its queues are gone too).
+// nothing holds it any more (a context when its queues, programs and user
+// events are gone too; a program when its kernels are gone too; an event
+// when its command has completed too).
 func release(k Kind, h unsafe.Pointer) C.cl_int {
-	var destroyed *context
+	var gone *context
 	reg.mu.Lock()
 	switch o := lookupLocked(k, h).(type) {
 	case *context:
@@ -254,34 +308,46 @@ func release(k Kind, h unsafe.Pointer) C.cl_int {
 			return k.invalid()
 		}
 		o.refs--
-		if o.refs == 0 && o.queues == 0 {
+		if o.refs == 0 && o.deps == 0 {
 			delete(reg.objs, o.h)
-			destroyed = o
+			gone = o
 		}
 	case *queue:
 		o.refs--
 		if o.refs == 0 {
 			delete(reg.objs, o.h)
-			c := o.ctx
-			c.queues--
-			if c.refs == 0 && c.queues == 0 {
-				delete(reg.objs, c.h)
-				destroyed = c
-			}
+			o.released()
+			gone = detachLocked(o.ctx)
 		}
+	case *program:
+		if o.refs == 0 {
+			reg.mu.Unlock()
+			return k.invalid()
+		}
+		o.refs--
+		gone = o.maybeDeleteLocked()
+	case *kernel:
+		o.refs--
+		if o.refs == 0 {
+			delete(reg.objs, o.h)
+			o.prog.kernels--
+			gone = o.prog.maybeDeleteLocked()
+		}
+	case *event:
+		if o.refs == 0 {
+			// Released, its command still running: the handle is gone
+			// for the application.
+			reg.mu.Unlock()
+			return k.invalid()
+		}
+		o.refs--
+		gone = o.maybeDeleteLocked()
 	case *device:
 	default:
 		reg.mu.Unlock()
 		return k.invalid()
 	}
 	reg.mu.Unlock()
-	if destroyed != nil {
-		// After the context is gone, outside the lock: a callback may call
-		// back into the library.
-		for i := len(destroyed.destructors) - 1; i >= 0; i-- {
-			cb := destroyed.destructors[i]
-			C.svmrt_icd_call_context_destructor(cb.fn, destroyed.h, cb.userData)
-		}
-	}
+	destroyed(gone)
 	return C.CL_SUCCESS
 }

@@ -293,3 +293,12 @@ func isLabel(line string) bool {
 	}
 	return strings.HasSuffix(t, ":") && !strings.ContainsAny(t, " =")
 }
+
+// StaticLocalSize is the per-group block staticLocals lays out for the
+// static __local variables of the module ll (0 when it declares none): the
+// local memory every work-group of the module's kernels gets besides its
+// __local arguments (for CL_KERNEL_LOCAL_MEM_SIZE).
+func StaticLocalSize(ll string) (int, error) {
+	_, n, err := staticLocals(ll)
+	return n, err
+}
