@@ -26,14 +26,15 @@
 //     a frame that was handed to another page. While the device runs no
 //     operation (DevMem.BeginAccess/EndAccess bracket each one) the
 //     service thread first gives the released frames' memory back to the
-//     kernel (MADV_REMOVE, a run of consecutive frames at a time), so a
-//     buffer that went to the device and came back is not resident twice;
-//     frames released during an operation stay backed until reused (its
-//     TLBs may still map them). Frames come off the free list in ascending
-//     order, so a migrated run's frames are consecutive in the arena and
-//     come home with one UFFDIO_COPY straight from the arena, and are
-//     backed before they are written with one MADV_POPULATE_WRITE per run
-//     instead of a page fault per frame.
+//     kernel (MADV_REMOVE, a run of at least 16 consecutive frames at a
+//     time: a sequential reader's windows, a munmap), so a buffer that went
+//     to the device and came back is not resident twice; shorter runs (a
+//     lone fault's page: the shootdown would cost more than the fault) and
+//     frames released during an operation (its TLBs may still map them)
+//     stay backed until reused. Frames come off the free list in ascending
+//     order, so a migrated run's frames are consecutive in the arena, and
+//     are backed before they are written with one MADV_POPULATE_WRITE per
+//     run instead of a page fault per frame.
 //   - The fault-service thread (internal/uffd, in C): resolves CPU faults on
 //     registered ranges and applies address-space events.
 //

@@ -55,15 +55,23 @@ func checkWords(t *testing.T, b []byte, seed uint64) {
 	}
 }
 
-// Frames whose pages come home (or are unmapped) while the device runs no
-// operation are given back to the kernel (the process does not keep a second copy of
-// what went to the device and came back), and a later migration that
-// reuses them gets fresh memory with the right data. During an operation
-// (BeginAccess) they stay backed: a device TLB may still map them.
+// Frames whose pages come home (or are unmapped) in runs of 16 or more
+// while the device runs no operation are given back to the kernel (the
+// process does not keep a second copy of what went to the device and came
+// back), and a later migration that reuses them gets fresh memory with the
+// right data. A lone page's frame stays backed (giving it back costs a TLB
+// shootdown, more than the fault's own work). During an operation
+// (BeginAccess) frames stay backed: a device TLB may still map them.
 func TestFramesGivenBackWhenPagesLeaveTheDevice(t *testing.T) {
 	m := attach(t, 64)
 	const pages = 16
 	b := testmem.Map(t, pages*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
+	home := func(want int) {
+		t.Helper()
+		if n, err := Default().MigrateToHost(testmem.Addr(b), uintptr(len(b))); err != nil || n != want {
+			t.Fatalf("MigrateToHost: %d pages, %v; want %d", n, err, want)
+		}
+	}
 
 	for round, seed := range []uint64{1000, 5000} {
 		fillWords(b, seed)
@@ -73,21 +81,40 @@ func TestFramesGivenBackWhenPagesLeaveTheDevice(t *testing.T) {
 			t.Fatalf("round %d: %d of %d frames backed after the migration", round, got, pages)
 		}
 		trimmed := m.TrimmedFrames()
-		checkWords(t, b, seed) // CPU faults bring every page home
+		home(pages)
 		if got := m.TrimmedFrames() - trimmed; got != pages {
 			t.Errorf("round %d: %d frames trimmed as %d pages came home, want all", round, got, pages)
 		}
 		if got := residentFrames(t, m, fs); got != 0 {
 			t.Errorf("round %d: %d of %d frames still backed after their pages came home", round, got, pages)
 		}
+		checkWords(t, b, seed)
 	}
+
+	// A lone CPU fault (no read-ahead yet) keeps its frame.
+	fillWords(b, 7000)
+	start, _ := migrateRange(t, m, unsafe.Pointer(&b[0]), len(b))
+	fs := framesOf(t, m, start, pages)
+	Default().ResetFaultWindow()
+	trimmed := m.TrimmedFrames()
+	if got := *(*uint64)(unsafe.Pointer(&b[5*PageSize])); got != 7000+5*PageSize/8 {
+		t.Fatalf("page 5 reads %d", got)
+	}
+	if got := m.TrimmedFrames() - trimmed; got != 0 {
+		t.Errorf("%d frames trimmed by one CPU fault, want none", got)
+	}
+	if got := residentFrames(t, m, fs[5:6]); got != 1 {
+		t.Errorf("the frame of a page one fault brought home is not backed")
+	}
+	home(pages - 1)
+	checkWords(t, b, 7000)
 
 	m.BeginAccess()
 	fillWords(b, 9000)
-	start, _ := migrateRange(t, m, unsafe.Pointer(&b[0]), len(b))
-	fs := framesOf(t, m, start, pages)
-	trimmed := m.TrimmedFrames()
-	checkWords(t, b, 9000)
+	start, _ = migrateRange(t, m, unsafe.Pointer(&b[0]), len(b))
+	fs = framesOf(t, m, start, pages)
+	trimmed = m.TrimmedFrames()
+	home(pages)
 	m.EndAccess()
 	if got := m.TrimmedFrames() - trimmed; got != 0 {
 		t.Errorf("%d frames trimmed during a device operation, want none", got)
@@ -95,6 +122,7 @@ func TestFramesGivenBackWhenPagesLeaveTheDevice(t *testing.T) {
 	if got := residentFrames(t, m, fs); got != pages {
 		t.Errorf("%d of %d frames backed after pages came home during an operation, want all", got, pages)
 	}
+	checkWords(t, b, 9000)
 
 	// Device pages dropped by munmap give their frames back too.
 	u := mmapRW(t, pages*PageSize)

@@ -50,7 +50,7 @@ type movementResult struct {
 
 func runMovement(cfg movementConfig) error {
 	const page = 4096
-	vram := int64(max(cfg.bytes, cfg.rssBytes)) + 64<<20
+	vram := int64(cfg.bytes) + 64<<20
 	dev, err := svmrt.Open("simgpu", svmrt.WithVRAM(vram))
 	if err != nil {
 		return fmt.Errorf("page movement needs the simulated GPU: %w", err)
@@ -139,7 +139,7 @@ func runMovement(cfg movementConfig) error {
 		syscall.Munmap(fb)
 	}
 
-	rssRatio, err := rssRoundTrip(dev, cfg.rssBytes)
+	rssRatio, err := rssRoundTrip(cfg.rssBytes)
 	if err != nil {
 		return err
 	}
@@ -153,15 +153,22 @@ func runMovement(cfg movementConfig) error {
 	fmt.Printf("%-34s %9.1f pages per CPU fault (read-ahead)\n", "", median(pagesPerFault))
 	row("sequential bring-back, 2 readers", median(back2GBs), "≥ 0.5×")
 	row("host→device Migrate", median(migGBs), "≥ 0.5×")
-	fmt.Printf("%-34s %9.2f allocs/page                      goal 0\n", "host→device Migrate allocations", median(allocsPerPage))
+	fmt.Printf("%-34s %9.0f per call of %d pages (%.4f per page)   goal 0 per page\n", "host→device Migrate allocations",
+		median(allocsPerPage)*float64(cfg.bytes/page), cfg.bytes/page, median(allocsPerPage))
 	fmt.Printf("%-34s median %.1f µs, p90 %.1f µs             goal ≤ 6 µs, ≤ 15 µs\n", "random-order CPU faults", median(faultMed), median(faultP90))
 	fmt.Printf("%-34s %9.2f× the data                        goal ≤ 1.1×\n", "RSS after device round trip", rssRatio)
 	return nil
 }
 
-// rssRoundTrip maps and fills n bytes, sends them to the device and reads
-// them back, and returns the growth of the resident set over n.
-func rssRoundTrip(dev *svmrt.Device, n int) (float64, error) {
+// rssRoundTrip maps and fills n bytes, sends them to a device of its own
+// (whose memory nothing has touched yet) and reads them back in order, and
+// returns the growth of the resident set over n.
+func rssRoundTrip(n int) (float64, error) {
+	dev, err := svmrt.Open("simgpu", svmrt.WithVRAM(int64(n)+64<<20))
+	if err != nil {
+		return 0, err
+	}
+	defer dev.Close()
 	goruntime.GC()
 	base, err := rss()
 	if err != nil {
