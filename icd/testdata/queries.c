@@ -9,36 +9,8 @@
 //	queries EXPECTED_VRAM_BYTES
 //
 // Exits 0 only when every check passes; each failure is printed.
-#define CL_TARGET_OPENCL_VERSION 300
-#define CL_USE_DEPRECATED_OPENCL_1_2_APIS
-#define CL_USE_DEPRECATED_OPENCL_2_0_APIS
-#include <CL/cl.h>
-#include <CL/cl_ext.h>
+#include "common.h"
 #include <CL/cl_icd.h>
-#include <inttypes.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-static int checks, failed;
-
-#define CHECK(cond, ...)                                                                                               \
-	do {                                                                                                           \
-		checks++;                                                                                              \
-		if (!(cond)) {                                                                                         \
-			failed++;                                                                                      \
-			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                         \
-			printf(__VA_ARGS__);                                                                           \
-			printf("\n");                                                                                  \
-		}                                                                                                      \
-	} while (0)
-
-#define CODE(call, want)                                                                                               \
-	do {                                                                                                           \
-		cl_int _got = (call);                                                                                  \
-		CHECK(_got == (want), "%s returned %d, want %d (%s)", #call, _got, (want), #want);                     \
-	} while (0)
 
 // A forged handle: a struct whose first word is svmrt's dispatch table, as
 // any of its objects has, but which the ICD never handed out. The loader
