@@ -259,13 +259,11 @@ func svmrt_go_link_program(ch unsafe.Pointer, n C.cl_uint, list *unsafe.Pointer,
 		units = append(units, u)
 	}
 	p := &program{refs: 1, ctx: c, linked: true, options: opts, status: C.CL_BUILD_IN_PROGRESS}
-	p.h = newHandleLocked(p)
-	if p.h == nil {
+	if !p.registerLocked() {
 		reg.mu.Unlock()
 		setErr(errRet, C.CL_OUT_OF_HOST_MEMORY)
 		return nil
 	}
-	c.deps++
 	src, unitOpts := units[0].source, units[0].compiled
 	reg.mu.Unlock()
 

@@ -175,12 +175,10 @@ func svmrt_go_create_program_binary(ch unsafe.Pointer, n C.cl_uint, devs *unsafe
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
 	p := &program{refs: 1, ctx: c, source: src, binary: true, binOptions: opts, status: C.CL_BUILD_NONE}
-	p.h = newHandleLocked(p)
-	if p.h == nil {
+	if !p.registerLocked() {
 		setErr(errRet, C.CL_OUT_OF_HOST_MEMORY)
 		return nil
 	}
-	c.deps++
 	setErr(errRet, C.CL_SUCCESS)
 	return p.h
 }
@@ -222,14 +220,24 @@ func svmrt_go_create_program(ch unsafe.Pointer, count C.cl_uint, strs **C.char, 
 		return nil
 	}
 	p := &program{refs: 1, ctx: c, source: src.String(), status: C.CL_BUILD_NONE}
-	p.h = newHandleLocked(p)
-	if p.h == nil {
+	if !p.registerLocked() {
 		setErr(errRet, C.CL_OUT_OF_HOST_MEMORY)
 		return nil
 	}
-	c.deps++
 	setErr(errRet, C.CL_SUCCESS)
 	return p.h
+}
+
+// registerLocked gives a new program its handle and makes its context live
+// as long as it does (the context's deps); false when no handle could be
+// allocated.
+func (p *program) registerLocked() bool {
+	p.h = newHandleLocked(p)
+	if p.h == nil {
+		return false
+	}
+	p.ctx.deps++
+	return true
 }
 
 // deviceListOf checks a device list that may be NULL (all of ctx's

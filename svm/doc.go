@@ -32,9 +32,8 @@
 //     lone fault's page: the shootdown would cost more than the fault) and
 //     frames released during an operation (its TLBs may still map them)
 //     stay backed until reused. Frames come off the free list in ascending
-//     order, so a migrated run's frames are consecutive in the arena, and
-//     are backed before they are written with one MADV_POPULATE_WRITE per
-//     run instead of a page fault per frame.
+//     order, so a migrated run's frames are consecutive in the arena and
+//     leave it as one run.
 //   - The fault-service thread (internal/uffd, in C): resolves CPU faults on
 //     registered ranges and applies address-space events.
 //

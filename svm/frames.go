@@ -21,9 +21,6 @@ func (d *DevMem) FreeFrames() int {
 // d.mu held; the device has no access in flight (see the package doc).
 func (d *DevMem) reclaimLocked() {
 	n0 := len(d.free)
-	// Reversed below: the list is taken from its end, and a migration's
-	// run should get ascending frames (one copy home per run).
-	defer func() { slices.Reverse(d.free[n0:]) }()
 	for i, w := range uffd.PendingFree(d.id) {
 		if w == 0 {
 			continue
@@ -38,6 +35,10 @@ func (d *DevMem) reclaimLocked() {
 			d.free = append(d.free, uint32(i*64+b))
 		}
 	}
+	// The list is taken from its end: reversed, the frames just reclaimed
+	// go out ascending, so a migrated run's frames are consecutive and
+	// leave the device as one run (one madvise, see svmcore.c's run_end).
+	slices.Reverse(d.free[n0:])
 }
 
 // Alloc takes n frames. Call it only while none of the device's accesses
@@ -51,9 +52,7 @@ func (d *DevMem) Alloc(n int) ([]uint32, error) {
 }
 
 // allocInto fills out with free frames (Alloc without the allocation, for
-// the migration loop). Frames come off the free list in ascending order
-// while it is unfragmented, so a run's frames are consecutive in the
-// arena and come home with one copy.
+// the migration loop), in ascending order while the list is unfragmented.
 func (d *DevMem) allocInto(out []uint32) error {
 	n := len(out)
 	d.mu.Lock()

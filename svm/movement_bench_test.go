@@ -37,22 +37,6 @@ func benchMap(b *testing.B, n int) []byte {
 	return mem
 }
 
-func benchMigrate(b *testing.B, m *DevMem, mem []byte) {
-	start := uintptr(unsafe.Pointer(&mem[0]))
-	for a, end := start, start+uintptr(len(mem)); a < end; {
-		v, ok, err := Default().Resolve(a)
-		if err != nil || !ok {
-			b.Fatalf("resolve %#x: %v", a, err)
-		}
-		stop := min(end, v.End)
-		r, err := m.Migrate(v, a, int((stop-a)/PageSize))
-		if err != nil || r.Missed != 0 {
-			b.Fatalf("migrate %#x: %+v %v", a, r, err)
-		}
-		a = stop
-	}
-}
-
 // Host→device migration of a buffer whose pages are all present.
 func BenchmarkMovementMigrate(b *testing.B) {
 	m := benchDevice(b)
@@ -62,7 +46,7 @@ func BenchmarkMovementMigrate(b *testing.B) {
 		b.StopTimer()
 		mem := benchMap(b, movementBytes)
 		b.StartTimer()
-		benchMigrate(b, m, mem)
+		migrateRange(b, m, unsafe.Pointer(&mem[0]), len(mem))
 		b.StopTimer()
 		syscall.Munmap(mem)
 		b.StartTimer()
@@ -79,7 +63,7 @@ func BenchmarkMovementBringBack(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		mem := benchMap(b, movementBytes)
-		benchMigrate(b, m, mem)
+		migrateRange(b, m, unsafe.Pointer(&mem[0]), len(mem))
 		b.StartTimer()
 		copy(dst, mem)
 		b.StopTimer()
@@ -104,7 +88,7 @@ func BenchmarkMovementRandomFault(b *testing.B) {
 				syscall.Munmap(mem)
 			}
 			mem = benchMap(b, pages*PageSize)
-			benchMigrate(b, m, mem)
+			migrateRange(b, m, unsafe.Pointer(&mem[0]), len(mem))
 			order, next = rand.Perm(pages), 0
 			b.StartTimer()
 		}

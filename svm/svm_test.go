@@ -37,7 +37,7 @@ func attach(t *testing.T, frames int) *DevMem {
 }
 
 // resolve is the mapping of a, which must be mapped.
-func resolve(t *testing.T, a uintptr) VMA {
+func resolve(t testing.TB, a uintptr) VMA {
 	t.Helper()
 	v, ok, err := Default().Resolve(a)
 	if err != nil || !ok {
@@ -59,7 +59,7 @@ func awaitZapping(t *testing.T, a uintptr) {
 }
 
 // migrateRange migrates every page wholly inside [p, p+n).
-func migrateRange(t *testing.T, m *DevMem, p unsafe.Pointer, n int) (uintptr, int) {
+func migrateRange(t testing.TB, m *DevMem, p unsafe.Pointer, n int) (uintptr, int) {
 	t.Helper()
 	start := (uintptr(p) + PageSize - 1) &^ (PageSize - 1)
 	pages := int((uintptr(p) + uintptr(n) - start) / PageSize)

@@ -40,14 +40,6 @@ type movementConfig struct {
 	runs     int
 }
 
-type movementResult struct {
-	name         string
-	svmrt, peer  float64 // GB/s (or µs for latencies)
-	unit         string
-	goal         string
-	higherBetter bool
-}
-
 func runMovement(cfg movementConfig) error {
 	const page = 4096
 	vram := int64(cfg.bytes) + 64<<20
@@ -67,7 +59,7 @@ func runMovement(cfg movementConfig) error {
 	var (
 		copyGBs, backGBs, back2GBs, migGBs []float64
 		faultMed, faultP90                 []float64
-		allocsPerPage                      []float64
+		allocsPerCall                      []float64
 		pagesPerFault                      []float64
 	)
 	dst := mapAnon(cfg.bytes)
@@ -93,7 +85,7 @@ func runMovement(cfg movementConfig) error {
 		if moved != cfg.bytes/page {
 			return fmt.Errorf("migrate moved %d of %d pages", moved, cfg.bytes/page)
 		}
-		allocsPerPage = append(allocsPerPage, float64(after.Mallocs-before.Mallocs)/float64(moved))
+		allocsPerCall = append(allocsPerCall, float64(after.Mallocs-before.Mallocs))
 
 		// Sequential bring-back by one reader.
 		faults0 := dev.Stats().CPUFaults
@@ -154,7 +146,7 @@ func runMovement(cfg movementConfig) error {
 	row("sequential bring-back, 2 readers", median(back2GBs), "≥ 0.5×")
 	row("host→device Migrate", median(migGBs), "≥ 0.5×")
 	fmt.Printf("%-34s %9.0f per call of %d pages (%.4f per page)   goal 0 per page\n", "host→device Migrate allocations",
-		median(allocsPerPage)*float64(cfg.bytes/page), cfg.bytes/page, median(allocsPerPage))
+		median(allocsPerCall), cfg.bytes/page, median(allocsPerCall)/float64(cfg.bytes/page))
 	fmt.Printf("%-34s median %.1f µs, p90 %.1f µs             goal ≤ 6 µs, ≤ 15 µs\n", "random-order CPU faults", median(faultMed), median(faultP90))
 	fmt.Printf("%-34s %9.2f× the data                        goal ≤ 1.1×\n", "RSS after device round trip", rssRatio)
 	return nil

@@ -1541,23 +1541,6 @@ static int sink_move(uint64_t src, int npages, int *err, uint64_t *at) {
 // the kernel will not move (shared with a forked child, a mapping mprotect
 // made read-only or executable since): the migration gives it up. Returns 1
 // when the request is complete, 0 to resume after the next messages.
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
-// populate_frames backs n frames of device dev about to be written, one
-// madvise per run of consecutive frames, instead of one page fault per
-// frame on the first write (a fresh frame, or one run_end gave back).
-// Best effort: a frame it leaves unbacked is faulted in by the write.
-static void populate_frames(int dev, const uint32_t *frames, int n) {
-	for (int i = 0; i < n;) {
-		int j = i + 1;
-		while (j < n && frames[j] == frames[i] + (uint32_t)(j - i)) j++;
-		if (j - i > 1) madvise(frame_addr(dev, frames[i]), (size_t)(j - i) * SVM_PAGE_SIZE, MADV_POPULATE_WRITE);
-		i = j;
-	}
-}
-
 static int run_zap(svm_cmd *c) {
 	int n = (int)c->npages;
 	uint64_t hold = __atomic_load_n(&S->zap_hold_ns, __ATOMIC_RELAXED);
@@ -1588,7 +1571,6 @@ static int run_zap(svm_cmd *c) {
 		int e = 0;
 		uint64_t at;
 		int m = sink_move(c->start + (uint64_t)i * SVM_PAGE_SIZE, j - i, &e, &at);
-		populate_frames(c->dev, c->frames + i, m);
 		for (int k = i; k < i + m; k++) {
 			c->zapped |= 1ULL << k;
 			memcpy(frame_addr(c->dev, c->frames[k]), (void *)(uintptr_t)(at + (uint64_t)(k - i) * SVM_PAGE_SIZE), SVM_PAGE_SIZE);
