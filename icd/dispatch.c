@@ -23,6 +23,9 @@
 #include <CL/cl_ext.h>
 #include "_cgo_export.h"
 
+// The summary SVMRT_SUMMARY asks for, as the process exits (summary.go).
+__attribute__((destructor)) static void svmrt_icd_exit(void) { svmrt_go_exit_summary(); }
+
 // NOT_YET is what a call the library does not implement yet (buffers,
 // separate compilation) returns once its handles have been checked.
 #define NOT_YET CL_INVALID_OPERATION

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svmrt/svmrt/icd"
 	"github.com/svmrt/svmrt/icd/icdbuild"
 )
 
@@ -76,14 +77,39 @@ func TestICD(t *testing.T) {
 
 // testSVM runs svm.c: saxpy on malloc memory and a malloc'd linked list
 // walked by the device, whose results the program checks and prints.
+//
+// With SVMRT_SUMMARY naming a file, the library writes the device's summary
+// there as the program exits: the malloc'd pages migrated to the device
+// and the program's reads of its results brought them back by CPU faults.
 func testSVM(t *testing.T, lib, dir string) {
-	out := testHost(t, lib, dir, "svm")
+	summaryFile := filepath.Join(dir, "svm-summary.txt")
+	out := testHostEnv(t, lib, dir, "svm", []string{icd.SummaryEnv + "=" + summaryFile})
 	// y[i] = 2*i + 1; list i has i+1 nodes of value 3k+i, weighted by k.
 	want := []string{"y[99999] = 199999,", "sums[63] = 399360"}
 	for _, w := range want {
 		if !strings.Contains(out, w) {
 			t.Errorf("svm printed no %q:\n%s", w, out)
 		}
+	}
+	data, err := os.ReadFile(summaryFile)
+	if err != nil {
+		t.Fatalf("no summary at exit: %v", err)
+	}
+	sum := string(data)
+	t.Logf("%s", sum)
+	for _, counter := range []string{"launches", "device faults", "pages host→device", "pages device→host", "CPU faults"} {
+		n := -1
+		for _, l := range strings.Split(sum, "\n") {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(l), counter+" "); ok {
+				fmt.Sscan(strings.TrimSpace(rest), &n)
+			}
+		}
+		if n <= 0 {
+			t.Errorf("summary's %q is %d, want > 0:\n%s", counter, n, sum)
+		}
+	}
+	if !strings.Contains(sum, "simulated time") {
+		t.Errorf("summary without the simulated time:\n%s", sum)
 	}
 }
 
@@ -241,11 +267,17 @@ func testQueries(t *testing.T, lib, dir string) {
 // exit 0 and report no failed check.
 func testHost(t *testing.T, lib, dir, name string, args ...string) string {
 	t.Helper()
+	return testHostEnv(t, lib, dir, name, nil, args...)
+}
+
+// testHostEnv is testHost with extra environment variables.
+func testHostEnv(t *testing.T, lib, dir, name string, extra []string, args ...string) string {
+	t.Helper()
 	exe := filepath.Join(dir, name)
 	if _, stderr, err := run(t, os.Environ(), "gcc", "-Wall", "-Werror", "-o", exe, filepath.Join("testdata", name+".c"), "-lOpenCL"); err != nil {
 		t.Fatalf("gcc %s.c: %v\n%s(scripts/setup.sh installs ocl-icd-opencl-dev and opencl-c-headers)", name, err, stderr)
 	}
-	out, stderr, err := run(t, env(lib, "SVMRT_VRAM=64MiB"), exe, args...)
+	out, stderr, err := run(t, env(lib, append([]string{"SVMRT_VRAM=64MiB"}, extra...)...), exe, args...)
 	if err != nil || !strings.Contains(out, " 0 failed") {
 		t.Errorf("%s: %v\n%s%s", name, err, out, stderr)
 	} else {
