@@ -197,6 +197,17 @@
 // cl_ext_device_fission calls (CL_INVALID_OPERATION). The Direct3D and DX9
 // entries are Windows-only and stay NULL in the table.
 //
+// # Statistics at exit
+//
+// SVMRT_SUMMARY=1 (or "stderr") prints the simulated GPU's summary on
+// stderr as the host program exits — launches, device faults, fault
+// batches, pages each way, CPU faults, evictions, TLB hits and misses,
+// simulated time — and any other value names a file to write it to. It
+// runs from the library's destructor, so only a program that opened the
+// device (asked for devices) prints one; it takes no lock (a thread the
+// program did not join may hold one) and waits at most 2 s for a command
+// still running.
+//
 // # Not implemented yet
 //
 // These check their handles first — the queue, the context, and memory
