@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"unsafe"
 
 	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
@@ -23,7 +22,7 @@ type DevMem struct {
 
 	mu       sync.Mutex // protects free and arena
 	free     []uint32   // free frames (stack)
-	arena    []byte     // the mapping; nil once released
+	arena    []byte     // the mapping, guards included (mapArena); nil once released
 	released atomic.Bool
 }
 
@@ -51,15 +50,12 @@ func (s *Space) Attach(dev Device, arenaBytes int64) (*DevMem, error) {
 	}
 	d := &DevMem{space: s, dev: dev, id: id}
 	if nframes > 0 {
-		// Shared anonymous: it never merges with a neighbouring user mapping
-		// (which would then look like device memory) and is never migrated.
-		arena, err := syscall.Mmap(-1, 0, int(nframes*PageSize), syscall.PROT_READ|syscall.PROT_WRITE,
-			syscall.MAP_SHARED|syscall.MAP_ANON|syscall.MAP_NORESERVE)
+		arena, base, err := mapArena(int(nframes * PageSize))
 		if err != nil {
 			return nil, fmt.Errorf("svm: attach %s: map %d bytes of device memory: %w", dev.Name(), nframes*PageSize, err)
 		}
-		d.arena, d.base, d.nframes = arena, uintptr(unsafe.Pointer(&arena[0])), int(nframes)
-		if err := uffd.AttachDevice(id, d.base, uint64(nframes)); err != nil {
+		d.arena, d.base, d.nframes = arena, base, int(nframes)
+		if err := uffd.AttachDevice(id, d.base, uint64(nframes), uffd.ZapByMove()); err != nil {
 			syscall.Munmap(arena)
 			return nil, fmt.Errorf("svm: attach %s: %w", dev.Name(), err)
 		}
@@ -81,6 +77,15 @@ func (d *DevMem) Base() uintptr { return d.base }
 
 // Frames is the arena size in frames.
 func (d *DevMem) Frames() int { return d.nframes }
+
+// ZeroCopy reports whether pages move into and out of d's frames instead of
+// being copied (a zero-copy arena: see mapArena).
+func (d *DevMem) ZeroCopy() bool { return d.nframes > 0 && uffd.ZeroCopy(d.id) }
+
+// ArenaFills counts the absent frames of a zero-copy arena that were
+// zero-filled when first touched (by a copy into a fresh frame, or a read of
+// a frame whose page had left).
+func (d *DevMem) ArenaFills() int64 { return int64(uffd.Counters(d.id).ArenaFills) }
 
 // Counters returns the host-side counters of this device: CPU faults that
 // brought its pages home and pages moved each way.

@@ -39,7 +39,7 @@ func provokeServiceError(t *testing.T) {
 		t.Fatal(err)
 	}
 	const slot = 1 // nothing else in this binary attaches a device
-	if err := uffd.AttachDevice(slot, uintptr(unsafe.Pointer(&arena[0])), 1); err != nil {
+	if err := uffd.AttachDevice(slot, uintptr(unsafe.Pointer(&arena[0])), 1, false); err != nil {
 		t.Fatal(err)
 	}
 	res := make([]uint8, 1)

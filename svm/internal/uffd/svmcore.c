@@ -320,6 +320,71 @@ static void kick(void) {
 // frame_addr is where frame f of device d lives in its arena.
 static void *frame_addr(int d, uint32_t f) { return (void *)(uintptr_t)(S->devs[d].arena + (uint64_t)f * SVM_PAGE_SIZE); }
 
+// ---- zero-copy arenas -------------------------------------------------------
+//
+// A zero-copy arena (svm_dev_attach with zero_copy) is private anonymous
+// memory registered with the userfaultfd like a program's mappings, so
+// UFFDIO_MOVE can take a host page straight into a frame when it migrates
+// and put it straight back when it comes home: no copy either way, and a
+// frame whose page went home holds no memory. Its frames are absent until a
+// page moves in (or a copy fills one), and absent again once the page moves
+// out. An absent frame reads as zero: touching one faults to the service
+// thread, which fills it with zeros (arena_fault). The rules that keep the
+// service thread from faulting on itself:
+//  - the frame of every DEVICE, DUP and RETURNING word is present (a page
+//    moved in, a copy, or a zero page for a page that had no host page), so
+//    the copy paths may read it; ZAPPING frames are filled only by the
+//    service thread's own zap request, and fork_child checks them (mincore)
+//    before it reads one;
+//  - the service thread writes a frame only with UFFDIO ioctls, or with
+//    memcpy once an ioctl said EEXIST (the frame is present, and only the
+//    service thread makes frames absent);
+//  - pages move home only while the device runs no operation
+//    (svm_dev_access): a device access that validated its translation just
+//    before the page went home may still read the frame, which must then
+//    still hold the data. During an operation pages come home by copy, and
+//    their frames stay backed until they are trimmed or reused.
+
+// move_range moves npages pages from src to dst with one UFFDIO_MOVE (dst
+// must be absent, both in mappings registered with the userfaultfd) and
+// returns the pages moved from the start; *err says why the next one was
+// not (0 when all were).
+static int move_range(uint64_t dst, uint64_t src, int npages, uint64_t mode, int *err) {
+	struct uffdio_move mv = {.dst = dst, .src = src, .len = (uint64_t)npages * SVM_PAGE_SIZE, .mode = mode};
+	int e = ioctl(S->uffd, UFFDIO_MOVE, &mv) == 0 ? 0 : errno;
+	int moved = e == 0 ? npages : (mv.move > 0 ? (int)(mv.move / (int64_t)SVM_PAGE_SIZE) : 0);
+	if (moved < npages && e == 0) e = EAGAIN;
+	*err = moved < npages ? e : 0;
+	return moved;
+}
+
+// arena_dev returns the device whose zero-copy arena holds addr, or -1.
+static int arena_dev(uint64_t addr) {
+	for (int i = 0; i < SVM_MAX_DEVS; i++) {
+		svm_dev *d = &S->devs[i];
+		if (!__atomic_load_n(&d->moves, __ATOMIC_ACQUIRE)) continue;
+		uint64_t a = __atomic_load_n(&d->arena, __ATOMIC_ACQUIRE);
+		if (a && addr >= a && addr < a + d->nframes * SVM_PAGE_SIZE) return i;
+	}
+	return -1;
+}
+
+// arena_fault resolves a fault on an absent frame of device dev's zero-copy
+// arena (a copy into a fresh frame, a test reading one): zeros — a zero page
+// for a read, a writable zeroed page for a write. Returns 0 to defer (the
+// address space is changing).
+static int arena_fault(uint64_t page, uint64_t flags, int dev) {
+	int e;
+	if (flags & UFFD_PAGEFAULT_FLAG_WP) e = u_wp(page, SVM_PAGE_SIZE, 0); // never set by svmrt: clear it
+	else if (flags & UFFD_PAGEFAULT_FLAG_WRITE) e = u_copy(page, S->zero_page, SVM_PAGE_SIZE, 0, NULL);
+	else e = u_zero(page, SVM_PAGE_SIZE, 0);
+	if (e == EAGAIN) return 0;
+	if (e && e != EEXIST && e != ENOENT) note_error(e);
+	u_wake(page, SVM_PAGE_SIZE);
+	count(&S->devs[dev].arena_fills, 1);
+	return 1;
+}
+
 // The host side released frame f of device d: mark it for the device allocator.
 static void frame_release(int d, uint64_t f) {
 	svm_dev *dv = &S->devs[d];
@@ -352,6 +417,34 @@ typedef struct {
 	uint64_t n;
 } frame_run;
 
+// arena_trim gives back the memory of frames [first, first+n) of
+// zero-copy device dev (service thread only). MADV_DONTNEED, with the arena
+// unregistered meanwhile: on a registered range it would wait for this very
+// thread to read its REMOVE event. (A move into the sink fails while the
+// address space has a change in flight, as it always has when a munmap's
+// event released the frames.) A thread that touches an absent frame in the
+// moment gets an ordinary zero page, which is what the service thread would
+// have given it. Returns 1 when the memory went.
+static int arena_trim(int dev, uint64_t first, uint64_t n) {
+	svm_dev *dv = &S->devs[dev];
+	if (!dv->arena) return 0;
+	// Only the run is unregistered (its VMA splits, and merges again when
+	// it is registered): unregistering clears write-protect bits page by
+	// page, which over a whole arena cost more than everything else a
+	// launch did.
+	struct uffdio_range r = {.start = (uint64_t)(uintptr_t)frame_addr(dev, (uint32_t)first), .len = n * SVM_PAGE_SIZE};
+	if (ioctl(S->uffd, UFFDIO_UNREGISTER, &r) != 0) return 0;
+	int ok = madvise((void *)(uintptr_t)r.start, r.len, MADV_DONTNEED) == 0;
+	struct uffdio_register reg = {.range = r, .mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP};
+	int e = ioctl(S->uffd, UFFDIO_REGISTER, &reg) == 0 ? 0 : errno;
+	if (e || !(reg.ioctls & (1ULL << _UFFDIO_MOVE))) {
+		// A plain private arena from now on: copies, no moves.
+		note_error(e ? e : ENOTSUP);
+		__atomic_store_n(&dv->moves, 0, __ATOMIC_SEQ_CST);
+	}
+	return ok;
+}
+
 static void run_end(frame_run *r) {
 	if (r->n == 0) return;
 	svm_dev *dv = &S->devs[r->dev];
@@ -361,10 +454,19 @@ static void run_end(frame_run *r) {
 	// random-order CPU fault took 95 us with a madvise per fault against
 	// 40 us without): only runs of TRIM_MIN_RUN frames or more are given
 	// back (a sequential reader's windows, munmaps); shorter ones stay
-	// backed until reused.
-	if (r->n >= TRIM_MIN_RUN && __atomic_load_n(&dv->in_flight, __ATOMIC_SEQ_CST) == 0 &&
-	    madvise(frame_addr(r->dev, (uint32_t)r->first), r->n * SVM_PAGE_SIZE, MADV_REMOVE) == 0)
-		count(&dv->trimmed, r->n);
+	// backed until reused. A zero-copy arena is private memory registered
+	// with the userfaultfd: arena_trim; a private one that could not be
+	// registered takes MADV_DONTNEED.
+	if (r->n >= TRIM_MIN_RUN && __atomic_load_n(&dv->in_flight, __ATOMIC_SEQ_CST) == 0) {
+		void *fa = frame_addr(r->dev, (uint32_t)r->first);
+		if (!dv->moves) {
+			if (madvise(fa, r->n * SVM_PAGE_SIZE, MADV_REMOVE) == 0 ||
+			    (errno == EINVAL && madvise(fa, r->n * SVM_PAGE_SIZE, MADV_DONTNEED) == 0))
+				count(&dv->trimmed, r->n);
+		} else if (arena_trim(r->dev, r->first, r->n)) {
+			count(&dv->trimmed, r->n);
+		}
+	}
 	for (uint64_t k = 0; k < r->n; k++) frame_release(r->dev, r->first + k);
 	r->n = 0;
 }
@@ -428,15 +530,34 @@ static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fau
 	// The CAS above is a full barrier: a device store that validated the
 	// old word before it is visible to this copy; one after it sees the new
 	// word and replays (see svm's package doc, "device stores").
-	// Gathered into the bounce buffer first, even when the frames are
-	// consecutive: UFFDIO_COPY straight from the (shared) arena measured
-	// half as fast here (0.23-0.31 GB/s against 0.43-0.52 for a sequential
-	// bring-back of 256 MiB).
-	for (int i = 0; i < n; i++)
-		memcpy(bounce + (uint64_t)i * SVM_PAGE_SIZE, frame_addr(dev_of(held[i]), (uint32_t)frame_of(held[i])), SVM_PAGE_SIZE);
-	int64_t copied = 0;
-	int e = u_copy(page, bounce, (uint64_t)n * SVM_PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE, &copied);
-	int done = e == 0 ? n : (int)(copied / (int64_t)SVM_PAGE_SIZE);
+	//
+	// A zero-copy arena's frames go home as they are, a run of consecutive
+	// frames per UFFDIO_MOVE, while the device runs no operation (see
+	// "zero-copy arenas"). What does not move is copied.
+	int dv = dev_of(held[0]); // one device per window (above)
+	int moved = 0, e = 0;
+	if (S->devs[dv].moves && __atomic_load_n(&S->devs[dv].in_flight, __ATOMIC_SEQ_CST) == 0) {
+		while (moved < n) {
+			int j = moved + 1;
+			while (j < n && frame_of(held[j]) == frame_of(held[j - 1]) + 1) j++;
+			moved += move_range(page + (uint64_t)moved * SVM_PAGE_SIZE, (uint64_t)(uintptr_t)frame_addr(dv, (uint32_t)frame_of(held[moved])),
+			                    j - moved, UFFDIO_MOVE_MODE_DONTWAKE, &e);
+			if (e) break;
+		}
+	}
+	int done = moved;
+	if (moved < n && e != EAGAIN) {
+		// Gathered into the bounce buffer first, even when the frames are
+		// consecutive: UFFDIO_COPY straight from the (shared) arena measured
+		// half as fast here (0.23-0.31 GB/s against 0.43-0.52 for a
+		// sequential bring-back of 256 MiB).
+		int k = n - moved;
+		for (int i = 0; i < k; i++)
+			memcpy(bounce + (uint64_t)i * SVM_PAGE_SIZE, frame_addr(dv, (uint32_t)frame_of(held[moved + i])), SVM_PAGE_SIZE);
+		int64_t copied = 0;
+		e = u_copy(page + (uint64_t)moved * SVM_PAGE_SIZE, bounce, (uint64_t)k * SVM_PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE, &copied);
+		done += e == 0 ? k : (int)(copied / (int64_t)SVM_PAGE_SIZE);
+	}
 	for (int i = 0; i < n; i++) {
 		int d = dev_of(held[i]);
 		uint64_t f = frame_of(held[i]);
@@ -450,9 +571,14 @@ static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fau
 			cas(ptes[i], held[i], word_next(held[i], SVM_ST_DEVICE, d, f));
 		}
 	}
+	// The one place a returning frame is released: a moved one holds no
+	// memory any more (given back, as a trim would), a copied one is
+	// trimmed in runs.
+	for (int i = 0; i < moved; i++) frame_release(dv, frame_of(held[i]));
+	count(&S->devs[dv].trimmed, (uint64_t)moved);
 	frame_run run = {0};
-	for (int i = 0; i < done; i++) run_add(&run, dev_of(held[i]), frame_of(held[i]));
-	run_end(&run); // the one place a returning frame is released
+	for (int i = moved; i < done; i++) run_add(&run, dv, frame_of(held[i]));
+	run_end(&run);
 	if (done > 0) {
 		u_wake(page, (uint64_t)done * SVM_PAGE_SIZE);
 		return done;
@@ -510,6 +636,8 @@ static int read_stream(uint64_t page) {
 static int handle_fault(uint64_t addr, uint64_t flags) {
 	uint64_t page = addr & ~(SVM_PAGE_SIZE - 1);
 	int wp = (flags & UFFD_PAGEFAULT_FLAG_WP) != 0;
+	int ad = arena_dev(page);
+	if (ad >= 0) return arena_fault(page, flags, ad);
 	for (int tries = 0; tries < 64; tries++) {
 		uint64_t *p = svm_pte(page, 0);
 		uint64_t w = p ? ld(p) : 0;
@@ -698,7 +826,14 @@ static void fork_child(int cfd) {
 		if (st != SVM_ST_DEVICE && st != SVM_ST_ZAPPING && st != SVM_ST_RETURNING) continue;
 		svm_dev *d = &S->devs[dev_of(w)];
 		if (!d->arena || frame_of(w) >= d->nframes) continue;
-		struct uffdio_copy c = {.dst = a, .src = d->arena + frame_of(w) * SVM_PAGE_SIZE, .len = SVM_PAGE_SIZE};
+		uint64_t src = d->arena + frame_of(w) * SVM_PAGE_SIZE;
+		// A zero-copy arena's ZAPPING frame is still absent until the zap
+		// request has run (and the host page fork() copied is the content):
+		// reading it would fault on this thread.
+		unsigned char in = 1;
+		if (d->moves && st == SVM_ST_ZAPPING && (mincore((void *)(uintptr_t)src, SVM_PAGE_SIZE, &in) != 0 || !(in & 1)))
+			continue;
+		struct uffdio_copy c = {.dst = a, .src = src, .len = SVM_PAGE_SIZE};
 		int e = 0;
 		for (int tries = 0; tries < 1000; tries++) { // EAGAIN: the child is changing its mappings
 			e = ioctl(cfd, UFFDIO_COPY, &c) == 0 ? 0 : errno;
@@ -963,10 +1098,22 @@ int svm_register(uint64_t start, uint64_t len) {
 	return ioctl(S->uffd, UFFDIO_REGISTER, &reg) == 0 ? 0 : errno;
 }
 
-int svm_dev_attach(int id, uint64_t arena, uint64_t nframes) {
+// svm_dev_attach gives slot id the arena of nframes frames at arena. With
+// zero_copy the arena is private anonymous memory the caller mapped
+// read-write (and not inherited by a forked child), and it is registered
+// with the userfaultfd: a zero-copy arena (see "zero-copy arenas"). Where
+// that cannot be done (no UFFDIO_MOVE) the arena is used as a plain one.
+int svm_dev_attach(int id, uint64_t arena, uint64_t nframes, int zero_copy) {
 	if (id < 0 || id >= SVM_MAX_DEVS) return EINVAL;
 	svm_dev *d = &S->devs[id];
 	if (nframes > (1ULL << SVM_FRAME_BITS)) return EINVAL;
+	int moves = 0;
+	if (zero_copy && nframes && svm_zap_by_move()) {
+		struct uffdio_register reg = {.range = {.start = arena, .len = nframes * SVM_PAGE_SIZE},
+		                              .mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP};
+		moves = ioctl(S->uffd, UFFDIO_REGISTER, &reg) == 0 && (reg.ioctls & (1ULL << _UFFDIO_MOVE));
+		if (!moves) ioctl(S->uffd, UFFDIO_UNREGISTER, &reg.range);
+	}
 	// One bitmap per slot for the life of the process, big enough for the
 	// largest arena a word can name (2^27 frames: 16 MiB of address space,
 	// MAP_NORESERVE, only the pages used are ever backed). Allocated on the
@@ -981,7 +1128,9 @@ int svm_dev_attach(int id, uint64_t arena, uint64_t nframes) {
 	memset(d->pending_free, 0, (nframes + 63) / 64 * 8);
 	d->nframes = nframes;
 	d->cpu_faults = d->pages_d2h = d->pages_h2d = d->dropped = d->dups = d->collapses = d->fault_d2h = d->trimmed = 0;
+	d->arena_fills = 0;
 	d->in_flight = 0;
+	__atomic_store_n(&d->moves, (uint64_t)moves, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&d->arena, arena, __ATOMIC_SEQ_CST);
 	return 0;
 }
@@ -989,7 +1138,14 @@ int svm_dev_attach(int id, uint64_t arena, uint64_t nframes) {
 void svm_dev_detach(int id) {
 	if (id < 0 || id >= SVM_MAX_DEVS) return;
 	svm_dev *d = &S->devs[id];
-	__atomic_store_n(&d->arena, 0, __ATOMIC_SEQ_CST);
+	uint64_t arena = __atomic_exchange_n(&d->arena, 0, __ATOMIC_SEQ_CST);
+	if (__atomic_exchange_n(&d->moves, 0, __ATOMIC_SEQ_CST) && arena) {
+		// Unregistered before the caller unmaps it: the UNMAP event of a
+		// registered range would make the munmap wait for the service
+		// thread, and there is nothing in it to drop.
+		struct uffdio_range r = {.start = arena, .len = d->nframes * SVM_PAGE_SIZE};
+		ioctl(S->uffd, UFFDIO_UNREGISTER, &r);
+	}
 	// The bitmap is kept (not unmapped): a late frame_release may still
 	// touch it, and the slot's next attach reuses it. Its pages are given
 	// back: shared memory keeps its content until MADV_REMOVE.
@@ -1523,19 +1679,32 @@ static int sink_move(uint64_t src, int npages, int *err, uint64_t *at) {
 		return 0;
 	}
 	*at = S->sink + S->sink_used * SVM_PAGE_SIZE;
-	struct uffdio_move mv = {.dst = *at, .src = src, .len = (uint64_t)npages * SVM_PAGE_SIZE,
-	                         .mode = UFFDIO_MOVE_MODE_DONTWAKE};
-	int e = ioctl(S->uffd, UFFDIO_MOVE, &mv) == 0 ? 0 : errno;
-	int moved = e == 0 ? npages : (mv.move > 0 ? (int)(mv.move / (int64_t)SVM_PAGE_SIZE) : 0);
-	if (moved < npages && e == 0) e = EAGAIN;
-	*err = moved < npages ? e : 0;
+	int moved = move_range(*at, src, npages, UFFDIO_MOVE_MODE_DONTWAKE, err);
 	S->sink_used += (uint64_t)moved;
 	return moved;
 }
 
-// run_zap takes a migration's pages out of the address space and copies
-// them into its frames (service thread; see zap_by_move for why here and
-// why UFFDIO_MOVE).
+// zero_frame gives frame f of device dev zero content for a page that had
+// no host page (service thread): a zero page in an absent frame of a
+// zero-copy arena (touching it would fault on this thread), memset
+// otherwise. Returns 0 or EAGAIN (the address space is changing: try again
+// after the next messages).
+static int zero_frame(int dev, uint32_t f) {
+	void *fa = frame_addr(dev, f);
+	if (S->devs[dev].moves) {
+		int e = u_zero((uint64_t)(uintptr_t)fa, SVM_PAGE_SIZE, 1);
+		if (e == 0 || e == EAGAIN) return e;
+		if (e != EEXIST) note_error(e); // EEXIST: the frame is present
+	}
+	memset(fa, 0, SVM_PAGE_SIZE);
+	return 0;
+}
+
+// run_zap takes a migration's pages out of the address space and into its
+// frames (service thread; see zap_by_move for why here and why
+// UFFDIO_MOVE): into a zero-copy arena's frames straight, a run of
+// consecutive frames per move; otherwise, or for a frame that is still
+// backed, into the sink, and copied from there.
 // A page whose word is no longer what the migration holds was taken by an
 // event handled since (munmap, mremap: HOST) and is left alone; so is one
 // the kernel will not move (shared with a forked child, a mapping mprotect
@@ -1550,36 +1719,49 @@ static int run_zap(svm_cmd *c) {
 		sleep_ns(hold);
 		__atomic_store_n(&S->zap_holding, 0, __ATOMIC_SEQ_CST);
 	}
+	int zc = S->devs[c->dev].moves != 0;
+	// For the page at i: alone (a run failed as a whole: page by page) and
+	// through the sink (its zero-copy frame is still backed).
+	int next_alone = 0, next_sink = 0;
 	for (int i = 0; i < n;) {
 		uint64_t bit = 1ULL << i;
 		uint64_t *p = svm_pte(c->start + (uint64_t)i * SVM_PAGE_SIZE, 0);
+		int alone = next_alone, via_sink = !zc || next_sink;
+		next_alone = next_sink = 0;
 		if (((c->zapped | c->refused) & bit) || !p || ld(p) != c->held[i]) {
 			i++;
 			continue;
 		}
 		int j = i + 1;
-		while (j < n && !((c->zapped | c->refused) & (1ULL << j))) {
+		while (!alone && j < n && !((c->zapped | c->refused) & (1ULL << j))) {
 			uint64_t *q = svm_pte(c->start + (uint64_t)j * SVM_PAGE_SIZE, 0);
 			if (!q || ld(q) != c->held[j]) break;
 			j++;
 		}
-		if (!S->sink) {
+		uint64_t src = c->start + (uint64_t)i * SVM_PAGE_SIZE;
+		int e = 0, m;
+		if (!via_sink) {
+			int k = i + 1;
+			while (k < j && c->frames[k] == c->frames[k - 1] + 1) k++;
+			m = move_range((uint64_t)(uintptr_t)frame_addr(c->dev, c->frames[i]), src, k - i, UFFDIO_MOVE_MODE_DONTWAKE, &e);
+			if (e == EEXIST) next_sink = 1; // the frame at i + m is backed (released during an operation)
+		} else if (!S->sink) {
 			for (int k = i; k < j; k++) c->refused |= 1ULL << k;
 			i = j;
 			continue;
+		} else {
+			if (zc) j = i + 1; // a backed frame: this one alone
+			uint64_t at;
+			m = sink_move(src, j - i, &e, &at);
+			for (int k = i; k < i + m; k++)
+				memcpy(frame_addr(c->dev, c->frames[k]), (void *)(uintptr_t)(at + (uint64_t)(k - i) * SVM_PAGE_SIZE), SVM_PAGE_SIZE);
 		}
-		int e = 0;
-		uint64_t at;
-		int m = sink_move(c->start + (uint64_t)i * SVM_PAGE_SIZE, j - i, &e, &at);
-		for (int k = i; k < i + m; k++) {
-			c->zapped |= 1ULL << k;
-			memcpy(frame_addr(c->dev, c->frames[k]), (void *)(uintptr_t)(at + (uint64_t)(k - i) * SVM_PAGE_SIZE), SVM_PAGE_SIZE);
-		}
+		for (int k = i; k < i + m; k++) c->zapped |= 1ULL << k;
 		i += m;
-		if (i == j) continue;
+		if (!e || next_sink) continue;
 		if (e == ENOENT) {
 			// An absent page: nothing to take out, its content is zero.
-			memset(frame_addr(c->dev, c->frames[i]), 0, SVM_PAGE_SIZE);
+			if (zero_frame(c->dev, c->frames[i]) == EAGAIN) return 0;
 			c->zapped |= 1ULL << i;
 			i++;
 			continue;
@@ -1589,19 +1771,10 @@ static int run_zap(svm_cmd *c) {
 		// Read it first: its handler may take these pages.
 		if (e == EAGAIN && m == 0) return 0;
 		if (e == EAGAIN) continue; // moved some: try the rest at once
-		if (j - i > 1) {
+		if (!alone && j - i > 1) {
 			// The run may cross a mapping boundary (mprotect split it) or
 			// hold one page the kernel refuses: page by page.
-			int e1 = 0;
-			if (sink_move(c->start + (uint64_t)i * SVM_PAGE_SIZE, 1, &e1, &at) == 1) {
-				c->zapped |= 1ULL << i;
-				memcpy(frame_addr(c->dev, c->frames[i]), (void *)(uintptr_t)at, SVM_PAGE_SIZE);
-			} else if (e1 == EAGAIN) {
-				return 0;
-			} else {
-				c->refused |= 1ULL << i;
-			}
-			i++;
+			next_alone = 1;
 			continue;
 		}
 		c->refused |= 1ULL << i;

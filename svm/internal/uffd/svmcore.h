@@ -71,6 +71,8 @@ typedef struct {
 	uint64_t fault_d2h;      // pages copied device -> host by CPU faults (part of pages_d2h)
 	uint64_t in_flight;      // device operations running (svm_dev_access): a device TLB may map frames
 	uint64_t trimmed;        // frames given back to the kernel when their pages came home
+	uint64_t moves;          // a zero-copy arena (svm_dev_attach): pages move between the host and frames
+	uint64_t arena_fills;    // absent frames of a zero-copy arena zero-filled when first touched
 } svm_dev;
 
 typedef struct {
@@ -110,7 +112,7 @@ int svm_register(uint64_t start, uint64_t len);
 uint64_t svm_sync_ticket(void);
 int svm_sync_passed(uint64_t ticket);
 uint64_t svm_sink_used(void);
-int svm_dev_attach(int id, uint64_t arena, uint64_t nframes);
+int svm_dev_attach(int id, uint64_t arena, uint64_t nframes, int zero_copy);
 void svm_dev_detach(int id);
 // svm_dev_access counts a device operation in (delta 1) or out (-1). While
 // none runs, frames whose pages come home are given back to the kernel at

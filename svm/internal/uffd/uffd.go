@@ -204,12 +204,22 @@ func NextNonHost(from uintptr) (uintptr, bool) {
 	return uintptr(a), a != C.SVM_NO_PAGE
 }
 
-// AttachDevice makes device slot id's arena known to the C side.
-func AttachDevice(id int, arena uintptr, nframes uint64) error {
-	if e := C.svm_dev_attach(C.int(id), C.uint64_t(arena), C.uint64_t(nframes)); e != 0 {
+// AttachDevice makes device slot id's arena known to the C side. With
+// zeroCopy the arena must be private anonymous read-write memory that a
+// forked child does not inherit (MADV_DONTFORK): it is registered with the
+// userfaultfd, and pages move into and out of its frames instead of being
+// copied, where the kernel has UFFDIO_MOVE (ZeroCopy says whether it took).
+func AttachDevice(id int, arena uintptr, nframes uint64, zeroCopy bool) error {
+	if e := C.svm_dev_attach(C.int(id), C.uint64_t(arena), C.uint64_t(nframes), C.int(b2i(zeroCopy))); e != 0 {
 		return fmt.Errorf("attach device %d: %w", id, syscall.Errno(e))
 	}
 	return nil
+}
+
+// ZeroCopy reports whether slot id's arena is a zero-copy one: pages move
+// between the host and its frames instead of being copied (AttachDevice).
+func ZeroCopy(id int) bool {
+	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&C.svm_dev_at(C.int(id)).moves))) != 0
 }
 
 // DetachDevice forgets slot id's arena.
@@ -231,20 +241,22 @@ type DevCounters struct {
 	Dups, Collapses                        uint64 // read duplicates made and dropped
 	FaultD2H                               uint64 // pages brought home by CPU faults (part of PagesD2H)
 	Trimmed                                uint64 // frames given back to the kernel as their pages came home
+	ArenaFills                             uint64 // absent frames of a zero-copy arena zero-filled on first touch
 }
 
 // Counters reads slot id's counters.
 func Counters(id int) DevCounters {
 	d := C.svm_dev_at(C.int(id))
 	return DevCounters{
-		CPUFaults: atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.cpu_faults))),
-		PagesD2H:  atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.pages_d2h))),
-		PagesH2D:  atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.pages_h2d))),
-		Dropped:   atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.dropped))),
-		Dups:      atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.dups))),
-		Collapses: atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.collapses))),
-		FaultD2H:  atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.fault_d2h))),
-		Trimmed:   atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.trimmed))),
+		CPUFaults:  atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.cpu_faults))),
+		PagesD2H:   atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.pages_d2h))),
+		PagesH2D:   atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.pages_h2d))),
+		Dropped:    atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.dropped))),
+		Dups:       atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.dups))),
+		Collapses:  atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.collapses))),
+		FaultD2H:   atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.fault_d2h))),
+		Trimmed:    atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.trimmed))),
+		ArenaFills: atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.arena_fills))),
 	}
 }
 

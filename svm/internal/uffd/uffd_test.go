@@ -29,7 +29,7 @@ func testArena(t *testing.T, frames int) (int, []byte) {
 		t.Fatal(err)
 	}
 	id := int(nextSlot.Add(1))
-	if err := AttachDevice(id, testmem.Addr(arena), uint64(frames)); err != nil {
+	if err := AttachDevice(id, testmem.Addr(arena), uint64(frames), false); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { DetachDevice(id) })
