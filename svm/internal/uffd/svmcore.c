@@ -851,9 +851,10 @@ static void fork_child(int cfd) {
 // atomic_busy, which bring_back waits out after it has claimed a page: so
 // an atomic either lands before the page's copy home or sees the changed
 // word and is retried by the caller wherever the page now is. The section
-// touches only the page table and the arena (shared memory, never
-// migrated), so it cannot fault, and it never waits: the service thread's
-// wait for it is bounded. Returns (1 << SVM_ATOMIC_OK_SHIFT | result) on success — the old
+// touches only the page table and the frame of a DEVICE word (present,
+// even in a zero-copy arena; at most the kernel copies a zero page on
+// write), so it never faults to the service thread, and it never waits: the
+// service thread's wait for it is bounded. Returns (1 << SVM_ATOMIC_OK_SHIFT | result) on success — the old
 // value for ADD, 1/0 for CAS — and 0 when the translation is stale.
 uint64_t svm_dev_atomic(uint64_t *pte, uint64_t expect, int dev, uint64_t word_addr, int op, uint32_t a, uint32_t b) {
 	svm_dev *d = &S->devs[dev];
