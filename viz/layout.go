@@ -119,7 +119,9 @@ func (l *Layout) bands(r *Residency) {
 		}
 		mid := (y0 + y1) / 2
 		right := p.Min.X - 10
-		if y1-y0 >= 2*lineH {
+		// Two lines where they leave a gap to the neighbours' labels, else
+		// the name alone.
+		if y1-y0 >= 2*lineH+8 {
 			l.Texts = append(l.Texts,
 				Text{right - textWidth(g.Name), mid - 1, g.Name},
 				Text{right - textWidth(pagesLabel(g.Pages)), mid + lineH - 1, pagesLabel(g.Pages)})
