@@ -162,24 +162,44 @@ func (l *Layout) xAxis(r *Residency) int {
 		num := fmt.Sprint(s + 1)
 		l.Texts = append(l.Texts, Text{x - textWidth(num)/2, y + tickLen + 2 + ascent, num})
 	}
-	// Brackets: one per run of consecutive samples of the same phase.
+	// Brackets: one per run of consecutive samples of the same phase,
+	// named underneath. A name wider than its bracket may spread into the
+	// room its neighbours' names leave (a one-sample phase is narrower
+	// than most words), off centre if one side has more.
 	by := y + tickLen + 2 + lineH + 6
+	type bracket struct {
+		x0, x1 int
+		name   string
+	}
+	var bs []bracket
 	for s0 := 0; s0 < l.samples; {
 		s1 := s0 + 1
 		for s1 < l.samples && r.Samples[s1].Phase == r.Samples[s0].Phase {
 			s1++
 		}
-		x0, x1 := l.colX(s0)+2, l.colX(s1)-2
-		if x1-x0 >= 3 {
-			l.Fills = append(l.Fills,
-				Fill{image.Rect(x0, by, x1, by+1), Ink},
-				Fill{image.Rect(x0, by-3, x0+1, by), Ink},
-				Fill{image.Rect(x1-1, by-3, x1, by), Ink})
-			if name := fit(r.Samples[s0].Phase, x1-x0); name != "" {
-				l.Texts = append(l.Texts, Text{(x0+x1)/2 - textWidth(name)/2, by + 3 + ascent, name})
-			}
-		}
+		bs = append(bs, bracket{l.colX(s0) + 2, l.colX(s1) - 2, ascii(r.Samples[s0].Phase)})
 		s0 = s1
+	}
+	slack := func(i int) int { // room bracket i's name leaves on each side
+		if i < 0 || i >= len(bs) {
+			return 8 // the plot's edges: a little beyond
+		}
+		return max(0, (bs[i].x1-bs[i].x0-textWidth(bs[i].name))/2-4)
+	}
+	for i, b := range bs {
+		if b.x1-b.x0 < 3 {
+			continue
+		}
+		l.Fills = append(l.Fills,
+			Fill{image.Rect(b.x0, by, b.x1, by+1), Ink},
+			Fill{image.Rect(b.x0, by-3, b.x0+1, by), Ink},
+			Fill{image.Rect(b.x1-1, by-3, b.x1, by), Ink})
+		lo, hi := b.x0-slack(i-1), b.x1+slack(i+1)
+		if name := fit(b.name, hi-lo); name != "" {
+			x := (b.x0+b.x1)/2 - textWidth(name)/2
+			x = max(lo, min(x, hi-textWidth(name))) // centred, or moved into the room there is
+			l.Texts = append(l.Texts, Text{x, by + 3 + ascent, name})
+		}
 	}
 	title := "samples, in the order of the run (time ->)"
 	ty := by + 3 + lineH + 8 + ascent

@@ -155,3 +155,36 @@ func TestAppendChecksTheColumn(t *testing.T) {
 		t.Error("a column of 3 for 2 pages")
 	}
 }
+
+// A phase of one sample is narrower than its name: the name spreads into
+// the room its neighbours leave, whole, and no two names overlap.
+func TestPhaseNamesFit(t *testing.T) {
+	r := &Residency{Ranges: []Range{{Name: "a", Pages: 4}}}
+	for _, ph := range []string{"host", "host", "launch", "CPU reads r", "CPU reads r", "CPU reads r", "CPU reads r", "CPU reads r"} {
+		r.Append(Sample{Phase: ph}, make([]Location, 4))
+	}
+	l, err := NewLayout(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := 0
+	var names []Text
+	for _, tx := range l.Texts {
+		if tx.S == "launch" {
+			y = tx.Y
+		}
+	}
+	for _, tx := range l.Texts {
+		if tx.Y == y {
+			names = append(names, tx)
+		}
+	}
+	if len(names) != 3 || names[0].S != "host" || names[1].S != "launch" || names[2].S != "CPU reads r" {
+		t.Fatalf("phase names %+v", names)
+	}
+	for i := 1; i < len(names); i++ {
+		if names[i-1].X+textWidth(names[i-1].S) > names[i].X {
+			t.Errorf("%q and %q overlap: %+v", names[i-1].S, names[i].S, names)
+		}
+	}
+}
