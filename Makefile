@@ -4,7 +4,7 @@ GO ?= go
 # conformance suite is checked against (they are not in a normal build).
 TESTTAGS ?= svmrt_testhooks
 
-.PHONY: setup run test vet race unit fuzz bench bench-smoke bench-peers bench-peers-smoke bench-kernels bench-kernels-smoke icd
+.PHONY: setup run test vet race unit viz-test residency fuzz bench bench-smoke bench-peers bench-peers-smoke bench-kernels bench-kernels-smoke icd
 
 setup:
 	./scripts/setup.sh
@@ -15,17 +15,29 @@ run: setup
 
 # Everything CI checks: vet, all tests, and the race detector on the
 # concurrent core (svm, backends).
-test: setup vet unit race fuzz bench-smoke bench-peers-smoke bench-kernels-smoke
+test: setup vet unit viz-test race fuzz bench-smoke bench-peers-smoke bench-kernels-smoke
 
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags $(TESTTAGS) ./...
 	$(GO) vet -tags openblas ./internal/peers/... ./cmd/svmrt-bench
+	$(GO) vet -tags viz ./viz/... ./cmd/svmrt
 
 # -json through internal/testreport: go test's usual output, then a loud
 # summary of the tests that skipped because userfaultfd is not usable here.
 unit:
 	bash -o pipefail -c '$(GO) test -json -count=1 -timeout 15m -tags $(TESTTAGS) ./... | $(GO) run ./internal/testreport'
+
+# The residency picture's OpenGL side (build tag viz: libEGL, Mesa), which
+# `make unit` builds without: the EGL binding, pixels drawn through
+# EGL/llvmpipe, and svmrt viz end to end.
+viz-test:
+	$(GO) test -count=1 -tags viz ./viz/...
+	$(GO) test -count=1 -tags viz -run Viz ./cmd/svmrt
+
+# README's residency picture (docs/residency.png) from the mulmat sample.
+residency:
+	$(GO) run -tags viz ./cmd/svmrt viz -o docs/residency.png mulmat
 
 race:
 	$(GO) test -count=1 -race -short -timeout 15m -tags $(TESTTAGS) ./svm/... ./backends/...

@@ -17,8 +17,13 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 # platform (package icd, make icd) is compiled against.
 # ocl-icd-opencl-dev + clinfo: the ICD's tests build a C host program
 # against -lOpenCL and run Debian's clinfo on the platform.
+# pkg-config + libegl-dev + libgl-dev: the residency picture (package
+# viz/vizgl, svmrt viz; build tag viz) links libEGL through its own cgo
+# binding and libGL through go-gl, found with pkg-config. libegl-mesa0 +
+# libgl1-mesa-dri: Mesa's EGL with its surfaceless platform and its
+# software rasteriser, so the picture is drawn without a display or GPU.
 for p in gcc libc6-dev make ocl-icd-libopencl1 pocl-opencl-icd clang-15 llvm-15 libopenblas-dev \
-  opencl-c-headers ocl-icd-opencl-dev clinfo; do
+  opencl-c-headers ocl-icd-opencl-dev clinfo pkg-config libegl-dev libgl-dev libegl-mesa0 libgl1-mesa-dri; do
   have "$p" || need+=("$p")
 done
 

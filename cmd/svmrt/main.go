@@ -13,6 +13,9 @@
 //	svmrt icd [-lib PATH | -o PATH] [-install]
 //	                                      builds or locates svmrt's OpenCL platform (an ICD library for the
 //	                                      OpenCL ICD loader) and says how to select it; -install registers it
+//	svmrt viz [-o FILE.png] [-read-steps N] [run's flags] mulmat
+//	                                      runs the sample, sampling where its matrices' pages are at each step,
+//	                                      and draws the residency picture (OpenGL, headless: -tags viz)
 //	svmrt version                         the module's version and the Go version it was built with
 //
 // Every command's -h prints its usage (exit status 0); so does
@@ -59,6 +62,7 @@ commands:
   policies   compare memory policies on the simulated GPU: svmrt policies [-policy demand,uvm] [-workload mulmat]
   check      run every library kernel's OpenCL C against its Go body, bit for bit: svmrt check [-device cpu,simgpu,opencl] [-run regexp]
   icd        build svmrt's OpenCL platform for the ICD loader and say how to select it: svmrt icd [-install]
+  viz        draw where a sample's pages are over its run, as a PNG: svmrt viz -o residency.png mulmat [run's flags] (a build with -tags viz)
   version    print svmrt's version and the Go version it was built with
 
 svmrt <command> -h (or svmrt help <command>) describes a command's flags.
@@ -83,12 +87,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkCmd(args[1:], stdout, stderr)
 	case "icd":
 		return icdCmd(args[1:], stdout, stderr)
+	case "viz":
+		return vizCmd(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		return version(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 && args[0] == "help" {
 			switch args[1] {
-			case "devices", "run", "conform", "policies", "check", "icd", "version":
+			case "devices", "run", "conform", "policies", "check", "icd", "viz", "version":
 				return run([]string{args[1], "-h"}, stdout, stderr)
 			}
 			fmt.Fprintf(stderr, "svmrt help: unknown command %q\n", args[1])
@@ -224,28 +230,8 @@ func runSample(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(fs.Output(), "usage: svmrt run [flags] SAMPLE [flags]\n\nsamples: %s (the seed's mulmat, with its fault/migration summary; progress on stderr when it runs long)\n\nflags:\n", strings.Join(samples, ", "))
 		fs.PrintDefaults()
 	}
-	var names []string
-	for {
-		if code, ok := parseArgs(fs, args, stdout, stderr); !ok {
-			return code
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		names = append(names, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if len(names) == 0 {
-		fmt.Fprintf(stderr, "svmrt run: which sample? (samples: %s)\n", strings.Join(samples, ", "))
-		return 2
-	}
-	if names[0] != "mulmat" {
-		fmt.Fprintf(stderr, "svmrt run: unknown sample %q (samples: %s)\n", names[0], strings.Join(samples, ", "))
-		return 2
-	}
-	if len(names) > 1 {
-		fmt.Fprintf(stderr, "svmrt run: unexpected argument %q: one sample at a time\n", names[1])
-		return 2
+	if _, code, ok := sampleName(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	ctx, stop := sample.InterruptContext()
 	defer stop()

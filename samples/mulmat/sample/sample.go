@@ -65,7 +65,34 @@ type Config struct {
 	// ProgressEvery is how often a long run reports on Stderr (0: every 2 s,
 	// negative: never).
 	ProgressEvery time.Duration
+
+	// Observe, when set, is told of each step of the run, so that it can
+	// sample where the matrices' pages are (svmrt viz).
+	Observe Observer
+	// ReadSteps is how many steps the CPU's reading of r is cut into for
+	// Observe (0: 8); without Observe r is read in one go.
+	ReadSteps int
 }
+
+// Observer watches a run step by step. Start is called once the device is
+// open and the matrices exist, before they are written; Step after each
+// step: phase is the part of the run ("host", "launch", "CPU reads r") and
+// label the step within it. A Step of the launch phase is called between
+// two waves of a simulated GPU's launch, from the launching goroutine,
+// when no fault is being served; on other devices the launch is one step.
+// An error from either stops the run (a Step's during a launch, once the
+// launch returns).
+type Observer interface {
+	Start(dev *svmrt.Device, a, b, r []float32) error
+	Step(phase, label string) error
+}
+
+// The phases an Observer sees.
+const (
+	PhaseHost   = "host"
+	PhaseLaunch = "launch"
+	PhaseRead   = "CPU reads r"
+)
 
 // ParseSize parses a memory size: bytes, or a whole number with a binary
 // suffix (KiB, MiB, GiB, or K, M, G).
@@ -186,7 +213,29 @@ func (c Config) withDefaults() Config {
 	if c.ProgressEvery == 0 {
 		c.ProgressEvery = 2 * time.Second
 	}
+	if c.ReadSteps <= 0 {
+		c.ReadSteps = 8
+	}
 	return c
+}
+
+// observer calls an Observer's Step, if any, keeping the first error and
+// counting each phase's steps.
+type observer struct {
+	o     Observer
+	err   error
+	steps map[string]int
+}
+
+func (o *observer) step(phase, label string) {
+	if o.o == nil || o.err != nil {
+		return
+	}
+	if o.steps == nil {
+		o.steps = map[string]int{}
+	}
+	o.steps[phase]++
+	o.err = o.o.Step(phase, label)
 }
 
 // progress reports on stderr while a run takes long: the phase it is in
@@ -281,8 +330,12 @@ func Run(ctx context.Context, c Config) error {
 	}
 	prog := newProgress(c.Stderr, c.ProgressEvery)
 	defer prog.close()
+	obs := observer{o: c.Observe}
 	if t.simgpu {
-		opts = append(opts, svmrt.WithProgress(prog.waves))
+		opts = append(opts, svmrt.WithProgress(func(w svmrt.Progress) {
+			prog.waves(w)
+			obs.step(PhaseLaunch, fmt.Sprintf("wave %d/%d", w.Wave, w.Waves))
+		}))
 	}
 	m, out := c.M, c.Stdout
 	dev, err := svmrt.Open(t.open, opts...)
@@ -305,10 +358,17 @@ func Run(ctx context.Context, c Config) error {
 	// prefetcher, eviction) does: the simulated numbers are the same on
 	// every run, whatever the policy.
 	a, b, r := blockAlignedMatrices(m)
+	if c.Observe != nil {
+		if err := c.Observe.Start(dev, a, b, r); err != nil {
+			return err
+		}
+		obs.step(PhaseHost, "allocated")
+	}
 	for i := range a {
 		a[i] = float32(i%17) / 8
 		b[i] = float32(i%13) / 4
 	}
+	obs.step(PhaseHost, "a, b written")
 	fmt.Fprintf(out, "mulmat: %d×%d float32 on %s (%d KiB per matrix)\n", m, m, name, m*m*4/1024)
 	// The CPU reference first, while a and b are still on the host.
 	prog.set(fmt.Sprintf("computing the CPU reference (%d×%d, plain Go)", m, m))
@@ -322,6 +382,12 @@ func Run(ctx context.Context, c Config) error {
 	}
 	launchTime := time.Since(start)
 	afterLaunch := dev.Stats()
+	if obs.steps[PhaseLaunch] == 0 {
+		obs.step(PhaseLaunch, "done") // a device without waves to report
+	}
+	if err := obs.err; err != nil {
+		return err
+	}
 
 	// Where r lives now, without touching it.
 	prog.set("reading the result")
@@ -336,10 +402,21 @@ func Run(ctx context.Context, c Config) error {
 		}
 	}
 
-	// Reading r on the CPU: real page faults bring it home.
+	// Reading r on the CPU: real page faults bring it home (in ReadSteps
+	// parts for an observer, in order: the same result).
 	maxErr := 0.0
-	for i := range r {
-		maxErr = math.Max(maxErr, math.Abs(float64(r[i]-ref[i])))
+	parts := 1
+	if c.Observe != nil {
+		parts = min(c.ReadSteps, len(r))
+	}
+	for k := 0; k < parts; k++ {
+		for i := k * len(r) / parts; i < (k+1)*len(r)/parts; i++ {
+			maxErr = math.Max(maxErr, math.Abs(float64(r[i]-ref[i])))
+		}
+		obs.step(PhaseRead, fmt.Sprintf("%d/%d", k+1, parts))
+	}
+	if err := obs.err; err != nil {
+		return err
 	}
 	st := dev.Stats()
 	sim, _ := dev.SimStats()
