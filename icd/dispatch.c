@@ -180,16 +180,14 @@ static void *CL_API_CALL GetExtensionFunctionAddressForPlatform(cl_platform_id p
 
 static cl_int CL_API_CALL GetHostTimer(cl_device_id device, cl_ulong *host_timestamp) {
 	NEED(SVMRT_DEVICE, device, CL_INVALID_DEVICE);
-	if (!host_timestamp)
-		return CL_INVALID_VALUE;
-	return CL_INVALID_OPERATION; // CL_PLATFORM_HOST_TIMER_RESOLUTION is 0
+	// CL_PLATFORM_HOST_TIMER_RESOLUTION is 0: no timer, whatever the
+	// pointers (the CTS's order: the missing feature comes first).
+	return CL_INVALID_OPERATION;
 }
 
 static cl_int CL_API_CALL GetDeviceAndHostTimer(cl_device_id device, cl_ulong *device_timestamp,
 						cl_ulong *host_timestamp) {
 	NEED(SVMRT_DEVICE, device, CL_INVALID_DEVICE);
-	if (!device_timestamp || !host_timestamp)
-		return CL_INVALID_VALUE;
 	return CL_INVALID_OPERATION; // as clGetHostTimer
 }
 
@@ -288,8 +286,9 @@ static cl_int CL_API_CALL SetDefaultDeviceCommandQueue(cl_context context, cl_de
 						       cl_command_queue q) {
 	NEED(SVMRT_CONTEXT, context, CL_INVALID_CONTEXT);
 	NEED(SVMRT_DEVICE, device, CL_INVALID_DEVICE);
-	NEED(SVMRT_QUEUE, q, CL_INVALID_COMMAND_QUEUE);
-	return CL_INVALID_OPERATION; // no device-side enqueue (CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES is 0)
+	// No device-side enqueue (CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES is 0):
+	// no queue can be one, so the queue is not looked at.
+	return CL_INVALID_OPERATION;
 }
 
 // ---- Memory objects: buffers (mem.go) ---------------------------------------
@@ -524,7 +523,7 @@ static cl_int CL_API_CALL SetProgramReleaseCallback(cl_program p, program_notify
 static cl_int CL_API_CALL SetProgramSpecializationConstant(cl_program p, cl_uint spec_id, size_t spec_size,
 							   const void *spec_value) {
 	NEED(SVMRT_PROGRAM, p, CL_INVALID_PROGRAM);
-	return CL_INVALID_PROGRAM; // not created from IL: no program is (clCreateProgramWithIL)
+	return CL_INVALID_OPERATION; // the device supports no intermediate language (clCreateProgramWithIL)
 }
 
 // ---- Kernels ---------------------------------------------------------------

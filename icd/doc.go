@@ -226,7 +226,7 @@
 // (CL_INVALID_MEM_OBJECT: every memory object is a buffer),
 // clGetSupportedImageFormats (no formats), clCreateProgramWithIL
 // (CL_INVALID_OPERATION: no IL), clSetProgramSpecializationConstant
-// (CL_INVALID_PROGRAM: no program comes from IL), clSetProgramReleaseCallback
+// (CL_INVALID_OPERATION: no IL either), clSetProgramReleaseCallback
 // (CL_INVALID_OPERATION: no program-scope destructors),
 // clCreateProgramWithBuiltInKernels (CL_INVALID_VALUE), clCreateSubDevices
 // (CL_INVALID_VALUE), clGetKernelSubGroupInfo (CL_INVALID_OPERATION: no

@@ -249,6 +249,9 @@ func svmrt_go_set_kernel_exec_info(kh unsafe.Pointer, name C.cl_kernel_exec_info
 	if !valid(KindKernel, kh) {
 		return C.CL_INVALID_KERNEL
 	}
+	if name == C.CL_KERNEL_EXEC_INFO_SVM_PTRS && size == 0 && value == nil {
+		return C.CL_SUCCESS // unsets the pointers set before (OpenCL 3.0): none are kept
+	}
 	if value == nil {
 		return C.CL_INVALID_VALUE
 	}

@@ -278,6 +278,7 @@ int main(void) {
 	CODE(clSetKernelExecInfo(fill, CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM, sizeof fgs, &fgs), CL_SUCCESS);
 	void *svm_ptrs[] = {out};
 	CODE(clSetKernelExecInfo(fill, CL_KERNEL_EXEC_INFO_SVM_PTRS, sizeof svm_ptrs, svm_ptrs), CL_SUCCESS);
+	CODE(clSetKernelExecInfo(fill, CL_KERNEL_EXEC_INFO_SVM_PTRS, 0, NULL), CL_SUCCESS); // unsets them
 	CODE(clSetKernelExecInfo(fill, 0x7777, sizeof fgs, &fgs), CL_INVALID_VALUE);
 
 	// ---- Launches ----
