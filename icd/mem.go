@@ -176,7 +176,7 @@ func subBufferFlags(parent, f C.cl_mem_flags) (C.cl_mem_flags, bool) {
 	switch {
 	case fh == 0:
 		f |= ph
-	case ph != 0 && fh != ph:
+	case ph != 0 && fh != ph && fh != C.CL_MEM_HOST_NO_ACCESS: // no access is allowed in any buffer
 		return 0, false
 	}
 	return f | parent&hostPtrFlags, true
