@@ -4,7 +4,7 @@ GO ?= go
 # conformance suite is checked against (they are not in a normal build).
 TESTTAGS ?= svmrt_testhooks
 
-.PHONY: setup run test vet race unit viz-test residency fuzz bench bench-smoke bench-peers bench-peers-smoke bench-kernels bench-kernels-smoke icd
+.PHONY: setup run test vet race unit viz-test residency fuzz bench bench-smoke bench-peers bench-peers-smoke bench-kernels bench-kernels-smoke icd cts
 
 setup:
 	./scripts/setup.sh
@@ -94,3 +94,10 @@ icd:
 		-o build/libsvmrt-icd.so ./cmd/svmrt-icd
 	@rm -f build/libsvmrt-icd.h
 	@echo "built build/libsvmrt-icd.so: select it with OCL_ICD_VENDORS=$(CURDIR)/build/libsvmrt-icd.so (e.g. clinfo)"
+
+# The Khronos OpenCL CTS (../shared/opencl-cts; SVMRT_CTS_DIR elsewhere)
+# on svmrt's ICD and on PoCL: pass counts per suite side by side. The CTS
+# is built once into ~/.cache/svmrt/cts-build, never into the repo; with
+# no CTS around it says so and succeeds. CTS_SUITES picks suites.
+cts: icd
+	./scripts/cts.sh $(CTS_SUITES)

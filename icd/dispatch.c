@@ -7,7 +7,8 @@
 // stale, foreign or wrong-kind handle gets the spec's error code.
 //
 // The calls the library implements go to Go (package icd: api.go,
-// program.go, kernel.go, launch.go, enqueue.go, event.go, svm.go). The
+// program.go, kernel.go, launch.go, enqueue.go, event.go, svm.go, mem.go,
+// buffer.go, mapmem.go). The
 // others check what they can check — their handles, in argument order, and
 // the arguments whose misuse has a code of its own — and then return the
 // code the package doc lists for them; none returns success.
@@ -25,10 +26,6 @@
 
 // The summary SVMRT_SUMMARY asks for, as the process exits (summary.go).
 __attribute__((destructor)) static void svmrt_icd_exit(void) { svmrt_go_exit_summary(); }
-
-// NOT_YET is what a call the library does not implement yet (buffers,
-// separate compilation) returns once its handles have been checked.
-#define NOT_YET CL_INVALID_OPERATION
 
 #define VALID(kind, h) svmrt_go_valid((kind), (void *)(h))
 #define NEED(kind, h, code)                                                                                            \
@@ -91,16 +88,6 @@ static cl_int wait_list(cl_uint n, const cl_event *list) {
 	for (cl_uint i = 0; i < n; i++)
 		if (!VALID(SVMRT_EVENT, list[i]))
 			return CL_INVALID_EVENT_WAIT_LIST;
-	return CL_SUCCESS;
-}
-
-// A list of memory objects that must not be empty.
-static cl_int mem_list(cl_uint n, const cl_mem *list) {
-	if (n == 0 || list == NULL)
-		return CL_INVALID_VALUE;
-	for (cl_uint i = 0; i < n; i++)
-		if (!VALID(SVMRT_MEM, list[i]))
-			return CL_INVALID_MEM_OBJECT;
 	return CL_SUCCESS;
 }
 
@@ -193,16 +180,14 @@ static void *CL_API_CALL GetExtensionFunctionAddressForPlatform(cl_platform_id p
 
 static cl_int CL_API_CALL GetHostTimer(cl_device_id device, cl_ulong *host_timestamp) {
 	NEED(SVMRT_DEVICE, device, CL_INVALID_DEVICE);
-	if (!host_timestamp)
-		return CL_INVALID_VALUE;
-	return CL_INVALID_OPERATION; // CL_PLATFORM_HOST_TIMER_RESOLUTION is 0
+	// CL_PLATFORM_HOST_TIMER_RESOLUTION is 0: no timer, whatever the
+	// pointers (the CTS's order: the missing feature comes first).
+	return CL_INVALID_OPERATION;
 }
 
 static cl_int CL_API_CALL GetDeviceAndHostTimer(cl_device_id device, cl_ulong *device_timestamp,
 						cl_ulong *host_timestamp) {
 	NEED(SVMRT_DEVICE, device, CL_INVALID_DEVICE);
-	if (!device_timestamp || !host_timestamp)
-		return CL_INVALID_VALUE;
 	return CL_INVALID_OPERATION; // as clGetHostTimer
 }
 
@@ -301,29 +286,31 @@ static cl_int CL_API_CALL SetDefaultDeviceCommandQueue(cl_context context, cl_de
 						       cl_command_queue q) {
 	NEED(SVMRT_CONTEXT, context, CL_INVALID_CONTEXT);
 	NEED(SVMRT_DEVICE, device, CL_INVALID_DEVICE);
-	NEED(SVMRT_QUEUE, q, CL_INVALID_COMMAND_QUEUE);
-	return CL_INVALID_OPERATION; // no device-side enqueue (CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES is 0)
+	// No device-side enqueue (CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES is 0):
+	// no queue can be one, so the queue is not looked at.
+	return CL_INVALID_OPERATION;
 }
 
-// ---- Memory objects (not yet) ------------------------------------------------
+// ---- Memory objects: buffers (mem.go) ---------------------------------------
 
 static cl_mem CL_API_CALL CreateBuffer(cl_context context, cl_mem_flags flags, size_t size, void *host_ptr,
 				       cl_int *errcode_ret) {
-	NEED_E(SVMRT_CONTEXT, context, CL_INVALID_CONTEXT);
-	FAIL_E(NOT_YET);
+	return svmrt_go_create_buffer(context, NULL, 0, flags, size, host_ptr, errcode_ret);
 }
 
 static cl_mem CL_API_CALL CreateBufferWithProperties(cl_context context, const cl_mem_properties *properties,
 						     cl_mem_flags flags, size_t size, void *host_ptr,
 						     cl_int *errcode_ret) {
-	NEED_E(SVMRT_CONTEXT, context, CL_INVALID_CONTEXT);
-	FAIL_E(NOT_YET);
+	return svmrt_go_create_buffer(context, (cl_mem_properties *)properties, 1, flags, size, host_ptr, errcode_ret);
 }
 
 static cl_mem CL_API_CALL CreateSubBuffer(cl_mem buffer, cl_mem_flags flags, cl_buffer_create_type type,
 					  const void *info, cl_int *errcode_ret) {
-	NEED_E(SVMRT_MEM, buffer, CL_INVALID_MEM_OBJECT);
-	FAIL_E(NOT_YET);
+	return svmrt_go_create_sub_buffer(buffer, flags, type, (void *)info, errcode_ret);
+}
+
+void svmrt_icd_call_mem_destructor(void *fn, void *mem, void *user_data) {
+	((void(CL_CALLBACK *)(cl_mem, void *))fn)((cl_mem)mem, user_data);
 }
 
 // Images: CL_DEVICE_IMAGE_SUPPORT is CL_FALSE, for which the spec's code is
@@ -389,26 +376,25 @@ static cl_int CL_API_CALL ReleaseMemObject(cl_mem m) { return svmrt_go_release(S
 
 static cl_int CL_API_CALL GetMemObjectInfo(cl_mem m, cl_mem_info param_name, size_t size, void *value,
 					   size_t *size_ret) {
-	NEED(SVMRT_MEM, m, CL_INVALID_MEM_OBJECT);
-	return NOT_YET;
+	return svmrt_go_mem_info(m, param_name, size, value, size_ret);
 }
 
+// Every memory object is a buffer: not an image, not a pipe.
 static cl_int CL_API_CALL GetImageInfo(cl_mem m, cl_image_info param_name, size_t size, void *value,
 				       size_t *size_ret) {
 	NEED(SVMRT_MEM, m, CL_INVALID_MEM_OBJECT);
-	return NOT_YET;
+	return CL_INVALID_MEM_OBJECT;
 }
 
 static cl_int CL_API_CALL GetPipeInfo(cl_mem m, cl_pipe_info param_name, size_t size, void *value,
 				      size_t *size_ret) {
 	NEED(SVMRT_MEM, m, CL_INVALID_MEM_OBJECT);
-	return NOT_YET;
+	return CL_INVALID_MEM_OBJECT;
 }
 
 static cl_int CL_API_CALL SetMemObjectDestructorCallback(cl_mem m, void(CL_CALLBACK *fn)(cl_mem, void *),
 							 void *user_data) {
-	NEED(SVMRT_MEM, m, CL_INVALID_MEM_OBJECT);
-	return NOT_YET;
+	return svmrt_go_mem_destructor(m, (void *)fn, user_data);
 }
 
 // ---- Shared virtual memory -------------------------------------------------
@@ -439,7 +425,7 @@ static cl_int CL_API_CALL ReleaseSampler(cl_sampler s) { return svmrt_go_release
 static cl_int CL_API_CALL GetSamplerInfo(cl_sampler s, cl_sampler_info param_name, size_t size, void *value,
 					 size_t *size_ret) {
 	NEED(SVMRT_SAMPLER, s, CL_INVALID_SAMPLER);
-	return NOT_YET;
+	return CL_INVALID_SAMPLER; // no sampler can be created (no images)
 }
 
 // ---- Programs --------------------------------------------------------------
@@ -537,7 +523,7 @@ static cl_int CL_API_CALL SetProgramReleaseCallback(cl_program p, program_notify
 static cl_int CL_API_CALL SetProgramSpecializationConstant(cl_program p, cl_uint spec_id, size_t spec_size,
 							   const void *spec_value) {
 	NEED(SVMRT_PROGRAM, p, CL_INVALID_PROGRAM);
-	return CL_INVALID_PROGRAM; // not created from IL: no program is (clCreateProgramWithIL)
+	return CL_INVALID_OPERATION; // the device supports no intermediate language (clCreateProgramWithIL)
 }
 
 // ---- Kernels ---------------------------------------------------------------
@@ -626,28 +612,22 @@ static cl_int CL_API_CALL SetEventCallback(cl_event e, cl_int type, void(CL_CALL
 
 // ---- Enqueued commands -------------------------------------------------------
 //
-// Kernels, markers, barriers and SVM commands go to Go (enqueue.go, launch.go,
-// svm.go). The buffer and image commands check their queue, then their memory
-// objects (none can exist yet), then their wait list.
+// Kernels, markers, barriers, SVM and buffer commands go to Go (enqueue.go,
+// launch.go, svm.go, buffer.go, mapmem.go). The image commands check their
+// queue and memory objects, then refuse: no memory object is an image.
 
 #define NEED_Q(q) NEED(SVMRT_QUEUE, q, CL_INVALID_COMMAND_QUEUE)
 #define NEED_M(m) NEED(SVMRT_MEM, m, CL_INVALID_MEM_OBJECT)
 
 static cl_int CL_API_CALL EnqueueReadBuffer(cl_command_queue q, cl_mem m, cl_bool blocking, size_t offset,
 					    size_t size, void *ptr, cl_uint n, const cl_event *wl, cl_event *ev) {
-	NEED_Q(q);
-	NEED_M(m);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_rw(q, m, 0, blocking, offset, size, ptr, n, (void **)wl, (void **)ev);
 }
 
 static cl_int CL_API_CALL EnqueueWriteBuffer(cl_command_queue q, cl_mem m, cl_bool blocking, size_t offset,
 					     size_t size, const void *ptr, cl_uint n, const cl_event *wl,
 					     cl_event *ev) {
-	NEED_Q(q);
-	NEED_M(m);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_rw(q, m, 1, blocking, offset, size, (void *)ptr, n, (void **)wl, (void **)ev);
 }
 
 static cl_int CL_API_CALL EnqueueReadBufferRect(cl_command_queue q, cl_mem m, cl_bool blocking,
@@ -656,10 +636,9 @@ static cl_int CL_API_CALL EnqueueReadBufferRect(cl_command_queue q, cl_mem m, cl
 						size_t buffer_slice_pitch, size_t host_row_pitch,
 						size_t host_slice_pitch, void *ptr, cl_uint n, const cl_event *wl,
 						cl_event *ev) {
-	NEED_Q(q);
-	NEED_M(m);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_rw_rect(q, m, 0, blocking, (size_t *)buffer_origin, (size_t *)host_origin,
+					(size_t *)region, buffer_row_pitch, buffer_slice_pitch, host_row_pitch,
+					host_slice_pitch, ptr, n, (void **)wl, (void **)ev);
 }
 
 static cl_int CL_API_CALL EnqueueWriteBufferRect(cl_command_queue q, cl_mem m, cl_bool blocking,
@@ -668,20 +647,15 @@ static cl_int CL_API_CALL EnqueueWriteBufferRect(cl_command_queue q, cl_mem m, c
 						 size_t buffer_slice_pitch, size_t host_row_pitch,
 						 size_t host_slice_pitch, const void *ptr, cl_uint n,
 						 const cl_event *wl, cl_event *ev) {
-	NEED_Q(q);
-	NEED_M(m);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_rw_rect(q, m, 1, blocking, (size_t *)buffer_origin, (size_t *)host_origin,
+					(size_t *)region, buffer_row_pitch, buffer_slice_pitch, host_row_pitch,
+					host_slice_pitch, (void *)ptr, n, (void **)wl, (void **)ev);
 }
 
 static cl_int CL_API_CALL EnqueueCopyBuffer(cl_command_queue q, cl_mem src, cl_mem dst, size_t src_offset,
 					    size_t dst_offset, size_t size, cl_uint n, const cl_event *wl,
 					    cl_event *ev) {
-	NEED_Q(q);
-	NEED_M(src);
-	NEED_M(dst);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_copy(q, src, dst, src_offset, dst_offset, size, n, (void **)wl, (void **)ev);
 }
 
 static cl_int CL_API_CALL EnqueueCopyBufferRect(cl_command_queue q, cl_mem src, cl_mem dst,
@@ -689,48 +663,33 @@ static cl_int CL_API_CALL EnqueueCopyBufferRect(cl_command_queue q, cl_mem src, 
 						const size_t *region, size_t src_row_pitch, size_t src_slice_pitch,
 						size_t dst_row_pitch, size_t dst_slice_pitch, cl_uint n,
 						const cl_event *wl, cl_event *ev) {
-	NEED_Q(q);
-	NEED_M(src);
-	NEED_M(dst);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_copy_rect(q, src, dst, (size_t *)src_origin, (size_t *)dst_origin, (size_t *)region,
+					  src_row_pitch, src_slice_pitch, dst_row_pitch, dst_slice_pitch, n,
+					  (void **)wl, (void **)ev);
 }
 
 static cl_int CL_API_CALL EnqueueFillBuffer(cl_command_queue q, cl_mem m, const void *pattern, size_t pattern_size,
 					    size_t offset, size_t size, cl_uint n, const cl_event *wl,
 					    cl_event *ev) {
-	NEED_Q(q);
-	NEED_M(m);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_fill(q, m, (void *)pattern, pattern_size, offset, size, n, (void **)wl, (void **)ev);
 }
 
 static void *CL_API_CALL EnqueueMapBuffer(cl_command_queue q, cl_mem m, cl_bool blocking, cl_map_flags flags,
 					  size_t offset, size_t size, cl_uint n, const cl_event *wl, cl_event *ev,
 					  cl_int *errcode_ret) {
-	NEED_E(SVMRT_QUEUE, q, CL_INVALID_COMMAND_QUEUE);
-	NEED_E(SVMRT_MEM, m, CL_INVALID_MEM_OBJECT);
-	cl_int r = wait_list(n, wl);
-	if (r != CL_SUCCESS)
-		FAIL_E(r);
-	FAIL_E(NOT_YET);
+	return svmrt_go_enqueue_map(q, m, blocking, flags, offset, size, n, (void **)wl, (void **)ev, errcode_ret);
 }
 
 static cl_int CL_API_CALL EnqueueUnmapMemObject(cl_command_queue q, cl_mem m, void *mapped_ptr, cl_uint n,
 						const cl_event *wl, cl_event *ev) {
-	NEED_Q(q);
-	NEED_M(m);
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_unmap(q, m, mapped_ptr, n, (void **)wl, (void **)ev);
 }
 
 static cl_int CL_API_CALL EnqueueMigrateMemObjects(cl_command_queue q, cl_uint num_mem_objects,
 						   const cl_mem *mem_objects, cl_mem_migration_flags flags,
 						   cl_uint n, const cl_event *wl, cl_event *ev) {
-	NEED_Q(q);
-	CHECK(mem_list(num_mem_objects, mem_objects));
-	CHECK(wait_list(n, wl));
-	return NOT_YET;
+	return svmrt_go_enqueue_migrate_mems(q, num_mem_objects, (void **)mem_objects, flags, n, (void **)wl,
+					     (void **)ev);
 }
 
 // Image commands: an image cannot exist (no image support).

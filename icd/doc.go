@@ -138,12 +138,15 @@
 // __local variables every group gets, which holds all of the program's
 // kernels' variables; PRIVATE_MEM_SIZE is 0, not measured),
 // clSetKernelArg (scalars, vectors and structs by value with their exact
-// size, __local sizes with a NULL value, a NULL buffer), clSetKernelArgSVMPointer
+// size, __local sizes with a NULL value, a buffer or sub-buffer — the
+// kernel gets its storage's address — or NULL), clSetKernelArgSVMPointer
 // (any address of the process), clSetKernelExecInfo (SVM_PTRS and
 // SVM_FINE_GRAIN_SYSTEM: accepted, nothing to do).
 //
 // Launches (launch.go, enqueue.go): clEnqueueNDRangeKernel (1 to 3
-// dimensions; a NULL local size is the kernel's reqd_work_group_size, else
+// dimensions, global work offsets (kernels.NDRange.Offset, which the
+// compiled kernels' runtime, internal/devrt, applies; an offset whose range
+// overflows is CL_INVALID_GLOBAL_OFFSET); a NULL local size is the kernel's reqd_work_group_size, else
 // its work_group_size_hint when that divides the range, else chosen by the
 // ICD; uniform work-groups only), clEnqueueTask, clFlush
 // (commands are issued as they are enqueued), clFinish. Each queue runs its
@@ -181,11 +184,49 @@
 // CL_MIGRATE_MEM_OBJECT_HOST, home; a size of 0 is the whole clSVMAlloc
 // allocation). Every pointer of the process may be used, malloc's included.
 //
+// Buffers (mem.go, buffer.go, mapmem.go) are host memory seen through SVM:
+// a buffer's storage is the application's memory (CL_MEM_USE_HOST_PTR) or
+// a private anonymous mapping of the library's, never a device copy; a
+// kernel gets its address, and the simulated GPU migrates its pages on
+// faults like any other memory's. clCreateBuffer and
+// clCreateBufferWithProperties (flags checked as the spec says: one access
+// and one host access flag at most, USE_HOST_PTR alone among the host
+// pointer flags — else CL_INVALID_VALUE; a size of 0 or above the VRAM, or
+// a USE_HOST_PTR buffer larger than the clSVMAlloc allocation it lies in,
+// CL_INVALID_BUFFER_SIZE; a host pointer without USE or COPY_HOST_PTR, or
+// none with them, CL_INVALID_HOST_PTR; no property names),
+// clCreateSubBuffer (CL_BUFFER_CREATE_TYPE_REGION; flags inherited or
+// checked against the buffer's; an origin not a multiple of
+// CL_DEVICE_MEM_BASE_ADDR_ALIGN, 128 bytes, is
+// CL_MISALIGNED_SUB_BUFFER_OFFSET; no sub-buffers of sub-buffers),
+// clGetMemObjectInfo (every name; CL_MEM_USES_SVM_POINTER is true for a
+// USE_HOST_PTR buffer in a clSVMAlloc allocation), clRetainMemObject,
+// clReleaseMemObject, clSetMemObjectDestructorCallback. A buffer lives
+// while its sub-buffers and the commands that name it (launches included)
+// do; then its destructor callbacks run, last registered first, before its
+// mapping goes and before the command that held it last is complete. The
+// commands: clEnqueueReadBuffer, clEnqueueWriteBuffer, clEnqueueCopyBuffer
+// (CL_MEM_COPY_OVERLAP within a buffer or between sub-buffers of one),
+// clEnqueueFillBuffer, clEnqueueReadBufferRect, clEnqueueWriteBufferRect,
+// clEnqueueCopyBufferRect, clEnqueueMapBuffer (the pointer is the storage
+// itself — within host_ptr for USE_HOST_PTR — and its pages come home),
+// clEnqueueUnmapMemObject (a pointer no map returned is CL_INVALID_VALUE),
+// clEnqueueMigrateMemObjects; blocking or not, with wait lists and events;
+// a region out of range, a NULL pointer or a size of 0 is
+// CL_INVALID_VALUE, host access the CL_MEM_HOST_* flags forbid
+// CL_INVALID_OPERATION. They run on the device's copy engine (runtime
+// Memcpy, Memfill, Map, MigrateMem), except where the runtime must not
+// write on a device's behalf — the host program's stack, where a blocking
+// read's array often is — or a fill's storage is not aligned to its
+// pattern: those are done by the host once the pages are home.
+//
 // Calls that are correct as they are, because the device lacks the feature:
-// image, sampler and pipe creation (CL_INVALID_OPERATION),
+// image, sampler and pipe creation and every image command
+// (CL_INVALID_OPERATION), clGetImageInfo and clGetPipeInfo
+// (CL_INVALID_MEM_OBJECT: every memory object is a buffer),
 // clGetSupportedImageFormats (no formats), clCreateProgramWithIL
 // (CL_INVALID_OPERATION: no IL), clSetProgramSpecializationConstant
-// (CL_INVALID_PROGRAM: no program comes from IL), clSetProgramReleaseCallback
+// (CL_INVALID_OPERATION: no IL either), clSetProgramReleaseCallback
 // (CL_INVALID_OPERATION: no program-scope destructors),
 // clCreateProgramWithBuiltInKernels (CL_INVALID_VALUE), clCreateSubDevices
 // (CL_INVALID_VALUE), clGetKernelSubGroupInfo (CL_INVALID_OPERATION: no
@@ -210,20 +251,9 @@
 //
 // # Not implemented yet
 //
-// These check their handles first — the queue, the context, and memory
-// objects, which cannot exist yet and are therefore always
-// CL_INVALID_MEM_OBJECT — and their wait lists (CL_INVALID_EVENT_WAIT_LIST),
-// then return CL_INVALID_OPERATION:
-//
-//   - buffers: clCreateBuffer, clCreateBufferWithProperties,
-//     clCreateSubBuffer, clGetMemObjectInfo, clSetMemObjectDestructorCallback
-//     and every clEnqueue*Buffer*, clEnqueueMapBuffer,
-//     clEnqueueUnmapMemObject, clEnqueueMigrateMemObjects; a kernel's
-//     buffer argument may only be NULL (clSetKernelArg with a cl_mem is
-//     CL_INVALID_MEM_OBJECT: use clSetKernelArgSVMPointer);
-//   - programs: linking several compiled units (see above);
-//   - launches: a non-zero global work offset (clEnqueueNDRangeKernel's
-//     global_work_offset; the runtime's NDRange has no offset).
-//
-// A later increment adds buffers.
+// Linking several compiled units (clLinkProgram, see above) is
+// CL_LINK_PROGRAM_FAILURE. A kernel cannot write a CL_MEM_USE_HOST_PTR
+// buffer on the host program's main stack: the runtime refuses device
+// writes there (the launch fails with CL_OUT_OF_RESOURCES); the buffer
+// commands do work on it.
 package icd

@@ -33,6 +33,9 @@ type command struct {
 	waits []*event
 	run   func() error
 	host  bool
+	// after runs when the command has ended, however it ended: it lets go
+	// of the memory objects the command holds (holdMems).
+	after func()
 }
 
 // queueState is a queue's pending commands (under its mutex).
@@ -111,6 +114,15 @@ func (q *queue) work() {
 }
 
 func (q *queue) execute(c *command) {
+	// The command lets go of its memory objects before its event is final,
+	// so a buffer released after a blocking command is deleted (and its
+	// destructor callbacks have run) by the time the command's waiters go on.
+	end := func(status C.cl_int) {
+		if c.after != nil {
+			c.after()
+		}
+		c.ev.setStatus(status)
+	}
 	failed := false
 	for _, w := range c.waits {
 		<-w.done
@@ -120,7 +132,7 @@ func (q *queue) execute(c *command) {
 	}
 	e := c.ev
 	if failed {
-		e.setStatus(C.CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
+		end(C.CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
 		return
 	}
 	// Callbacks run as the status changes, in this goroutine: those of
@@ -145,10 +157,10 @@ func (q *queue) execute(c *command) {
 		// The context's notification callback is the channel the spec
 		// gives for what went wrong.
 		q.ctx.notifyError(err.Error())
-		e.setStatus(launchErr)
+		end(launchErr)
 		return
 	}
-	e.setStatus(C.CL_COMPLETE)
+	end(C.CL_COMPLETE)
 }
 
 // finish waits for every command enqueued on q so far.

@@ -13,7 +13,7 @@
 #include <CL/cl_icd.h>
 
 // Kinds of objects, as the Go registry files them. Handles of kinds the
-// library cannot create yet (memory objects, samplers) are never valid.
+// library cannot create (samplers: no images) are never valid.
 enum {
 	SVMRT_PLATFORM = 1,
 	SVMRT_DEVICE,
@@ -39,6 +39,7 @@ void svmrt_icd_call_context_destructor(void *fn, void *context, void *user_data)
 void svmrt_icd_call_context_notify(void *fn, const char *errinfo, void *user_data);
 void svmrt_icd_call_program_notify(void *fn, void *program, void *user_data);
 void svmrt_icd_call_event_callback(void *fn, void *event, cl_int status, void *user_data);
+void svmrt_icd_call_mem_destructor(void *fn, void *mem, void *user_data);
 void svmrt_icd_call_svm_free(void *fn, void *queue, cl_uint n, void *pointers, void *user_data);
 
 #endif

@@ -71,8 +71,10 @@ func TestICD(t *testing.T) {
 	t.Run("queries", func(t *testing.T) { testQueries(t, lib, dir) })
 	t.Run("kernels", func(t *testing.T) { testHost(t, lib, dir, "kernels") })
 	t.Run("svm", func(t *testing.T) { testSVM(t, lib, dir) })
+	t.Run("buffers", func(t *testing.T) { testHost(t, lib, dir, "buffers") })
 	t.Run("badinput", func(t *testing.T) { testHost(t, lib, dir, "badinput") })
 	t.Run("threads", func(t *testing.T) { testHost(t, lib, dir, "threads") })
+	t.Run("cts-svm", func(t *testing.T) { testCTSSVM(t, root, lib) })
 }
 
 // testSVM runs svm.c: saxpy on malloc memory and a malloc'd linked list

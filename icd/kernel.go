@@ -37,6 +37,9 @@ type kernel struct {
 	info *clc.KernelInfo
 	args []any  // nil until set
 	set  []bool // which args are set
+	// mems are the buffers set as arguments (nil elsewhere): a launch holds
+	// them until it ends.
+	mems []*mem
 }
 
 func (*kernel) kind() Kind { return KindKernel }
@@ -48,7 +51,8 @@ func kernelOfLocked(h unsafe.Pointer) *kernel {
 
 // newKernelLocked makes a kernel object for k of p. reg.mu must be held.
 func newKernelLocked(p *program, k *kernels.Kernel) *kernel {
-	o := &kernel{refs: 1, prog: p, k: k, info: k.Info(), args: make([]any, len(k.Params)), set: make([]bool, len(k.Params))}
+	o := &kernel{refs: 1, prog: p, k: k, info: k.Info(), args: make([]any, len(k.Params)), set: make([]bool, len(k.Params)),
+		mems: make([]*mem, len(k.Params))}
 	o.h = newHandleLocked(o)
 	if o.h == nil {
 		return nil
@@ -135,6 +139,7 @@ func svmrt_go_clone_kernel(kh unsafe.Pointer, errRet *C.cl_int) unsafe.Pointer {
 	}
 	copy(o.args, src.args) // the values are immutable: sharing them is a copy
 	copy(o.set, src.set)
+	copy(o.mems, src.mems)
 	setErr(errRet, C.CL_SUCCESS)
 	return o.h
 }
@@ -184,6 +189,7 @@ func svmrt_go_set_kernel_arg(kh unsafe.Pointer, index C.cl_uint, size C.size_t, 
 	p := k.k.Params[index]
 	ip := k.info.Params[index]
 	var v any
+	var buf *mem
 	switch {
 	case svmPtr != 0:
 		// clSetKernelArgSVMPointer: any address is valid on the device.
@@ -200,15 +206,21 @@ func svmrt_go_set_kernel_arg(kh unsafe.Pointer, index C.cl_uint, size C.size_t, 
 		}
 		v = int(size)
 	case p.Kind.IsPointer():
-		// A buffer argument: the value is a cl_mem. NULL, or a NULL
-		// cl_mem, is a NULL pointer; no memory object can exist yet.
+		// A buffer argument: the value is a cl_mem, and the kernel gets
+		// its storage's address (mem.go). NULL, or a NULL cl_mem, is a
+		// NULL pointer.
 		if uint64(size) != uint64(unsafe.Sizeof(value)) {
 			return C.CL_INVALID_ARG_SIZE
 		}
-		if value != nil && *(*unsafe.Pointer)(value) != nil {
-			return C.CL_INVALID_MEM_OBJECT
-		}
 		v = uintptr(0)
+		if value != nil {
+			if h := *(*unsafe.Pointer)(value); h != nil {
+				if buf = memOfLocked(h); buf == nil {
+					return C.CL_INVALID_MEM_OBJECT
+				}
+				v = uintptr(buf.base)
+			}
+		}
 	default:
 		if uint64(size) != uint64(ip.Size) {
 			return C.CL_INVALID_ARG_SIZE
@@ -228,6 +240,7 @@ func svmrt_go_set_kernel_arg(kh unsafe.Pointer, index C.cl_uint, size C.size_t, 
 	}
 	k.args[index] = v
 	k.set[index] = true
+	k.mems[index] = buf
 	return C.CL_SUCCESS
 }
 
@@ -235,6 +248,9 @@ func svmrt_go_set_kernel_arg(kh unsafe.Pointer, index C.cl_uint, size C.size_t, 
 func svmrt_go_set_kernel_exec_info(kh unsafe.Pointer, name C.cl_kernel_exec_info, size C.size_t, value unsafe.Pointer) C.cl_int {
 	if !valid(KindKernel, kh) {
 		return C.CL_INVALID_KERNEL
+	}
+	if name == C.CL_KERNEL_EXEC_INFO_SVM_PTRS && size == 0 && value == nil {
+		return C.CL_SUCCESS // unsets the pointers set before (OpenCL 3.0): none are kept
 	}
 	if value == nil {
 		return C.CL_INVALID_VALUE

@@ -19,8 +19,9 @@ import (
 // of at most kernels.MaxWorkGroupSize items), snapshots the arguments, and
 // queues a runtime launch on the simulated GPU. A NULL local size is the
 // kernel's reqd_work_group_size, else its work_group_size_hint when that
-// divides the range, else chosen here (pickLocal). Global work offsets are not implemented: the runtime's
-// NDRange has none, so a non-zero offset is CL_INVALID_OPERATION.
+// divides the range, else chosen here (pickLocal). A global work offset goes
+// to the runtime's NDRange (Offset): ids start there, and get_global_offset
+// returns it.
 
 // pickLocal chooses a work-group for a global size when the caller gives
 // none: the largest divisor of each dimension that keeps the group within
@@ -81,10 +82,13 @@ func svmrt_go_enqueue_kernel(qh, kh unsafe.Pointer, dims C.cl_uint, offset, glob
 			nd.Global[d] = int(g)
 		}
 		if offset != nil {
-			for _, o := range unsafe.Slice(offset, int(dims)) {
-				if o != 0 {
-					return C.CL_INVALID_OPERATION // not implemented (see above)
+			for d, o := range unsafe.Slice(offset, int(dims)) {
+				// The ids of the range must fit in a size_t (and in
+				// the runtime's int).
+				if uint64(o) > math.MaxInt64-uint64(nd.Global[d]) {
+					return C.CL_INVALID_GLOBAL_OFFSET
 				}
+				nd.Offset[d] = int(o)
 			}
 		}
 		if local != nil {
@@ -170,6 +174,17 @@ func svmrt_go_enqueue_kernel(qh, kh unsafe.Pointer, dims C.cl_uint, offset, glob
 		}
 	}
 	args := append([]any(nil), k.args...)
+	var mems []*mem
+	for _, m := range k.mems {
+		if m != nil {
+			if m.refs == 0 {
+				// Released since it was set: its storage may be gone.
+				reg.mu.Unlock()
+				return C.CL_INVALID_KERNEL_ARGS
+			}
+			mems = append(mems, m)
+		}
+	}
 	if !empty {
 		local := static
 		for i, p := range k.k.Params {
@@ -195,6 +210,5 @@ func svmrt_go_enqueue_kernel(qh, kh unsafe.Pointer, dims C.cl_uint, offset, glob
 			return waitDevice(dev.Launch(gocontext.Background(), kern, nd, args...))
 		}
 	}
-	_, code = q.enqueue(cmd, waits, run, evOut)
-	return code
+	return enqueueOn(q, cmd, waits, run, C.CL_FALSE, evOut, mems...)
 }

@@ -261,6 +261,8 @@ func retain(k Kind, h unsafe.Pointer) C.cl_int {
 			return k.invalid() // released, its command still running
 		}
 		o.refs++
+	case *mem:
+		o.refs++
 	case *device:
 		// A root device: retain and release do nothing.
 	default:
@@ -300,8 +302,11 @@ func destroyed(c *context) {
 // when its command has completed too).
 func release(k Kind, h unsafe.Pointer) C.cl_int {
 	var gone *context
+	var memGone []*mem
 	reg.mu.Lock()
 	switch o := lookupLocked(k, h).(type) {
+	case *mem:
+		memGone = releaseMemLocked(o)
 	case *context:
 		if o.refs == 0 {
 			reg.mu.Unlock()
@@ -348,6 +353,7 @@ func release(k Kind, h unsafe.Pointer) C.cl_int {
 		return k.invalid()
 	}
 	reg.mu.Unlock()
+	memsGone(memGone)
 	destroyed(gone)
 	return C.CL_SUCCESS
 }

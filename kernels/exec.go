@@ -212,7 +212,7 @@ func (g *groupRun) runSequential(memFor func(int) Mem) (err error) {
 		}
 	}()
 	L := g.nd.Local
-	base := [3]int{g.coords[0] * L[0], g.coords[1] * L[1], g.coords[2] * L[2]}
+	base := [3]int{g.coords[0]*L[0] + g.nd.Offset[0], g.coords[1]*L[1] + g.nd.Offset[1], g.coords[2]*L[2] + g.nd.Offset[2]}
 	body, a := g.k.Body, g.a
 	l := 0
 	for z := 0; z < L[2]; z++ {
@@ -238,7 +238,7 @@ func (g *groupRun) runConcurrent(memFor func(int) Mem) error {
 	g.gen = newGeneration()
 	items := make([]Item, g.size)
 	L := g.nd.Local
-	base := [3]int{g.coords[0] * L[0], g.coords[1] * L[1], g.coords[2] * L[2]}
+	base := [3]int{g.coords[0]*L[0] + g.nd.Offset[0], g.coords[1]*L[1] + g.nd.Offset[1], g.coords[2]*L[2] + g.nd.Offset[2]}
 	var wg sync.WaitGroup
 	wg.Add(g.size)
 	l := 0

@@ -115,6 +115,40 @@ var rotateKernel = &Kernel{
 	},
 }
 
+// A global work offset moves the global ids (and get_global_offset), not the
+// sizes, the groups or the linear id.
+func TestItemIDsWithOffset(t *testing.T) {
+	k := &Kernel{
+		Name:   "offset",
+		Params: []Param{{Name: "out", Kind: PtrI32, Written: true}},
+		Body: func(it *Item, a *Args) {
+			base := a.Ptr(0) + uintptr(it.GlobalLinear()*4)*4
+			for i, v := range []int{it.GlobalID(0), it.GlobalID(1), it.GlobalOffset(0) + 100*it.GlobalOffset(1), it.GroupLinear()} {
+				it.StoreI32(base+uintptr(i)*4, int32(v))
+			}
+		},
+	}
+	nd := NDRange{Dims: 2, Global: [3]int{8, 4}, Local: [3]int{4, 2}, Offset: [3]int{5, 7}}
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			out := make([]int32, nd.GlobalSize()*4)
+			cfg, _ := m.config()
+			if err := runAll(k, nd, mustBind(t, k, out), cfg); err != nil {
+				t.Fatal(err)
+			}
+			for y := 0; y < 4; y++ {
+				for x := 0; x < 8; x++ {
+					got := out[(y*8+x)*4 : (y*8+x)*4+4]
+					want := []int32{int32(x + 5), int32(y + 7), 705, int32(y/2*2 + x/4)}
+					if fmt.Sprint(got) != fmt.Sprint(want) {
+						t.Errorf("item (%d, %d): %v, want %v", x, y, got, want)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestBarrier(t *testing.T) {
 	for _, nd := range []NDRange{Range1D(64, 16), Range2D(8, 8, 4, 4), Range1D(3, 3), Range1D(4, 1), Range1D(1024, 1024)} {
 		for _, m := range modes {

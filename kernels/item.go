@@ -72,10 +72,19 @@ func (it *Item) NumGroups(d int) int {
 // WorkDim is get_work_dim().
 func (it *Item) WorkDim() int { return it.g.nd.Dims }
 
-// GlobalLinear is get_global_linear_id() (dimension 0 fastest).
+// GlobalLinear is get_global_linear_id() (dimension 0 fastest, the
+// offset taken off).
 func (it *Item) GlobalLinear() int {
-	gs := &it.g.nd.Global
-	return (it.gid[2]*gs[1]+it.gid[1])*gs[0] + it.gid[0]
+	gs, o := &it.g.nd.Global, &it.g.nd.Offset
+	return ((it.gid[2]-o[2])*gs[1]+it.gid[1]-o[1])*gs[0] + it.gid[0] - o[0]
+}
+
+// GlobalOffset is get_global_offset(d); 0 for d outside 0..2.
+func (it *Item) GlobalOffset(d int) int {
+	if uint(d) < 3 {
+		return it.g.nd.Offset[d]
+	}
+	return 0
 }
 
 // LocalLinear is get_local_linear_id() (dimension 0 fastest).

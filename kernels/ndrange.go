@@ -10,9 +10,13 @@ import (
 // (d >= Dims) are 1; Validate also accepts 0 there and every method treats
 // them as 1, so a literal that only fills the used dimensions works.
 // The size and coordinate methods assume a range that passed Validate.
+//
+// Offset is OpenCL's global work offset: global ids start there
+// (get_global_offset); Global and Local do not change with it.
 type NDRange struct {
 	Dims          int
 	Global, Local [3]int
+	Offset        [3]int
 }
 
 // Range1D is a 1-D NDRange of global work-items in groups of local.
@@ -49,6 +53,9 @@ func (nd NDRange) Validate() error {
 	total := 1
 	for d := 0; d < 3; d++ {
 		g, l := nd.Global[d], nd.Local[d]
+		if nd.Offset[d] < 0 || (d >= nd.Dims && nd.Offset[d] != 0) {
+			return fmt.Errorf("%w: global offset %d in dim %d of a %d-D range", ErrInvalidNDRange, nd.Offset[d], d, nd.Dims)
+		}
 		if d >= nd.Dims {
 			if (g != 0 && g != 1) || (l != 0 && l != 1) {
 				return fmt.Errorf("%w: unused dim %d of a %d-D range has global size %d, local size %d (must be 1)",

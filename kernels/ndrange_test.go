@@ -13,6 +13,7 @@ func TestNDRangeValidate(t *testing.T) {
 		Range2D(64, 32, 16, 16),
 		Range3D(8, 8, 8, 4, 4, 4),
 		{Dims: 1, Global: [3]int{16}, Local: [3]int{4}}, // unused dims left 0
+		{Dims: 2, Global: [3]int{16, 4}, Local: [3]int{4, 2}, Offset: [3]int{3, 1 << 40}},
 	}
 	for _, nd := range valid {
 		if err := nd.Validate(); err != nil {
@@ -33,6 +34,8 @@ func TestNDRangeValidate(t *testing.T) {
 		{Range2D(2048, 2048, 64, 32), []string{"work-group size 2048", "1024"}},
 		{NDRange{Dims: 1, Global: [3]int{4, 3, 1}, Local: [3]int{4, 1, 1}}, []string{"unused dim 1"}},
 		{Range3D(1<<40, 1<<40, 1<<40, 1, 1, 1), []string{"overflows"}},
+		{NDRange{Dims: 1, Global: [3]int{4}, Local: [3]int{4}, Offset: [3]int{-1}}, []string{"global offset -1 in dim 0"}},
+		{NDRange{Dims: 1, Global: [3]int{4}, Local: [3]int{4}, Offset: [3]int{0, 2}}, []string{"global offset 2 in dim 1"}},
 	}
 	for _, c := range invalid {
 		err := c.nd.Validate()

@@ -312,6 +312,9 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	if k == nil {
 		return fmt.Errorf("opencl: launch: %w: nil kernel", kernels.ErrBadArgs)
 	}
+	if nd.Offset != [3]int{} {
+		return fmt.Errorf("opencl: launch %s: %w: a global work offset is not passed on to the OpenCL device", k.Name, kernels.ErrInvalidNDRange)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -114,6 +114,7 @@ int main(void) {
 	CODE(clSetKernelArg(k, 2, sizeof u, &u), CL_INVALID_ARG_INDEX);
 	CODE(clSetKernelArg(k, (cl_uint)-1, sizeof u, &u), CL_INVALID_ARG_INDEX);
 	CODE(clSetKernelExecInfo(k, CL_KERNEL_EXEC_INFO_SVM_PTRS, 3, buf), CL_INVALID_VALUE);
+	CODE(clSetKernelExecInfo(k, CL_KERNEL_EXEC_INFO_SVM_PTRS, 8, NULL), CL_INVALID_VALUE);
 	CODE(clSetKernelExecInfo(k, CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM, sizeof u, NULL), CL_INVALID_VALUE);
 	CODE(clGetKernelInfo((cl_kernel)&fk, CL_KERNEL_NUM_ARGS, sizeof u, &u, NULL), CL_INVALID_KERNEL);
 	CODE(clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, 2, buf, NULL), CL_INVALID_VALUE);

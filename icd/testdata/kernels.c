@@ -278,6 +278,7 @@ int main(void) {
 	CODE(clSetKernelExecInfo(fill, CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM, sizeof fgs, &fgs), CL_SUCCESS);
 	void *svm_ptrs[] = {out};
 	CODE(clSetKernelExecInfo(fill, CL_KERNEL_EXEC_INFO_SVM_PTRS, sizeof svm_ptrs, svm_ptrs), CL_SUCCESS);
+	CODE(clSetKernelExecInfo(fill, CL_KERNEL_EXEC_INFO_SVM_PTRS, 0, NULL), CL_SUCCESS); // unsets them
 	CODE(clSetKernelExecInfo(fill, 0x7777, sizeof fgs, &fgs), CL_INVALID_VALUE);
 
 	// ---- Launches ----
@@ -296,8 +297,8 @@ int main(void) {
 	CODE(clEnqueueNDRangeKernel(q, fill, 0, NULL, &gs, &ls, 0, NULL, NULL), CL_INVALID_WORK_DIMENSION);
 	CODE(clEnqueueNDRangeKernel(q, fill, 4, NULL, &gs, &ls, 0, NULL, NULL), CL_INVALID_WORK_DIMENSION);
 	CODE(clEnqueueNDRangeKernel(q, fill, 1, NULL, NULL, &ls, 0, NULL, NULL), CL_INVALID_GLOBAL_WORK_SIZE);
-	size_t off = 16;
-	CODE(clEnqueueNDRangeKernel(q, fill, 1, &off, &gs, &ls, 0, NULL, NULL), CL_INVALID_OPERATION); // no offsets
+	size_t off = (size_t)-8; // global offset + size beyond size_t (offsets work: buffers.c)
+	CODE(clEnqueueNDRangeKernel(q, fill, 1, &off, &gs, &ls, 0, NULL, NULL), CL_INVALID_GLOBAL_OFFSET);
 	cl_event ev;
 	CODE(clEnqueueNDRangeKernel(q, fill, 1, NULL, &gs, &ls, 0, NULL, &ev), CL_SUCCESS);
 	v = 100; // arguments are captured at enqueue

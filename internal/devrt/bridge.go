@@ -16,7 +16,7 @@ import (
 func GeometryOf(nd kernels.NDRange) Geometry {
 	g := Geometry{Dims: nd.Dims}
 	for i := 0; i < 3; i++ {
-		g.Global[i], g.Local[i] = max(nd.Global[i], 1), max(nd.Local[i], 1)
+		g.Global[i], g.Local[i], g.Offset[i] = max(nd.Global[i], 1), max(nd.Local[i], 1), nd.Offset[i]
 	}
 	return g
 }

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# cts.sh: the Khronos OpenCL conformance tests on svmrt's ICD and on PoCL,
+# pass counts per suite side by side (make cts).
+#
+# The CTS is third-party code kept beside the repo, never in it: its
+# source is $SVMRT_CTS_DIR, else ../shared/opencl-cts next to the repo,
+# else /work/shared/opencl-cts; where none exists this says so and exits 0.
+# It is built once into a cache outside the repo ($SVMRT_CTS_BUILD, default
+# ${XDG_CACHE_HOME:-~/.cache}/svmrt/cts-build; rebuilt when its build
+# script or README changes) — about 2.5 minutes on two cores.
+#
+# Usage: scripts/cts.sh [suite ...]   (default: all six suites)
+# Environment: SVMRT_CTS_TIMEOUT (seconds per suite and platform, default
+# 3600), SVMRT_CTS_PLATFORMS ("svmrt pocl", the default, or one of them),
+# SVMRT_ICD (the ICD library; default: build/libsvmrt-icd.so, which
+# `make icd` builds). Logs go to $SVMRT_CTS_BUILD/logs/SUITE-PLATFORM.log.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+src=""
+for d in "${SVMRT_CTS_DIR:-}" "$repo/../shared/opencl-cts" /work/shared/opencl-cts; do
+  if [ -n "$d" ] && [ -x "$d/build.sh" ]; then
+    src=$(cd "$d" && pwd)
+    break
+  fi
+done
+if [ -z "$src" ]; then
+  echo "cts: skipped: no OpenCL CTS (set SVMRT_CTS_DIR, or put it at ../shared/opencl-cts)"
+  exit 0
+fi
+out=${SVMRT_CTS_BUILD:-${XDG_CACHE_HOME:-$HOME/.cache}/svmrt/cts-build}
+icd=${SVMRT_ICD:-$repo/build/libsvmrt-icd.so}
+timeout_s=${SVMRT_CTS_TIMEOUT:-3600}
+platforms=${SVMRT_CTS_PLATFORMS:-svmrt pocl}
+
+# path of each suite's binary under the build directory
+declare -A bin=(
+  [test_svm]=SVM/test_svm [test_api]=api/test_api [test_basic]=basic/test_basic
+  [test_events]=events/test_events [test_atomics]=atomics/test_atomics
+  [test_generic_address_space]=generic_address_space/test_generic_address_space
+)
+suites=("$@")
+((${#suites[@]})) || suites=(test_svm test_api test_basic test_events test_atomics test_generic_address_space)
+
+# Build (or reuse) the CTS: the stamp names the source and its build
+# script's and README's contents.
+stamp=$(cat "$src/build.sh" "$src/README.md" | sha256sum | cut -c1-16)-$src
+if [ "$(cat "$out/.svmrt-stamp" 2>/dev/null)" != "$stamp" ] || [ ! -x "$out/test_conformance/SVM/test_svm" ]; then
+  echo "cts: building the CTS from $src into $out (about 2.5 minutes on two cores)"
+  start=$(date +%s)
+  "$src/build.sh" "$out" >/dev/null
+  echo "$stamp" >"$out/.svmrt-stamp"
+  echo "cts: built in $(($(date +%s) - start)) s"
+fi
+
+[ -f "$icd" ] || { echo "cts: no ICD at $icd (make icd)" >&2; exit 1; }
+pocl=""
+for f in /etc/OpenCL/vendors/pocl.icd; do [ -f "$f" ] && pocl=$f; done
+
+mkdir -p "$out/logs"
+# counts LOG: "passed/run" of the harness's per-test result lines, and the
+# tests that reported themselves not supported (skipped: not run).
+counts() {
+  local p f s
+  p=$(grep -cE '^[A-Za-z0-9_]+ passed$' "$1" || true)
+  f=$(grep -cE '^[A-Za-z0-9_]+ FAILED$' "$1" || true)
+  s=$(grep -cE '^[A-Za-z0-9_]+ test not supported$' "$1" || true)
+  echo "$p/$((p + f)) ($s skipped)"
+}
+declare -A res
+for s in "${suites[@]}"; do
+  [ -n "${bin[$s]:-}" ] || { echo "cts: unknown suite $s" >&2; exit 1; }
+  for p in $platforms; do
+    case $p in
+      svmrt) vendors=$icd ;;
+      pocl) vendors=$pocl ;;
+      *) echo "cts: unknown platform $p" >&2; exit 1 ;;
+    esac
+    log=$out/logs/$s-$p.log
+    if [ -z "$vendors" ]; then
+      res[$s,$p]="(no PoCL)"
+      continue
+    fi
+    start=$(date +%s)
+    # Each suite runs in its own directory (some read files beside them).
+    status=0
+    (cd "$(dirname "$out/test_conformance/${bin[$s]}")" &&
+      OCL_ICD_VENDORS=$vendors timeout "$timeout_s" "./$(basename "${bin[$s]}")" >"$log" 2>&1) || status=$?
+    secs=$(($(date +%s) - start))
+    r=$(counts "$log")
+    case $status in
+      0 | 1) ;;
+      124) r="$r timeout" ;;
+      *) r="$r exit $status" ;;
+    esac
+    res[$s,$p]="$r (${secs}s)"
+    echo "cts: $s on $p: $r in ${secs}s ($log)"
+  done
+done
+
+printf '\n%-28s' suite
+for p in $platforms; do printf '%-24s' "$p passed"; done
+printf '\n'
+for s in "${suites[@]}"; do
+  printf '%-28s' "$s"
+  for p in $platforms; do printf '%-24s' "${res[$s,$p]}"; done
+  printf '\n'
+done
