@@ -124,42 +124,39 @@ func arenaMappings(t *testing.T, m *DevMem) int {
 	return n
 }
 
-// Device pages dropped by munmap give a zero-copy arena's frames back (the
-// service thread unregisters just those frames for the madvise, since a
-// madvise of a registered range would wait for itself), and the arena is
-// one mapping again afterwards: moves need source and destination each
-// inside one mapping.
-func TestZeroCopyArenaTrimKeepsOneMapping(t *testing.T) {
-	m := zeroCopy(t, 64)
+// Device pages dropped by munmap leave a zero-copy arena's frames backed
+// (the service thread must not madvise a registered range: the REMOVE event
+// would wait for itself), the arena stays one zero-copy mapping, and its
+// frames take pages again (a backed one through the sink).
+func TestZeroCopyArenaAfterMunmap(t *testing.T) {
+	const pages = 32
+	m := zeroCopy(t, pages)
 	if got := arenaMappings(t, m); got != 1 {
 		t.Fatalf("arena is %d mappings after Attach, want 1", got)
 	}
-	const pages = 32
 	u := mmapRW(t, pages*PageSize)
 	fillWords(u, 9)
 	start, _ := migrateRange(t, m, unsafe.Pointer(&u[0]), len(u))
 	fs := framesOf(t, m, start, pages)
-	trimmed := m.TrimmedFrames()
 	if err := syscall.Munmap(u); err != nil {
 		t.Fatal(err)
 	}
 	Default().Sync()
-	if got := m.TrimmedFrames() - trimmed; got != pages {
-		t.Errorf("%d frames trimmed as %d device pages were unmapped, want all", got, pages)
-	}
-	if got := residentFrames(t, m, fs); got != 0 {
-		t.Errorf("%d of %d frames still backed after their pages were unmapped", got, pages)
+	if got := residentFrames(t, m, fs); got != pages {
+		t.Errorf("%d of %d frames backed after their pages were unmapped, want all (kept for reuse)", got, pages)
 	}
 	if got := arenaMappings(t, m); got != 1 {
-		t.Errorf("arena is %d mappings after a trim, want 1", got)
+		t.Errorf("arena is %d mappings after the munmap, want 1", got)
 	}
 	if !m.ZeroCopy() {
-		t.Errorf("the arena stopped being zero-copy after a trim")
+		t.Errorf("the arena stopped being zero-copy")
 	}
-	// Its frames still take pages by moves.
 	b := testmem.Map(t, pages*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
 	fillWords(b, 21)
-	migrateRange(t, m, unsafe.Pointer(&b[0]), len(b))
+	start, _ = migrateRange(t, m, unsafe.Pointer(&b[0]), len(b))
+	for i, f := range framesOf(t, m, start, pages) {
+		checkWords(t, bytesAt(m.Base()+uintptr(f)*PageSize, PageSize), 21+uint64(i)*PageSize/8)
+	}
 	if n, err := Default().MigrateToHost(testmem.Addr(b), uintptr(len(b))); err != nil || n != pages {
 		t.Fatalf("MigrateToHost: %d pages, %v; want %d", n, err, pages)
 	}

@@ -26,12 +26,14 @@
 //     a frame that was handed to another page. While the device runs no
 //     operation (DevMem.BeginAccess/EndAccess bracket each one) the
 //     released frames hold no memory: a zero-copy arena's pages moved home
-//     out of them, and other runs of at least 16 consecutive frames (a
-//     munmap; a copied sequential reader's windows) are given back to the
-//     kernel, so a buffer that went to the device and came back is not
-//     resident twice; shorter copied runs (a lone fault's page: the
-//     shootdown would cost more than the fault) and frames released during
-//     an operation (its TLBs may still map them) stay backed until reused.
+//     out of them; a shared arena's runs of at least 16 consecutive frames
+//     (a munmap; a sequential reader's windows) are given back to the
+//     kernel (MADV_REMOVE), so a buffer that went to the device and came
+//     back is not resident twice. Shorter copied runs (a lone fault's page:
+//     the shootdown would cost more than the fault), frames released during
+//     an operation (its TLBs may still map them) and a zero-copy arena's
+//     frames that a munmap released (the service thread may not madvise a
+//     registered range) stay backed until reused.
 //     Frames come off the free list in ascending order, so a migrated run's
 //     frames are consecutive in the arena and leave it as one run.
 //   - Zero-copy arenas (arena.go): where the kernel has UFFDIO_MOVE the

@@ -417,34 +417,6 @@ typedef struct {
 	uint64_t n;
 } frame_run;
 
-// arena_trim gives back the memory of frames [first, first+n) of
-// zero-copy device dev (service thread only). MADV_DONTNEED, with the arena
-// unregistered meanwhile: on a registered range it would wait for this very
-// thread to read its REMOVE event. (A move into the sink fails while the
-// address space has a change in flight, as it always has when a munmap's
-// event released the frames.) A thread that touches an absent frame in the
-// moment gets an ordinary zero page, which is what the service thread would
-// have given it. Returns 1 when the memory went.
-static int arena_trim(int dev, uint64_t first, uint64_t n) {
-	svm_dev *dv = &S->devs[dev];
-	if (!dv->arena) return 0;
-	// Only the run is unregistered (its VMA splits, and merges again when
-	// it is registered): unregistering clears write-protect bits page by
-	// page, which over a whole arena cost more than everything else a
-	// launch did.
-	struct uffdio_range r = {.start = (uint64_t)(uintptr_t)frame_addr(dev, (uint32_t)first), .len = n * SVM_PAGE_SIZE};
-	if (ioctl(S->uffd, UFFDIO_UNREGISTER, &r) != 0) return 0;
-	int ok = madvise((void *)(uintptr_t)r.start, r.len, MADV_DONTNEED) == 0;
-	struct uffdio_register reg = {.range = r, .mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP};
-	int e = ioctl(S->uffd, UFFDIO_REGISTER, &reg) == 0 ? 0 : errno;
-	if (e || !(reg.ioctls & (1ULL << _UFFDIO_MOVE))) {
-		// A plain private arena from now on: copies, no moves.
-		note_error(e ? e : ENOTSUP);
-		__atomic_store_n(&dv->moves, 0, __ATOMIC_SEQ_CST);
-	}
-	return ok;
-}
-
 static void run_end(frame_run *r) {
 	if (r->n == 0) return;
 	svm_dev *dv = &S->devs[r->dev];
@@ -454,19 +426,14 @@ static void run_end(frame_run *r) {
 	// random-order CPU fault took 95 us with a madvise per fault against
 	// 40 us without): only runs of TRIM_MIN_RUN frames or more are given
 	// back (a sequential reader's windows, munmaps); shorter ones stay
-	// backed until reused. A zero-copy arena is private memory registered
-	// with the userfaultfd: arena_trim; a private one that could not be
-	// registered takes MADV_DONTNEED.
-	if (r->n >= TRIM_MIN_RUN && __atomic_load_n(&dv->in_flight, __ATOMIC_SEQ_CST) == 0) {
-		void *fa = frame_addr(r->dev, (uint32_t)r->first);
-		if (!dv->moves) {
-			if (madvise(fa, r->n * SVM_PAGE_SIZE, MADV_REMOVE) == 0 ||
-			    (errno == EINVAL && madvise(fa, r->n * SVM_PAGE_SIZE, MADV_DONTNEED) == 0))
-				count(&dv->trimmed, r->n);
-		} else if (arena_trim(r->dev, r->first, r->n)) {
-			count(&dv->trimmed, r->n);
-		}
-	}
+	// backed until reused. A zero-copy arena's frames are not trimmed here:
+	// its pages leave by moves, which take the memory with them, and the
+	// service thread must never madvise a registered range (the REMOVE
+	// event would wait for this very thread). Frames a munmap released stay
+	// backed until a migration reuses them (through the sink, a copy).
+	if (r->n >= TRIM_MIN_RUN && !dv->moves && __atomic_load_n(&dv->in_flight, __ATOMIC_SEQ_CST) == 0 &&
+	    madvise(frame_addr(r->dev, (uint32_t)r->first), r->n * SVM_PAGE_SIZE, MADV_REMOVE) == 0)
+		count(&dv->trimmed, r->n);
 	for (uint64_t k = 0; k < r->n; k++) frame_release(r->dev, r->first + k);
 	r->n = 0;
 }
