@@ -375,13 +375,15 @@ static int arena_dev(uint64_t addr) {
 // address space is changing).
 static int arena_fault(uint64_t page, uint64_t flags, int dev) {
 	int e;
+	// Installed without waking, counted, then woken: the woken thread sees
+	// the count.
 	if (flags & UFFD_PAGEFAULT_FLAG_WP) e = u_wp(page, SVM_PAGE_SIZE, 0); // never set by svmrt: clear it
-	else if (flags & UFFD_PAGEFAULT_FLAG_WRITE) e = u_copy(page, S->zero_page, SVM_PAGE_SIZE, 0, NULL);
-	else e = u_zero(page, SVM_PAGE_SIZE, 0);
+	else if (flags & UFFD_PAGEFAULT_FLAG_WRITE) e = u_copy(page, S->zero_page, SVM_PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE, NULL);
+	else e = u_zero(page, SVM_PAGE_SIZE, 1);
 	if (e == EAGAIN) return 0;
 	if (e && e != EEXIST && e != ENOENT) note_error(e);
+	if (!e && !(flags & UFFD_PAGEFAULT_FLAG_WP)) count(&S->devs[dev].arena_fills, 1);
 	u_wake(page, SVM_PAGE_SIZE);
-	count(&S->devs[dev].arena_fills, 1);
 	return 1;
 }
 
