@@ -31,19 +31,20 @@ const (
 )
 
 // mapArena maps an arena of bytes and returns the whole mapping (to unmap),
-// and the address of its first frame.
-func mapArena(bytes int) ([]byte, uintptr, error) {
+// the address of its first frame, and whether it is a zero-copy one (for
+// uffd.AttachDevice).
+func mapArena(bytes int) (m []byte, base uintptr, zeroCopy bool, err error) {
 	if !uffd.ZapByMove() {
 		m, err := syscall.Mmap(-1, 0, bytes, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED|syscall.MAP_ANON|syscall.MAP_NORESERVE)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
-		return m, uintptr(unsafe.Pointer(&m[0])), nil
+		return m, uintptr(unsafe.Pointer(&m[0])), false, nil
 	}
-	m, err := syscall.Mmap(-1, 0, arenaGuardBelow+bytes+arenaGuardAbove, syscall.PROT_NONE,
+	m, err = syscall.Mmap(-1, 0, arenaGuardBelow+bytes+arenaGuardAbove, syscall.PROT_NONE,
 		syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	frames := m[arenaGuardBelow : arenaGuardBelow+bytes]
 	for _, step := range []func() error{
@@ -53,8 +54,8 @@ func mapArena(bytes int) ([]byte, uintptr, error) {
 	} {
 		if err := step(); err != nil {
 			syscall.Munmap(m)
-			return nil, 0, err
+			return nil, 0, false, err
 		}
 	}
-	return m, uintptr(unsafe.Pointer(&frames[0])), nil
+	return m, uintptr(unsafe.Pointer(&frames[0])), true, nil
 }

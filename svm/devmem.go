@@ -50,12 +50,12 @@ func (s *Space) Attach(dev Device, arenaBytes int64) (*DevMem, error) {
 	}
 	d := &DevMem{space: s, dev: dev, id: id}
 	if nframes > 0 {
-		arena, base, err := mapArena(int(nframes * PageSize))
+		arena, base, zeroCopy, err := mapArena(int(nframes * PageSize))
 		if err != nil {
 			return nil, fmt.Errorf("svm: attach %s: map %d bytes of device memory: %w", dev.Name(), nframes*PageSize, err)
 		}
 		d.arena, d.base, d.nframes = arena, base, int(nframes)
-		if err := uffd.AttachDevice(id, d.base, uint64(nframes), uffd.ZapByMove()); err != nil {
+		if err := uffd.AttachDevice(id, d.base, uint64(nframes), zeroCopy); err != nil {
 			syscall.Munmap(arena)
 			return nil, fmt.Errorf("svm: attach %s: %w", dev.Name(), err)
 		}

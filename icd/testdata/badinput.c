@@ -13,18 +13,6 @@
 static const char *src = "__kernel void store(__global int *p, int v) { p[get_global_id(0)] = v; }\n"
 			 "__kernel void chase(__global int *__global *pp) { *pp[0] = 1; }\n";
 
-struct forged {
-	void *dispatch;
-	char junk[64];
-};
-
-static struct forged forge(void *real) {
-	struct forged f;
-	memset(&f, 0x5a, sizeof f);
-	f.dispatch = *(void **)real;
-	return f;
-}
-
 static char note[1024];
 static void CL_CALLBACK notify(const char *errinfo, const void *private_info, size_t cb, void *user_data) {
 	snprintf(note, sizeof note, "%s", errinfo);

@@ -22,20 +22,6 @@ static const char *src = "__kernel void add(__global int *a, __global const int 
 			 "\tout[y * get_global_size(0) + x] = (int)(get_global_id(1) * 1000 + get_global_id(0));\n"
 			 "}\n";
 
-// A forged handle: svmrt's dispatch table as its first word, but never
-// handed out by the ICD, which must refuse it without reading it.
-struct forged {
-	void *dispatch;
-	char junk[64];
-};
-
-static struct forged forge(void *real) {
-	struct forged f;
-	memset(&f, 0xa5, sizeof f);
-	f.dispatch = *(void **)real;
-	return f;
-}
-
 static int order[4], norder;
 static cl_mem dtor_mem[4];
 

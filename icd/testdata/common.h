@@ -34,6 +34,21 @@ static int checks, failed;
 		CHECK(_got == (want), "%s returned %d, want %d (%s)", #call, _got, (want), #want);                     \
 	} while (0)
 
+// A forged handle: a struct whose first word is svmrt's dispatch table, as
+// any of its objects has, but which the ICD never handed out. The loader
+// passes it on; the ICD must refuse it without reading it.
+struct forged {
+	void *dispatch;
+	char junk[64];
+};
+
+static __attribute__((unused)) struct forged forge(void *real) {
+	struct forged f;
+	memset(&f, 0xa5, sizeof f);
+	f.dispatch = *(void **)real;
+	return f;
+}
+
 // setup finds svmrt's platform and device and makes a context and a
 // profiling queue; 0 when it cannot.
 static __attribute__((unused)) int setup(cl_platform_id *p, cl_device_id *d, cl_context *c, cl_command_queue *q) {

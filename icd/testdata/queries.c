@@ -12,21 +12,6 @@
 #include "common.h"
 #include <CL/cl_icd.h>
 
-// A forged handle: a struct whose first word is svmrt's dispatch table, as
-// any of its objects has, but which the ICD never handed out. The loader
-// passes it on; the ICD must refuse it without reading it.
-struct forged {
-	void *dispatch;
-	char junk[64];
-};
-
-static struct forged forge(void *real) {
-	struct forged f;
-	memset(&f, 0xa5, sizeof f);
-	f.dispatch = *(void **)real;
-	return f;
-}
-
 static int order[4], norder;
 
 static void CL_CALLBACK destructor(cl_context c, void *user_data) {

@@ -605,13 +605,17 @@ static int read_stream(uint64_t page) {
 static int handle_fault(uint64_t addr, uint64_t flags) {
 	uint64_t page = addr & ~(SVM_PAGE_SIZE - 1);
 	int wp = (flags & UFFD_PAGEFAULT_FLAG_WP) != 0;
-	int ad = arena_dev(page);
-	if (ad >= 0) return arena_fault(page, flags, ad);
 	for (int tries = 0; tries < 64; tries++) {
 		uint64_t *p = svm_pte(page, 0);
 		uint64_t w = p ? ld(p) : 0;
 		switch (st_of(w)) {
 		case SVM_ST_HOST:
+			// An arena page is never tracked (HOST): looked for here only,
+			// not on a device page's fault.
+			if (tries == 0) {
+				int ad = arena_dev(page);
+				if (ad >= 0) return arena_fault(page, flags, ad);
+			}
 			if (wp) {
 				// No migration owns the page, so its protection is left over
 				// (an aborted migration raced with a zero-fill) or already gone.
