@@ -2,6 +2,8 @@ package icd_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +38,19 @@ func ctsSource(root string) (string, string) {
 	return "", "no OpenCL CTS (tried " + strings.Join(tried, ", ") + "; set SVMRT_CTS_DIR)"
 }
 
+// ctsBuildDir is where scripts/cts.sh builds the CTS from src by default:
+// one directory per source path under the user cache (CMake refuses a build
+// directory configured for another source, and a CI checkout's CTS sits at
+// another path than a working one's). Keep in step with cts.sh's key.
+func ctsBuildDir(cache, src string) string {
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		abs = src
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join(cache, "svmrt", "cts-build", hex.EncodeToString(sum[:])[:12])
+}
+
 func testCTSSVM(t *testing.T, root, lib string) {
 	src, why := ctsSource(root)
 	if src == "" {
@@ -50,7 +65,7 @@ func testCTSSVM(t *testing.T, root, lib string) {
 	if d := os.Getenv("SVMRT_CTS_BUILD"); d != "" {
 		build = d
 	} else if c, err := os.UserCacheDir(); err == nil {
-		build = filepath.Join(c, "svmrt", "cts-build") // what make cts uses: built once
+		build = ctsBuildDir(c, src) // what make cts uses: built once
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()

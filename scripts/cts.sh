@@ -6,8 +6,12 @@
 # source is $SVMRT_CTS_DIR, else ../shared/opencl-cts next to the repo,
 # else /work/shared/opencl-cts; where none exists this says so and exits 0.
 # It is built once into a cache outside the repo ($SVMRT_CTS_BUILD, default
-# ${XDG_CACHE_HOME:-~/.cache}/svmrt/cts-build; rebuilt when its build
-# script or README changes) — about 2.5 minutes on two cores.
+# ${XDG_CACHE_HOME:-~/.cache}/svmrt/cts-build/KEY, KEY the first 12 hex
+# digits of the sha256 of the source's absolute path: CMake refuses a
+# build directory configured for another source, and the same CTS may sit
+# at two paths, e.g. a CI checkout beside a working one) — about 2.5
+# minutes on two cores. A build directory whose stamp (source path, build
+# script and README) differs is emptied and built again.
 #
 # Usage: scripts/cts.sh [suite ...]   (default: all six suites)
 # Environment: SVMRT_CTS_TIMEOUT (seconds per suite and platform, default
@@ -28,7 +32,8 @@ if [ -z "$src" ]; then
   echo "cts: skipped: no OpenCL CTS (set SVMRT_CTS_DIR, or put it at ../shared/opencl-cts)"
   exit 0
 fi
-out=${SVMRT_CTS_BUILD:-${XDG_CACHE_HOME:-$HOME/.cache}/svmrt/cts-build}
+key=$(printf %s "$src" | sha256sum | cut -c1-12)
+out=${SVMRT_CTS_BUILD:-${XDG_CACHE_HOME:-$HOME/.cache}/svmrt/cts-build/$key}
 icd=${SVMRT_ICD:-$repo/build/libsvmrt-icd.so}
 timeout_s=${SVMRT_CTS_TIMEOUT:-3600}
 platforms=${SVMRT_CTS_PLATFORMS:-svmrt pocl}
@@ -48,7 +53,20 @@ stamp=$(cat "$src/build.sh" "$src/README.md" | sha256sum | cut -c1-16)-$src
 if [ "$(cat "$out/.svmrt-stamp" 2>/dev/null)" != "$stamp" ] || [ ! -x "$out/test_conformance/SVM/test_svm" ]; then
   echo "cts: building the CTS from $src into $out (about 2.5 minutes on two cores)"
   start=$(date +%s)
-  "$src/build.sh" "$out" >/dev/null
+  # A directory configured for another source or build is emptied first;
+  # build.sh prints its failure (the tail of CMake's log) on stdout.
+  # Only a directory this script or build.sh made is emptied.
+  if [ -d "$out" ] && [ -n "$(ls -A "$out")" ] && [ ! -e "$out/.svmrt-stamp" ] && [ ! -e "$out/CMakeCache.txt" ]; then
+    echo "cts: $out is not empty and is no CTS build directory: not touching it (set SVMRT_CTS_BUILD elsewhere)" >&2
+    exit 1
+  fi
+  rm -rf "$out"
+  mkdir -p "$out"
+  if ! "$src/build.sh" "$out" >"$out.build.log" 2>&1; then
+    echo "cts: building the CTS failed ($out.build.log):" >&2
+    tail -n 30 "$out.build.log" >&2
+    exit 1
+  fi
   echo "$stamp" >"$out/.svmrt-stamp"
   echo "cts: built in $(($(date +%s) - start)) s"
 fi
