@@ -81,6 +81,7 @@ func (d *Device) sms(items int) ([]*devrt.SM, error) {
 				p.free()
 				return nil, err
 			}
+			s.SetWarp(d.cfg.warp)
 			p.sms = append(p.sms, s)
 		}
 		p.maxItems = n

@@ -234,6 +234,7 @@ static void item_init(dr_sm *sm, int i) {
 // and the counters a restart goes back to.
 static void begin(dr_sm *sm, dr_fiber *f, int i) {
 	f->idx = i;
+	sm->starts++;
 	sm->state[i] = DR_RUN;
 	sm->pos = i;
 	sm->fresh = 1;
@@ -348,6 +349,11 @@ void dr_fiber_main(dr_fiber *f) {
 				// Returned while others wait at a barrier: they never get out.
 				if (g->waiting > 0 && !g->fail) group_fail(sm, g, DR_FAIL_DIVERGE_EXIT, (int)it->local_linear);
 			}
+		} else if (sm->stalled_to >= 0) {
+			// fault() gave item f->idx's run up and stalled the warp's
+			// lanes after it (warp_stall): the fiber goes on after them.
+			f->idx = sm->pos = sm->stalled_to;
+			sm->stalled_to = -1;
 		} else if (sm->iloop) {
 			// fault() gave item f->idx's run up (DR_RESTART). If the next
 			// item is this run's, the loop goes on with it, from the ids
@@ -427,6 +433,7 @@ static void run_fiber(dr_sm *sm, dr_fiber *f) {
 // had.
 int dr_sm_run(dr_sm *sm) {
 	sm->unusable_page = ~0ULL; // the last round's service may have made it usable
+	sm->gave_up.item = -2;     // warp_stall compares items of one pass only
 	for (;;) {
 		int progress = 0;
 		for (sm->pos = 0; sm->pos < sm->nitems; sm->pos++) {
@@ -726,6 +733,52 @@ static int restartable(dr_sm *sm, const svmk_item *it, int i) {
 	return !sm->no_restart && sm->fresh && !it->st_pte && !sm->effects[i] && sm->restarts[i] < DR_MAX_RESTARTS;
 }
 
+// warp_stall stalls the lanes after item i in its warp, without running
+// them, when i and the lane before it both gave their runs up at the same
+// access (the same count of accesses into the run, the same kind) on the
+// same page, and their addresses, continued linearly to the warp's last
+// lane, stay in that page: a GPU's warp executes an access for all its
+// lanes at once, raises its fault and replays it once the fault is
+// serviced, so the lanes of a page-coherent warp never run on ahead of the
+// fault one by one. Stalled lanes are DR_RESTART items that never started:
+// each waits on its predicted address (in the page, so the warp's fault
+// for that page covers them and adds no fault), and runs from the
+// beginning after the service, as a restarted item does (a restart leaves
+// no trace in the counters). A lane whose access would have gone
+// elsewhere finds its own fault a round later. Only new lanes that follow
+// in a row stall; sm->stalled_to gets the last (else -1).
+static void warp_stall(dr_sm *sm, svmk_item *it, int i, uint64_t addr, uint32_t acc, int64_t at) {
+	dr_group *g = group_of(sm, it);
+	int prev = sm->gave_up.item;
+	uint64_t prev_addr = sm->gave_up.addr;
+	int same = prev == i - 1 && sm->gave_up.at == at && sm->gave_up.acc == acc;
+	sm->gave_up.item = i;
+	sm->gave_up.acc = acc;
+	sm->gave_up.at = at;
+	sm->gave_up.addr = addr;
+	sm->stalled_to = -1;
+	uint64_t page = addr & ~SVMK_PAGE_MASK;
+	if (sm->warp < 2 || !same || prev < g->first || (prev_addr & ~SVMK_PAGE_MASK) != page) return;
+	int k = i - g->first, lane = k % (int)sm->warp;
+	if (lane == 0) return; // i - 1 is in the warp before
+	int last = k - lane + (int)sm->warp;
+	if (last > g->n) last = g->n;
+	last--; // the warp's last lane (local index)
+	int64_t d = (int64_t)(addr - prev_addr); // |d| < a page: both are in it
+	uint64_t end = addr + (uint64_t)(d * (last - k));
+	if ((end & ~SVMK_PAGE_MASK) != page) return;
+	int to = -1;
+	for (int j = k + 1; j <= last; j++) {
+		int J = g->first + j;
+		if (sm->state[J] != DR_NEW) break;
+		sm->state[J] = DR_RESTART;
+		sm->fault_addr[J] = addr + (uint64_t)(d * (j - k));
+		sm->fault_acc[J] = (uint8_t)acc;
+		to = J;
+	}
+	sm->stalled_to = to;
+}
+
 // fault stops the running item until its fault on addr has been serviced
 // (Go resumes it, or aborts it and its group when the fault cannot be
 // resolved). An item that has only read so far gives its run up: it will
@@ -745,6 +798,8 @@ static void fault(dr_sm *sm, svmk_item *it, uint64_t addr, uint32_t acc) {
 	sm->fault_acc[i] = (uint8_t)acc;
 	if (restartable(sm, it, i)) {
 		sm->restarts[i]++;
+		int64_t at = sm->k.hits + sm->k.misses + sm->k.remote - sm->run_base[0] - sm->run_base[1] - sm->run_base[3];
+		warp_stall(sm, it, i, addr, acc, at);
 		sm->k.hits = sm->run_base[0];
 		sm->k.misses = sm->run_base[1];
 		sm->k.bytes = sm->run_base[2];

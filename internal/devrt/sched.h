@@ -120,6 +120,7 @@ typedef struct dr_sm {
 	uint8_t bounce[2][128];     // page-crossing accesses
 	uint64_t bounce_addr;       // destination of a bounced store
 	int runs;                   // fibers switched to (statistics)
+	int64_t starts;             // work-item runs begun, restarts included (statistics)
 	int fresh;                  // the running item has not parked since it (re)started
 	int no_restart;             // the kernel writes __local memory directly: items never restart
 	int waiting;                // items waiting for faults after the last dr_sm_run
@@ -131,6 +132,14 @@ typedef struct dr_sm {
 	uint64_t g0;                // linear index of the first assigned group
 	int last_init;
 	dr_group *init_group;       // the group of the item last made
+	uint32_t warp;              // work-items per warp (SM.SetWarp); below 2, no lane stalls with another
+	int stalled_to;             // fault(): the last lane it stalled with the item giving up (-1: none)
+	struct {                    // the item that last gave its run up (fault()), for warp_stall
+		int item;
+		uint32_t acc;
+		int64_t at;             // accesses its run made before the faulting one
+		uint64_t addr;
+	} gave_up;
 	uint8_t *local_lo, *local_hi; // the groups' local memory
 } dr_sm;
 

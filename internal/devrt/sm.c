@@ -145,6 +145,8 @@ int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (
 		for (int i = 0; i < sm->nitems; i++) sm->items[i].grp = NULL;
 	}
 	sm->last_init = -2;
+	sm->gave_up.item = -2;
+	sm->stalled_to = -1;
 	sm->init_group = NULL;
 	memset(sm->state, DR_NEW, sm->nitems);
 	memset(sm->effects, 0, sm->nitems);

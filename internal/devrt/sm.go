@@ -98,6 +98,19 @@ func (s *SM) Assign(l *Launch, g0, n int) error {
 	return nil
 }
 
+// SetWarp sets how many consecutive work-items of a group make a warp (the
+// faults of a warp's lanes to one page are one fault: Faults), and with it
+// which lanes stall together: lanes after one that gave its run up at the
+// same access as the lane before it, on the same page, wait with it
+// without running (see warp_stall in sched.c). Below 2, every item runs
+// on its own.
+func (s *SM) SetWarp(n int) {
+	if n < 0 {
+		n = 0
+	}
+	s.c.warp = C.uint32_t(n)
+}
+
 // Run runs the assigned work-items until none can progress and returns how
 // many wait for a fault to be serviced.
 func (s *SM) Run() int { return int(C.dr_sm_run(s.c)) }
@@ -188,18 +201,19 @@ func (s *SM) Failures() []GroupFailure {
 // Counters are an SM's TLB and memory counters.
 type Counters struct {
 	Hits, Misses, Bytes, Remote int64
-	Fibers                      int // fibers switched to
+	Fibers                      int   // fibers switched to
+	Starts                      int64 // work-item runs begun, restarts included
 }
 
 // Counters returns the SM's counters since the last reset.
 func (s *SM) Counters() Counters {
 	return Counters{Hits: int64(s.c.k.hits), Misses: int64(s.c.k.misses), Bytes: int64(s.c.k.bytes),
-		Remote: int64(s.c.k.remote), Fibers: int(s.c.runs)}
+		Remote: int64(s.c.k.remote), Fibers: int(s.c.runs), Starts: int64(s.c.starts)}
 }
 
 // ResetCounters zeroes the counters.
 func (s *SM) ResetCounters() {
-	s.c.k.hits, s.c.k.misses, s.c.k.bytes, s.c.k.remote, s.c.runs = 0, 0, 0, 0, 0
+	s.c.k.hits, s.c.k.misses, s.c.k.bytes, s.c.k.remote, s.c.runs, s.c.starts = 0, 0, 0, 0, 0, 0
 }
 
 // FlushTLB empties the TLB.

@@ -1,0 +1,140 @@
+package devrt_test
+
+import (
+	"context"
+	"maps"
+	"sync"
+	"testing"
+	"unsafe"
+
+	"github.com/svmrt/svmrt/backends/simgpu"
+	"github.com/svmrt/svmrt/internal/devrt"
+	"github.com/svmrt/svmrt/kernels"
+)
+
+// A warp stalls as one (warp_stall in sched.c): when two consecutive lanes
+// give their runs up at the same access on the same page and the lanes'
+// addresses, continued linearly, stay in that page, the rest of the warp
+// waits without running. Lanes whose addresses leave the page run, so the
+// first fault round still sees every page the warp's lanes want.
+
+const warpStallSrc = `
+__kernel void copy_at(__global int *out, __global const int *in, int stride, int skew) {
+	int g = get_global_id(0);
+	out[g] = in[g * stride + skew];
+}
+`
+
+// firstRound launches copy_at over fresh memory (one SM per group) and
+// returns, per SM, the faults and counters its first fault round showed,
+// and the input.
+func firstRound(t *testing.T, n, group, stride, skew int, opts ...simgpu.Option) (faults [][]devrt.Fault, counts []devrt.Counters, in []int32) {
+	t.Helper()
+	if _, err := kernels.Saxpy.Compiled(); err != nil {
+		t.Skip(err)
+	}
+	p, err := kernels.Compile(warpStallSrc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &mem{t: t}
+	out := m.ints(n)
+	in = m.seq(n*stride+skew, n*stride+skew)
+	d, err := simgpu.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	k := p.Kernel("copy_at")
+	a, err := kernels.Bind(k, out, in, int32(stride), int32(skew))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[*devrt.SM]bool{}
+	var mu sync.Mutex
+	hookMu.Lock()
+	devrt.SetFaultsHook(func(s *devrt.SM, fs []devrt.Fault, _ uint64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if seen[s] {
+			return
+		}
+		seen[s] = true
+		faults = append(faults, append([]devrt.Fault(nil), fs...))
+		counts = append(counts, s.Counters())
+	})
+	err = d.Launch(context.Background(), k, kernels.Range1D(n, group), a)
+	devrt.SetFaultsHook(nil)
+	hookMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range out {
+		if want := in[i*stride+skew]; v != want {
+			t.Fatalf("out[%d] = %d, want %d", i, v, want)
+		}
+	}
+	return faults, counts, in
+}
+
+func TestWarpStallsOnOnePage(t *testing.T) {
+	const n, group, warp = 1024, 256, 32
+	faults, counts, _ := firstRound(t, n, group, 1, 0)
+	if len(counts) != n/group {
+		t.Fatalf("%d SMs had a fault round, want %d (one group each)", len(counts), n/group)
+	}
+	for i, c := range counts {
+		// Every warp's lanes 0 and 1 ran to the fault on in[]; lanes 2..31 waited.
+		if want := int64(2 * group / warp); c.Starts != want {
+			t.Errorf("SM %d: %d work-item runs in the first round, want %d (two per warp)", i, c.Starts, want)
+		}
+		// One fault per warp and page: the group's 256 ints are on one page.
+		if len(faults[i]) != group/warp {
+			t.Errorf("SM %d: %d faults, want %d", i, len(faults[i]), group/warp)
+		}
+	}
+	// Without warps (one lane each) every item runs to its fault.
+	_, counts, _ = firstRound(t, n, group, 1, 0, simgpu.WithWarpSize(1))
+	for i, c := range counts {
+		if c.Starts != group {
+			t.Errorf("warps of 1, SM %d: %d work-item runs, want %d", i, c.Starts, group)
+		}
+	}
+}
+
+func TestWarpLanesOnOtherPagesStillRun(t *testing.T) {
+	const n, group, warp = 512, 128, 32
+	// Each lane on its own page: no lane waits for another's page.
+	faults, counts, _ := firstRound(t, n, group, 1024, 0)
+	for i, c := range counts {
+		if c.Starts != group || len(faults[i]) != group {
+			t.Errorf("page stride, SM %d: %d runs and %d faults, want %d of each", i, c.Starts, len(faults[i]), group)
+		}
+	}
+	// Lanes 33 ints apart: a warp spans 4 KiB less 4 bytes, so most warps
+	// cross a page boundary, and the first round must fault on every page
+	// the group's lanes read (one SM per group: SM order is group order).
+	const stride = 33
+	faults, counts, in := firstRound(t, n, group, stride, 0)
+	if len(faults) != n/group {
+		t.Fatalf("%d SMs had a fault round, want %d", len(faults), n/group)
+	}
+	base := uint64(uintptr(unsafe.Pointer(&in[0])))
+	stalled := false
+	for i := range faults {
+		want, got := map[uint64]bool{}, map[uint64]bool{}
+		for g := i * group; g < (i+1)*group; g++ {
+			want[(base+uint64(g*stride*4))>>12] = true
+		}
+		for _, f := range faults[i] {
+			got[f.Addr>>12] = true
+		}
+		if !maps.Equal(want, got) {
+			t.Errorf("lanes 33 ints apart, SM %d: faults on %d pages, want the %d the lanes read", i, len(got), len(want))
+		}
+		stalled = stalled || counts[i].Starts < group
+	}
+	if !stalled {
+		t.Error("lanes 33 ints apart: no lane waited for another's page (the part of a warp within one page should)")
+	}
+}
