@@ -228,6 +228,7 @@ static void item_init(dr_sm *sm, int i) {
 	wi->local_linear = k;
 	wi->global_linear = (gz * l->gsize[1] + gy) * l->gsize[0] + gx;
 	wi->st_pte = 0;
+	sm->made[i] = 1;
 }
 
 // begin makes item i the one running on f, from the beginning: its state,
@@ -246,7 +247,7 @@ static void begin(dr_sm *sm, dr_fiber *f, int i) {
 
 // start prepares item i to run on f, from the beginning, in its own item.
 static void start(dr_sm *sm, dr_fiber *f, int i) {
-	if (!sm->items[i].grp) item_init(sm, i); // first start
+	if (!sm->made[i]) item_init(sm, i); // first start
 	f->item = &sm->items[i];
 	f->lfirst = DR_LOOP_THIS;
 	begin(sm, f, i);
@@ -793,7 +794,10 @@ static void fault(dr_sm *sm, svmk_item *it, uint64_t addr, uint32_t acc) {
 	// In an item loop it is the run's item, holding i's ids: i's own gets
 	// them, for dr_sm_faults (and for start(), if i restarts). The loop
 	// keeps using the run's item if i parks.
-	if (it != &sm->items[i]) sm->items[i] = *it;
+	if (it != &sm->items[i]) {
+		sm->items[i] = *it;
+		sm->made[i] = 1;
+	}
 	sm->fault_addr[i] = addr;
 	sm->fault_acc[i] = (uint8_t)acc;
 	if (restartable(sm, it, i)) {

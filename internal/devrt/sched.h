@@ -109,6 +109,7 @@ typedef struct dr_sm {
 	uint8_t *fault_acc;
 	uint8_t *effects;           // per item: it did something a restart would redo (an atomic, a barrier, a copy)
 	uint8_t *restarts;          // per item: runs it gave up (DR_RESTART)
+	uint8_t *made;              // per item: items[i] holds its ids (item_init, or fault()'s copy)
 	void **fiber_of;            // per item: the fiber it is parked on
 	int nitems;
 	void *free_fibers;          // stacks ready for reuse

@@ -37,6 +37,7 @@ dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items) {
 	uint64_t o_acc = DR_PLACE(n);
 	uint64_t o_eff = DR_PLACE(n);
 	uint64_t o_rst = DR_PLACE(n);
+	uint64_t o_made = DR_PLACE(n);
 	uint64_t o_fib = DR_PLACE(n * sizeof(void *));
 #undef DR_PLACE
 	uint8_t *block = dr_alloc(at);
@@ -57,6 +58,7 @@ dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items) {
 	sm->fault_acc = block + o_acc;
 	sm->effects = block + o_eff;
 	sm->restarts = block + o_rst;
+	sm->made = block + o_made;
 	sm->fiber_of = (void *)(block + o_fib);
 	sm->max_fibers = max_items;
 	sm->stacks = dr_stack_arena((uint64_t)max_items * SVMK_STACK_SIZE);
@@ -136,14 +138,9 @@ int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (
 	sm->free_fibers = NULL;
 	sm->nfibers = 0;
 	sm->group_size = (int)gs;
-	// Items get their ids when they first start (item_init; grp NULL until
-	// then). A group loop runs the whole group as its first item: the
-	// others are never started.
-	if (sm->loop) {
-		for (int i = 0; i < sm->nitems; i += (int)gs) sm->items[i].grp = NULL;
-	} else {
-		for (int i = 0; i < sm->nitems; i++) sm->items[i].grp = NULL;
-	}
+	// Items get their ids when they first start (item_init; made[i] 0
+	// until then: a byte per item to clear, not a cache line of items).
+	memset(sm->made, 0, sm->nitems);
 	sm->last_init = -2;
 	sm->gave_up.item = -2;
 	sm->stalled_to = -1;
