@@ -20,7 +20,7 @@ test: setup vet unit viz-test race fuzz bench-smoke bench-peers-smoke bench-kern
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags $(TESTTAGS) ./...
-	$(GO) vet -tags openblas ./internal/peers/... ./cmd/svmrt-bench
+	$(GO) vet -tags openblas ./internal/peers/... ./bench/peerbench ./cmd/svmrt-bench
 	$(GO) vet -tags viz ./viz/... ./cmd/svmrt
 
 # -json through internal/testreport: go test's usual output, then a loud

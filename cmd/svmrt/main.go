@@ -16,6 +16,9 @@
 //	svmrt viz [-o FILE.png] [-read-steps N] [run's flags] mulmat
 //	                                      runs the sample, sampling where its matrices' pages are at each step,
 //	                                      and draws the residency picture (OpenGL, headless: -tags viz)
+//	svmrt bench [-n N] [-small] [-sections S,..]
+//	                                      the benchmarks beside their peers in one run, with ratios and goal
+//	                                      verdicts (OpenBLAS in builds with -tags openblas)
 //	svmrt version                         the module's version and the Go version it was built with
 //
 // Every command's -h prints its usage (exit status 0); so does
@@ -63,6 +66,7 @@ commands:
   check      run every library kernel's OpenCL C against its Go body, bit for bit: svmrt check [-device cpu,simgpu,opencl] [-run regexp]
   icd        build svmrt's OpenCL platform for the ICD loader and say how to select it: svmrt icd [-install]
   viz        draw where a sample's pages are over its run, as a PNG: svmrt viz -o residency.png mulmat [run's flags] (a build with -tags viz)
+  bench      run the benchmarks beside their peers (Go loop, PoCL, OpenBLAS, gonum, copy()) with ratios: svmrt bench [-small] [-n 3]
   version    print svmrt's version and the Go version it was built with
 
 svmrt <command> -h (or svmrt help <command>) describes a command's flags.
@@ -89,12 +93,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return icdCmd(args[1:], stdout, stderr)
 	case "viz":
 		return vizCmd(args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		return version(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 && args[0] == "help" {
 			switch args[1] {
-			case "devices", "run", "conform", "policies", "check", "icd", "viz", "version":
+			case "devices", "run", "conform", "policies", "check", "icd", "viz", "bench", "version":
 				return run([]string{args[1], "-h"}, stdout, stderr)
 			}
 			fmt.Fprintf(stderr, "svmrt help: unknown command %q\n", args[1])

@@ -1,8 +1,9 @@
-package main
+package peerbench
 
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	goruntime "runtime"
@@ -33,16 +34,17 @@ import (
 //   - RSS: resident set after the buffer went to the device and came back,
 //     over the buffer's size (device frames that hold nothing must not stay
 //     resident).
-type movementConfig struct {
-	bytes    int // buffer size for bring-back and migrate
-	rssBytes int // buffer size for the RSS round trip
-	faults   int // pages in the random-fault test
-	runs     int
+type MovementConfig struct {
+	Bytes    int // buffer size for bring-back and migrate
+	RSSBytes int // buffer size for the RSS round trip
+	Faults   int // pages in the random-fault test
+	Runs     int
 }
 
-func runMovement(cfg movementConfig) error {
+// Movement runs the page-movement section and prints it to w.
+func Movement(w io.Writer, cfg MovementConfig) error {
 	const page = 4096
-	vram := int64(cfg.bytes) + 64<<20
+	vram := int64(cfg.Bytes) + 64<<20
 	dev, err := svmrt.Open("simgpu", svmrt.WithVRAM(vram))
 	if err != nil {
 		return fmt.Errorf("page movement needs the simulated GPU: %w", err)
@@ -50,11 +52,11 @@ func runMovement(cfg movementConfig) error {
 	defer dev.Close()
 	if err := svmrt.Degraded(); err != nil {
 		// Not a failure of the benchmark: nothing migrates here.
-		fmt.Printf("page movement: skipped, nothing migrates without userfaultfd: %v\n", err)
+		fmt.Fprintf(w, "page movement: skipped, nothing migrates without userfaultfd: %v\n", err)
 		return nil
 	}
-	fmt.Printf("page movement: %d MiB buffers, %d random faults, RSS round trip of %d MiB, %d runs per figure (median)\n\n",
-		cfg.bytes>>20, cfg.faults, cfg.rssBytes>>20, cfg.runs)
+	fmt.Fprintf(w, "page movement: %d MiB buffers, %d random faults, RSS round trip of %d MiB, %d runs per figure (median)\n\n",
+		cfg.Bytes>>20, cfg.Faults, cfg.RSSBytes>>20, cfg.Runs)
 
 	var (
 		copyGBs, backGBs, back2GBs, migGBs []float64
@@ -62,35 +64,35 @@ func runMovement(cfg movementConfig) error {
 		allocsPerCall                      []float64
 		pagesPerFault                      []float64
 	)
-	dst := mapAnon(cfg.bytes)
+	dst := mapAnon(cfg.Bytes)
 	defer syscall.Munmap(dst)
 	fill(dst)
-	for range cfg.runs {
+	for range cfg.Runs {
 		// Peer: copy() of resident memory (both sides present).
-		src := mapAnon(cfg.bytes)
+		src := mapAnon(cfg.Bytes)
 		fill(src)
-		copyGBs = append(copyGBs, gbs(cfg.bytes, func() { copy(dst, src) }))
+		copyGBs = append(copyGBs, gbs(cfg.Bytes, func() { copy(dst, src) }))
 
 		// Host→device migration, and its Go allocations per page.
 		var before, after goruntime.MemStats
 		goruntime.ReadMemStats(&before)
 		var moved int
-		migGBs = append(migGBs, gbs(cfg.bytes, func() {
+		migGBs = append(migGBs, gbs(cfg.Bytes, func() {
 			moved, err = dev.Migrate(unsafe.Pointer(&src[0]), uintptr(len(src)))
 		}))
 		goruntime.ReadMemStats(&after)
 		if err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		if moved != cfg.bytes/page {
-			return fmt.Errorf("migrate moved %d of %d pages", moved, cfg.bytes/page)
+		if moved != cfg.Bytes/page {
+			return fmt.Errorf("migrate moved %d of %d pages", moved, cfg.Bytes/page)
 		}
 		allocsPerCall = append(allocsPerCall, float64(after.Mallocs-before.Mallocs))
 
 		// Sequential bring-back by one reader.
 		faults0 := dev.Stats().CPUFaults
-		backGBs = append(backGBs, gbs(cfg.bytes, func() { copy(dst, src) }))
-		pagesPerFault = append(pagesPerFault, float64(cfg.bytes/page)/float64(max(1, dev.Stats().CPUFaults-faults0)))
+		backGBs = append(backGBs, gbs(cfg.Bytes, func() { copy(dst, src) }))
+		pagesPerFault = append(pagesPerFault, float64(cfg.Bytes/page)/float64(max(1, dev.Stats().CPUFaults-faults0)))
 		if err := checkFilled(dst); err != nil {
 			return err
 		}
@@ -99,7 +101,7 @@ func runMovement(cfg movementConfig) error {
 		if _, err := dev.Migrate(unsafe.Pointer(&src[0]), uintptr(len(src))); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		back2GBs = append(back2GBs, gbs(cfg.bytes, func() {
+		back2GBs = append(back2GBs, gbs(cfg.Bytes, func() {
 			var wg sync.WaitGroup
 			half := len(src) / 2
 			for _, r := range [][2]int{{0, half}, {half, len(src)}} {
@@ -113,12 +115,12 @@ func runMovement(cfg movementConfig) error {
 		syscall.Munmap(src)
 
 		// Random-order faults, each timed.
-		fb := mapAnon(cfg.faults * page)
+		fb := mapAnon(cfg.Faults * page)
 		fill(fb)
 		if _, err := dev.Migrate(unsafe.Pointer(&fb[0]), uintptr(len(fb))); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		order := rand.Perm(cfg.faults)
+		order := rand.Perm(cfg.Faults)
 		lat := make([]float64, len(order))
 		for i, p := range order {
 			t := time.Now()
@@ -131,24 +133,24 @@ func runMovement(cfg movementConfig) error {
 		syscall.Munmap(fb)
 	}
 
-	rssRatio, err := rssRoundTrip(cfg.rssBytes)
+	rssRatio, err := rssRoundTrip(cfg.RSSBytes)
 	if err != nil {
 		return err
 	}
 
 	copyMed := median(copyGBs)
-	fmt.Printf("%-34s %12s %12s %9s  %s\n", "", "svmrt", "copy()", "ratio", "goal")
+	fmt.Fprintf(w, "%-34s %12s %12s %9s  %s\n", "", "svmrt", "copy()", "ratio", "goal")
 	row := func(name string, v float64, goal string) {
-		fmt.Printf("%-34s %9.2f GB/s %7.2f GB/s %8.2f×  %s\n", name, v, copyMed, v/copyMed, goal)
+		fmt.Fprintf(w, "%-34s %9.2f GB/s %7.2f GB/s %8.2f×  %s\n", name, v, copyMed, v/copyMed, goal)
 	}
 	row("sequential bring-back, 1 reader", median(backGBs), "≥ 0.5×")
-	fmt.Printf("%-34s %9.1f pages per CPU fault (read-ahead)\n", "", median(pagesPerFault))
+	fmt.Fprintf(w, "%-34s %9.1f pages per CPU fault (read-ahead)\n", "", median(pagesPerFault))
 	row("sequential bring-back, 2 readers", median(back2GBs), "≥ 0.5×")
 	row("host→device Migrate", median(migGBs), "≥ 0.5×")
-	fmt.Printf("%-34s %9.0f per call of %d pages (%.4f per page)   goal 0 per page\n", "host→device Migrate allocations",
-		median(allocsPerCall), cfg.bytes/page, median(allocsPerCall)/float64(cfg.bytes/page))
-	fmt.Printf("%-34s median %.1f µs, p90 %.1f µs             goal ≤ 6 µs, ≤ 15 µs\n", "random-order CPU faults", median(faultMed), median(faultP90))
-	fmt.Printf("%-34s %9.2f× the data                        goal ≤ 1.1×\n", "RSS after device round trip", rssRatio)
+	fmt.Fprintf(w, "%-34s %9.0f per call of %d pages (%.4f per page)   goal 0 per page\n", "host→device Migrate allocations",
+		median(allocsPerCall), cfg.Bytes/page, median(allocsPerCall)/float64(cfg.Bytes/page))
+	fmt.Fprintf(w, "%-34s median %.1f µs, p90 %.1f µs             goal ≤ 6 µs, ≤ 15 µs\n", "random-order CPU faults", median(faultMed), median(faultP90))
+	fmt.Fprintf(w, "%-34s %9.2f× the data                        goal ≤ 1.1×\n", "RSS after device round trip", rssRatio)
 	return nil
 }
 
@@ -233,4 +235,15 @@ func gbs(n int, f func()) float64 {
 	t := time.Now()
 	f()
 	return float64(n) / time.Since(t).Seconds() / 1e9
+}
+
+// DefaultMovement is the full page-movement section: 256 MiB buffers,
+// 4096 random faults, a 1 GiB RSS round trip, runs timed runs each.
+func DefaultMovement(runs int) MovementConfig {
+	return MovementConfig{Bytes: 256 << 20, RSSBytes: 1 << 30, Faults: 4096, Runs: runs}
+}
+
+// SmallMovement is the smoke-run size (CI): 16 MiB buffers.
+func SmallMovement(runs int) MovementConfig {
+	return MovementConfig{Bytes: 16 << 20, RSSBytes: 64 << 20, Faults: 512, Runs: runs}
 }
