@@ -15,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/bench"
 	svmrt "github.com/svmrt/svmrt/runtime"
 )
 
@@ -138,18 +139,18 @@ func Movement(w io.Writer, cfg MovementConfig) error {
 		return err
 	}
 
-	copyMed := median(copyGBs)
+	copyMed := bench.Median(copyGBs)
 	fmt.Fprintf(w, "%-34s %12s %12s %9s  %s\n", "", "svmrt", "copy()", "ratio", "goal")
 	row := func(name string, v float64, goal string) {
 		fmt.Fprintf(w, "%-34s %9.2f GB/s %7.2f GB/s %8.2f×  %s\n", name, v, copyMed, v/copyMed, goal)
 	}
-	row("sequential bring-back, 1 reader", median(backGBs), "≥ 0.5×")
-	fmt.Fprintf(w, "%-34s %9.1f pages per CPU fault (read-ahead)\n", "", median(pagesPerFault))
-	row("sequential bring-back, 2 readers", median(back2GBs), "≥ 0.5×")
-	row("host→device Migrate", median(migGBs), "≥ 0.5×")
+	row("sequential bring-back, 1 reader", bench.Median(backGBs), "≥ 0.5×")
+	fmt.Fprintf(w, "%-34s %9.1f pages per CPU fault (read-ahead)\n", "", bench.Median(pagesPerFault))
+	row("sequential bring-back, 2 readers", bench.Median(back2GBs), "≥ 0.5×")
+	row("host→device Migrate", bench.Median(migGBs), "≥ 0.5×")
 	fmt.Fprintf(w, "%-34s %9.0f per call of %d pages (%.4f per page)   goal 0 per page\n", "host→device Migrate allocations",
-		median(allocsPerCall), cfg.Bytes/page, median(allocsPerCall)/float64(cfg.Bytes/page))
-	fmt.Fprintf(w, "%-34s median %.1f µs, p90 %.1f µs             goal ≤ 6 µs, ≤ 15 µs\n", "random-order CPU faults", median(faultMed), median(faultP90))
+		bench.Median(allocsPerCall), cfg.Bytes/page, bench.Median(allocsPerCall)/float64(cfg.Bytes/page))
+	fmt.Fprintf(w, "%-34s median %.1f µs, p90 %.1f µs             goal ≤ 6 µs, ≤ 15 µs\n", "random-order CPU faults", bench.Median(faultMed), bench.Median(faultP90))
 	fmt.Fprintf(w, "%-34s %9.2f× the data                        goal ≤ 1.1×\n", "RSS after device round trip", rssRatio)
 	return nil
 }

@@ -12,10 +12,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/svmrt/svmrt/bench"
 	"github.com/svmrt/svmrt/internal/peers/openblas"
 	"github.com/svmrt/svmrt/internal/sgemm"
 	"gonum.org/v1/gonum/blas"
@@ -84,7 +84,7 @@ func Sgemm(w io.Writer, sizes, threads []int, n int, noGonum bool) {
 			for i, p := range peers {
 				med[i] = math.NaN()
 				if p.on {
-					med[i] = median(p.gfps)
+					med[i] = bench.Median(p.gfps)
 				}
 			}
 			diff := "-"
@@ -103,15 +103,6 @@ func randMat(r *rand.Rand, n int) []float32 {
 		s[i] = float32(r.Float64()*2 - 1)
 	}
 	return s
-}
-
-func median(x []float64) float64 {
-	s := slices.Clone(x)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func num(v float64) string {
