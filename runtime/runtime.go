@@ -47,10 +47,14 @@
 //
 // Misaligned accesses (a 4-byte load from an address that is not a
 // multiple of 4) are undefined in OpenCL C, which requires data to be
-// aligned to its size. The simulated GPU checks and reports them as
-// ErrDeviceFault naming the address, as a GPU's memory system would; the
-// cpu and opencl devices execute them as the host processor does. Portable
-// kernels keep their accesses aligned.
+// aligned to its size. One rule on every device: a misaligned load or
+// store runs as the host processor runs it (x86 allows it; on simgpu one
+// that crosses a page boundary goes through the MMU page by page, each
+// page faulting in as usual), and a misaligned atomic on simgpu fails the
+// launch with ErrDeviceFault naming the address (an atomic across two
+// pages could not be atomic; cpu runs it as the host does, opencl as its
+// driver does). Real GPUs fault on misaligned accesses of every kind:
+// portable kernels keep theirs aligned.
 //
 // Pointers a kernel reaches by indexing past the memory an argument names,
 // or by following pointers it loads, cannot be checked in advance: cpu and

@@ -57,8 +57,10 @@ func (m *itemMem) translate(addr uintptr, size uintptr, acc access) *TLBEntry {
 // translateSlow is translate after a miss of the fast path.
 func (m *itemMem) translateSlow(addr uintptr, size uintptr, acc access) *TLBEntry {
 	if addr&(size-1) != 0 {
+		// Plain loads and stores never get here misaligned (they go byte by
+		// byte: loadBytes, storeBytes); an atomic must be aligned.
 		panic(&kernels.Abort{Err: &svm.FaultError{Device: m.l.dev.Name(), Addr: addr, Write: acc != accRead,
-			Reason: fmt.Sprintf("misaligned %d-byte access", size), Err: svm.ErrDeviceFault}})
+			Reason: fmt.Sprintf("misaligned %d-byte atomic (atomics must be aligned to their size)", size), Err: svm.ErrDeviceFault}})
 	}
 	vpn := uint64(addr) / svm.PageSize
 	if e := m.tlb.Lookup(vpn); e != nil && (acc == accRead || e.Writable) {
@@ -146,7 +148,29 @@ func (m *itemMem) Load8(addr uintptr) uint8 {
 	}
 }
 
+// A misaligned plain load or store runs as the host processor runs one
+// (the compiled kernels' rule too): byte by byte here, each byte through
+// the MMU, so one that crosses a page boundary faults on each page in turn.
+// It is not single-copy atomic, as it would not be on a GPU either.
+
+func (m *itemMem) loadBytes(addr uintptr, n int) uint64 {
+	var v uint64
+	for i := range n {
+		v |= uint64(m.Load8(addr+uintptr(i))) << (8 * i)
+	}
+	return v
+}
+
+func (m *itemMem) storeBytes(addr uintptr, n int, v uint64) {
+	for i := range n {
+		m.Store8(addr+uintptr(i), uint8(v>>(8*i)))
+	}
+}
+
 func (m *itemMem) Load32(addr uintptr) uint32 {
+	if addr&3 != 0 {
+		return uint32(m.loadBytes(addr, 4))
+	}
 	for {
 		e := m.translate(addr, 4, accRead)
 		v := *(*uint32)(ptr(e.Base + addr&pageMask))
@@ -157,6 +181,9 @@ func (m *itemMem) Load32(addr uintptr) uint32 {
 }
 
 func (m *itemMem) Load64(addr uintptr) uint64 {
+	if addr&7 != 0 {
+		return m.loadBytes(addr, 8)
+	}
 	for {
 		e := m.translate(addr, 8, accRead)
 		v := *(*uint64)(ptr(e.Base + addr&pageMask))
@@ -200,6 +227,10 @@ func (m *itemMem) Store8(addr uintptr, v uint8) {
 }
 
 func (m *itemMem) Store32(addr uintptr, v uint32) {
+	if addr&3 != 0 {
+		m.storeBytes(addr, 4, uint64(v))
+		return
+	}
 	for {
 		e := m.translate(addr, 4, accWrite)
 		p := e.Base + addr&pageMask
@@ -216,6 +247,10 @@ func (m *itemMem) Store32(addr uintptr, v uint32) {
 }
 
 func (m *itemMem) Store64(addr uintptr, v uint64) {
+	if addr&7 != 0 {
+		m.storeBytes(addr, 8, v)
+		return
+	}
 	for {
 		e := m.translate(addr, 8, accWrite)
 		p := e.Base + addr&pageMask

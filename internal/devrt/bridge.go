@@ -6,6 +6,7 @@ import (
 	"syscall"
 
 	"github.com/svmrt/svmrt/kernels"
+	"github.com/svmrt/svmrt/svm"
 )
 
 // The devices' side of a compiled launch: turning the kernels package's
@@ -96,6 +97,10 @@ func (f GroupFailure) Err(dev, kernel string, g Geometry, abort error) error {
 			pe.Addr, pe.Fault = uintptr(f.Addr), true
 		}
 		return pe
+	case FailMisaligned:
+		return &svm.FaultError{Device: dev, Addr: uintptr(f.Addr), Write: true,
+			Reason: fmt.Sprintf("misaligned %d-byte atomic in kernel %s, work-group %d (atomics must be aligned to their size)", f.Width, kernel, f.Group),
+			Err:    svm.ErrDeviceFault}
 	}
 	return fmt.Errorf("%s: kernel %s, work-group %d failed (%d)", dev, kernel, f.Group, f.Why)
 }

@@ -144,8 +144,9 @@ type GroupFailure struct {
 	LocalItem int    // the work-item (local linear id); -1 for a fault in a group loop, where it is not known
 	Barrier   int    // the barrier generation involved (1-based)
 	Exited    int    // items that had returned (late arrival)
-	Addr      uint64 // FailSegv: the faulting address
+	Addr      uint64 // FailSegv, FailMisaligned: the faulting address
 	Signal    int    // FailSegv: the signal (SIGSEGV, SIGBUS, SIGFPE)
+	Width     int    // FailMisaligned: the atomic's width in bytes
 }
 
 // Kinds of group failure.
@@ -155,4 +156,5 @@ const (
 	FailDivergeLate = C.DR_FAIL_DIVERGE_LATE
 	FailNoStack     = C.DR_FAIL_NOSTACK
 	FailSegv        = C.DR_FAIL_SEGV
+	FailMisaligned  = C.DR_FAIL_MISALIGNED
 )

@@ -978,6 +978,18 @@ static uint64_t atomic_op(svmk_item *it, uint64_t addr, int width, int cas, int 
 	dr_fiber *f = cur_fiber();
 	dr_sm *sm = f->sm;
 	dr_mmu *m = sm->mmu;
+	if (addr & (uint64_t)(width - 1)) {
+		// OpenCL C atomics are aligned to their size; a GPU faults on one
+		// that is not. One across a page boundary would also reach past
+		// the page's frame, which no translation covers.
+		dr_group *g = group_of(sm, it);
+		group_fail(sm, g, DR_FAIL_MISALIGNED, (int)it->local_linear);
+		if (g->fail == DR_FAIL_MISALIGNED && g->fail_item == (int)it->local_linear) {
+			g->fail_addr = addr;
+			g->fail_width = width;
+		}
+		die(sm, f);
+	}
 	for (;;) {
 		svmk_tlbe *e = translate(sm, it, addr, DR_ACC_WRITE | DR_ACC_ATOMIC);
 		void *p = (void *)(e->base + (addr & SVMK_PAGE_MASK));

@@ -34,6 +34,7 @@ enum {
 	DR_FAIL_DIVERGE_LATE, // fail_item reached barrier fail_barrier after fail_exited items returned
 	DR_FAIL_NOSTACK,      // no memory for a fiber stack
 	DR_FAIL_SEGV,         // a hardware fault (fail_sig) at fail_addr in a work-item (trap.c)
+	DR_FAIL_MISALIGNED,   // an atomic of fail_width bytes at fail_addr, not aligned to its width
 };
 
 // Access kinds of a recorded fault.
@@ -48,8 +49,9 @@ typedef struct dr_group {
 	int fail_item;        // local linear id
 	int fail_barrier;
 	int fail_exited;
-	uint64_t fail_addr;   // DR_FAIL_SEGV: the faulting address
+	uint64_t fail_addr;   // DR_FAIL_SEGV, DR_FAIL_MISALIGNED: the faulting address
 	int fail_sig;         // DR_FAIL_SEGV: SIGSEGV, SIGBUS or SIGFPE
+	int fail_width;       // DR_FAIL_MISALIGNED: the atomic's width in bytes
 	void *local;          // local memory (owned by Go)
 } dr_group;
 

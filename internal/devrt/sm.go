@@ -193,7 +193,8 @@ func (s *SM) Failures() []GroupFailure {
 			continue
 		}
 		out = append(out, GroupFailure{Group: int(s.c.g0) + k, Why: int(g.fail), LocalItem: int(g.fail_item),
-			Barrier: int(g.fail_barrier), Exited: int(g.fail_exited), Addr: uint64(g.fail_addr), Signal: int(g.fail_sig)})
+			Barrier: int(g.fail_barrier), Exited: int(g.fail_exited), Addr: uint64(g.fail_addr), Signal: int(g.fail_sig),
+			Width: int(g.fail_width)})
 	}
 	return out
 }
