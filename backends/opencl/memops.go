@@ -197,6 +197,12 @@ func (d *Device) sync(ctx context.Context, what string) error {
 		default:
 			return ctx.Err()
 		}
+	case <-faults.lost:
+		select {
+		case err = <-res:
+		default:
+			return lostError(d.Name())
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("opencl: %s on %s: %w", what, d.Name(), err)
