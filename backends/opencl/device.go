@@ -91,6 +91,9 @@ type Device struct {
 	closeTimeout time.Duration
 	released     chan struct{} // closed once Close has released the queue
 	releaseErr   error         // set before released is closed
+	// closeReported is set by the Close that returned the release's
+	// result: every Close after it is ErrClosed.
+	closeReported atomic.Bool
 
 	launches, bytesIn, bytesOut, hostNs atomic.Int64
 }
@@ -218,8 +221,14 @@ const DefaultCloseTimeout = 30 * time.Second
 // when they complete. Every later Close waits again, up to the timeout,
 // and keeps returning ErrCloseTimeout until the device is fully released;
 // then it returns nil (or the error of releasing the queue). Done is
-// closed at that point.
+// closed at that point. A Close after the one that returned that result is
+// an error wrapping svm.ErrClosed, as is every command on a closed device.
+// On a lost device (ErrDeviceLost, see Launch) Close returns that error at
+// once: commands waiting for the stopped thread never complete.
 func (d *Device) Close() error {
+	if d.closeReported.Load() {
+		return fmt.Errorf("opencl: close %s: %w", d.Name(), svm.ErrClosed)
+	}
 	d.mu.Lock()
 	if !d.closed {
 		d.closed = true
@@ -238,11 +247,11 @@ func (d *Device) Close() error {
 	defer timer.Stop()
 	select {
 	case <-d.released:
-		return d.releaseErr
+		return d.reportRelease()
 	case <-faults.lost:
 		select {
 		case <-d.released:
-			return d.releaseErr
+			return d.reportRelease()
 		default:
 		}
 		// Commands of the device may be waiting for the stopped thread:
@@ -252,6 +261,15 @@ func (d *Device) Close() error {
 		return fmt.Errorf("opencl: close %s: %d command(s) still running on the device after %v (OpenCL cannot abort a kernel; the queue is released when they complete): %w",
 			d.Name(), d.running.Load(), d.closeTimeout, ErrCloseTimeout)
 	}
+}
+
+// reportRelease is the result of the Close that first sees the device
+// released; a Close after that one is ErrClosed.
+func (d *Device) reportRelease() error {
+	if !d.closeReported.CompareAndSwap(false, true) {
+		return fmt.Errorf("opencl: close %s: %w", d.Name(), svm.ErrClosed)
+	}
+	return d.releaseErr
 }
 
 // Done is closed once the device is fully released after Close: every

@@ -376,11 +376,11 @@ func (d *Device) stageIn(k *kernels.Kernel, a *kernels.Args, workItems uint64) (
 			b.writes = append(b.writes, kernels.Range{Start: r.Start, Len: r.Len, Written: true})
 		}
 	}
-	for _, b := range st.bufs {
-		spans = append(spans, span{start: b.start, len: b.len, what: fmt.Sprintf("kernel %s: staged range %#x..%#x", k.Name, b.start, b.start+b.len)})
-		for _, w := range b.writes {
-			spans = append(spans, span{start: w.Start, len: w.Len, write: true, what: fmt.Sprintf("kernel %s: written range %#x..%#x", k.Name, w.Start, w.End())})
-		}
+	// Each parameter's own range, so the error names it (together they
+	// cover every merged buffer and every range copied back).
+	for _, rf := range refs {
+		p := k.Params[rf.param]
+		spans = append(spans, span{start: rf.r.Start, len: rf.r.Len, write: p.Written, what: fmt.Sprintf("kernel %s param %d (%s)", k.Name, rf.param, p.Name)})
 	}
 	if err := checkSpans(d.Name(), spans); err != nil {
 		return nil, err
