@@ -146,7 +146,8 @@
 // when the command completes. Each later Close waits again up to the
 // timeout and returns ErrCloseTimeout until then (never nil while a
 // command still runs); Device.Done is closed once the device is fully
-// released.
+// released. A Close after the one that reported the release is an error
+// wrapping svm.ErrClosed, as is every command on a closed device.
 //
 // Pages the svm core has migrated into the simulated GPU's memory are
 // absent from the host page table; a PoCL worker that touches one takes a
