@@ -38,7 +38,7 @@ func TestBadPointerArguments(t *testing.T) {
 		for i := range good {
 			good[i], out[i] = uint32(i), 7
 		}
-		iso := isolatedPage(t, false) // page 0 mapped, the next ones not
+		iso := isolatedPage(t, "unmapped") // page 0 mapped, the next ones not
 		unmapped := unsafe.Slice((*uint32)(unsafe.Add(unsafe.Pointer(&iso[0]), page)), 1024)
 		none := testmem.Uint32s(testmem.Map(t, page, syscall.PROT_NONE))
 		ro := testmem.Uint32s(testmem.Map(t, page, syscall.PROT_READ))
@@ -81,7 +81,7 @@ func TestHugeCountsAndHoles(t *testing.T) {
 	ctx := context.Background()
 	for _, m := range modes {
 		d := openTest(t, m)
-		iso := isolatedPage(t, false)
+		iso := isolatedPage(t, "unmapped")
 		p := uintptr(unsafe.Pointer(&iso[0]))
 		hole := p + page
 		// A mapping with a PROT_NONE page in its middle.

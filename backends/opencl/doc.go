@@ -93,7 +93,7 @@
 // What the check cannot see — how far a kernel goes through a pointer (a
 // short pointer: a 1-page mapping indexed 4 pages deep), or pointers it
 // loads from memory — is caught when it faults: a handler in front of Go's
-// SIGSEGV handler (kernelfault.c) recognises a fault whose instruction is
+// SIGSEGV and SIGBUS handlers (kernelfault.c) recognises a fault whose instruction is
 // in a kernel's code (PoCL's kernel-cache objects) while a launch is in
 // flight, records it and stops that thread for good (sleeping with every
 // signal blocked). Resuming it cannot be done safely: the instruction can

@@ -1,5 +1,6 @@
 // kernelfault.c: a SIGSEGV raised by a kernel on the OpenCL implementation's
-// own threads.
+// own threads (SIGSEGV, and SIGBUS: a file mapping read past the file's
+// end).
 //
 // PoCL runs kernels on its worker threads (pthreads Go knows nothing of). A
 // kernel that reads or writes past the end of its argument's mapping — a
@@ -7,7 +8,7 @@
 // know how far a kernel reads — takes SIGSEGV there. Go's handler cannot
 // turn a fault on a foreign thread into a panic and kills the process.
 //
-// The handler here runs in front of Go's. For a hardware SIGSEGV (si_code
+// The handler here runs in front of Go's. For a hardware SIGSEGV or SIGBUS (si_code
 // > 0) while a kernel is in flight (kf_begin..kf_end) whose faulting
 // instruction lies in a kernel's code — an executable mapping of a file in
 // PoCL's kernel cache (a path with "/kcache/"), found by reading
@@ -44,7 +45,7 @@
 #include <unistd.h>
 #include "kernelfault.h"
 
-static struct sigaction kf_old;
+static struct sigaction kf_old_segv, kf_old_bus; // the handlers forwarded to
 static int kf_installed;
 static int kf_pipe[2] = {-1, -1};
 static int kf_active;  // kernels in flight
@@ -56,16 +57,17 @@ static int kf_lock;
 static char kf_buf[64 << 10];
 
 static void forward(int sig, siginfo_t *si, void *uc) {
-	if (kf_old.sa_flags & SA_SIGINFO) {
-		kf_old.sa_sigaction(sig, si, uc);
+	struct sigaction *o = sig == SIGBUS ? &kf_old_bus : &kf_old_segv;
+	if (o->sa_flags & SA_SIGINFO) {
+		o->sa_sigaction(sig, si, uc);
 		return;
 	}
-	if (kf_old.sa_handler == SIG_IGN) return;
-	if (kf_old.sa_handler == SIG_DFL) {
+	if (o->sa_handler == SIG_IGN) return;
+	if (o->sa_handler == SIG_DFL) {
 		signal(sig, SIG_DFL); // the fault repeats on return, now fatal
 		return;
 	}
-	kf_old.sa_handler(sig);
+	o->sa_handler(sig);
 }
 
 static uintptr_t hex(const char **p, const char *end) {
@@ -151,6 +153,7 @@ static void handler(int sig, siginfo_t *si, void *ucv) {
 				f->pc = pc;
 				f->write = wr;
 				f->tid = (int)syscall(SYS_gettid);
+				f->sig = sig;
 				memcpy(f->kernel, name, KF_NAME_LEN);
 				__atomic_store_n(&kf_ready[i], 1, __ATOMIC_RELEASE);
 			}
@@ -176,7 +179,7 @@ int kf_install(void) {
 			sa.sa_sigaction = handler;
 			sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
 			sigfillset(&sa.sa_mask);
-			if (sigaction(SIGSEGV, &sa, &kf_old) == 0) {
+			if (sigaction(SIGSEGV, &sa, &kf_old_segv) == 0 && sigaction(SIGBUS, &sa, &kf_old_bus) == 0) {
 				kf_installed = 1;
 				rc = kf_pipe[0];
 			} else {
@@ -193,7 +196,7 @@ int kf_install(void) {
 }
 
 uintptr_t kf_handler_addr(void) { return (uintptr_t)handler; }
-uintptr_t kf_forward_addr(void) { return (uintptr_t)kf_old.sa_sigaction; }
+uintptr_t kf_forward_addr(int sig) { return (uintptr_t)(sig == SIGBUS ? kf_old_bus : kf_old_segv).sa_sigaction; }
 
 void kf_begin(void) { __atomic_add_fetch(&kf_active, 1, __ATOMIC_ACQ_REL); }
 void kf_end(void) { __atomic_sub_fetch(&kf_active, 1, __ATOMIC_ACQ_REL); }

@@ -48,8 +48,9 @@ var ErrDeviceLost = errors.New("opencl: device lost")
 // kernelFault is one fault the handler recorded.
 type kernelFault struct {
 	addr, pc uintptr
-	write    int    // 1 write, 0 read, -1 unknown
-	tid      int    // the stopped thread
+	write    int // 1 write, 0 read, -1 unknown
+	tid      int // the stopped thread
+	sig      syscall.Signal
 	object   string // the kernel's code object's file name (PoCL: <kernel>.so)
 }
 
@@ -78,7 +79,7 @@ var faults struct {
 func init() { faults.lost = make(chan struct{}) }
 
 // installFaultHandler puts kernelfault.c's handler in front of the Go
-// runtime's SIGSEGV handler, once per process, and starts the goroutine
+// runtime's SIGSEGV and SIGBUS handlers, once per process, and starts the goroutine
 // that reads its pipe. Open calls it after the implementation is loaded.
 // The signal guard (clshim.c) keeps it in place across PoCL's calls: it is
 // a function of the program's binary, not of another shared object.
@@ -116,7 +117,7 @@ func collectFaults() {
 		if C.kf_get(C.int(i), &r) == 0 {
 			break // not filled in yet, or beyond the table: the next byte comes
 		}
-		faults.all = append(faults.all, kernelFault{addr: uintptr(r.addr), pc: uintptr(r.pc), write: int(r.write), tid: int(r.tid),
+		faults.all = append(faults.all, kernelFault{addr: uintptr(r.addr), pc: uintptr(r.pc), write: int(r.write), tid: int(r.tid), sig: syscall.Signal(r.sig),
 			object: C.GoString(&r.kernel[0])})
 	}
 	if faults.first == nil && len(faults.all) > 0 {
@@ -173,8 +174,24 @@ func attributeHost(k *kernels.Kernel, a *kernels.Args, f *kernelFault) string {
 		return fmt.Sprintf("kernel %s touched an inaccessible address (%v)", k.Name, err)
 	}
 	what := "address not mapped"
-	if v, ok := m.find(f.addr); ok {
+	v, mapped := m.find(f.addr)
+	switch {
+	case mapped && f.sig == syscall.SIGBUS:
+		what = "SIGBUS in mapping " + m.line(v) + ": past the end of the file it maps"
+	case mapped:
 		what = "mapping " + m.line(v) + " is not accessible"
+	}
+	// An argument whose own mapping the address is in (a file mapping
+	// longer than its file): the range it names is shorter than what the
+	// kernel accessed.
+	for i, p := range k.Params {
+		if !mapped || !p.Kind.IsPointer() || i >= len(a.Words) || a.Words[i] == 0 {
+			continue
+		}
+		if av, ok := m.find(a.Ptr(i)); ok && av.start == v.start && f.addr >= a.Ptr(i) {
+			return fmt.Sprintf("kernel %s param %d (%s): %s %d bytes past the address the argument holds: the kernel accesses more than the argument holds (%s)",
+				k.Name, i, p.Name, f.access(), f.addr-a.Ptr(i), what)
+		}
 	}
 	best, bestEnd := -1, uintptr(0)
 	for i, p := range k.Params {
@@ -231,9 +248,9 @@ func (st *staging) attribute(k *kernels.Kernel, a *kernels.Args, f *kernelFault)
 }
 
 // faultHandlers returns the kernel-fault handler's address and that of
-// the handler it forwards every other SIGSEGV to.
-func faultHandlers() (handler, forward uintptr) {
-	return uintptr(C.kf_handler_addr()), uintptr(C.kf_forward_addr())
+// the handler it forwards every other sig (SIGSEGV or SIGBUS) to.
+func faultHandlers(sig syscall.Signal) (handler, forward uintptr) {
+	return uintptr(C.kf_handler_addr()), uintptr(C.kf_forward_addr(C.int(sig)))
 }
 
 // kfBegin and kfEnd bracket a kernel in flight (the handler only looks at

@@ -15,10 +15,12 @@ struct kf_fault {
 	uintptr_t pc;    // the faulting instruction, in the kernel's code
 	int write;       // 1 write, 0 read, -1 unknown (not x86-64)
 	int tid;         // the stopped thread
+	int sig;         // SIGSEGV or SIGBUS
 	char kernel[KF_NAME_LEN]; // the kernel's code object (PoCL: <kernel>.so)
 };
 
-// kf_install puts the handler in front of the current SIGSEGV handler
+// kf_install puts the handler in front of the current SIGSEGV and SIGBUS
+// handlers
 // (once) and returns the read end of the pipe the handler writes a byte to
 // per fault, or -1 with errno set.
 int kf_install(void);
@@ -35,6 +37,6 @@ int kf_get(int i, struct kf_fault *out);
 // kf_handler_addr is the handler's address, kf_forward_addr that of the
 // handler it forwards other signals to (for the tests).
 uintptr_t kf_handler_addr(void);
-uintptr_t kf_forward_addr(void);
+uintptr_t kf_forward_addr(int sig);
 
 #endif

@@ -3,6 +3,7 @@ package opencl
 import (
 	"context"
 	"errors"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -27,24 +28,25 @@ import (
 // child process: the device stays lost for the rest of the process.
 func TestShortPointer(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		mode     Mode
-		write    bool
-		protNone bool // the pages after the argument are PROT_NONE, not unmapped
+		name  string
+		mode  Mode
+		write bool
+		after string // what follows the argument's page: see isolatedPage
 	}{
 		// Names of one depth: a child's -test.run must match its case alone.
-		{"pass-through/read/unmapped", ModePassThrough, false, false},
-		{"pass-through/write/unmapped", ModePassThrough, true, false},
-		{"pass-through/read/prot-none", ModePassThrough, false, true},
-		{"pass-through/write/prot-none", ModePassThrough, true, true},
-		{"buffer/read/guard", ModeBuffer, false, false},
-		{"buffer/write/guard", ModeBuffer, true, false},
+		{"pass-through/read/unmapped", ModePassThrough, false, "unmapped"},
+		{"pass-through/write/unmapped", ModePassThrough, true, "unmapped"},
+		{"pass-through/read/prot-none", ModePassThrough, false, "prot-none"},
+		{"pass-through/write/prot-none", ModePassThrough, true, "prot-none"},
+		{"pass-through/read/past-file-end", ModePassThrough, false, "past-file-end"},
+		{"buffer/read/guard", ModeBuffer, false, "unmapped"},
+		{"buffer/write/guard", ModeBuffer, true, "unmapped"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !childtest.InChild(t, "SVMRT_OPENCL_SHORTPTR_CHILD", 2*time.Minute) {
 				return
 			}
-			shortPointer(t, tc.mode, tc.write, tc.protNone)
+			shortPointer(t, tc.mode, tc.write, tc.after)
 		})
 	}
 }
@@ -52,20 +54,39 @@ func TestShortPointer(t *testing.T) {
 // isolatedPage maps one read-write page with nothing mapped in the 15
 // pages after it, far from where the kernel puts new mappings (which fill
 // holes next to existing ones: a hole next to an ordinary mapping may be
-// filled by the next mmap of any thread). With protNone, those 15 pages are
-// mapped PROT_NONE instead.
-func isolatedPage(t *testing.T, protNone bool) []byte {
+// filled by the next mmap of any thread). after says what follows instead:
+// "unmapped", "prot-none" (15 PROT_NONE pages), or "past-file-end" (the
+// page is the first of a 16-page shared mapping of a 1-page memfd: the
+// rest raise SIGBUS).
+func isolatedPage(t *testing.T, after string) []byte {
 	t.Helper()
 	const page, span = 4096, 16 * 4096
+	flags, fd := uintptr(syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS), ^uintptr(0)
+	if after == "past-file-end" {
+		if runtime.GOARCH != "amd64" {
+			t.Skip("memfd_create by its amd64 syscall number")
+		}
+		name := []byte("svmrt-short-file\x00")
+		f, _, e := syscall.Syscall(319 /* SYS_MEMFD_CREATE (amd64) */, uintptr(unsafe.Pointer(&name[0])), 1 /* MFD_CLOEXEC */, 0)
+		if e != 0 {
+			t.Skipf("memfd_create: %v", e)
+		}
+		t.Cleanup(func() { syscall.Close(int(f)) })
+		if err := syscall.Ftruncate(int(f), page); err != nil {
+			t.Fatal(err)
+		}
+		flags, fd = syscall.MAP_SHARED, f
+	}
 	for hint := uintptr(0x1000_0000_0000); hint < 0x2000_0000_0000; hint += 0x10_0000_0000 {
 		p, _, e := syscall.Syscall6(syscall.SYS_MMAP, hint, span, syscall.PROT_READ|syscall.PROT_WRITE,
-			syscall.MAP_PRIVATE|syscall.MAP_ANONYMOUS|0x100000 /* MAP_FIXED_NOREPLACE */, ^uintptr(0), 0)
+			flags|0x100000 /* MAP_FIXED_NOREPLACE */, fd, 0)
 		if e != 0 {
 			continue
 		}
-		if protNone {
+		switch after {
+		case "prot-none":
 			syscall.Syscall(syscall.SYS_MPROTECT, p+page, span-page, syscall.PROT_NONE)
-		} else {
+		case "unmapped":
 			syscall.Syscall(syscall.SYS_MUNMAP, p+page, span-page, 0)
 		}
 		t.Cleanup(func() { syscall.Syscall(syscall.SYS_MUNMAP, p, span, 0) })
@@ -88,7 +109,7 @@ var (
 	}
 )
 
-func shortPointer(t *testing.T, m Mode, write, protNone bool) {
+func shortPointer(t *testing.T, m Mode, write bool, after string) {
 	if _, err := Devices(); err != nil {
 		t.Skip(err)
 	}
@@ -101,7 +122,7 @@ func shortPointer(t *testing.T, m Mode, write, protNone bool) {
 	}
 	const page, n = 4096, 4 * 1024 // 4 pages of uint32s
 	// The short argument: one page, then unmapped (or PROT_NONE) pages.
-	mem := isolatedPage(t, protNone)
+	mem := isolatedPage(t, after)
 	base := uintptr(unsafe.Pointer(&mem[0]))
 	short := testmem.Uint32s(mem[:page])
 	for i := range short {
@@ -202,7 +223,7 @@ func TestShortPointerAmongLaunches(t *testing.T) {
 	if d.DeviceInfo().Type != "cpu" || d.Mode() != ModePassThrough {
 		t.Skip("needs PoCL's CPU device in pass-through mode")
 	}
-	short := testmem.Uint32s(isolatedPage(t, false))
+	short := testmem.Uint32s(isolatedPage(t, "unmapped"))
 	out := make([]uint32, 4*1024)
 	// Build both kernels first.
 	if err := launch(t, d, shortRead, kernels.Range1D(64, 64), out, out); err != nil {

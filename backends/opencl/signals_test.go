@@ -53,14 +53,14 @@ func TestSignalHandlersKept(t *testing.T) {
 	}
 	for _, sig := range sigs {
 		now := sigaction(sig)
-		if sig == syscall.SIGSEGV {
+		if sig == syscall.SIGSEGV || sig == syscall.SIGBUS {
 			// Open put the kernel-fault handler in front of Go's
 			// (kernelfault.c), with Go's flags and mask; it forwards
-			// every other SIGSEGV to Go's.
-			h, fwd := faultHandlers()
+			// every other such signal to Go's.
+			h, fwd := faultHandlers(sig)
 			if now[0] != uint64(h) || fwd != uintptr(before[sig][0]) || now[1] != before[sig][1] || now[3] != before[sig][3] {
-				t.Errorf("SIGSEGV: handler %#x flags %#x mask %#x, want the kernel-fault handler %#x forwarding to Go's %#x (was %#x %#x %#x)",
-					now[0], now[1], now[3], h, fwd, before[sig][0], before[sig][1], before[sig][3])
+				t.Errorf("%v: handler %#x flags %#x mask %#x, want the kernel-fault handler %#x forwarding to Go's %#x (was %#x %#x %#x)",
+					sig, now[0], now[1], now[3], h, fwd, before[sig][0], before[sig][1], before[sig][3])
 			}
 			continue
 		}
