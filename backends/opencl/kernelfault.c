@@ -13,8 +13,8 @@
 // instruction lies in a kernel's code — an executable mapping of a file in
 // PoCL's kernel cache (a path with "/kcache/"), found by reading
 // /proc/self/maps — it records the fault, writes a byte to a pipe the Go side
-// reads, and stops the thread for good: it sleeps in pause() with every
-// signal blocked (the handler's mask) until the process exits. Every other
+// reads, and stops the thread for good: it blocks every signal and sleeps
+// in pause() until the process exits. Every other
 // signal goes on to the handler that was installed before (Go's), unchanged.
 //
 // Why stop the thread rather than resume it: the faulting instruction can
@@ -29,13 +29,14 @@
 // fault.
 //
 // Async-signal safety: the handler uses only syscalls (open, read, close,
-// write, gettid, pause), atomics, and a static buffer for /proc/self/maps
+// write, gettid, pause, rt_sigprocmask), atomics, and a static buffer for /proc/self/maps
 // under a spin lock (two threads may fault at once). It runs on the thread's
 // alternate signal stack when it has one (SA_ONSTACK, as Go requires of
 // handlers in front of its own); PoCL's workers have none and use their own
 // stacks.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -160,7 +161,10 @@ static void handler(int sig, siginfo_t *si, void *ucv) {
 			char b = 1;
 			while (write(kf_pipe[1], &b, 1) < 0 && errno == EINTR)
 				;
-			for (;;) pause(); // every signal is blocked (sa_mask): never returns
+			sigset_t all;
+			sigfillset(&all);
+			pthread_sigmask(SIG_BLOCK, &all, NULL); // nothing wakes or interrupts the stopped thread
+			for (;;) pause();                       // never returns
 		}
 	}
 	forward(sig, si, ucv);
@@ -177,8 +181,13 @@ int kf_install(void) {
 			struct sigaction sa;
 			memset(&sa, 0, sizeof sa);
 			sa.sa_sigaction = handler;
-			sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-			sigfillset(&sa.sa_mask);
+			// SA_NODEFER and an empty mask: a handler forwarded to may
+			// leave by siglongjmp without restoring the mask (devrt's
+			// trap does, for the cpu device's native kernels); with
+			// SIGSEGV left blocked, the thread's next fault would kill
+			// the process.
+			sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART | SA_NODEFER;
+			sigemptyset(&sa.sa_mask);
 			if (sigaction(SIGSEGV, &sa, &kf_old_segv) == 0 && sigaction(SIGBUS, &sa, &kf_old_bus) == 0) {
 				kf_installed = 1;
 				rc = kf_pipe[0];

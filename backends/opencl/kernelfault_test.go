@@ -321,3 +321,29 @@ func readFaulting(p *byte) (r any) {
 	_ = *(*byte)(unsafe.Pointer(p))
 	return nil
 }
+
+// Guards against (found by runtime's FuzzMemoryCommands seed
+// launch-null-y-cpu, fixed): the kernel-fault handler ran with every
+// signal blocked; when it sat in front of the cpu device's trap handler
+// (installed before OpenCL was opened), the trap's siglongjmp left SIGSEGV
+// blocked on the worker thread, and its next fault killed the process. In
+// a child process, so that the cpu device's handler is installed first.
+func TestNativeCPUFaultsBehindHandler(t *testing.T) {
+	if !childtest.InChild(t, "SVMRT_OPENCL_NATIVE_CHILD", 2*time.Minute) {
+		return
+	}
+	c := cpu.New(cpu.WithWorkers(2))
+	y, x := make([]float32, 2048), make([]float32, 2048)
+	if err := c.Launch(context.Background(), kernels.Saxpy, kernels.SaxpyRange(len(y)), mustBind(t, kernels.Saxpy, y, x, float32(1), len(y))); err != nil {
+		t.Fatal(err) // the cpu device's trap handler is in place now
+	}
+	openTest(t, ModeAuto) // the kernel-fault handler goes in front of it
+	ro := testmem.Float32s(testmem.Map(t, 8192, syscall.PROT_READ))
+	for i := 0; i < 100; i++ {
+		var pe *kernels.PanicError
+		err := c.Launch(context.Background(), kernels.Saxpy, kernels.Range1D(2048, 64), mustBind(t, kernels.Saxpy, ro, ro, float32(1), len(ro)))
+		if !errors.As(err, &pe) || !pe.Fault {
+			t.Fatalf("native launch %d writing read-only memory: %v", i, err)
+		}
+	}
+}
