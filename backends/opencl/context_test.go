@@ -3,7 +3,9 @@ package opencl
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/svmrt/svmrt/internal/testmem"
@@ -57,5 +59,55 @@ func TestEndedContextEnqueuesNothing(t *testing.T) {
 			}
 		}
 		stop()
+	}
+}
+
+// Memory commands stuck behind a kernel that does not end (pass-through
+// mode: the host releases it) return ctx.Err() when their ctx ends, at
+// once; once the kernel ends, the commands that were on the device (a copy,
+// a fill: they cannot be recalled) have completed and the device works.
+func TestCancelStuckMemoryCommands(t *testing.T) {
+	d := openTest(t, ModeAuto)
+	if d.Mode() != ModePassThrough {
+		t.Skip("needs a device that sees host memory while a kernel runs")
+	}
+	flag := abandonWaiting(t, d)
+	src, dst, fill := make([]byte, 4096), make([]byte, 4096), make([]byte, 4096)
+	for i := range src {
+		src[i] = byte(i%251 + 1)
+	}
+	at := func(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
+	const bound = 2 * time.Second // "at once", with room for a loaded machine; the kernel never ends by itself
+	for _, c := range []struct {
+		what string
+		f    func(ctx context.Context) error
+	}{
+		{"Copy", func(ctx context.Context) error { return d.Copy(ctx, at(dst), at(src), 4096) }},
+		{"Fill", func(ctx context.Context) error { return d.Fill(ctx, at(fill), []byte{0x5a}, 4096) }},
+		{"Map", func(ctx context.Context) error { return d.Map(ctx, at(dst), 4096) }},
+		{"Unmap", func(ctx context.Context) error { return d.Unmap(ctx, at(dst), 4096) }},
+		{"MigrateMem", func(ctx context.Context) error { return d.MigrateMem(ctx, at(dst), 4096, true) }},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		start := time.Now()
+		err := c.f(ctx)
+		el := time.Since(start)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || el > bound {
+			t.Fatalf("%s behind a kernel that does not end, 50ms ctx: %v after %v, want context.DeadlineExceeded at once", c.what, err, el.Round(time.Millisecond))
+		}
+	}
+	if dst[0] != 0 || fill[0] != 0 {
+		t.Fatal("a command behind the running kernel ran before it")
+	}
+	atomic.StoreUint32(&flag[0], 1)
+	if err := d.Map(context.Background(), at(dst), 4096); err != nil {
+		t.Fatal(err)
+	}
+	if string(dst) != string(src) || fill[0] != 0x5a || fill[4095] != 0x5a {
+		t.Fatalf("after the kernel ended, the enqueued copy and fill did not complete: dst[0] %d fill[0] %#x", dst[0], fill[0])
+	}
+	if atomic.LoadUint32(&flag[2]) != 1 {
+		t.Fatal("the kernel did not complete")
 	}
 }

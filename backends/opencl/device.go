@@ -91,6 +91,9 @@ type Device struct {
 	closeTimeout time.Duration
 	released     chan struct{} // closed once Close has released the queue
 	releaseErr   error         // set before released is closed
+	// closeReported is set by the Close that returned the release's
+	// result: every Close after it is ErrClosed.
+	closeReported atomic.Bool
 
 	launches, bytesIn, bytesOut, hostNs atomic.Int64
 }
@@ -115,9 +118,15 @@ func Open(index int, opts ...Option) (*Device, error) {
 		return nil, fmt.Errorf("opencl: device %d (%s, %s) has no shared virtual memory (OpenCL 2.0 SVM): %w",
 			index, info.Name, info.Version, svm.ErrNotSupported)
 	}
+	if err := lostError(fmt.Sprintf("opencl:%d", index)); err != nil {
+		return nil, err
+	}
 	sh, err := sharedFor(info)
 	if err != nil {
 		return nil, fmt.Errorf("opencl: device %d (%s): %w", index, info.Name, err)
+	}
+	if err := installFaultHandler(); err != nil {
+		return nil, err
 	}
 	q, err := createQueue(sh.ctx, info.device)
 	if err != nil {
@@ -182,6 +191,9 @@ func (d *Device) begin() error {
 	if d.closed {
 		return svm.ErrClosed
 	}
+	if err := lostError(d.Name()); err != nil {
+		return err
+	}
 	d.inflight.Add(1)
 	d.running.Add(1)
 	return nil
@@ -209,8 +221,14 @@ const DefaultCloseTimeout = 30 * time.Second
 // when they complete. Every later Close waits again, up to the timeout,
 // and keeps returning ErrCloseTimeout until the device is fully released;
 // then it returns nil (or the error of releasing the queue). Done is
-// closed at that point.
+// closed at that point. A Close after the one that returned that result is
+// an error wrapping svm.ErrClosed, as is every command on a closed device.
+// On a lost device (ErrDeviceLost, see Launch) Close returns that error at
+// once: commands waiting for the stopped thread never complete.
 func (d *Device) Close() error {
+	if d.closeReported.Load() {
+		return fmt.Errorf("opencl: close %s: %w", d.Name(), svm.ErrClosed)
+	}
 	d.mu.Lock()
 	if !d.closed {
 		d.closed = true
@@ -229,11 +247,29 @@ func (d *Device) Close() error {
 	defer timer.Stop()
 	select {
 	case <-d.released:
-		return d.releaseErr
+		return d.reportRelease()
+	case <-faults.lost:
+		select {
+		case <-d.released:
+			return d.reportRelease()
+		default:
+		}
+		// Commands of the device may be waiting for the stopped thread:
+		// they never complete, nor does the release.
+		return fmt.Errorf("opencl: close %s: %w", d.Name(), lostError(d.Name()))
 	case <-timer.C:
 		return fmt.Errorf("opencl: close %s: %d command(s) still running on the device after %v (OpenCL cannot abort a kernel; the queue is released when they complete): %w",
 			d.Name(), d.running.Load(), d.closeTimeout, ErrCloseTimeout)
 	}
+}
+
+// reportRelease is the result of the Close that first sees the device
+// released; a Close after that one is ErrClosed.
+func (d *Device) reportRelease() error {
+	if !d.closeReported.CompareAndSwap(false, true) {
+		return fmt.Errorf("opencl: close %s: %w", d.Name(), svm.ErrClosed)
+	}
+	return d.releaseErr
 }
 
 // Done is closed once the device is fully released after Close: every
@@ -268,23 +304,39 @@ func (c *completion) claim() bool {
 	return c.state.CompareAndSwap(pending, finishing) || c.state.Load() == finishing
 }
 
-// await waits for the result or for ctx. A result that is ready wins over
-// a cancellation that is ready at the same time.
-func (c *completion) await(ctx context.Context) (error, bool) {
+// await waits for the result or for ctx, or until the device is lost (a
+// kernel faulted on the implementation's threads: commands may never
+// complete). A result that is ready wins over a cancellation or loss that
+// is ready at the same time. On loss it returns an error wrapping
+// ErrDeviceLost and false, also when the device side has started
+// finishing (its copy-back waits on a queue that may never run it).
+func (c *completion) await(ctx context.Context, dev string) (error, bool) {
+	lost := false
 	select {
 	case err := <-c.result:
 		return err, true
 	case <-ctx.Done():
+	case <-faults.lost:
+		lost = true
 	}
 	select {
 	case err := <-c.result:
 		return err, true
 	default:
 	}
+	if lost {
+		c.state.CompareAndSwap(pending, abandoned)
+		return lostError(dev), false
+	}
 	if c.state.CompareAndSwap(pending, abandoned) {
 		return ctx.Err(), false
 	}
-	return <-c.result, true // finishing: wait for it
+	select {
+	case err := <-c.result: // finishing: wait for it
+		return err, true
+	case <-faults.lost:
+		return lostError(dev), false
+	}
 }
 
 // Launch runs k over nd with a's arguments and waits for it.
@@ -391,7 +443,7 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	var st *staging
 	ptrs := make([]uintptr, len(k.Params))
 	if d.mode == ModeBuffer {
-		st, err = d.stageIn(k, a)
+		st, err = d.stageIn(k, a, uint64(nd.GlobalSize()))
 		if err != nil {
 			return wrap(err)
 		}
@@ -435,9 +487,11 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 		release()
 		return wrap(err)
 	}
+	kfBegin() // a fault in the kernel from now on stops its thread (kernelfault.go)
 	ev, err := d.enqueueKernel(kern, k, nd, a, ptrs, localBytes, st)
 	p.put(kern) // the enqueued launch captured its arguments
 	if err != nil {
+		kfEnd()
 		release()
 		return wrap(err)
 	}
@@ -451,11 +505,15 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 		out = func() error { return d.stageOut(st) }
 	}
 	err, completed := d.awaitEvent(ctx, ev, out, func() {
+		kfEnd()
 		release()
 		runtime.KeepAlive(a) // the device used the memory a's values name
 		d.hostNs.Add(int64(time.Since(start)))
 	})
 	if !completed {
+		if errors.Is(err, ErrDeviceLost) {
+			return wrap(d.kernelFaultError(k, a, st, err))
+		}
 		return err
 	}
 	if err != nil {
@@ -489,12 +547,10 @@ func (d *Device) awaitEvent(ctx context.Context, ev C.cl_event, out func() error
 		d.end()
 		c.result <- err
 	}
-	if ctx.Done() == nil {
-		complete()
-		return <-c.result, true
-	}
+	// On its own goroutine even without a ctx that can end: the device may
+	// be lost while it runs (see await).
 	go complete()
-	return c.await(ctx)
+	return c.await(ctx, d.Name())
 }
 
 // awaitCopyIn flushes the queue and waits for st's copies in or for ctx.
@@ -524,12 +580,8 @@ func (d *Device) awaitCopyIn(ctx context.Context, st *staging, a *kernels.Args) 
 		runtime.KeepAlive(a) // the copies read the memory a's values name
 		d.end()
 	}
-	if ctx.Done() == nil {
-		wait()
-		return <-c.result, false
-	}
 	go wait()
-	err, completed := c.await(ctx)
+	err, completed := c.await(ctx, d.Name())
 	return err, !completed
 }
 

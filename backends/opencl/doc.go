@@ -85,11 +85,38 @@
 // a typedef'd name fits only PtrAny), and the host memory the launch names against
 // /proc/self/maps (ErrDeviceFault for unmapped or PROT_NONE memory,
 // ErrPermission for a Written parameter on read-only memory, as
-// *svm.FaultError naming the first bad address). That last check exists
-// because a device thread that touches a bad address is not a goroutine:
-// PoCL's worker threads would take SIGSEGV and kill the process. Memory a
-// kernel reaches by following pointers cannot be checked that way; a bad
-// pointer there crashes, as with any OpenCL CPU device. Scalars go through
+// *svm.FaultError naming the first bad address; a NULL pointer argument is
+// ErrDeviceFault in both modes). That check exists because a device thread
+// that touches a bad address is not a goroutine: Go cannot turn PoCL's
+// worker thread's SIGSEGV into a panic.
+//
+// What the check cannot see — how far a kernel goes through a pointer (a
+// short pointer: a 1-page mapping indexed 4 pages deep), or pointers it
+// loads from memory — is caught when it faults: a handler in front of Go's
+// SIGSEGV and SIGBUS handlers (kernelfault.c) recognises a fault whose instruction is
+// in a kernel's code (PoCL's kernel-cache objects) while a launch is in
+// flight, records it and stops that thread for good (sleeping with every
+// signal blocked). Resuming it cannot be done safely: the instruction can
+// only be retried, so memory would have to be mapped under it, and a
+// kernel running on past that would write whatever mapping follows.
+// Stopped, the kernel touches nothing more on that thread, but its command
+// never completes and PoCL has lost a worker. So the launch fails at once
+// with a *svm.FaultError (svm.ErrDeviceFault) naming the kernel, the
+// argument whose mapping (or, in buffer mode, staged range) the access ran
+// past and the host address, joined with ErrDeviceLost; from then on every
+// OpenCL device of the process is lost: commands waiting on it return
+// ErrDeviceLost, and every later Open, launch, memory command and Close is
+// ErrDeviceLost at once — as a GPU driver kills a context after a page fault
+// it cannot resolve. The process and the host data outside what the kernel
+// legitimately wrote survive; a new process gets a working device. In
+// buffer mode on a CPU device, each staged buffer is followed by a
+// PROT_NONE guard (16 bytes per work-item, at least a page and the data's
+// length, at most 1 GiB of address space) so that an overrun faults there
+// instead of writing PoCL's heap. Not caught: an overrun that lands in
+// other accessible memory (pass-through mode reads and writes it, as raw
+// pointers do), one beyond the guard or before the data, and a fault in
+// code outside the kernel object (a libc routine the kernel calls), which
+// kills the process as before. Scalars go through
 // clSetKernelArg by value; dynamic local memory is clSetKernelArg(size,
 // NULL). Kernel objects are pooled and shared by all Devices of an OpenCL
 // device, in either mode, so every launch sets its clSetKernelExecInfo
@@ -119,7 +146,8 @@
 // when the command completes. Each later Close waits again up to the
 // timeout and returns ErrCloseTimeout until then (never nil while a
 // command still runs); Device.Done is closed once the device is fully
-// released.
+// released. A Close after the one that reported the release is an error
+// wrapping svm.ErrClosed, as is every command on a closed device.
 //
 // Pages the svm core has migrated into the simulated GPU's memory are
 // absent from the host page table; a PoCL worker that touches one takes a

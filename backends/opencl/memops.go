@@ -27,7 +27,7 @@ import (
 // with ctx, see sync): there is
 // nothing to map or migrate. Every command checks ctx first (an ended ctx
 // enqueues nothing and returns ctx.Err()), then the host memory it names
-// (see checkSpans), and is ordered with kernels in the device's in-order
+// (see checkSpans; in either mode, before anything else touches it), and is ordered with kernels in the device's in-order
 // queue. If ctx ends while a command runs, it returns ctx.Err() unless the
 // command has completed; a command already on the device (a copy, a fill in
 // pass-through mode) cannot be recalled and completes, while a buffer-mode
@@ -113,11 +113,14 @@ func (d *Device) Map(ctx context.Context, p, n uintptr) error {
 	if err := ctx.Err(); err != nil {
 		return err // an ended ctx enqueues nothing
 	}
-	if d.mode == ModeBuffer || n == 0 {
+	if n == 0 {
 		return d.sync(ctx, "map")
 	}
 	if err := checkSpans(d.Name(), []span{{start: p, len: n, what: "map"}}); err != nil {
 		return err
+	}
+	if d.mode == ModeBuffer {
+		return d.sync(ctx, "map")
 	}
 	return d.command(ctx, "map", func(ev *C.cl_event) error {
 		return check("clEnqueueSVMMap", C.clshim_svm_map(d.q, 0, C.SVMRT_CL_MAP_READ|C.SVMRT_CL_MAP_WRITE, C.uintptr_t(p), C.size_t(n), ev))
@@ -129,7 +132,13 @@ func (d *Device) Unmap(ctx context.Context, p, n uintptr) error {
 	if err := ctx.Err(); err != nil {
 		return err // an ended ctx enqueues nothing
 	}
-	if d.mode == ModeBuffer || n == 0 {
+	if n == 0 {
+		return d.sync(ctx, "unmap")
+	}
+	if err := checkSpans(d.Name(), []span{{start: p, len: n, what: "unmap"}}); err != nil {
+		return err
+	}
+	if d.mode == ModeBuffer {
 		return d.sync(ctx, "unmap")
 	}
 	return d.command(ctx, "unmap", func(ev *C.cl_event) error {
@@ -146,14 +155,19 @@ func (d *Device) MigrateMem(ctx context.Context, p, n uintptr, toHost bool) erro
 	if err := ctx.Err(); err != nil {
 		return err // an ended ctx enqueues nothing
 	}
+	if n == 0 {
+		return d.sync(ctx, "migrate")
+	}
+	// The whole range first: svm's migration must not walk a range that
+	// runs into holes or other mappings (a huge n on a small mapping).
+	if err := checkSpans(d.Name(), []span{{start: p, len: n, what: "migrate"}}); err != nil {
+		return err
+	}
 	if _, err := svm.Default().MigrateToHost(p, n); err != nil {
 		return err
 	}
-	if d.mode == ModeBuffer || n == 0 {
+	if d.mode == ModeBuffer {
 		return d.sync(ctx, "migrate")
-	}
-	if err := checkSpans(d.Name(), []span{{start: p, len: n, what: "migrate"}}); err != nil {
-		return err
 	}
 	var flags C.cl_bitfield
 	if toHost {
@@ -196,6 +210,12 @@ func (d *Device) sync(ctx context.Context, what string) error {
 		case err = <-res: // a result that is ready wins
 		default:
 			return ctx.Err()
+		}
+	case <-faults.lost:
+		select {
+		case err = <-res:
+		default:
+			return lostError(d.Name())
 		}
 	}
 	if err != nil {

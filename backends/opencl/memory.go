@@ -30,13 +30,14 @@ type span struct {
 // checkSpans checks, against the process's mappings as they are now, that
 // every span is mapped and readable (and writable when it is written).
 // OpenCL devices run on threads the Go runtime cannot recover a fault on
-// (a PoCL worker touching PROT_NONE memory kills the process), so what a
+// (a PoCL worker touching PROT_NONE memory would stop and lose the device), so what a
 // command names is checked before it is enqueued; the error is the one a
 // mirroring device reports: *svm.FaultError wrapping svm.ErrDeviceFault or
 // svm.ErrPermission, naming the first bad address.
 //
-// Memory a kernel reaches by following pointers it loads cannot be checked:
-// a bad pointer there is a crash, as with any OpenCL CPU device.
+// How far a kernel goes through a pointer, and memory it reaches through
+// pointers it loads, cannot be checked here: a fault there is caught when
+// it happens (kernelfault.go) and loses the device.
 func checkSpans(dev string, spans []span) error {
 	if len(spans) == 0 {
 		return nil
@@ -176,9 +177,9 @@ func (m *hostMaps) line(v hostVMA) string {
 // at).
 //
 // A NULL pointer argument is refused too (ErrDeviceFault naming the
-// parameter): in pass-through mode the kernel runs on the OpenCL
-// implementation's own threads, where dereferencing it kills the process
-// (the other devices catch the fault and fail the launch).
+// parameter): the kernel runs on the OpenCL implementation's own threads,
+// where dereferencing it would stop the thread and lose the device (see
+// kernelfault.go); the other devices fail just the launch.
 func checkHost(dev string, k *kernels.Kernel, a *kernels.Args) error {
 	var spans []span
 	for i, p := range k.Params {
@@ -187,7 +188,7 @@ func checkHost(dev string, k *kernels.Kernel, a *kernels.Args) error {
 		}
 		if a.Words[i] == 0 {
 			return &svm.FaultError{Device: dev, Addr: 0, Write: p.Written,
-				Reason: fmt.Sprintf("kernel %s param %d (%s): NULL pointer (a fault on the OpenCL device's threads would kill the process)", k.Name, i, p.Name),
+				Reason: fmt.Sprintf("kernel %s param %d (%s): NULL pointer (a fault on the OpenCL device's threads would lose the device)", k.Name, i, p.Name),
 				Err:    svm.ErrDeviceFault}
 		}
 		s := span{start: a.Ptr(i), len: 1, write: p.Written, what: fmt.Sprintf("kernel %s param %d (%s)", k.Name, i, p.Name)}
@@ -213,13 +214,81 @@ type staging struct {
 }
 
 // stagedBuf is one SVM allocation holding the host interval [start,
-// start+len) at svm+pad (pad keeps the host address's alignment modulo 128
-// bytes, so pointers into the interval keep theirs).
+// start+len) at svm, which keeps start's alignment modulo 128 bytes (so
+// pointers into the interval keep theirs).
+//
+// On a CPU device (whose SVM buffers are host memory) the allocation has
+// room for a guard: the data ends less than 128 bytes before a page
+// boundary, and the pages after it are PROT_NONE while the buffer lives. A
+// kernel that runs past its argument's range then faults there (see
+// kernelfault.go) instead of reading or writing the implementation's heap
+// next to the buffer; an overrun of less than 128 bytes stays in the
+// buffer's own slack (read as whatever is there, written and not copied
+// back). The guard is as long as the launch could plausibly reach past the
+// data (guardLen): 16 bytes per work-item of the NDRange, at least the
+// data's own length and a page, at most 1 GiB — address space only, its
+// pages are never touched. An overrun beyond it, or before the data,
+// is not caught. On other devices the buffer is the device's memory: what
+// an overrun does there is the device's affair.
 type stagedBuf struct {
 	start, len uintptr
 	writes     []kernels.Range // the Written parameters' ranges in it, merged, by address
 	alloc      uintptr         // what clSVMAlloc returned
-	svm        uintptr         // alloc + pad: where start lives on the device
+	size       uintptr         // how many bytes it allocated
+	svm        uintptr         // where start lives on the device (svm ≡ start mod 128)
+	guard      uintptr         // the PROT_NONE pages after the data, 0 if none
+	guardLen   uintptr
+}
+
+// guardLen is how long a staged buffer's guard is for a launch of
+// workItems work-items (see stagedBuf).
+func guardLen(dataLen uintptr, workItems uint64) uintptr {
+	page := uintptr(syscall.Getpagesize())
+	n := max(dataLen, page)
+	if w := workItems * 16; w > uint64(n) {
+		n = uintptr(min(w, 1<<30))
+	}
+	return (n + page - 1) &^ (page - 1)
+}
+
+// place allocates b's buffer and places the data in it (followed by a
+// guard of guard bytes, a multiple of the page size, unless 0); false if
+// clSVMAlloc failed.
+func (b *stagedBuf) place(ctx C.cl_context, flags C.cl_bitfield, guard uintptr) bool {
+	if guard == 0 {
+		pad := b.start & 127
+		b.size = b.len + pad
+		if b.alloc = svmAlloc(ctx, flags, b.size); b.alloc == 0 {
+			return false
+		}
+		b.svm = b.alloc + pad
+		return true
+	}
+	page := uintptr(syscall.Getpagesize())
+	b.size = b.len + 128 + page + guard
+	if b.alloc = svmAlloc(ctx, flags, b.size); b.alloc == 0 {
+		return false
+	}
+	// g, the first page boundary at least 128 bytes past alloc+len, and
+	// the guard after it lie inside the allocation; the data ends at most
+	// 127 bytes before g and starts after alloc.
+	g := (b.alloc + 128 + b.len + page - 1) &^ (page - 1)
+	s := g - b.len
+	b.svm = s - ((s - b.start) & 127)
+	if _, _, e := syscall.Syscall(syscall.SYS_MPROTECT, g, guard, syscall.PROT_NONE); e == 0 {
+		b.guard, b.guardLen = g, guard
+	}
+	return true
+}
+
+// release frees b's buffer (after every command using it completed).
+func (b *stagedBuf) release(ctx C.cl_context) {
+	if b.guard != 0 {
+		syscall.Syscall(syscall.SYS_MPROTECT, b.guard, b.guardLen, syscall.PROT_READ|syscall.PROT_WRITE)
+		b.guard = 0
+	}
+	svmFree(ctx, b.alloc)
+	b.alloc = 0
 }
 
 // stageIn makes the ranges a launch names device-visible: it merges
@@ -232,7 +301,7 @@ type stagedBuf struct {
 // pointer argument's device address (offset preserved). Pointers it cannot
 // stage — of unknown extent, or into memory that may hold pointers the
 // kernel follows — are svm.ErrNotSupported, before anything is enqueued.
-func (d *Device) stageIn(k *kernels.Kernel, a *kernels.Args) (*staging, error) {
+func (d *Device) stageIn(k *kernels.Kernel, a *kernels.Args, workItems uint64) (*staging, error) {
 	st := &staging{d: d, ptrs: make([]uintptr, len(k.Params))}
 	type ref struct {
 		param int
@@ -240,8 +309,16 @@ func (d *Device) stageIn(k *kernels.Kernel, a *kernels.Args) (*staging, error) {
 	}
 	var refs []ref
 	for i, p := range k.Params {
-		if !p.Kind.IsPointer() || a.Words[i] == 0 {
+		if !p.Kind.IsPointer() {
 			continue
+		}
+		if a.Words[i] == 0 {
+			// As in pass-through mode (checkHost): a kernel dereferencing
+			// it would fault on the implementation's threads and lose the
+			// device.
+			return nil, &svm.FaultError{Device: d.Name(), Addr: 0, Write: p.Written,
+				Reason: fmt.Sprintf("kernel %s param %d (%s): NULL pointer (a fault on the OpenCL device's threads would lose the device)", k.Name, i, p.Name),
+				Err:    svm.ErrDeviceFault}
 		}
 		var r kernels.Range
 		if i < len(a.Ranges) {
@@ -299,11 +376,11 @@ func (d *Device) stageIn(k *kernels.Kernel, a *kernels.Args) (*staging, error) {
 			b.writes = append(b.writes, kernels.Range{Start: r.Start, Len: r.Len, Written: true})
 		}
 	}
-	for _, b := range st.bufs {
-		spans = append(spans, span{start: b.start, len: b.len, what: fmt.Sprintf("kernel %s: staged range %#x..%#x", k.Name, b.start, b.start+b.len)})
-		for _, w := range b.writes {
-			spans = append(spans, span{start: w.Start, len: w.Len, write: true, what: fmt.Sprintf("kernel %s: written range %#x..%#x", k.Name, w.Start, w.End())})
-		}
+	// Each parameter's own range, so the error names it (together they
+	// cover every merged buffer and every range copied back).
+	for _, rf := range refs {
+		p := k.Params[rf.param]
+		spans = append(spans, span{start: rf.r.Start, len: rf.r.Len, write: p.Written, what: fmt.Sprintf("kernel %s param %d (%s)", k.Name, rf.param, p.Name)})
 	}
 	if err := checkSpans(d.Name(), spans); err != nil {
 		return nil, err
@@ -313,16 +390,17 @@ func (d *Device) stageIn(k *kernels.Kernel, a *kernels.Args) (*staging, error) {
 		flags |= C.SVMRT_CL_MEM_SVM_FINE_GRAIN_BUFFER
 	}
 	for _, b := range st.bufs {
-		pad := b.start & 127
-		b.alloc = svmAlloc(d.sh.ctx, flags, b.len+pad)
-		if b.alloc == 0 {
+		var guard uintptr
+		if d.sh.info.Type == "cpu" {
+			guard = guardLen(b.len, workItems)
+		}
+		if !b.place(d.sh.ctx, flags, guard) {
 			st.abort()
 			if !hasEntry("clSVMAlloc") {
 				return nil, &CLError{Call: "clSVMAlloc", Missing: true}
 			}
-			return nil, fmt.Errorf("opencl: clSVMAlloc of %d bytes failed on %s: %w", b.len+pad, d.Name(), svm.ErrOutOfDeviceMemory)
+			return nil, fmt.Errorf("opencl: clSVMAlloc of %d bytes failed on %s: %w", b.size, d.Name(), svm.ErrOutOfDeviceMemory)
 		}
-		b.svm = b.alloc + pad
 		var ev C.cl_event
 		if err := check("clEnqueueSVMMemcpy(host to SVM buffer)", C.clshim_svm_memcpy(d.q, 0, C.uintptr_t(b.svm), C.uintptr_t(b.start), C.size_t(b.len), &ev)); err != nil {
 			st.abort()
@@ -366,8 +444,7 @@ func (st *staging) abort() {
 // free releases the buffers (after the commands using them completed).
 func (st *staging) free() {
 	for _, b := range st.bufs {
-		svmFree(st.d.sh.ctx, b.alloc)
-		b.alloc = 0
+		b.release(st.d.sh.ctx)
 	}
 }
 

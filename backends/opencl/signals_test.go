@@ -52,7 +52,21 @@ func TestSignalHandlersKept(t *testing.T) {
 		t.Fatal(err, out)
 	}
 	for _, sig := range sigs {
-		if now := sigaction(sig); now != before[sig] {
+		now := sigaction(sig)
+		if sig == syscall.SIGSEGV || sig == syscall.SIGBUS {
+			// Open put the kernel-fault handler in front of Go's
+			// (kernelfault.c), with Go's flags plus SA_NODEFER and an
+			// empty mask (see kf_install); it forwards every other such
+			// signal to Go's.
+			h, fwd := faultHandlers(sig)
+			const nodefer = 0x40000000
+			if now[0] != uint64(h) || fwd != uintptr(before[sig][0]) || now[1] != before[sig][1]|nodefer || now[3] != 0 {
+				t.Errorf("%v: handler %#x flags %#x mask %#x, want the kernel-fault handler %#x forwarding to Go's %#x (was %#x %#x %#x)",
+					sig, now[0], now[1], now[3], h, fwd, before[sig][0], before[sig][1], before[sig][3])
+			}
+			continue
+		}
+		if now != before[sig] {
 			t.Errorf("%v: handler %#x flags %#x, was %#x %#x", sig, now[0], now[1], before[sig][0], before[sig][1])
 		}
 	}
