@@ -24,6 +24,15 @@ import (
 //
 // Otherwise it is shared anonymous memory: never migrated, never merged
 // with a user mapping, and copied into and out of.
+//
+// To the CPU either kind is ordinary read-write memory. Memory commands
+// refuse a range in an arena (it is device memory, not a host address), but
+// a stray store through a wild pointer into a present frame lands. Closing
+// that hole would take memory protection keys (a key the device's threads
+// enable and every other thread leaves disabled; this VM's CPU reports no
+// pku) or a second, private view of the frames for the device's own
+// accesses, which a zero-copy arena cannot have: private anonymous memory
+// has exactly one mapping, and UFFDIO_MOVE works only on such memory.
 
 const (
 	arenaGuardBelow = PageSize
