@@ -58,6 +58,16 @@
 // simulated GPU's fault rounds cheap: most items fault on their loads, and
 // a parked item would hold a cold stack each.
 //
+// A warp stalls as one (SM.SetWarp; warp_stall in sched.c): when two
+// consecutive lanes of a warp give their runs up at the same access on the
+// same page, and their addresses continued linearly to the warp's last lane
+// stay in that page, the lanes after them go from NEW to RESTART without
+// running, each waiting on its predicted address in that page — a GPU's
+// warp issues an access for all its lanes at once and replays it after the
+// fault is serviced, so its lanes never run ahead to the fault one by one.
+// The warp's fault entry for the page covers them; a lane whose access
+// would have gone elsewhere finds its own fault a round later.
+//
 // # Faults in work-items
 //
 // A hardware fault in kernel code (a wild pointer natively, a division by
