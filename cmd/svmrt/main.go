@@ -16,6 +16,9 @@
 //	svmrt viz [-o FILE.png] [-read-steps N] [run's flags] mulmat
 //	                                      runs the sample, sampling where its matrices' pages are at each step,
 //	                                      and draws the residency picture (OpenGL, headless: -tags viz)
+//	svmrt trace [-o FILE] run [run's flags] mulmat
+//	                                      runs the sample and writes its timeline (faults, batches, migrations,
+//	                                      evictions, CPU faults, commands) as Chrome/Perfetto Trace Event JSON
 //	svmrt version                         the module's version and the Go version it was built with
 //
 // Every command's -h prints its usage (exit status 0); so does
@@ -45,7 +48,6 @@ import (
 	"github.com/svmrt/svmrt/backends/opencl"
 	"github.com/svmrt/svmrt/conformance"
 	svmrt "github.com/svmrt/svmrt/runtime"
-	"github.com/svmrt/svmrt/samples/mulmat/sample"
 )
 
 func main() {
@@ -62,6 +64,7 @@ commands:
   policies   compare memory policies on the simulated GPU: svmrt policies [-policy demand,uvm] [-workload mulmat]
   check      run every library kernel's OpenCL C against its Go body, bit for bit: svmrt check [-device cpu,simgpu,opencl] [-run regexp]
   icd        build svmrt's OpenCL platform for the ICD loader and say how to select it: svmrt icd [-install]
+  trace      write a sample's timeline as Chrome/Perfetto JSON: svmrt trace -o trace.json run mulmat [run's flags]
   viz        draw where a sample's pages are over its run, as a PNG: svmrt viz -o residency.png mulmat [run's flags] (a build with -tags viz)
   version    print svmrt's version and the Go version it was built with
 
@@ -89,12 +92,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return icdCmd(args[1:], stdout, stderr)
 	case "viz":
 		return vizCmd(args[1:], stdout, stderr)
+	case "trace":
+		return traceCmd(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		return version(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 && args[0] == "help" {
 			switch args[1] {
-			case "devices", "run", "conform", "policies", "check", "icd", "viz", "version":
+			case "devices", "run", "conform", "policies", "check", "icd", "viz", "trace", "version":
 				return run([]string{args[1], "-h"}, stdout, stderr)
 			}
 			fmt.Fprintf(stderr, "svmrt help: unknown command %q\n", args[1])
@@ -224,28 +229,7 @@ var progressEvery = 2 * time.Second
 // runSample runs a sample (the mulmat sample's own code: package sample).
 // Flags may come before or after the sample's name.
 func runSample(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	config := sample.Flags(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: svmrt run [flags] SAMPLE [flags]\n\nsamples: %s (the seed's mulmat, with its fault/migration summary; progress on stderr when it runs long)\n\nflags:\n", strings.Join(samples, ", "))
-		fs.PrintDefaults()
-	}
-	if _, code, ok := sampleName(fs, args, stdout, stderr); !ok {
-		return code
-	}
-	ctx, stop := sample.InterruptContext()
-	defer stop()
-	c := config()
-	c.Stdout, c.Stderr, c.ProgressEvery = stdout, stderr, progressEvery
-	err := sample.Run(ctx, c)
-	if err != nil {
-		fmt.Fprintln(stderr, "svmrt run:", err)
-		if errors.Is(err, sample.ErrUsage) {
-			return 2
-		}
-		return 1
-	}
-	return 0
+	return runSampleTraced(args, stdout, stderr, nil)
 }
 
 // version prints the module's version (from the build info: "(devel)" for
