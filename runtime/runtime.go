@@ -71,6 +71,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/svmrt/svmrt/backends"
@@ -184,6 +185,7 @@ type Event struct {
 	run    func(ctx context.Context) error // executed in queue order
 	done   chan struct{}
 	err    error
+	stats  EventStats // what the command did (eventstats.go); written before done closes
 }
 
 // Wait blocks until the launch has finished or ctx is done. It returns the
@@ -329,9 +331,11 @@ func (d *Device) worker() {
 			if d.tr != nil {
 				span = d.tr.begin()
 			}
+			before, start := backends.CountersOf(d.be), time.Now()
 			d.kernelRunning.Store(ev.kernel)
 			err := ev.run(ev.ctx)
 			d.kernelRunning.Store(false)
+			ev.stats = eventStats(before, backends.CountersOf(d.be), time.Since(start))
 			if err != nil {
 				ev.err = d.fail(ev.what, err)
 			}
