@@ -105,6 +105,9 @@ func (d *Device) startTrace(w io.Writer, shared *trace.Writer) error {
 		src.SetTrace(t.w)
 	}
 	d.tr = t
+	if t.env {
+		t.flush() // the file is a trace from the first Open on, even if no command ever runs
+	}
 	return nil
 }
 
