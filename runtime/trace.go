@@ -98,7 +98,7 @@ func (d *Device) startTrace(w io.Writer, shared *trace.Writer) error {
 	default:
 		t.w, t.owned = trace.New(w), true
 	}
-	t.queue = t.w.Process("host (host clock)", 0).Thread("queue "+d.Name(), 0)
+	t.queue = t.w.Process("host (host clock)", 0).NewThread("queue "+d.Name(), 0) // its own track, even beside a device of the same name
 	t.sim, _ = d.be.(backends.Simulator)
 	if src, ok := d.be.(trace.Source); ok {
 		t.src = src

@@ -11,8 +11,10 @@
 //     One thread per open device ("queue simgpu", "queue cpu") holds every
 //     command the runtime ran on it (launches and memory commands, "X"
 //     spans from the moment the queue started it to its end), and a thread
-//     "CPU faults" holds the CPU faults that brought a device's pages home,
-//     one span per observation window (see below).
+//     per simulated device ("CPU faults on simgpu") holds the CPU faults
+//     that brought its pages home, one span per observation window (see
+//     below). A second device of the same name gets tracks of its own
+//     ("queue simgpu (2)").
 //   - one process per simulated device ("simgpu (simulated clock)"):
 //     timestamps are the device's simulated clock, deterministic from run
 //     to run. Threads: "commands" (launches, copies, fills, explicit

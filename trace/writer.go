@@ -186,6 +186,37 @@ func (t *Writer) Process(name string, sort int) Process {
 	return Process{t, pid}
 }
 
+// NewProcess is Process for a new process: when name is taken it is
+// suffixed " (2)", " (3)", ... (two devices of the same name, each with
+// tracks of its own).
+func (t *Writer) NewProcess(name string, sort int) Process {
+	t.mu.Lock()
+	unique := name
+	for i := 2; ; i++ {
+		if _, ok := t.pids[unique]; !ok {
+			break
+		}
+		unique = name + " (" + strconv.Itoa(i) + ")"
+	}
+	t.mu.Unlock()
+	return t.Process(unique, sort)
+}
+
+// NewThread is Thread for a new thread, suffixed as NewProcess does.
+func (p Process) NewThread(name string, sort int) Track {
+	t := p.t
+	t.mu.Lock()
+	unique := name
+	for i := 2; ; i++ {
+		if _, ok := t.tids[p.pid][unique]; !ok {
+			break
+		}
+		unique = name + " (" + strconv.Itoa(i) + ")"
+	}
+	t.mu.Unlock()
+	return p.Thread(unique, sort)
+}
+
 // Thread returns the process's thread (a track) named name, creating it
 // (with its thread_name metadata) on first use; sort orders its tracks.
 func (p Process) Thread(name string, sort int) Track {

@@ -166,3 +166,31 @@ func TestConcurrentEventsStayWhole(t *testing.T) {
 		t.Errorf("%d events, want %d", len(d.TraceEvents), want)
 	}
 }
+
+// Two devices of one name get processes and threads of their own.
+func TestNewProcessAndThreadAreDistinct(t *testing.T) {
+	var buf bytes.Buffer
+	w := New(&buf)
+	p1, p2 := w.NewProcess("simgpu", 1), w.NewProcess("simgpu", 1)
+	if p1.pid == p2.pid {
+		t.Fatalf("NewProcess gave pid %d twice", p1.pid)
+	}
+	k1, k2 := p1.NewThread("queue", 0), p1.NewThread("queue", 0)
+	if k1.tid == k2.tid {
+		t.Fatalf("NewThread gave tid %d twice", k1.tid)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, e := range parse(t, buf.Bytes()).TraceEvents {
+		if e["ph"] == "M" && (e["name"] == "process_name" || e["name"] == "thread_name") {
+			names[e["args"].(map[string]any)["name"].(string)] = true
+		}
+	}
+	for _, n := range []string{"simgpu", "simgpu (2)", "queue", "queue (2)"} {
+		if !names[n] {
+			t.Errorf("no process or thread named %q: %v", n, names)
+		}
+	}
+}

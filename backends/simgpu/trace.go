@@ -57,7 +57,7 @@ func (d *Device) traceCounters() traceCounters {
 func (d *Device) SetTrace(w *trace.Writer) {
 	d.launchMu.Lock()
 	defer d.launchMu.Unlock()
-	p := w.Process(d.Name()+" (simulated clock)", 10+d.mem.ID())
+	p := w.NewProcess(d.Name()+" (simulated clock)", 10+d.mem.ID())
 	host := w.Process("host (host clock)", 0)
 	t := &tracer{
 		w:        w,
@@ -66,7 +66,7 @@ func (d *Device) SetTrace(w *trace.Writer) {
 		moves:    p.Thread("migrations", 2),
 		policy:   p.Thread("policy", 3),
 		memory:   p.Thread("device memory", 4),
-		cpu:      host.Thread("CPU faults", 1000),
+		cpu:      host.NewThread("CPU faults on "+d.Name(), 1000+d.mem.ID()), // a track per device: windows of two devices may overlap,
 		seen:     d.traceCounters(),
 		seenAt:   w.Since(),
 	}
