@@ -30,6 +30,12 @@
 // Errors of commands on a device are *CommandError values: the command and
 // the device, said once, and the cause to match with errors.Is.
 //
+// # Tracing
+//
+// WithTrace, WithSharedTrace or the SVMRT_TRACE environment variable make
+// a device write its timeline as Chrome/Perfetto Trace Event JSON
+// (package trace; trace.go says what each clock's tracks hold).
+//
 // # Bad input
 //
 // Every launch and memory command checks the memory it names against the
@@ -69,6 +75,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/svmrt/svmrt/backends"
@@ -119,6 +126,10 @@ type Device struct {
 	// kernelRunning is set while the queue worker runs a kernel launch: a
 	// Wait from inside a kernel body on this device would wait for itself.
 	kernelRunning atomic.Bool
+
+	// tr is the device's trace (trace.go); nil when tracing is off. Set
+	// by Open, read-only after.
+	tr *deviceTrace
 }
 
 // Open opens a device by name: a kind ("cpu", "simgpu", "opencl"; see
@@ -128,10 +139,11 @@ type Device struct {
 // known kinds; a kind that cannot run here (OpenCL without a platform)
 // wraps ErrNotSupported and says why.
 func Open(name string, opts ...Option) (*Device, error) {
-	var c backends.Config
+	var oc openConfig
 	for _, o := range opts {
-		o(&c)
+		o(&oc)
 	}
+	c := oc.Config
 	drv, index, err := backends.Lookup(name)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: open: %w", err)
@@ -144,6 +156,10 @@ func Open(name string, opts ...Option) (*Device, error) {
 		return nil, fmt.Errorf("runtime: open %s: %w", name, err)
 	}
 	d := &Device{be: be, kind: drv.Name, queue: make(chan *Event, 64)}
+	if err := d.startTrace(oc.trace, oc.sharedTrace); err != nil {
+		be.Close()
+		return nil, fmt.Errorf("runtime: open %s: %w", name, err)
+	}
 	d.wg.Add(1)
 	go d.worker()
 	return d, nil
@@ -173,6 +189,7 @@ type Event struct {
 	run    func(ctx context.Context) error // executed in queue order
 	done   chan struct{}
 	err    error
+	stats  EventStats // what the command did (eventstats.go); written before done closes
 }
 
 // Wait blocks until the launch has finished or ctx is done. It returns the
@@ -314,11 +331,20 @@ func (d *Device) worker() {
 		if err := ev.ctx.Err(); err != nil {
 			ev.err = err
 		} else {
+			var span commandSpan
+			if d.tr != nil {
+				span = d.tr.begin()
+			}
+			before, start := backends.CountersOf(d.be), time.Now()
 			d.kernelRunning.Store(ev.kernel)
 			err := ev.run(ev.ctx)
 			d.kernelRunning.Store(false)
+			ev.stats = eventStats(before, backends.CountersOf(d.be), time.Since(start))
 			if err != nil {
 				ev.err = d.fail(ev.what, err)
+			}
+			if d.tr != nil {
+				d.tr.end(span, ev.what, err, len(d.queue) == 0)
 			}
 		}
 		ev.run = nil // nothing of the command is needed any more
@@ -351,7 +377,13 @@ func (d *Device) Close() error {
 	close(d.queue)
 	d.mu.Unlock()
 	d.wg.Wait()
-	if err := d.be.Close(); err != nil {
+	err := d.be.Close()
+	if d.tr != nil {
+		if terr := d.tr.close(); terr != nil && err == nil {
+			err = terr
+		}
+	}
+	if err != nil {
 		return d.fail("close", err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package svm
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 	"sync/atomic"
 
@@ -95,4 +96,20 @@ func (d *DevMem) Resident(start uintptr, npages int) int {
 		}
 	}
 	return c
+}
+
+// HeldFrames counts the frames holding a page now (resident or a read
+// duplicate): the frames neither free nor released by the host side.
+// Unlike FreeFrames it reclaims nothing, so a device may read it in the
+// middle of an operation (a trace's counter) without changing which frames
+// its next allocation gets.
+func (d *DevMem) HeldFrames() int {
+	d.mu.Lock()
+	free := len(d.free)
+	d.mu.Unlock()
+	pending := uffd.PendingFree(d.id)
+	for i := range pending {
+		free += bits.OnesCount64(atomic.LoadUint64(&pending[i]))
+	}
+	return max(0, d.nframes-free)
 }

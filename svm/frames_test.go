@@ -153,3 +153,30 @@ func TestFramesGivenBackWhenPagesLeaveTheDevice(t *testing.T) {
 		t.Errorf("%d of %d frames still backed after their pages were unmapped", got, pages)
 	}
 }
+
+// HeldFrames counts the frames holding pages: the pages a migration moved
+// in, and none once they came home (released frames count as free before
+// the allocator reclaims them).
+func TestHeldFramesFollowsResidentPages(t *testing.T) {
+	m := attach(t, 64)
+	const pages = 12
+	b := testmem.Map(t, pages*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
+	fillWords(b, 3)
+	if got := m.HeldFrames(); got != 0 {
+		t.Fatalf("%d frames held before any migration", got)
+	}
+	migrateRange(t, m, unsafe.Pointer(&b[0]), len(b))
+	if got := m.HeldFrames(); got != pages {
+		t.Fatalf("%d frames held after migrating %d pages", got, pages)
+	}
+	if n, err := Default().MigrateToHost(testmem.Addr(b)+4*PageSize, 4*PageSize); err != nil || n != 4 {
+		t.Fatalf("MigrateToHost: %d pages, %v; want 4", n, err)
+	}
+	if got := m.HeldFrames(); got != pages-4 {
+		t.Errorf("%d frames held after 4 of %d pages came home", got, pages)
+	}
+	checkWords(t, b, 3) // all home now: the CPU reads bring the rest
+	if got := m.HeldFrames(); got != 0 {
+		t.Errorf("%d frames held after every page came home", got)
+	}
+}

@@ -101,7 +101,7 @@ func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd ke
 		return err
 	}
 	defer rl.Free()
-	return d.exclusive(func(l *launch, start time.Time) error {
+	return d.exclusive("launch "+k.Name, func(l *launch, start time.Time) error {
 		d.launches.Add(1)
 		d.compiledLaunches.Add(1)
 		l.k, l.nd, l.a = k, nd, a

@@ -31,6 +31,10 @@ type Device struct {
 
 	ms  memState // policy state; launchMu
 	smp smPool   // SMs for compiled kernels; launchMu
+
+	// tr writes the device's trace (trace.go); nil without one. Set by
+	// SetTrace before the device's first operation, read-only after.
+	tr *tracer
 }
 
 var _ svm.Device = (*Device)(nil)
@@ -108,22 +112,31 @@ func (d *Device) Close() error {
 		return fmt.Errorf("simgpu: close %s: %w", d.Name(), svm.ErrClosed)
 	}
 	d.closed = true
+	if d.tr != nil {
+		now := d.clock.Now()
+		d.tr.account(d, "host activity", now, now) // CPU faults since the last operation
+		defer func() { now := d.clock.Now(); d.tr.account(d, "close", now, now) }()
+	}
 	svm.ForgetDeviceAdvice(d.mem.Location()) // the slot will be reused by another device
 	d.smp.free()
 	return d.mem.Release()
 }
 
-// exclusive runs fn as one device operation (a launch, a copy, a fill):
-// with launchMu held, so none of the device's other accesses is in flight
-// (frames may be allocated), with its host time counted, and after every
-// address-space change made before it (munmap, mprotect, ...) is seen.
-func (d *Device) exclusive(fn func(l *launch, start time.Time) error) error {
+// exclusive runs fn as one device operation (a launch, a copy, a fill),
+// named what in the trace: with launchMu held, so none of the device's
+// other accesses is in flight (frames may be allocated), with its host
+// time counted, and after every address-space change made before it
+// (munmap, mprotect, ...) is seen.
+func (d *Device) exclusive(what string, fn func(l *launch, start time.Time) error) error {
 	d.launchMu.Lock()
 	defer d.launchMu.Unlock()
 	start := time.Now()
 	defer func() { d.hostNs.Add(int64(time.Since(start))) }()
 	if d.closed {
 		return fmt.Errorf("simgpu: %s: %w", d.Name(), svm.ErrClosed)
+	}
+	if d.tr != nil {
+		defer d.traceOperation(what, d.clock.Now(), start)()
 	}
 	// Frames whose pages come home during the operation stay backed: its
 	// TLBs may still map them (svm.DevMem.BeginAccess).
@@ -134,7 +147,11 @@ func (d *Device) exclusive(fn func(l *launch, start time.Time) error) error {
 	if err != nil {
 		return err
 	}
+	before := d.clock.Now()
 	d.chargeHostActivity()
+	if d.tr != nil {
+		d.tr.account(d, "host activity", before, d.clock.Now()) // CPU faults since the last operation
+	}
 	d.newRound() // a copy or fill is one round: its chunks stay while it runs
 	l := &launch{dev: d, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}
 	l.advice.Refresh()

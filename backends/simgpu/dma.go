@@ -23,7 +23,7 @@ func (d *Device) Copy(ctx context.Context, dst, src, n uintptr) error {
 	if dst < src+n && src < dst+n {
 		return fmt.Errorf("simgpu: copy %#x..%#x to %#x..%#x: regions overlap: %w", src, src+n, dst, dst+n, svm.ErrInvalidValue)
 	}
-	return d.dma(ctx, func(l *launch, m *itemMem) error {
+	return d.dma(ctx, "copy", func(l *launch, m *itemMem) error {
 		// The whole of both ranges is checked before anything is touched,
 		// so a count far beyond the buffer fails at once, naming the first
 		// bad address, instead of faulting in neighbouring mappings.
@@ -62,7 +62,7 @@ func (d *Device) Fill(ctx context.Context, dst uintptr, pattern []byte, n uintpt
 	if n == 0 {
 		return nil
 	}
-	return d.dma(ctx, func(l *launch, m *itemMem) error {
+	return d.dma(ctx, "fill", func(l *launch, m *itemMem) error {
 		if err := l.maps.CheckRange(d.Name(), dst, n, true); err != nil {
 			return err
 		}
@@ -81,14 +81,14 @@ func (d *Device) Fill(ctx context.Context, dst uintptr, pattern []byte, n uintpt
 // checked while the ranges are faulted in, between pieces: a cancelled
 // command stops before it has written anything (faulting in moves pages,
 // it changes no data) and returns ctx.Err().
-func (d *Device) dma(ctx context.Context, op func(l *launch, m *itemMem) error) error {
+func (d *Device) dma(ctx context.Context, what string, op func(l *launch, m *itemMem) error) error {
 	if ctx == nil {
 		return fmt.Errorf("simgpu: memory command with a nil context: %w", svm.ErrInvalidValue)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return d.exclusive(func(l *launch, _ time.Time) error {
+	return d.exclusive(what, func(l *launch, _ time.Time) error {
 		l.ctx = ctx
 		m := &itemMem{l: l, tlb: NewTLB(d.cfg.tlbEntries)}
 		err := runDMA(l, m, op)
@@ -141,12 +141,17 @@ func (l *launch) faultPiece(start, n uintptr, write bool, counted *bool) error {
 	if len(b.Pages) == 0 {
 		return nil
 	}
+	name := "fault batch (piece)"
 	if !*counted {
 		// One fault request, one batch, however many pieces service it.
 		b.Raw = 1
 		l.dev.faults.Add(1)
 		l.dev.batches.Add(1)
 		*counted = true
+		name = "fault batch"
+	}
+	if d := l.dev; d.tr != nil {
+		defer func(start time.Duration) { d.tr.batch(d, name, b, start, d.clock.Now()) }(d.clock.Now())
 	}
 	maps, err := l.dev.space.Maps(true)
 	if err != nil {

@@ -49,6 +49,12 @@
 // On pages mapped remotely they are system-scope atomics on the host page
 // (as PCIe AtomicOps would be).
 //
+// A device given a trace (SetTrace, trace.go) writes its commands, fault
+// batches, evictions and — from svm's counters, after every batch and
+// operation — the pages moved each way, read duplicates, throttles, pins
+// and CPU faults, on its simulated clock; without one each event site is
+// one nil check.
+//
 // Deliberately broken behaviours (Bugs, WithBugs), for checking that the
 // conformance suite catches bugs, exist only with the build tag
 // svmrt_testhooks (bugs_hooks.go); without it they compile to nothing

@@ -145,7 +145,7 @@ func (d *Device) MigrateMem(ctx context.Context, p, n uintptr, toHost bool) erro
 // returns how many pages came home.
 func (d *Device) Release() (int, error) {
 	var n int
-	err := d.exclusive(func(*launch, time.Time) error {
+	err := d.exclusive("release", func(*launch, time.Time) error {
 		var err error
 		n, err = d.mem.ReleaseAll()
 		clear(d.ms.chunks)

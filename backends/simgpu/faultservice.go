@@ -30,7 +30,11 @@ func (l *launch) service(faults []Fault) error {
 	var launchErr error
 	for _, b := range Batches(faults, cost.FaultBatchMax, cost.PageSize) {
 		d.batches.Add(1)
+		start := d.clock.Now()
 		bad, err := l.serviceBatch(maps, b, faults)
+		if d.tr != nil {
+			d.tr.batch(d, "fault batch", b, start, d.clock.Now())
+		}
 		if err != nil {
 			return err
 		}

@@ -57,7 +57,7 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 				d.Name(), k.Name, n, DefaultLocalMemory, svm.ErrOutOfDeviceMemory)
 		}
 	}
-	err = d.exclusive(func(l *launch, start time.Time) error {
+	err = d.exclusive("launch "+k.Name, func(l *launch, start time.Time) error {
 		d.launches.Add(1)
 		l.k, l.nd, l.a = k, nd, a
 		groups := nd.TotalGroups()

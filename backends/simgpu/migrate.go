@@ -46,7 +46,11 @@ func (d *Device) migrate(start, length uintptr, strict bool) error {
 	// One device operation: frames move while none of our accesses is in
 	// flight, through the same chunk accounting as faults (a prefetch
 	// larger than the device evicts, and what it brings in can be evicted).
-	return d.exclusive(func(l *launch, _ time.Time) error {
+	what := "prefetch"
+	if strict {
+		what = "migrate"
+	}
+	return d.exclusive(what, func(l *launch, _ time.Time) error {
 		maps := l.maps
 		// Mapping by mapping, never page by page: a range of terabytes
 		// over holes costs what the address space holds there.

@@ -180,11 +180,15 @@ func (d *Device) evictOne(keep uint64) (bool, error) {
 	if v.Resident == 0 {
 		return true, nil // unused: nothing to write back
 	}
+	start := d.clock.Now()
 	written, dropped, err := d.mem.Evict(uintptr(v.Block), d.blockPages())
 	if written+dropped > 0 {
 		d.evictions.Add(1)
 		d.pagesEvicted.Add(int64(written))
 		d.clock.Charge(TimeTransferD2H, d.cfg.cost.TransferTime(written*svm.PageSize))
+		if d.tr != nil {
+			d.tr.evict(v.Block, written, dropped, start, d.clock.Now())
+		}
 	}
 	return true, err
 }

@@ -140,7 +140,7 @@ func TestRunOpenCLBuffer(t *testing.T) {
 // svmrt -h exited 0 but run -h and conform -h exited 2, and devices
 // ignored -h: every command's -h prints its usage on stdout, exit 0.
 func TestHelpExitsZero(t *testing.T) {
-	for _, cmd := range []string{"devices", "run", "conform", "policies", "check", "icd", "viz", "bench", "version"} {
+	for _, cmd := range []string{"devices", "run", "conform", "policies", "check", "icd", "viz", "bench", "trace", "version"} {
 		for _, args := range [][]string{{cmd, "-h"}, {cmd, "-help"}, {cmd, "--help"}, {"help", cmd}} {
 			code, out, stderr := svmrtRun(args...)
 			if code != 0 || !strings.HasPrefix(out, "usage: svmrt "+cmd) || stderr != "" {

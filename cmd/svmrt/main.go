@@ -19,6 +19,9 @@
 //	svmrt bench [-n N] [-small] [-sections S,..]
 //	                                      the benchmarks beside their peers in one run, with ratios and goal
 //	                                      verdicts (OpenBLAS in builds with -tags openblas)
+//	svmrt trace [-o FILE] run [run's flags] mulmat
+//	                                      runs the sample and writes its timeline (faults, batches, migrations,
+//	                                      evictions, CPU faults, commands) as Chrome/Perfetto Trace Event JSON
 //	svmrt version                         the module's version and the Go version it was built with
 //
 // Every command's -h prints its usage (exit status 0); so does
@@ -48,7 +51,6 @@ import (
 	"github.com/svmrt/svmrt/backends/opencl"
 	"github.com/svmrt/svmrt/conformance"
 	svmrt "github.com/svmrt/svmrt/runtime"
-	"github.com/svmrt/svmrt/samples/mulmat/sample"
 )
 
 func main() {
@@ -65,6 +67,7 @@ commands:
   policies   compare memory policies on the simulated GPU: svmrt policies [-policy demand,uvm] [-workload mulmat]
   check      run every library kernel's OpenCL C against its Go body, bit for bit: svmrt check [-device cpu,simgpu,opencl] [-run regexp]
   icd        build svmrt's OpenCL platform for the ICD loader and say how to select it: svmrt icd [-install]
+  trace      write a sample's timeline as Chrome/Perfetto JSON: svmrt trace -o trace.json run mulmat [run's flags]
   viz        draw where a sample's pages are over its run, as a PNG: svmrt viz -o residency.png mulmat [run's flags] (a build with -tags viz)
   bench      run the benchmarks beside their peers (Go loop, PoCL, OpenBLAS, gonum, copy()) with ratios: svmrt bench [-small] [-n 3]
   version    print svmrt's version and the Go version it was built with
@@ -95,12 +98,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return vizCmd(args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(args[1:], stdout, stderr)
+	case "trace":
+		return traceCmd(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		return version(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 && args[0] == "help" {
 			switch args[1] {
-			case "devices", "run", "conform", "policies", "check", "icd", "viz", "bench", "version":
+			case "devices", "run", "conform", "policies", "check", "icd", "viz", "bench", "trace", "version":
 				return run([]string{args[1], "-h"}, stdout, stderr)
 			}
 			fmt.Fprintf(stderr, "svmrt help: unknown command %q\n", args[1])
@@ -230,28 +235,7 @@ var progressEvery = 2 * time.Second
 // runSample runs a sample (the mulmat sample's own code: package sample).
 // Flags may come before or after the sample's name.
 func runSample(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	config := sample.Flags(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: svmrt run [flags] SAMPLE [flags]\n\nsamples: %s (the seed's mulmat, with its fault/migration summary; progress on stderr when it runs long)\n\nflags:\n", strings.Join(samples, ", "))
-		fs.PrintDefaults()
-	}
-	if _, code, ok := sampleName(fs, args, stdout, stderr); !ok {
-		return code
-	}
-	ctx, stop := sample.InterruptContext()
-	defer stop()
-	c := config()
-	c.Stdout, c.Stderr, c.ProgressEvery = stdout, stderr, progressEvery
-	err := sample.Run(ctx, c)
-	if err != nil {
-		fmt.Fprintln(stderr, "svmrt run:", err)
-		if errors.Is(err, sample.ErrUsage) {
-			return 2
-		}
-		return 1
-	}
-	return 0
+	return runSampleTraced(args, stdout, stderr, nil)
 }
 
 // version prints the module's version (from the build info: "(devel)" for

@@ -72,6 +72,11 @@ type Config struct {
 	// ReadSteps is how many steps the CPU's reading of r is cut into for
 	// Observe (0: 8); without Observe r is read in one go.
 	ReadSteps int
+
+	// Trace, when set, receives the run's timeline as Trace Event JSON
+	// (runtime.WithTrace, ended when the device closes); an error writing
+	// it fails the run after it has finished.
+	Trace io.Writer
 }
 
 // Observer watches a run step by step. Start is called once the device is
@@ -316,10 +321,13 @@ func (p *progress) close() {
 // Run runs the sample: opens the device, multiplies two m×m matrices of
 // ordinary Go slices on it, checks the result against the CPU reference and
 // prints the summary (the counters the device has) on c.Stdout.
-func Run(ctx context.Context, c Config) error {
+func Run(ctx context.Context, c Config) (err error) {
 	c, t, opts, err := check(c)
 	if err != nil {
 		return err
+	}
+	if c.Trace != nil {
+		opts = append(opts, svmrt.WithTrace(c.Trace))
 	}
 	if t.opencl {
 		if err := svmrt.Unavailable("opencl"); err != nil {
@@ -342,7 +350,14 @@ func Run(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
-	defer dev.Close()
+	defer func() {
+		// Closing ends the trace, so a traced run fails when Close does
+		// (a trace it could not write); an untraced run's results are out
+		// whatever Close says.
+		if cerr := dev.Close(); cerr != nil && c.Trace != nil && err == nil {
+			err = cerr
+		}
+	}()
 	name := dev.Name()
 	if t.buffer {
 		name += "/buffer"
