@@ -19,22 +19,13 @@ import (
 	svmrt "github.com/svmrt/svmrt/runtime"
 )
 
-// Separate compilation, for one translation unit. runtime.Build compiles a
-// whole program at once — clang, the device library and the check that
-// every called function exists, in one step — and has no way to link
-// several compiled units. So:
-//
-//   - clCompileProgram builds the program's source as a whole program with
-//     its embedded headers (written to a directory named by their contents,
-//     given to clang with -I: writeHeaders): it succeeds when the unit builds alone, and
-//     a unit that calls a function another unit defines fails to compile.
-//     The program becomes a compiled object (CL_PROGRAM_BINARY_TYPE_COMPILED_OBJECT),
-//     not an executable.
-//   - clLinkProgram links one compiled object (or library) into an
-//     executable, or, with -create-library, a library: it builds the unit's
-//     source again with its compile options and the link options (a cache
-//     hit). Several inputs are a link failure (CL_LINK_PROGRAM_FAILURE)
-//     whose log says so.
+// Separate compilation: clCompileProgram compiles a program's source with
+// its embedded headers (written to a directory named by their contents,
+// given to clang with -I: writeHeaders) to LLVM bitcode, the program's
+// unit, and the program becomes a compiled object
+// (CL_PROGRAM_BINARY_TYPE_COMPILED_OBJECT), not an executable: it may call
+// functions it only declares, which clLinkProgram (link.go) finds in the
+// other units.
 
 // headersRoot is where embedded headers are kept: beside runtime.Build's
 // cache ($SVMRT_CACHE_DIR, else the user cache directory's svmrt), or in
@@ -163,8 +154,9 @@ func svmrt_go_compile_program(ph unsafe.Pointer, n C.cl_uint, list *unsafe.Point
 			buildOpts = strings.TrimSpace(opts + " -I " + quoteOption(dir))
 		}
 	}
+	var built *kernels.Program
 	if err == nil {
-		_, err = svmrt.Build(gocontext.Background(), p.source, buildOpts)
+		built, err = svmrt.Build(gocontext.Background(), p.source, buildOpts)
 	}
 
 	reg.mu.Lock()
@@ -181,11 +173,12 @@ func svmrt_go_compile_program(ph unsafe.Pointer, n C.cl_uint, list *unsafe.Point
 		}
 		p.status = C.CL_BUILD_ERROR
 		p.log = buildLog(err)
-		p.compiled = ""
+		p.unit, p.std, p.binType = nil, "", 0
 	} else {
 		p.status = C.CL_BUILD_SUCCESS
-		p.log = ""
-		p.compiled = buildOpts
+		p.log = built.Module().Log
+		p.unit, p.std = built.Module().BC, built.Module().Std
+		p.built = ""
 		p.binType = C.CL_PROGRAM_BINARY_TYPE_COMPILED_OBJECT
 	}
 	reg.mu.Unlock()
@@ -193,111 +186,4 @@ func svmrt_go_compile_program(ph unsafe.Pointer, n C.cl_uint, list *unsafe.Point
 		C.svmrt_icd_call_program_notify(fn, p.h, userData)
 	}
 	return code
-}
-
-//export svmrt_go_link_program
-func svmrt_go_link_program(ch unsafe.Pointer, n C.cl_uint, list *unsafe.Pointer, options *C.char, ni C.cl_uint,
-	inputs *unsafe.Pointer, fn, userData unsafe.Pointer, errRet *C.cl_int) unsafe.Pointer {
-	reg.mu.Lock()
-	c := contextOfLocked(ch)
-	reg.mu.Unlock()
-	if c == nil {
-		setErr(errRet, C.CL_INVALID_CONTEXT)
-		return nil
-	}
-	if code := deviceListOf(c, n, list); code != C.CL_SUCCESS {
-		setErr(errRet, code)
-		return nil
-	}
-	if ni == 0 || inputs == nil || (fn == nil && userData != nil) {
-		setErr(errRet, C.CL_INVALID_VALUE)
-		return nil
-	}
-	opts := ""
-	if options != nil {
-		opts = C.GoString(options)
-	}
-	// The link options: -create-library and -enable-link-options are the
-	// linker's own; the math options go to the build.
-	library := false
-	var mathOpts []string
-	for _, w := range strings.Fields(opts) {
-		switch w {
-		case "-create-library":
-			library = true
-		case "-enable-link-options":
-		case "-cl-denorms-are-zero", "-cl-no-signed-zeros", "-cl-unsafe-math-optimizations",
-			"-cl-finite-math-only", "-cl-fast-relaxed-math", "-cl-no-subgroup-ifp":
-			if w != "-cl-no-subgroup-ifp" {
-				mathOpts = append(mathOpts, w)
-			}
-		default:
-			setErr(errRet, C.CL_INVALID_LINKER_OPTIONS)
-			return nil
-		}
-	}
-	reg.mu.Lock()
-	var units []*program
-	for _, h := range unsafe.Slice(inputs, int(ni)) {
-		u := programOfLocked(h)
-		if u == nil {
-			reg.mu.Unlock()
-			setErr(errRet, C.CL_INVALID_PROGRAM)
-			return nil
-		}
-		if u.ctx != c {
-			reg.mu.Unlock()
-			setErr(errRet, C.CL_INVALID_CONTEXT)
-			return nil
-		}
-		if u.compiled == "" && u.binType != C.CL_PROGRAM_BINARY_TYPE_LIBRARY {
-			// Not a compiled object or a library.
-			reg.mu.Unlock()
-			setErr(errRet, C.CL_INVALID_OPERATION)
-			return nil
-		}
-		units = append(units, u)
-	}
-	p := &program{refs: 1, ctx: c, linked: true, options: opts, status: C.CL_BUILD_IN_PROGRESS}
-	if !p.registerLocked() {
-		reg.mu.Unlock()
-		setErr(errRet, C.CL_OUT_OF_HOST_MEMORY)
-		return nil
-	}
-	src, unitOpts := units[0].source, units[0].compiled
-	reg.mu.Unlock()
-
-	var err error
-	var built *kernels.Program
-	buildOpts := strings.TrimSpace(unitOpts + " " + strings.Join(mathOpts, " "))
-	if len(units) > 1 {
-		err = fmt.Errorf("svmrt links one compiled program at a time: runtime.Build compiles whole programs and cannot link %d units", len(units))
-	} else {
-		built, err = svmrt.Build(gocontext.Background(), src, buildOpts)
-	}
-
-	reg.mu.Lock()
-	p.source = src
-	p.compiled = unitOpts
-	p.built = buildOpts
-	code := C.cl_int(C.CL_SUCCESS)
-	if err != nil {
-		code = C.CL_LINK_PROGRAM_FAILURE
-		p.status = C.CL_BUILD_ERROR
-		p.log = buildLog(err)
-	} else {
-		p.status = C.CL_BUILD_SUCCESS
-		p.log = built.Module().Log
-		if library {
-			p.binType = C.CL_PROGRAM_BINARY_TYPE_LIBRARY
-		} else {
-			p.prog = built
-		}
-	}
-	reg.mu.Unlock()
-	if fn != nil {
-		C.svmrt_icd_call_program_notify(fn, p.h, userData)
-	}
-	setErr(errRet, code)
-	return p.h
 }

@@ -114,20 +114,25 @@
 // (the options string goes to runtime.Build; device lists checked; the
 // callback is called before it returns: builds are synchronous),
 // clCreateProgramWithBinary and clGetProgramInfo's BINARIES (svmrt's own
-// format: the options and the source, rebuilt from runtime.Build's disk
-// cache; a binary from elsewhere is CL_INVALID_BINARY),
-// clGetProgramInfo, clGetProgramBuildInfo (BUILD_LOG is clang's log with
-// file:line:col diagnostics; a failed build is CL_BUILD_PROGRAM_FAILURE,
+// formats, binary.go: the options and the source of a program built from
+// source, rebuilt from runtime.Build's disk cache; the LLVM bitcode of a
+// compiled object, a library or a linked executable; a binary from
+// elsewhere is CL_INVALID_BINARY), clGetProgramInfo,
+// clGetProgramBuildInfo (BUILD_LOG is clang's log with file:line:col
+// diagnostics; a failed build is CL_BUILD_PROGRAM_FAILURE — a call of a
+// function the program does not define too, its log naming the symbol —,
 // bad options CL_INVALID_BUILD_OPTIONS, a missing clang-15
 // CL_COMPILER_NOT_AVAILABLE), clRetainProgram, clReleaseProgram (a program
 // goes when its kernels are gone too; it cannot be rebuilt while it has
-// kernels). Separate compilation for one translation unit (compile.go):
-// clCompileProgram (embedded headers by their include names) builds the
-// unit as a whole program — a unit calling a function that another unit
-// defines fails to compile — and clLinkProgram links one compiled object
-// or library (-create-library makes a library); several inputs are
-// CL_LINK_PROGRAM_FAILURE with a log that says why (runtime.Build cannot
-// link separately compiled units).
+// kernels). Separate compilation (compile.go, link.go): clCompileProgram
+// (embedded headers by their include names) compiles a unit to LLVM
+// bitcode, a compiled object that may call functions other units define;
+// clLinkProgram links compiled objects and libraries with llvm-link into a
+// library (-create-library) or an executable, which clang optimizes whole
+// before the device build. Its errors: CL_LINK_PROGRAM_FAILURE for a
+// symbol no input defines or two define (the log names it),
+// CL_INVALID_OPERATION for an input that is not a compiled object or
+// library, CL_INVALID_LINKER_OPTIONS.
 //
 // Kernels (kernel.go): clCreateKernel, clCreateKernelsInProgram,
 // clCloneKernel, clRetainKernel, clReleaseKernel, clGetKernelInfo
@@ -251,8 +256,7 @@
 //
 // # Not implemented yet
 //
-// Linking several compiled units (clLinkProgram, see above) is
-// CL_LINK_PROGRAM_FAILURE. A kernel cannot write a CL_MEM_USE_HOST_PTR
+// A kernel cannot write a CL_MEM_USE_HOST_PTR
 // buffer on the host program's main stack: the runtime refuses device
 // writes there (the launch fails with CL_OUT_OF_RESOURCES); the buffer
 // commands do work on it.

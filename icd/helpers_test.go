@@ -52,13 +52,29 @@ func TestCLType(t *testing.T) {
 
 func TestBinaryRoundTrip(t *testing.T) {
 	p := &program{built: "-D N=3 -cl-std=CL2.0", source: "__kernel void k(__global int *p) { p[0] = N; }\n"}
-	opts, src, ok := parseBinary(p.binaryOf())
-	if !ok || opts != p.built || src != p.source {
-		t.Errorf("parseBinary(binaryOf()) = %q, %q, %v", opts, src, ok)
+	b, err := parseBinary(p.binaryOf())
+	if err != nil || b.options != p.built || b.source != p.source || b.bc != nil {
+		t.Errorf("parseBinary(source binary) = %+v, %v", b, err)
 	}
-	for _, bad := range []string{"", "ELF", binaryMagic, binaryMagic + "opts\x00src\x00more"} {
-		if _, _, ok := parseBinary([]byte(bad)); ok {
-			t.Errorf("parseBinary(%q) accepted", bad)
+	bc := []byte("BC\xc0\xde\x00bitcode")
+	for _, c := range []struct {
+		p    *program
+		kind byte
+	}{
+		{&program{unit: bc, std: "CL1.2", binType: binTypeObject}, bitcodeObject},
+		{&program{unit: bc, std: "CL3.0", binType: binTypeLibrary}, bitcodeLibrary},
+		{&program{unit: bc, std: "CL2.0", built: "-cl-fast-relaxed-math"}, bitcodeExecutable},
+	} {
+		b, err := parseBinary(c.p.binaryOf())
+		if err != nil || b.kind != c.kind || b.std != c.p.std || b.options != c.p.built || string(b.bc) != string(bc) {
+			t.Errorf("parseBinary(bitcode binary of kind %c) = %+v, %v", c.kind, b, err)
+		}
+	}
+	for _, bad := range []string{"", "ELF", sourceMagic, sourceMagic + "opts\x00src\x00more",
+		bitcodeMagic, bitcodeMagic + "x", bitcodeMagic + "oCL3.0", bitcodeMagic + "oCL9.9\n\x00BC\xc0\xde",
+		bitcodeMagic + "oCL3.0\nopts\x00ELF", bitcodeMagic + "eCL3.0\nopts"} {
+		if b, err := parseBinary([]byte(bad)); err == nil {
+			t.Errorf("parseBinary(%q) accepted: %+v", bad, b)
 		}
 	}
 }

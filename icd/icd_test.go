@@ -70,6 +70,7 @@ func TestICD(t *testing.T) {
 	t.Run("clinfo-bad-vram", func(t *testing.T) { testClinfoBadVRAM(t, lib) })
 	t.Run("queries", func(t *testing.T) { testQueries(t, lib, dir) })
 	t.Run("kernels", func(t *testing.T) { testHost(t, lib, dir, "kernels") })
+	t.Run("link", func(t *testing.T) { testHost(t, lib, dir, "link") })
 	t.Run("svm", func(t *testing.T) { testSVM(t, lib, dir) })
 	t.Run("buffers", func(t *testing.T) { testHost(t, lib, dir, "buffers") })
 	t.Run("badinput", func(t *testing.T) { testHost(t, lib, dir, "badinput") })

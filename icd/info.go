@@ -284,7 +284,12 @@ func deviceInfo(d *device, name C.cl_device_info) ([]byte, bool) {
 		// and NaN, round to nearest, fused multiply-add (fma).
 		return u64(C.CL_FP_DENORM | C.CL_FP_INF_NAN | C.CL_FP_ROUND_TO_NEAREST | C.CL_FP_FMA), true
 	case C.CL_DEVICE_DOUBLE_FP_CONFIG:
-		return u64(C.CL_FP_DENORM | C.CL_FP_INF_NAN | C.CL_FP_ROUND_TO_NEAREST | C.CL_FP_FMA), true
+		// The minimum OpenCL requires of a device with doubles: besides
+		// the single precision set, round to zero and to ±infinity,
+		// which the host's FPU that runs the kernels implements (and the
+		// builtins' _rtz/_rtp/_rtn conversions use).
+		return u64(C.CL_FP_DENORM | C.CL_FP_INF_NAN | C.CL_FP_ROUND_TO_NEAREST | C.CL_FP_ROUND_TO_ZERO |
+			C.CL_FP_ROUND_TO_INF | C.CL_FP_FMA), true
 	case C.CL_DEVICE_GLOBAL_MEM_CACHE_TYPE:
 		return u32(C.CL_NONE), true // the simulator models TLBs, not data caches
 	case C.CL_DEVICE_GLOBAL_MEM_CACHELINE_SIZE:

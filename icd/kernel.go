@@ -7,9 +7,11 @@ import "C"
 
 import (
 	"bytes"
+	gocontext "context"
 	"encoding/binary"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"unsafe"
 
@@ -277,18 +279,55 @@ func svmrt_go_set_kernel_exec_info(kh unsafe.Pointer, name C.cl_kernel_exec_info
 
 // attributes is CL_KERNEL_ATTRIBUTES: the kernel's attributes as the
 // source wrote them.
-func (k *kernel) attributes() string {
+func attributes(info *clc.KernelInfo, mod *clc.Module) string {
 	var as []string
-	if r := k.info.ReqdWorkGroupSize; r != [3]int{} {
+	if r := info.ReqdWorkGroupSize; r != [3]int{} {
 		as = append(as, fmt.Sprintf("reqd_work_group_size(%d,%d,%d)", r[0], r[1], r[2]))
 	}
-	if r := k.info.WorkGroupSizeHint; r != [3]int{} {
+	if r := info.WorkGroupSizeHint; r != [3]int{} {
 		as = append(as, fmt.Sprintf("work_group_size_hint(%d,%d,%d)", r[0], r[1], r[2]))
 	}
-	if t := clType(k.info.VecTypeHint); t != "" {
+	if t := clType(info.VecTypeHint); t != "" {
+		if !strings.HasPrefix(t, "float") && !strings.HasPrefix(t, "double") && !strings.HasPrefix(t, "half") &&
+			vecHintUnsigned(mod, info.Name) {
+			t = "u" + t
+		}
 		as = append(as, "vec_type_hint("+t+")")
 	}
 	return strings.Join(as, " ")
+}
+
+// vecHintMetaRE finds a kernel definition's vec_type_hint metadata node.
+var vecHintMetaRE = regexp.MustCompile(`!vec_type_hint !(\d+)\b`)
+
+// vecHintUnsigned reports whether the kernel's vec_type_hint names an
+// unsigned type (uint4, not int4): LLVM's integer types have no sign, so
+// clang records it as the metadata's second operand, !{<4 x i32> undef,
+// i32 0} for unsigned and i32 1 for signed, which clc.KernelInfo leaves
+// out. false when the module cannot be read.
+func vecHintUnsigned(mod *clc.Module, kernel string) bool {
+	ll, err := mod.LL(gocontext.Background())
+	if err != nil {
+		return false
+	}
+	node := ""
+	for _, line := range strings.Split(ll, "\n") {
+		if strings.HasPrefix(line, "define ") && strings.Contains(line, " @"+kernel+"(") {
+			if m := vecHintMetaRE.FindStringSubmatch(line); m != nil {
+				node = "!" + m[1] + " = !{"
+			}
+			break
+		}
+	}
+	if node == "" {
+		return false
+	}
+	for _, line := range strings.Split(ll, "\n") {
+		if strings.HasPrefix(line, node) {
+			return strings.HasSuffix(strings.TrimSpace(line), ", i32 0}")
+		}
+	}
+	return false
 }
 
 // clType is the OpenCL C name of an LLVM scalar or vector type ("<4 x
@@ -329,7 +368,11 @@ func svmrt_go_kernel_info(kh unsafe.Pointer, name C.cl_kernel_info, size C.size_
 	case C.CL_KERNEL_PROGRAM:
 		v = ptrs(k.prog.h)
 	case C.CL_KERNEL_ATTRIBUTES:
-		v = str(k.attributes())
+		// Reading the hint's signedness may disassemble the module: not
+		// under the lock.
+		info, mod := k.info, k.prog.prog.Module()
+		reg.mu.Unlock()
+		return writeInfo(str(attributes(info, mod)), size, out, ret)
 	default:
 		reg.mu.Unlock()
 		return C.CL_INVALID_VALUE

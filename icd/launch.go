@@ -67,11 +67,16 @@ func svmrt_go_enqueue_kernel(qh, kh unsafe.Pointer, dims C.cl_uint, offset, glob
 		if dims < 1 || dims > 3 {
 			return C.CL_INVALID_WORK_DIMENSION
 		}
-		if global == nil {
-			return C.CL_INVALID_GLOBAL_WORK_SIZE
-		}
 		nd.Dims = int(dims)
-		gs := unsafe.Slice(global, int(dims))
+		var gs []C.size_t
+		if global == nil {
+			// OpenCL 2.1 deprecated CL_INVALID_GLOBAL_WORK_SIZE for a
+			// NULL global size: like a size of 0, a launch that does
+			// nothing (its event completes).
+			empty = true
+		} else {
+			gs = unsafe.Slice(global, int(dims))
+		}
 		for d, g := range gs {
 			if uint64(g) > math.MaxInt32 {
 				return C.CL_INVALID_GLOBAL_WORK_SIZE

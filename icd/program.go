@@ -6,7 +6,6 @@ package icd
 import "C"
 
 import (
-	"bytes"
 	gocontext "context"
 	"errors"
 	"strings"
@@ -21,16 +20,11 @@ import (
 // internal/clc, cached on disk). clBuildProgram builds at once, in the
 // calling thread, and calls the notification callback before it returns
 // (which the spec allows): a build is a child process and usually a cache
-// hit, and a build in progress is then never observable. clCompileProgram
-// and clLinkProgram handle one translation unit (compile.go).
-//
-// A program's binary (CL_PROGRAM_BINARIES, once built) is svmrt's own
-// format, not machine code: binaryMagic, the build options, a NUL, and the
-// source. The simulated GPU runs what runtime.Build makes of a source, and
-// runtime.Build caches that on disk by source and options, so a program
-// created from the binary (clCreateProgramWithBinary) and built again gets
-// the same kernels, from the cache. Its clBuildProgram uses the options
-// in the binary (it was built with them), not the options it is given.
+// hit, and a build in progress is then never observable. A program's
+// functions must all be defined once built: a call of a function no unit
+// defines fails the build (undefinedError). clCompileProgram and
+// clLinkProgram (compile.go, link.go) compile units to LLVM bitcode and
+// link them. Binaries are binary.go's.
 //
 // A program holds its context; its kernels hold it: it is deleted when the
 // application has released it and its kernels are gone.
@@ -41,18 +35,23 @@ type program struct {
 	kernels int // kernel objects made from it
 	ctx     *context
 	source  string
-	// binary: made by clCreateProgramWithBinary, with binOptions.
+	// binary: made by clCreateProgramWithBinary, with binOptions. It has
+	// no source: a source binary's build uses its source, a bitcode
+	// binary's links its unit (binary.go).
 	binary     bool
 	binOptions string
-	// linked: made by clLinkProgram (compile.go), from one unit.
+	// linked: made by clLinkProgram (link.go); nothing to build.
 	linked bool
-	// compiled: the build options of a successful clCompileProgram
-	// (with the -I of its headers).
-	compiled string
 	// binType: CL_PROGRAM_BINARY_TYPE of a compiled object or library; 0
 	// for the others (executable when built, else none).
 	binType C.cl_program_binary_type
-	// built: the options the executable was built with (its binary's).
+	// unit: the LLVM bitcode of a compiled object or library, or of an
+	// executable linked from them (nil for a program built from source),
+	// and its OpenCL C version (clc.StdCL30...).
+	unit []byte
+	std  string
+	// built: the options the executable was built or linked with (its
+	// binary's).
 	built string
 
 	// Set by a build (under reg.mu):
@@ -107,29 +106,6 @@ func programOfLocked(h unsafe.Pointer) *program {
 	return p
 }
 
-// binaryMagic starts every program binary the library hands out.
-const binaryMagic = "svmrt-opencl-c-binary-1\n"
-
-// binaryOf is p's binary. reg.mu must be held and p built.
-func (p *program) binaryOf() []byte {
-	b := []byte(binaryMagic + p.built)
-	b = append(b, 0)
-	return append(b, p.source...)
-}
-
-// parseBinary splits a binary into its options and source.
-func parseBinary(b []byte) (options, source string, ok bool) {
-	rest, found := bytes.CutPrefix(b, []byte(binaryMagic))
-	if !found {
-		return "", "", false
-	}
-	opts, src, found := bytes.Cut(rest, []byte{0})
-	if !found || bytes.IndexByte(src, 0) >= 0 {
-		return "", "", false
-	}
-	return string(opts), string(src), true
-}
-
 //export svmrt_go_create_program_binary
 func svmrt_go_create_program_binary(ch unsafe.Pointer, n C.cl_uint, devs *unsafe.Pointer, lengths *C.size_t, bins **C.uchar,
 	status *C.cl_int, errRet *C.cl_int) unsafe.Pointer {
@@ -150,19 +126,19 @@ func svmrt_go_create_program_binary(ch unsafe.Pointer, n C.cl_uint, devs *unsafe
 		sts = unsafe.Slice(status, int(n))
 	}
 	// One device: every entry names it, and each must hold a binary.
-	var opts, src string
+	var bin programBinary
 	code := C.cl_int(C.CL_SUCCESS)
 	for i := range ls {
 		st := C.cl_int(C.CL_SUCCESS)
 		if bs[i] == nil || ls[i] == 0 {
 			st, code = C.CL_INVALID_VALUE, C.CL_INVALID_VALUE
-		} else if o, s, ok := parseBinary(C.GoBytes(unsafe.Pointer(bs[i]), C.int(ls[i]))); !ok {
+		} else if b, err := parseBinary(C.GoBytes(unsafe.Pointer(bs[i]), C.int(ls[i]))); err != nil {
 			st = C.CL_INVALID_BINARY
 			if code == C.CL_SUCCESS {
 				code = C.CL_INVALID_BINARY
 			}
 		} else {
-			opts, src = o, s
+			bin = b
 		}
 		if sts != nil {
 			sts[i] = st
@@ -174,7 +150,14 @@ func svmrt_go_create_program_binary(ch unsafe.Pointer, n C.cl_uint, devs *unsafe
 	}
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
-	p := &program{refs: 1, ctx: c, source: src, binary: true, binOptions: opts, status: C.CL_BUILD_NONE}
+	p := &program{refs: 1, ctx: c, source: bin.source, binary: true, binOptions: bin.options, status: C.CL_BUILD_NONE,
+		unit: bin.bc, std: bin.std}
+	switch bin.kind {
+	case bitcodeObject:
+		p.binType = C.CL_PROGRAM_BINARY_TYPE_COMPILED_OBJECT
+	case bitcodeLibrary:
+		p.binType = C.CL_PROGRAM_BINARY_TYPE_LIBRARY
+	}
 	if !p.registerLocked() {
 		setErr(errRet, C.CL_OUT_OF_HOST_MEMORY)
 		return nil
@@ -322,13 +305,23 @@ func svmrt_go_build_program(ph unsafe.Pointer, n C.cl_uint, list *unsafe.Pointer
 	p.status = C.CL_BUILD_IN_PROGRESS
 	reg.mu.Unlock()
 
-	prog, err := svmrt.Build(gocontext.Background(), p.source, opts)
+	var prog *kernels.Program
+	var err error
+	if p.binary && p.unit != nil {
+		// A bitcode binary: its unit linked into an executable.
+		prog, err = linkExecutable(gocontext.Background(), p.unit, p.std, opts)
+	} else if prog, err = svmrt.Build(gocontext.Background(), p.source, opts); err == nil {
+		err = checkDefined(gocontext.Background(), prog)
+	}
 
 	reg.mu.Lock()
 	p.building = false
 	p.options = opts
 	p.built = opts
-	p.compiled, p.binType = "", 0
+	p.binType = 0
+	if !p.binary {
+		p.unit, p.std = nil, ""
+	}
 	code := C.cl_int(C.CL_SUCCESS)
 	if err != nil {
 		code = buildCode(err)
@@ -345,6 +338,12 @@ func svmrt_go_build_program(ph unsafe.Pointer, n C.cl_uint, list *unsafe.Pointer
 		C.svmrt_icd_call_program_notify(fn, p.h, userData)
 	}
 	return code
+}
+
+// hasBinaryLocked: p has a binary (binaryOf) — it is built, or a compiled
+// object or library. reg.mu must be held.
+func (p *program) hasBinaryLocked() bool {
+	return p.prog != nil || (p.unit != nil && p.binType != 0)
 }
 
 // kernelNames lists a built program's kernels.
@@ -385,9 +384,10 @@ func svmrt_go_program_info(h unsafe.Pointer, name C.cl_program_info, size C.size
 	case C.CL_PROGRAM_IL:
 		v = nil // not made from IL
 	case C.CL_PROGRAM_BINARY_SIZES:
-		// One size per device: 0 until the program is built.
+		// One size per device: 0 until the program is built, compiled
+		// or linked.
 		n := 0
-		if p.prog != nil {
+		if p.hasBinaryLocked() {
 			n = len(p.binaryOf())
 		}
 		for range p.ctx.devices {
@@ -402,7 +402,7 @@ func svmrt_go_program_info(h unsafe.Pointer, name C.cl_program_info, size C.size
 				reg.mu.Unlock()
 				return C.CL_INVALID_VALUE
 			}
-			if p.prog != nil {
+			if p.hasBinaryLocked() {
 				b := p.binaryOf()
 				for _, dst := range unsafe.Slice((*unsafe.Pointer)(out), len(p.ctx.devices)) {
 					if dst != nil {
@@ -465,10 +465,10 @@ func svmrt_go_program_build_info(h, dh unsafe.Pointer, name C.cl_program_build_i
 		v = str(p.log)
 	case C.CL_PROGRAM_BINARY_TYPE:
 		switch {
-		case p.prog != nil || p.binary:
-			v = u32(C.CL_PROGRAM_BINARY_TYPE_EXECUTABLE)
 		case p.binType != 0:
 			v = u32(uint32(p.binType))
+		case p.prog != nil || p.binary:
+			v = u32(C.CL_PROGRAM_BINARY_TYPE_EXECUTABLE)
 		default:
 			v = u32(C.CL_PROGRAM_BINARY_TYPE_NONE)
 		}

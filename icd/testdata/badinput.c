@@ -135,6 +135,16 @@ int main(void) {
 	CODE(clEnqueueNDRangeKernel(q, k, 2, NULL, g2, l2, 0, NULL, NULL), CL_INVALID_WORK_GROUP_SIZE); // 2048 items
 	size_t zero = 0;
 	CODE(clEnqueueNDRangeKernel(q, k, 1, NULL, &zero, NULL, 0, NULL, NULL), CL_SUCCESS); // nothing to do
+	// A NULL global size too (OpenCL 2.1 deprecated the error): its event
+	// completes, nothing runs.
+	cl_event nev;
+	good[0] = -5;
+	CODE(clEnqueueNDRangeKernel(q, k, 3, NULL, NULL, NULL, 0, NULL, &nev), CL_SUCCESS);
+	CODE(clWaitForEvents(1, &nev), CL_SUCCESS);
+	cl_int nst = -1;
+	CODE(clGetEventInfo(nev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof nst, &nst, NULL), CL_SUCCESS);
+	CHECK(nst == CL_COMPLETE && good[0] == -5, "status %d, good[0] %d", nst, good[0]);
+	CODE(clReleaseEvent(nev), CL_SUCCESS);
 	// A queue of another context, and an event of another context.
 	cl_context c2 = clCreateContext(NULL, 1, &d, NULL, NULL, &err);
 	cl_command_queue q2 = clCreateCommandQueueWithProperties(c2, d, NULL, &err);

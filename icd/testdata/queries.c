@@ -135,6 +135,11 @@ int main(int argc, char **argv) {
 	CODE(clGetDeviceInfo(d, CL_DEVICE_GLOBAL_MEM_SIZE, 4, &mem, NULL), CL_INVALID_VALUE);  // too small
 	CODE(clGetDeviceInfo(d, 0x7777, sizeof buf, buf, NULL), CL_INVALID_VALUE);             // no such name
 	CODE(clGetDeviceInfo(d, CL_DEVICE_HALF_FP_CONFIG, sizeof buf, buf, NULL), CL_INVALID_VALUE); // no cl_khr_fp16
+	cl_device_fp_config dfp = 0;
+	CODE(clGetDeviceInfo(d, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof dfp, &dfp, NULL), CL_SUCCESS);
+	cl_device_fp_config fp64min = CL_FP_FMA | CL_FP_ROUND_TO_NEAREST | CL_FP_ROUND_TO_ZERO | CL_FP_ROUND_TO_INF |
+				      CL_FP_INF_NAN | CL_FP_DENORM; // the spec's minimum for doubles
+	CHECK((dfp & fp64min) == fp64min, "double fp config 0x%" PRIx64, (uint64_t)dfp);
 	CODE(clGetDeviceInfo(d, CL_DEVICE_NAME, 0, NULL, &size), CL_SUCCESS);
 	CHECK(size > 1, "name size %zu", size);
 	struct forged fd = forge(d);

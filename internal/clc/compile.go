@@ -2,6 +2,8 @@ package clc
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -126,8 +128,19 @@ func (t *Toolchain) Compile(ctx context.Context, src string, opts Options) (*Mod
 	if err != nil {
 		return nil, err
 	}
-	key := CacheKey("compile", t.Version, bo.Std, fmt.Sprint(bo.OptDisable),
-		strings.Join(bo.ClangArgs, "\x00"), name, src)
+	parts := []string{"compile", t.Version, bo.Std, fmt.Sprint(bo.OptDisable),
+		strings.Join(bo.ClangArgs, "\x00"), name, src}
+	// A linked file's name says nothing of what it holds: its contents
+	// are part of the key.
+	for _, f := range bo.LinkBitcode {
+		bc, err := os.ReadFile(f)
+		if err != nil {
+			return nil, invalidOption("-svmrt-link-bitcode="+f, err.Error())
+		}
+		sum := sha256.Sum256(bc)
+		parts = append(parts, hex.EncodeToString(sum[:]))
+	}
+	key := CacheKey(parts...)
 	cache := opts.Cache
 	if cache == nil {
 		cache = DefaultCache()

@@ -31,6 +31,11 @@ type BuildOptions struct {
 	OptDisable  bool     // -cl-opt-disable: compile at -O0
 	ClangArgs   []string // what the options become on clang's command line
 	IncludeDirs []string // absolute -I directories (their headers are not in cache keys)
+	// LinkBitcode are the absolute paths of -svmrt-link-bitcode files:
+	// LLVM bitcode clang links into the program before optimizing it
+	// (-mlink-bitcode-file), in order. Compile puts their contents in the
+	// cache key.
+	LinkBitcode []string
 }
 
 // mathFlags pass through to clang unchanged: clang implements each with the
@@ -52,7 +57,11 @@ var macroRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(=.*)?$`)
 // ParseBuildOptions parses an OpenCL build options string: -D name[=value]
 // (or -Dname...), -I dir (or -Idir), -cl-std=CL1.2|CL2.0|CL3.0 (default
 // CL3.0), -cl-opt-disable, the -cl-* math flags, -w, -Werror and
-// -cl-kernel-arg-info (always on). Anything else is a *BuildError that is
+// -cl-kernel-arg-info (always on), and svmrt's -svmrt-link-bitcode=FILE:
+// link the LLVM bitcode in FILE (clc's own output for TargetTriple, e.g.
+// separately compiled units llvm-link joined) into the program, which is
+// how OpenCL's clLinkProgram makes an executable of compiled units (the
+// source is then usually empty). Anything else is a *BuildError that is
 // ErrInvalidBuildOptions and names the option. Words may be quoted with '
 // or " (a -D value with spaces).
 func ParseBuildOptions(s string) (BuildOptions, error) {
@@ -102,6 +111,17 @@ func ParseBuildOptions(s string) (BuildOptions, error) {
 			default:
 				return bo, invalidOption(w, "supported versions are CL1.2, CL2.0 and CL3.0")
 			}
+		case strings.HasPrefix(w, "-svmrt-link-bitcode="):
+			f := strings.TrimPrefix(w, "-svmrt-link-bitcode=")
+			if f == "" {
+				return bo, invalidOption(w, "missing file name")
+			}
+			abs, err := filepath.Abs(f)
+			if err != nil {
+				return bo, invalidOption(w, err.Error())
+			}
+			bo.LinkBitcode = append(bo.LinkBitcode, abs)
+			bo.ClangArgs = append(bo.ClangArgs, "-Xclang", "-mlink-bitcode-file", "-Xclang", abs)
 		case w == "-cl-opt-disable":
 			bo.OptDisable = true
 		case w == "-cl-kernel-arg-info":
