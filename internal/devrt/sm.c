@@ -167,6 +167,8 @@ int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (
 		}
 		g->k.args = argv;
 		g->k.static_local = a->static_local ? b->local + lbytes * k + static_at : NULL;
+		g->k.local_lo = b->local + lbytes * k;
+		g->k.local_hi = g->k.local_lo + lbytes;
 		g->first = (int)(k * gs);
 		g->n = (int)gs;
 		g->live = (int)gs;

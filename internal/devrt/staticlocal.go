@@ -47,7 +47,7 @@ var staticLocalRE = regexp.MustCompile(`(?m)^@("[^"]+"|[-A-Za-z0-9_.$]+) = [^\n]
 
 // constExprRE matches the start of a constant expression that can be built
 // on a variable's address; staticLocals turns those into instructions.
-var constExprRE = regexp.MustCompile(`\b(getelementptr inbounds|getelementptr|addrspacecast|bitcast|ptrtoint) \(`)
+var constExprRE = regexp.MustCompile(`\b(getelementptr inbounds|getelementptr|addrspacecast|bitcast|ptrtoint|icmp (?:eq|ne|[us](?:gt|ge|lt|le))) \(`)
 
 // staticLocals rewrites the module ll's static __local variables into
 // offsets in the per-group block, returning the new text and the block's
@@ -209,6 +209,14 @@ func (f *fnRewrite) materialize(line string) (string, error) {
 			}
 			op := line[start:open]
 			op = strings.TrimSpace(op)
+			if strings.HasPrefix(op, "icmp ") {
+				// The constant form types both operands, the instruction
+				// only the first: "icmp eq (T a, T b)" is "icmp eq T a, b".
+				var err error
+				if inner, err = untypeSecond(inner); err != nil {
+					return "", fmt.Errorf("devrt: %v in %q", err, strings.TrimSpace(line))
+				}
+			}
 			expr := op + " " + inner
 			val, ok := f.ce[expr]
 			if !ok {
@@ -224,6 +232,33 @@ func (f *fnRewrite) materialize(line string) (string, error) {
 			return line, nil
 		}
 	}
+}
+
+// untypeSecond turns a compare's constant operands "T a, T b" into the
+// instruction's "T a, b".
+func untypeSecond(ops string) (string, error) {
+	depth, comma := 0, -1
+	for i := 0; i < len(ops) && comma < 0; i++ {
+		switch ops[i] {
+		case '(', '[', '{', '<':
+			depth++
+		case ')', ']', '}', '>':
+			depth--
+		case ',':
+			if depth == 0 {
+				comma = i
+			}
+		}
+	}
+	if comma < 0 {
+		return "", fmt.Errorf("a compare without two operands: %q", ops)
+	}
+	first, second := strings.TrimSpace(ops[:comma]), strings.TrimSpace(ops[comma+1:])
+	sp := strings.LastIndexByte(first, ' ')
+	if sp < 0 || !strings.HasPrefix(second, first[:sp+1]) {
+		return "", fmt.Errorf("a compare of operands of two types: %q", ops)
+	}
+	return first + ", " + strings.TrimSpace(second[sp+1:]), nil
 }
 
 // matchParen returns the index of the parenthesis closing the one at open.

@@ -89,3 +89,37 @@ func TestStaticLocalsOverAligned(t *testing.T) {
 		t.Fatalf("got %v, want ErrNotSupported naming k.big", err)
 	}
 }
+
+// A compare in a constant expression (clang folds "&v == NULL" into one)
+// becomes an instruction with its second operand untyped: the constant form
+// types both (the CTS's compare_pointers and to_local(ls) == ls failed to
+// assemble: "invalid use of function-local name").
+func TestStaticLocalsCompare(t *testing.T) {
+	const ll = `@k.v = internal addrspace(3) global i32 undef, align 4
+
+define spir_kernel void @k(ptr addrspace(1) %out, i1 %c) {
+entry:
+  %r = or i1 %c, icmp eq (ptr addrspace(3) @k.v, ptr addrspace(3) null)
+  %s = and i1 %c, icmp ne (ptr addrspace(4) addrspacecast (ptr addrspace(3) @k.v to ptr addrspace(4)), ptr addrspace(4) null)
+  ret void
+}
+`
+	out, _, err := staticLocals(ll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"%svm.ce.0 = icmp eq ptr addrspace(3) %svm.sl.0, null\n",
+		"%r = or i1 %c, %svm.ce.0\n",
+		"%svm.ce.1 = addrspacecast ptr addrspace(3) %svm.sl.0 to ptr addrspace(4)\n",
+		"%svm.ce.2 = icmp ne ptr addrspace(4) %svm.ce.1, null\n",
+		"%s = and i1 %c, %svm.ce.2\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rewritten module lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := untypeSecond("ptr %a, i32 0"); err == nil {
+		t.Error("operands of two types: no error")
+	}
+}

@@ -19,6 +19,7 @@ ulong __svm_global_offset(uint);
 uint __svm_work_dim(void);
 ulong __svm_global_linear_id(void);
 ulong __svm_local_linear_id(void);
+uint __svm_addr_space(__private const void *); // 1 global, 3 local, 0 private
 void __svm_barrier(uint);
 void __svm_fence(uint);
 

@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#define SVMK_ABI 5
+#define SVMK_ABI 6
 
 #define SVMK_STACK_SHIFT 16
 #define SVMK_STACK_SIZE (1ULL << SVMK_STACK_SHIFT) // per fiber, aligned to its size
@@ -95,6 +95,7 @@ typedef struct svmk_group {
 	uint64_t id[3];
 	void **args;      // per-argument pointers to the argument bytes (local pointers resolved per group)
 	void *static_local; // the group's block of static __local variables (devrt's staticlocal.go)
+	uint8_t *local_lo, *local_hi; // all of the group's __local memory (arguments' and static): to_local
 } svmk_group;
 
 typedef struct svmk_launch {
