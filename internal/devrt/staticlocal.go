@@ -47,7 +47,11 @@ var staticLocalRE = regexp.MustCompile(`(?m)^@("[^"]+"|[-A-Za-z0-9_.$]+) = [^\n]
 
 // constExprRE matches the start of a constant expression that can be built
 // on a variable's address; staticLocals turns those into instructions.
-var constExprRE = regexp.MustCompile(`\b(getelementptr inbounds|getelementptr|addrspacecast|bitcast|ptrtoint|icmp (?:eq|ne|[us](?:gt|ge|lt|le))) \(`)
+var constExprRE = regexp.MustCompile(`\b(getelementptr inbounds|getelementptr|addrspacecast|bitcast|ptrtoint|inttoptr|zext|sext|trunc|select|icmp (?:eq|ne|[us](?:gt|ge|lt|le))|add|sub|mul|and|or|xor|shl|lshr|ashr) \(`)
+
+// twoTyped are the constant expressions whose constant form types both
+// operands where the instruction types only the first.
+var twoTyped = regexp.MustCompile(`^(icmp \w+|add|sub|mul|and|or|xor|shl|lshr|ashr)$`)
 
 // staticLocals rewrites the module ll's static __local variables into
 // offsets in the per-group block, returning the new text and the block's
@@ -209,9 +213,10 @@ func (f *fnRewrite) materialize(line string) (string, error) {
 			}
 			op := line[start:open]
 			op = strings.TrimSpace(op)
-			if strings.HasPrefix(op, "icmp ") {
+			if twoTyped.MatchString(op) {
 				// The constant form types both operands, the instruction
 				// only the first: "icmp eq (T a, T b)" is "icmp eq T a, b".
+				// (Casts and select read the same in both forms.)
 				var err error
 				if inner, err = untypeSecond(inner); err != nil {
 					return "", fmt.Errorf("devrt: %v in %q", err, strings.TrimSpace(line))

@@ -101,6 +101,7 @@ define spir_kernel void @k(ptr addrspace(1) %out, i1 %c) {
 entry:
   %r = or i1 %c, icmp eq (ptr addrspace(3) @k.v, ptr addrspace(3) null)
   %s = and i1 %c, icmp ne (ptr addrspace(4) addrspacecast (ptr addrspace(3) @k.v to ptr addrspace(4)), ptr addrspace(4) null)
+  store i32 zext (i1 icmp eq (ptr addrspace(3) @k.v, ptr addrspace(3) null) to i32), ptr addrspace(1) %out, align 4
   ret void
 }
 `
@@ -114,6 +115,8 @@ entry:
 		"%svm.ce.1 = addrspacecast ptr addrspace(3) %svm.sl.0 to ptr addrspace(4)\n",
 		"%svm.ce.2 = icmp ne ptr addrspace(4) %svm.ce.1, null\n",
 		"%s = and i1 %c, %svm.ce.2\n",
+		"%svm.ce.3 = zext i1 %svm.ce.0 to i32\n", // the same compare, one value
+		"store i32 %svm.ce.3, ptr addrspace(1) %out, align 4\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rewritten module lacks %q:\n%s", want, out)
