@@ -68,14 +68,19 @@ func misalignedKernels(t *testing.T) (plain, atomic []*kernels.Kernel) {
 	return append(plain, p.Kernel("mis")), append(atomic, p.Kernel("mis_atomic"))
 }
 
+// pathOf names the path a kernel of misalignedKernels runs on.
+func pathOf(k *kernels.Kernel) string {
+	if k.Body != nil {
+		return "Go body"
+	}
+	return "compiled"
+}
+
 func TestMisalignedLoadsAndStoresRunAsOnTheHost(t *testing.T) {
 	needUFFD(t)
 	plain, _ := misalignedKernels(t)
 	for _, k := range plain {
-		path := "compiled"
-		if k.Body != nil {
-			path = "Go body"
-		}
+		path := pathOf(k)
 		// off 1: within a page; off 4093: the 4-byte access crosses into
 		// the second page; off 4090: the 8-byte one does.
 		for _, off := range []int{1, 4093, 4090} {
@@ -107,10 +112,7 @@ func TestMisalignedAtomicIsADeviceFault(t *testing.T) {
 	needUFFD(t)
 	_, atomic := misalignedKernels(t)
 	for _, k := range atomic {
-		path := "compiled"
-		if k.Body != nil {
-			path = "Go body"
-		}
+		path := pathOf(k)
 		for _, off := range []int{1, 4094} { // within a page, across two
 			d := newDev(t)
 			p := testmem.Pages(t, 2, syscall.PROT_READ|syscall.PROT_WRITE)

@@ -81,7 +81,7 @@ func parseFuncHeader(line string, idx int) (funcHeader, bool) {
 	if end < 0 {
 		return h, false
 	}
-	h.params = splitTopLevel(rest[1:end])
+	h.params = SplitTopLevel(rest[1:end])
 	// Attachments: "!kind !N" pairs after the parameter list.
 	fs := strings.Fields(rest[end+1:])
 	for i := 0; i+1 < len(fs); i++ {
@@ -133,8 +133,8 @@ func matchingClose(s string, open int) int {
 	return -1
 }
 
-// splitTopLevel splits on commas outside brackets and quotes.
-func splitTopLevel(s string) []string {
+// SplitTopLevel splits IR text on the commas outside brackets and quotes.
+func SplitTopLevel(s string) []string {
 	var out []string
 	depth, start := 0, 0
 	inStr := false
@@ -203,7 +203,7 @@ func (t *irText) metaElems(id int) []string {
 	if !strings.HasPrefix(node, "!{") || !strings.HasSuffix(node, "}") {
 		return nil
 	}
-	return splitTopLevel(node[2 : len(node)-1])
+	return SplitTopLevel(node[2 : len(node)-1])
 }
 
 // metaField returns a named field of a specialized node, e.g. field "line"
@@ -217,7 +217,7 @@ func (t *irText) metaField(id int, field string) string {
 	if open < 0 || !strings.HasSuffix(node, ")") {
 		return ""
 	}
-	for _, kv := range splitTopLevel(node[open+1 : len(node)-1]) {
+	for _, kv := range SplitTopLevel(node[open+1 : len(node)-1]) {
 		k, v, ok := strings.Cut(kv, ": ")
 		if ok && k == field {
 			return v

@@ -242,23 +242,11 @@ func (f *fnRewrite) materialize(line string) (string, error) {
 // untypeSecond turns a compare's constant operands "T a, T b" into the
 // instruction's "T a, b".
 func untypeSecond(ops string) (string, error) {
-	depth, comma := 0, -1
-	for i := 0; i < len(ops) && comma < 0; i++ {
-		switch ops[i] {
-		case '(', '[', '{', '<':
-			depth++
-		case ')', ']', '}', '>':
-			depth--
-		case ',':
-			if depth == 0 {
-				comma = i
-			}
-		}
-	}
-	if comma < 0 {
+	parts := clc.SplitTopLevel(ops)
+	if len(parts) != 2 {
 		return "", fmt.Errorf("a compare without two operands: %q", ops)
 	}
-	first, second := strings.TrimSpace(ops[:comma]), strings.TrimSpace(ops[comma+1:])
+	first, second := parts[0], parts[1]
 	sp := strings.LastIndexByte(first, ' ')
 	if sp < 0 || !strings.HasPrefix(second, first[:sp+1]) {
 		return "", fmt.Errorf("a compare of operands of two types: %q", ops)
