@@ -242,9 +242,12 @@ func TestHugeRangesBounded(t *testing.T) {
 	if snap, err := Default().Snapshot(testmem.Addr(mem), 2*PageSize, 0); err != nil || len(snap) != 2 {
 		t.Errorf("Snapshot of 2 pages: %d entries, %v", len(snap), err)
 	}
-	// Discard cannot run past the buffer into its neighbours.
-	if _, err := Default().Discard(testmem.Addr(mem), 1<<40); !errors.Is(err, ErrDeviceFault) {
-		t.Errorf("Discard of 1 TiB: %v, want ErrDeviceFault", err)
+	// Discard cannot run past the buffer into its neighbours. What the
+	// terabyte after it reaches first is whatever the kernel placed there: a
+	// hole (ErrDeviceFault), or memory of the process's machinery, a new
+	// thread's stack say (ErrNotSupported: seen once in a race run).
+	if _, err := Default().Discard(testmem.Addr(mem), 1<<40); !errors.Is(err, ErrDeviceFault) && !errors.Is(err, ErrNotSupported) {
+		t.Errorf("Discard of 1 TiB: %v, want ErrDeviceFault or ErrNotSupported", err)
 	}
 	if mem[0] != 1 {
 		t.Error("a refused Discard zapped the buffer")

@@ -293,7 +293,12 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 		}
 		if len(faults) > 0 {
 			slices.SortFunc(faults, faultCompare)
-			if err := l.service(faults); err != nil {
+			// One Migrate per batch, back to back: the service thread
+			// stays awake through them.
+			done := svm.ExpectMigrations()
+			err := l.service(faults)
+			done()
+			if err != nil {
 				if serviceErr == nil {
 					serviceErr = err
 				}

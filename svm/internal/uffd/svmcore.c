@@ -134,10 +134,11 @@ typedef struct {
 	// sync they are handled. No kick and no wake-up: a fault round's checks
 	// cost two loads when the thread is idle.
 	uint64_t svc_seq;
-	// Threads inside svm_migrate_in. While there are any the service thread
-	// polls instead of sleeping: they wait for it (the zap, faults of absent
-	// pages), and waking a sleeping thread costs far more than the work
-	// (measured here: a zap round trip of 170-200 us when it slept).
+	// Threads inside svm_migrate_in, and callers that expect to make
+	// requests soon (svm_expect_work). While there are any the service
+	// thread polls instead of sleeping: they wait for it (the zap, faults of
+	// absent pages), and waking a sleeping thread costs far more than the
+	// work (measured here: a zap round trip of 170-200 us when it slept).
 	int32_t active;
 	// Read-ahead (service thread): a CPU fault on a device page whose
 	// stream expected it doubles that stream's window (up to SVM_MAX_RUN
@@ -1448,6 +1449,21 @@ static void migrate_run(uint64_t start, int i0, int i1, int dev, const uint32_t 
 		i = j;
 	}
 }
+
+// svm_expect_work: delta > 0 says requests are about to come, delta < 0
+// that they have ended. While any caller expects work the service thread
+// polls (S->active): a caller about to make several migrations in a row
+// saves waking a sleeping thread for each one.
+void svm_expect_work(int delta) {
+	if (delta > 0) {
+		__atomic_add_fetch(&S->active, 1, __ATOMIC_SEQ_CST);
+		kick(); // the service thread starts polling
+	} else {
+		__atomic_sub_fetch(&S->active, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+int svm_expecting_work(void) { return __atomic_load_n(&S->active, __ATOMIC_SEQ_CST); }
 
 int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames_in, uint8_t *res_out, int dup, int copy, uint64_t gen) {
 	if (dev < 0 || dev >= SVM_MAX_DEVS || !S->devs[dev].arena) return -EINVAL;

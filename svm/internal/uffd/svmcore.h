@@ -133,6 +133,8 @@ enum {
 	SVM_RES_ABORTED = 2,  // the address space changed under the migration; the frame was not used
 	SVM_RES_BUSY = 3,     // another thread owns the page; retry
 };
+void svm_expect_work(int delta);
+int svm_expecting_work(void);
 int svm_migrate_in(uint64_t start, int npages, int dev, const uint32_t *frames, uint8_t *res, int dup, int copy, uint64_t gen);
 // Bring every device-resident page of [start, start+npages) home (queued to the
 // service thread; the caller waits); read duplicates in the range are dropped

@@ -292,6 +292,16 @@ const (
 	Duplicate
 )
 
+// ExpectWork tells the fault-service thread that requests are about to
+// come (n > 0) or that the caller's have ended (n < 0): while any caller
+// expects work, or is inside MigrateIn, the thread polls instead of
+// sleeping.
+func ExpectWork(n int) { C.svm_expect_work(C.int(n)) }
+
+// ExpectingWork is how many callers keep the service thread polling now
+// (ExpectWork, and MigrateIn calls in progress).
+func ExpectingWork() int { return int(C.svm_expecting_work()) }
+
 // MigrateIn moves the host-owned pages of [start, start+n pages) into device
 // slot dev's frames (frames[i] for page i), as how says, writing a result
 // per page into res. It returns the number of pages migrated.
