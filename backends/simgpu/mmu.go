@@ -42,26 +42,30 @@ const (
 
 // translate returns a valid TLB entry for addr allowing the access, taking
 // (and stalling on) faults until the page is mapped. Never returns nil: a
-// fault the scheduler cannot resolve aborts the work-item.
+// fault the scheduler cannot resolve aborts the work-item. The access is
+// aligned to its size (so within one page): plain loads and stores that are
+// not go byte by byte (loadBytes, storeBytes), atomics that are not fail
+// (alignedAtomic).
 func (m *itemMem) translate(addr uintptr, size uintptr, acc access) *TLBEntry {
-	// Fast path (inlined into every access): an aligned access that hits
-	// the most recently used way of its TLB set.
-	if addr&(size-1) == 0 {
-		if e := m.tlb.LookupMRU(uint64(addr) / svm.PageSize); e != nil && (acc == accRead || e.Writable) {
-			return e
-		}
+	// Fast path (inlined into every access): a hit in the most recently
+	// used way of its TLB set.
+	if e := m.tlb.LookupMRU(uint64(addr) / svm.PageSize); e != nil && (acc == accRead || e.Writable) {
+		return e
 	}
 	return m.translateSlow(addr, size, acc)
 }
 
-// translateSlow is translate after a miss of the fast path.
-func (m *itemMem) translateSlow(addr uintptr, size uintptr, acc access) *TLBEntry {
+// alignedAtomic aborts the work-item with ErrDeviceFault when an atomic of
+// size bytes at addr is not aligned to its size.
+func (m *itemMem) alignedAtomic(addr, size uintptr) {
 	if addr&(size-1) != 0 {
-		// Plain loads and stores never get here misaligned (they go byte by
-		// byte: loadBytes, storeBytes); an atomic must be aligned.
-		panic(&kernels.Abort{Err: &svm.FaultError{Device: m.l.dev.Name(), Addr: addr, Write: acc != accRead,
+		panic(&kernels.Abort{Err: &svm.FaultError{Device: m.l.dev.Name(), Addr: addr, Write: true,
 			Reason: fmt.Sprintf("misaligned %d-byte atomic (atomics must be aligned to their size)", size), Err: svm.ErrDeviceFault}})
 	}
+}
+
+// translateSlow is translate after a miss of the fast path.
+func (m *itemMem) translateSlow(addr uintptr, size uintptr, acc access) *TLBEntry {
 	vpn := uint64(addr) / svm.PageSize
 	if e := m.tlb.Lookup(vpn); e != nil && (acc == accRead || e.Writable) {
 		return e
@@ -273,6 +277,7 @@ func (m *itemMem) Store64(addr uintptr, v uint64) {
 // system-scope atomics over the link.
 
 func (m *itemMem) AtomicAdd32(addr uintptr, delta uint32) uint32 {
+	m.alignedAtomic(addr, 4)
 	for {
 		e := m.translate(addr, 4, accAtomic)
 		p := e.Base + addr&pageMask
@@ -288,6 +293,7 @@ func (m *itemMem) AtomicAdd32(addr uintptr, delta uint32) uint32 {
 }
 
 func (m *itemMem) AtomicCAS32(addr uintptr, old, new uint32) bool {
+	m.alignedAtomic(addr, 4)
 	for {
 		e := m.translate(addr, 4, accAtomic)
 		p := e.Base + addr&pageMask

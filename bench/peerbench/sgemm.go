@@ -22,6 +22,14 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
+// The sgemm section's sizes m and thread counts: the full run's and the
+// smoke run's (CI).
+var (
+	SgemmSizes      = []int{1024, 2048}
+	SmallSgemmSizes = []int{256}
+	SgemmThreads    = []int{1, 2}
+)
+
 // Sgemm prints the cpu device's sgemm (internal/sgemm, the kernel behind
 // kernels.MulMat's HostFast path) beside OpenBLAS's cblas_sgemm (in builds
 // with -tags openblas) and gonum's pure-Go Sgemm, at each size m (m×m ·

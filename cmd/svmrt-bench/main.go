@@ -30,15 +30,15 @@ import (
 func main() {
 	n := flag.Int("n", 5, "timed runs per configuration (the median is printed)")
 	small := flag.Bool("small", false, "m=256 only (for CI)")
-	sizesFlag := flag.String("m", "1024,2048", "comma-separated matrix sizes m (m×m · m×m)")
-	threadsFlag := flag.String("threads", "1,2", "comma-separated thread counts")
+	sizesFlag := flag.String("m", joinInts(peerbench.SgemmSizes), "comma-separated matrix sizes m (m×m · m×m)")
+	threadsFlag := flag.String("threads", joinInts(peerbench.SgemmThreads), "comma-separated thread counts")
 	noGonum := flag.Bool("no-gonum", false, "skip the gonum peer")
 	sections := flag.String("sections", "sgemm,movement", "comma-separated sections: sgemm (vs OpenBLAS and gonum), movement (page movement vs copy())")
 	flag.Parse()
 	sizes, threads := ints(*sizesFlag), ints(*threadsFlag)
 	mv := peerbench.DefaultMovement(*n)
 	if *small {
-		sizes = []int{256}
+		sizes = peerbench.SmallSgemmSizes
 		mv = peerbench.SmallMovement(*n)
 	}
 	want := map[string]bool{}
@@ -63,6 +63,14 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
 }
 
 func ints(s string) []int {

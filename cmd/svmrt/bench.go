@@ -12,7 +12,6 @@ import (
 	"github.com/svmrt/svmrt/bench"
 	"github.com/svmrt/svmrt/bench/kernelbench"
 	"github.com/svmrt/svmrt/bench/peerbench"
-	"github.com/svmrt/svmrt/internal/peers/openblas"
 )
 
 // benchSections are svmrt bench's sections, in the order they run: issue
@@ -78,14 +77,11 @@ OpenBLAS is in builds with -tags openblas (go run -tags openblas ./cmd/svmrt ben
 	if want["sgemm"] {
 		progress("sgemm beside OpenBLAS and gonum")
 		fmt.Fprintln(stdout)
-		sizes := []int{1024, 2048}
+		sizes := peerbench.SgemmSizes
 		if *small {
-			sizes = []int{256}
+			sizes = peerbench.SmallSgemmSizes
 		}
-		if !openblas.Available {
-			fmt.Fprintln(stdout, "(OpenBLAS is not in this build: go run -tags openblas ./cmd/svmrt bench)")
-		}
-		peerbench.Sgemm(stdout, sizes, []int{1, 2}, *n, false)
+		peerbench.Sgemm(stdout, sizes, peerbench.SgemmThreads, *n, false)
 	}
 	if want["movement"] {
 		progress("page movement beside copy()")

@@ -235,7 +235,6 @@ static void item_init(dr_sm *sm, int i) {
 // and the counters a restart goes back to.
 static void begin(dr_sm *sm, dr_fiber *f, int i) {
 	f->idx = i;
-	sm->starts++;
 	sm->state[i] = DR_RUN;
 	sm->pos = i;
 	sm->fresh = 1;

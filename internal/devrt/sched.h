@@ -123,7 +123,6 @@ typedef struct dr_sm {
 	uint8_t bounce[2][128];     // page-crossing accesses
 	uint64_t bounce_addr;       // destination of a bounced store
 	int runs;                   // fibers switched to (statistics)
-	int64_t starts;             // work-item runs begun, restarts included (statistics)
 	int fresh;                  // the running item has not parked since it (re)started
 	int no_restart;             // the kernel writes __local memory directly: items never restart
 	int waiting;                // items waiting for faults after the last dr_sm_run

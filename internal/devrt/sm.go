@@ -202,19 +202,18 @@ func (s *SM) Failures() []GroupFailure {
 // Counters are an SM's TLB and memory counters.
 type Counters struct {
 	Hits, Misses, Bytes, Remote int64
-	Fibers                      int   // fibers switched to
-	Starts                      int64 // work-item runs begun, restarts included
+	Fibers                      int // fibers switched to
 }
 
 // Counters returns the SM's counters since the last reset.
 func (s *SM) Counters() Counters {
 	return Counters{Hits: int64(s.c.k.hits), Misses: int64(s.c.k.misses), Bytes: int64(s.c.k.bytes),
-		Remote: int64(s.c.k.remote), Fibers: int(s.c.runs), Starts: int64(s.c.starts)}
+		Remote: int64(s.c.k.remote), Fibers: int(s.c.runs)}
 }
 
 // ResetCounters zeroes the counters.
 func (s *SM) ResetCounters() {
-	s.c.k.hits, s.c.k.misses, s.c.k.bytes, s.c.k.remote, s.c.runs, s.c.starts = 0, 0, 0, 0, 0, 0
+	s.c.k.hits, s.c.k.misses, s.c.k.bytes, s.c.k.remote, s.c.runs = 0, 0, 0, 0, 0
 }
 
 // FlushTLB empties the TLB.

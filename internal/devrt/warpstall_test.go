@@ -26,9 +26,9 @@ __kernel void copy_at(__global int *out, __global const int *in, int stride, int
 `
 
 // firstRound launches copy_at over fresh memory (one SM per group) and
-// returns, per SM, the faults and counters its first fault round showed,
-// and the input.
-func firstRound(t *testing.T, n, group, stride, skew int, opts ...simgpu.Option) (faults [][]devrt.Fault, counts []devrt.Counters, in []int32) {
+// returns, per SM, the faults its first fault round showed and how many
+// work-items ran to a fault in it, and the input.
+func firstRound(t *testing.T, n, group, stride, skew int, opts ...simgpu.Option) (faults [][]devrt.Fault, ran []int, in []int32) {
 	t.Helper()
 	if _, err := kernels.Saxpy.Compiled(); err != nil {
 		t.Skip(err)
@@ -61,7 +61,7 @@ func firstRound(t *testing.T, n, group, stride, skew int, opts ...simgpu.Option)
 		}
 		seen[s] = true
 		faults = append(faults, append([]devrt.Fault(nil), fs...))
-		counts = append(counts, s.Counters())
+		ran = append(ran, s.GaveUp())
 	})
 	err = d.Launch(context.Background(), k, kernels.Range1D(n, group), a)
 	devrt.SetFaultsHook(nil)
@@ -74,19 +74,19 @@ func firstRound(t *testing.T, n, group, stride, skew int, opts ...simgpu.Option)
 			t.Fatalf("out[%d] = %d, want %d", i, v, want)
 		}
 	}
-	return faults, counts, in
+	return faults, ran, in
 }
 
 func TestWarpStallsOnOnePage(t *testing.T) {
 	const n, group, warp = 1024, 256, 32
-	faults, counts, _ := firstRound(t, n, group, 1, 0)
-	if len(counts) != n/group {
-		t.Fatalf("%d SMs had a fault round, want %d (one group each)", len(counts), n/group)
+	faults, ran, _ := firstRound(t, n, group, 1, 0)
+	if len(ran) != n/group {
+		t.Fatalf("%d SMs had a fault round, want %d (one group each)", len(ran), n/group)
 	}
-	for i, c := range counts {
+	for i, c := range ran {
 		// Every warp's lanes 0 and 1 ran to the fault on in[]; lanes 2..31 waited.
-		if want := int64(2 * group / warp); c.Starts != want {
-			t.Errorf("SM %d: %d work-item runs in the first round, want %d (two per warp)", i, c.Starts, want)
+		if want := 2 * group / warp; c != want {
+			t.Errorf("SM %d: %d work-item runs in the first round, want %d (two per warp)", i, c, want)
 		}
 		// One fault per warp and page: the group's 256 ints are on one page.
 		if len(faults[i]) != group/warp {
@@ -94,10 +94,10 @@ func TestWarpStallsOnOnePage(t *testing.T) {
 		}
 	}
 	// Without warps (one lane each) every item runs to its fault.
-	_, counts, _ = firstRound(t, n, group, 1, 0, simgpu.WithWarpSize(1))
-	for i, c := range counts {
-		if c.Starts != group {
-			t.Errorf("warps of 1, SM %d: %d work-item runs, want %d", i, c.Starts, group)
+	_, ran, _ = firstRound(t, n, group, 1, 0, simgpu.WithWarpSize(1))
+	for i, c := range ran {
+		if c != group {
+			t.Errorf("warps of 1, SM %d: %d work-item runs, want %d", i, c, group)
 		}
 	}
 }
@@ -105,17 +105,17 @@ func TestWarpStallsOnOnePage(t *testing.T) {
 func TestWarpLanesOnOtherPagesStillRun(t *testing.T) {
 	const n, group, warp = 512, 128, 32
 	// Each lane on its own page: no lane waits for another's page.
-	faults, counts, _ := firstRound(t, n, group, 1024, 0)
-	for i, c := range counts {
-		if c.Starts != group || len(faults[i]) != group {
-			t.Errorf("page stride, SM %d: %d runs and %d faults, want %d of each", i, c.Starts, len(faults[i]), group)
+	faults, ran, _ := firstRound(t, n, group, 1024, 0)
+	for i, c := range ran {
+		if c != group || len(faults[i]) != group {
+			t.Errorf("page stride, SM %d: %d runs and %d faults, want %d of each", i, c, len(faults[i]), group)
 		}
 	}
 	// Lanes 33 ints apart: a warp spans 4 KiB less 4 bytes, so most warps
 	// cross a page boundary, and the first round must fault on every page
 	// the group's lanes read (one SM per group: SM order is group order).
 	const stride = 33
-	faults, counts, in := firstRound(t, n, group, stride, 0)
+	faults, ran, in := firstRound(t, n, group, stride, 0)
 	if len(faults) != n/group {
 		t.Fatalf("%d SMs had a fault round, want %d", len(faults), n/group)
 	}
@@ -132,7 +132,7 @@ func TestWarpLanesOnOtherPagesStillRun(t *testing.T) {
 		if !maps.Equal(want, got) {
 			t.Errorf("lanes 33 ints apart, SM %d: faults on %d pages, want the %d the lanes read", i, len(got), len(want))
 		}
-		stalled = stalled || counts[i].Starts < group
+		stalled = stalled || ran[i] < group
 	}
 	if !stalled {
 		t.Error("lanes 33 ints apart: no lane waited for another's page (the part of a warp within one page should)")
