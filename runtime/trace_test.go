@@ -41,6 +41,18 @@ type parsedTrace struct {
 // parseTrace decodes a trace and checks what every viewer needs of each
 // event: a phase, a pid and tid named by metadata, a name, a timestamp
 // (and a duration for complete events).
+// checkPageMoves checks that the trace's migration events move the pages
+// the device counted, each way.
+func checkPageMoves(t *testing.T, p parsedTrace, st svmrt.Stats) {
+	t.Helper()
+	if got := p.sum("host→device", "pages"); got != st.PagesH2D {
+		t.Errorf("host→device events move %d pages, the device counted %d", got, st.PagesH2D)
+	}
+	if got := p.sumPrefix("device→host", "pages"); got != st.PagesD2H {
+		t.Errorf("device→host events move %d pages, the device counted %d", got, st.PagesD2H)
+	}
+}
+
 func parseTrace(t *testing.T, b []byte) parsedTrace {
 	t.Helper()
 	var doc struct {
@@ -168,14 +180,9 @@ func TestTraceOfMulMatMatchesCounters(t *testing.T) {
 	if got := p.sum("fault batch", "faults"); got != st.DeviceFaults {
 		t.Errorf("fault batches hold %d faults, the device counted %d", got, st.DeviceFaults)
 	}
-	if got := p.sum("host→device", "pages"); got != st.PagesH2D {
-		t.Errorf("host→device events move %d pages, the device counted %d", got, st.PagesH2D)
-	}
+	checkPageMoves(t, p, st)
 	if got := p.sum("host→device", "bytes"); got != st.BytesH2D {
 		t.Errorf("host→device events move %d bytes, the device counted %d", got, st.BytesH2D)
-	}
-	if got := p.sumPrefix("device→host", "pages"); got != st.PagesD2H {
-		t.Errorf("device→host events move %d pages, the device counted %d", got, st.PagesD2H)
 	}
 	if got := p.sum("device→host (CPU faults)", "cpu_faults"); got != st.CPUFaults {
 		t.Errorf("CPU-fault events on the device hold %d faults, the device counted %d", got, st.CPUFaults)
@@ -243,12 +250,7 @@ func TestTraceOfEvictionsMatchesCounters(t *testing.T) {
 	if got := p.sum("evict", "pages_written"); got != st.PagesEvicted {
 		t.Errorf("evict events write back %d pages, the device counted %d", got, st.PagesEvicted)
 	}
-	if got := p.sum("host→device", "pages"); got != st.PagesH2D {
-		t.Errorf("host→device events move %d pages, the device counted %d", got, st.PagesH2D)
-	}
-	if got := p.sumPrefix("device→host", "pages"); got != st.PagesD2H {
-		t.Errorf("device→host events move %d pages, the device counted %d", got, st.PagesD2H)
-	}
+	checkPageMoves(t, p, st)
 	if got := p.onProcess("launch saxpy", "host"); got != 2 {
 		t.Errorf("%d saxpy launches on the host clock, want 2", got)
 	}

@@ -83,12 +83,8 @@ func (t *Writer) Flush() error {
 	if t.closed {
 		return ErrClosed
 	}
-	if t.seeker != nil && t.err == nil {
-		t.beginLocked()
-		if !t.terminated {
-			t.bw.WriteString(terminator)
-			t.terminated = true
-		}
+	if t.seeker != nil {
+		t.terminateLocked()
 	}
 	t.flushLocked()
 	return t.err
@@ -103,15 +99,22 @@ func (t *Writer) Close() error {
 		return ErrClosed
 	}
 	t.closed = true
-	if t.err == nil {
-		t.beginLocked()
-		if !t.terminated {
-			t.bw.WriteString(terminator)
-			t.terminated = true
-		}
-	}
+	t.terminateLocked()
 	t.flushLocked()
 	return t.err
+}
+
+// terminateLocked ends the document (writing the header first if no event
+// has), unless it is ended already or the writer has failed.
+func (t *Writer) terminateLocked() {
+	if t.err != nil {
+		return
+	}
+	t.beginLocked()
+	if !t.terminated {
+		t.bw.WriteString(terminator)
+		t.terminated = true
+	}
 }
 
 func (t *Writer) flushLocked() {
@@ -175,6 +178,19 @@ type Process struct {
 func (t *Writer) Process(name string, sort int) Process {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.processLocked(name, sort)
+}
+
+// NewProcess is Process for a new process: when name is taken it is
+// suffixed " (2)", " (3)", ... (two devices of the same name, each with
+// tracks of its own).
+func (t *Writer) NewProcess(name string, sort int) Process {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.processLocked(unique(name, t.pids), sort)
+}
+
+func (t *Writer) processLocked(name string, sort int) Process {
 	if pid, ok := t.pids[name]; ok {
 		return Process{t, pid}
 	}
@@ -186,43 +202,23 @@ func (t *Writer) Process(name string, sort int) Process {
 	return Process{t, pid}
 }
 
-// NewProcess is Process for a new process: when name is taken it is
-// suffixed " (2)", " (3)", ... (two devices of the same name, each with
-// tracks of its own).
-func (t *Writer) NewProcess(name string, sort int) Process {
-	t.mu.Lock()
-	unique := name
-	for i := 2; ; i++ {
-		if _, ok := t.pids[unique]; !ok {
-			break
-		}
-		unique = name + " (" + strconv.Itoa(i) + ")"
-	}
-	t.mu.Unlock()
-	return t.Process(unique, sort)
-}
-
 // NewThread is Thread for a new thread, suffixed as NewProcess does.
 func (p Process) NewThread(name string, sort int) Track {
-	t := p.t
-	t.mu.Lock()
-	unique := name
-	for i := 2; ; i++ {
-		if _, ok := t.tids[p.pid][unique]; !ok {
-			break
-		}
-		unique = name + " (" + strconv.Itoa(i) + ")"
-	}
-	t.mu.Unlock()
-	return p.Thread(unique, sort)
+	p.t.mu.Lock()
+	defer p.t.mu.Unlock()
+	return p.threadLocked(unique(name, p.t.tids[p.pid]), sort)
 }
 
 // Thread returns the process's thread (a track) named name, creating it
 // (with its thread_name metadata) on first use; sort orders its tracks.
 func (p Process) Thread(name string, sort int) Track {
+	p.t.mu.Lock()
+	defer p.t.mu.Unlock()
+	return p.threadLocked(name, sort)
+}
+
+func (p Process) threadLocked(name string, sort int) Track {
 	t := p.t
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if tid, ok := t.tids[p.pid][name]; ok {
 		return Track{t, p.pid, tid}
 	}
@@ -233,22 +229,33 @@ func (p Process) Thread(name string, sort int) Track {
 	return Track{t, p.pid, tid}
 }
 
+// unique is name, or when taken holds it, name suffixed " (2)", " (3)", ...
+// with the first suffix not taken.
+func unique(name string, taken map[string]int) string {
+	u := name
+	for i := 2; ; i++ {
+		if _, ok := taken[u]; !ok {
+			return u
+		}
+		u = name + " (" + strconv.Itoa(i) + ")"
+	}
+}
+
 func (t *Writer) metaLocked(pid, tid int, what, name string) {
-	b := t.scratch[:0]
-	b = append(b, `{"ph":"M","pid":`...)
-	b = strconv.AppendInt(b, int64(pid), 10)
-	b = append(b, `,"tid":`...)
-	b = strconv.AppendInt(b, int64(tid), 10)
-	b = append(b, `,"name":"`...)
-	b = append(b, what...)
-	b = append(b, `","args":{"name":`...)
+	b := t.metaHead(pid, tid, what, "name")
 	b = appendString(b, name)
-	b = append(b, "}}"...)
-	t.scratch = b
-	t.emitLocked(b)
+	t.metaEmitLocked(b)
 }
 
 func (t *Writer) metaSortLocked(pid, tid int, what string, sort int) {
+	b := t.metaHead(pid, tid, what, "sort_index")
+	b = strconv.AppendInt(b, int64(sort), 10)
+	t.metaEmitLocked(b)
+}
+
+// metaHead starts a metadata event in the scratch buffer, up to the value
+// of its one arg key.
+func (t *Writer) metaHead(pid, tid int, what, key string) []byte {
 	b := t.scratch[:0]
 	b = append(b, `{"ph":"M","pid":`...)
 	b = strconv.AppendInt(b, int64(pid), 10)
@@ -256,8 +263,13 @@ func (t *Writer) metaSortLocked(pid, tid int, what string, sort int) {
 	b = strconv.AppendInt(b, int64(tid), 10)
 	b = append(b, `,"name":"`...)
 	b = append(b, what...)
-	b = append(b, `","args":{"sort_index":`...)
-	b = strconv.AppendInt(b, int64(sort), 10)
+	b = append(b, `","args":{"`...)
+	b = append(b, key...)
+	return append(b, `":`...)
+}
+
+// metaEmitLocked ends the metadata event metaHead began and writes it.
+func (t *Writer) metaEmitLocked(b []byte) {
 	b = append(b, "}}"...)
 	t.scratch = b
 	t.emitLocked(b)

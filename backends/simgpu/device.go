@@ -147,10 +147,12 @@ func (d *Device) exclusive(what string, fn func(l *launch, start time.Time) erro
 	if err != nil {
 		return err
 	}
-	before := d.clock.Now()
-	d.chargeHostActivity()
 	if d.tr != nil {
+		before := d.clock.Now()
+		d.chargeHostActivity()
 		d.tr.account(d, "host activity", before, d.clock.Now()) // CPU faults since the last operation
+	} else {
+		d.chargeHostActivity()
 	}
 	d.newRound() // a copy or fill is one round: its chunks stay while it runs
 	l := &launch{dev: d, maps: maps, remote: map[uint64]remoteMap{}, errPages: map[uint64]error{}}

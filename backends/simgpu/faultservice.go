@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"sync/atomic"
+	"time"
 
 	"github.com/svmrt/svmrt/svm"
 )
@@ -30,7 +31,12 @@ func (l *launch) service(faults []Fault) error {
 	var launchErr error
 	for _, b := range Batches(faults, cost.FaultBatchMax, cost.PageSize) {
 		d.batches.Add(1)
-		start := d.clock.Now()
+		// The clock is read only for the trace: off, this path costs the
+		// nil check.
+		var start time.Duration
+		if d.tr != nil {
+			start = d.clock.Now()
+		}
 		bad, err := l.serviceBatch(maps, b, faults)
 		if d.tr != nil {
 			d.tr.batch(d, "fault batch", b, start, d.clock.Now())

@@ -180,7 +180,10 @@ func (d *Device) evictOne(keep uint64) (bool, error) {
 	if v.Resident == 0 {
 		return true, nil // unused: nothing to write back
 	}
-	start := d.clock.Now()
+	var start time.Duration
+	if d.tr != nil {
+		start = d.clock.Now() // only the trace reads it
+	}
 	written, dropped, err := d.mem.Evict(uintptr(v.Block), d.blockPages())
 	if written+dropped > 0 {
 		d.evictions.Add(1)
