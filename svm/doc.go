@@ -125,7 +125,10 @@
 // the service thread follows up to eight readers at once, each a stream
 // whose window doubles, up to 64 pages per copy, when a fault lands on the
 // page the stream expects next, so two threads scanning different halves
-// of a buffer keep their windows.
+// of a buffer keep their windows. While a CPU fault log is on
+// (cpufaultlog.go: the CPU's half of a page-access trace) there is no
+// read-ahead: every fault brings one page, so every first touch of a device
+// page is logged, in order.
 //
 // Address-space events: UNMAP and REMOVE drop device copies (frames go to
 // the pending-free bitmap); REMAP moves DEVICE words to the new address. A

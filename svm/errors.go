@@ -20,12 +20,19 @@ var (
 	// device does not have (userfaultfd, migratable memory, ...).
 	ErrNotSupported = errdefs.ErrNotSupported
 	// ErrClosed: the device was closed (commands after Close, a second
-	// Close). The backends and the runtime re-export it.
+	// Close), or a CPU fault log was stopped (Drain after Stop). The
+	// backends and the runtime re-export it.
 	ErrClosed = errdefs.ErrClosed
 	// ErrInvalidValue: an argument is out of its domain (OpenCL's
 	// CL_INVALID_VALUE and CL_MEM_COPY_OVERLAP: bad fill patterns,
 	// overlapping copies).
 	ErrInvalidValue = errors.New("invalid value")
+	// ErrBusy: something that admits one user at a time is in use (a
+	// second CPU fault log while one is on).
+	ErrBusy = errors.New("busy")
+	// ErrLogOverflow: a CPU fault log's ring filled up between two Drains
+	// and entries were lost (LogOverflowError says how many).
+	ErrLogOverflow = errors.New("log overflow")
 )
 
 // FaultError describes a failed device access: where, how, and why.

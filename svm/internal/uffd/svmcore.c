@@ -152,6 +152,7 @@ typedef struct {
 	} streams[READ_STREAMS];
 	uint64_t stream_tick;
 	uint64_t window_reset;    // set by svm_fault_window_reset: forget the streams
+	svm_flog flog;            // the CPU fault log (svmcore.h; flog_append)
 	int ndeferred;
 	struct {
 		uint64_t addr, flags;
@@ -395,6 +396,102 @@ static void frame_release(int d, uint64_t f) {
 	__atomic_fetch_or(&dv->pending_free[f / 64], 1ULL << (f % 64), __ATOMIC_SEQ_CST);
 }
 
+// ---- the CPU fault log ------------------------------------------------------
+//
+// A recorder of page-access traces needs the CPU's side: which device pages
+// the CPU touched, in order, and whether it wrote. While a log is on
+// (svm_flog_start), handle_fault appends an entry for each fault it serves
+// on a DEVICE page (a bring-back) or a DUP page (a write collapsing the
+// duplicate, or a missing fault on one); faults on host pages and arena
+// faults are not the program's accesses to device memory and are not
+// logged. A deferred fault is logged when it is finally served, once. The
+// entry is appended before the faulting thread is woken, so a thread that
+// drains the log after its access finds the access there. A bring-back
+// that moves no page (a device released with its pages: their data is
+// gone) is not logged.
+//
+// Why window 1 while it is on: read-ahead would bring a sequential reader's
+// next pages home with the first, and the CPU's touches of those pages
+// would take no fault and leave no entry. With one page per bring-back
+// every first touch of every device page is a fault of its own, logged in
+// the order the service thread serves them, which for one thread is the
+// order it made them. The read streams are not consulted or updated, and
+// are forgotten when the log stops (svm_flog_release), so windows then grow
+// from one page as they would for a fresh run.
+//
+// When the log is off this costs handle_fault one relaxed load of flog.on,
+// on the DEVICE and DUP paths only. When it is on, the acquire fence after
+// that load pairs with svm_flog_start's release store of on, so the ring,
+// cap and emptied indices it set up are visible.
+
+static inline uint64_t flog_session(void) { return __atomic_load_n(&S->flog.on, __ATOMIC_RELAXED); }
+
+// flog_append logs a served fault on page (service thread only: the ring's
+// single producer; see svmcore.h for the hand-off).
+static void flog_append(uint64_t page, int write) {
+	svm_flog *l = &S->flog;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE); // on was read nonzero: see the session's setup
+	uint64_t head = l->head; // written by this thread only
+	// Acquire: the reader's copies of the slots below tail are done before
+	// the slot is overwritten.
+	uint64_t tail = __atomic_load_n(&l->tail, __ATOMIC_ACQUIRE);
+	if (head - tail >= l->cap) {
+		count(&l->lost, 1);
+		return;
+	}
+	l->ring[head & (l->cap - 1)] = page | (write ? SVM_FLOG_WRITE : 0);
+	__atomic_store_n(&l->head, head + 1, __ATOMIC_RELEASE); // the entry is written before it is published
+}
+
+svm_flog *svm_flog_ptr(void) { return &S->flog; }
+
+int64_t svm_flog_start(void) {
+	svm_flog *l = &S->flog;
+	if (S->uffd < 0) return -ENOTSUP;
+	uint64_t session = __atomic_add_fetch(&l->sessions, 1, __ATOMIC_SEQ_CST);
+	uint64_t expect = 0;
+	if (!__atomic_compare_exchange_n(&l->owner, &expect, session, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return -EBUSY;
+	// The owner alone sets the log up: the producer is idle (on is 0, and
+	// the previous session's stop waited out its last append).
+	if (!l->ring) {
+		// Internal memory (table_alloc: shared, not inherited by a child),
+		// mapped once and kept: the service thread may write it, and a
+		// later log reuses it.
+		l->ring = table_alloc(SVM_FLOG_MAX * sizeof(uint64_t));
+		if (!l->ring) {
+			__atomic_store_n(&l->owner, 0, __ATOMIC_RELEASE);
+			return -ENOMEM;
+		}
+	}
+	uint64_t cap = __atomic_load_n(&l->next_cap, __ATOMIC_RELAXED);
+	l->cap = cap ? cap : SVM_FLOG_MAX;
+	// Entries a stopped log left are dropped: the reader's tail catches up
+	// with the producer's head.
+	__atomic_store_n(&l->tail, __atomic_load_n(&l->head, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+	__atomic_store_n(&l->lost, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->on, session, __ATOMIC_RELEASE);
+	return (int64_t)session;
+}
+
+int svm_flog_off(uint64_t session) {
+	uint64_t expect = session;
+	return session && __atomic_compare_exchange_n(&S->flog.on, &expect, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+void svm_flog_release(uint64_t session) {
+	// Read-ahead starts afresh: the streams are forgotten at the next fault
+	// on a device page (read_stream).
+	svm_fault_window_reset();
+	uint64_t expect = session;
+	__atomic_compare_exchange_n(&S->flog.owner, &expect, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+int svm_flog_set_cap(uint64_t cap) {
+	if (cap > SVM_FLOG_MAX || (cap & (cap - 1))) return EINVAL;
+	__atomic_store_n(&S->flog.next_cap, cap, __ATOMIC_RELAXED);
+	return 0;
+}
+
 // ---- device -> host -----------------------------------------------------
 
 void svm_dev_access(int id, int delta) {
@@ -452,14 +549,23 @@ static void run_add(frame_run *r, int dev, uint64_t f) {
 
 #define RETRY_ONE (-1000)
 
+// What a bring-back is for (bring_back's fault argument): an explicit
+// migration (0), or a CPU fault (BB_FAULT), which the CPU fault log records
+// (BB_LOG; BB_WRITE: the access wrote) before the faulting thread is woken,
+// so that a thread that drains the log after its access finds it there.
+#define BB_FAULT 1
+#define BB_LOG 2
+#define BB_WRITE 4
+
 // bring_back copies up to maxpages device-resident pages starting at page
 // back into the host address space with one UFFDIO_COPY (which installs the
 // pages; waiters are woken after the publish). Returns pages handled (> 0),
 // 0 when the first page is no longer device-resident (caller re-examines
 // it), -EAGAIN when the address space is changing (retry later), RETRY_ONE
 // when a multi-page copy failed as a whole (it crossed a mapping boundary:
-// retry the first page alone).
-static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fault) {
+// retry the first page alone). fault is 0 or BB_* flags.
+static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int fault) {
+	int from_fault = fault & BB_FAULT;
 	uint64_t *ptes[SVM_MAX_RUN];
 	uint64_t held[SVM_MAX_RUN];
 	int n = 0;
@@ -550,6 +656,7 @@ static int bring_back(uint64_t page, int maxpages, uint8_t *bounce, int from_fau
 	for (int i = moved; i < done; i++) run_add(&run, dv, frame_of(held[i]));
 	run_end(&run);
 	if (done > 0) {
+		if (fault & BB_LOG) flog_append(page, (fault & BB_WRITE) != 0);
 		u_wake(page, (uint64_t)done * SVM_PAGE_SIZE);
 		return done;
 	}
@@ -606,6 +713,8 @@ static int read_stream(uint64_t page) {
 static int handle_fault(uint64_t addr, uint64_t flags) {
 	uint64_t page = addr & ~(SVM_PAGE_SIZE - 1);
 	int wp = (flags & UFFD_PAGEFAULT_FLAG_WP) != 0;
+	// For the CPU fault log: a WP fault is a write too.
+	int write = wp || (flags & UFFD_PAGEFAULT_FLAG_WRITE) != 0;
 	for (int tries = 0; tries < 64; tries++) {
 		uint64_t *p = svm_pte(page, 0);
 		uint64_t w = p ? ld(p) : 0;
@@ -685,9 +794,18 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 				u_wake(page, SVM_PAGE_SIZE);
 				return 1;
 			}
+			if (flog_session()) {
+				// Logged (by bring_back, before the wake-up): one page per
+				// bring-back, no read-ahead (see "the CPU fault log"). A
+				// bring-back of one page never says RETRY_ONE.
+				int r = bring_back(page, 1, S->bounce, BB_FAULT | BB_LOG | (write ? BB_WRITE : 0));
+				if (r == -EAGAIN || r == -ENOENT) return 0;
+				if (r == 0) continue;
+				return 1;
+			}
 			int stream = read_stream(page);
-			int r = bring_back(page, S->streams[stream].window, S->bounce, 1);
-			if (r == RETRY_ONE) r = bring_back(page, 1, S->bounce, 1);
+			int r = bring_back(page, S->streams[stream].window, S->bounce, BB_FAULT);
+			if (r == RETRY_ONE) r = bring_back(page, 1, S->bounce, BB_FAULT);
 			if (r == -EAGAIN || r == -ENOENT || r == RETRY_ONE) return 0;
 			if (r == 0) continue;
 			S->streams[stream].next = page + (uint64_t)r * SVM_PAGE_SIZE;
@@ -696,8 +814,10 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 		case SVM_ST_DUP:
 			// A CPU write to a duplicated page (or a missing fault on one
 			// whose host page went away): drop the device copy, then serve
-			// the fault as a host page's (unprotect, or zero-fill).
-			collapse_dup(p, w);
+			// the fault as a host page's (unprotect, or zero-fill). Logged
+			// at the collapse, before the wake-up: should the host half be
+			// deferred, its retry finds a HOST page and is not logged again.
+			if (collapse_dup(p, w) && flog_session()) flog_append(page, write);
 			continue;
 		default: // ZAPPING, RETURNING, FILLING: another thread owns the page
 			return 0;
@@ -884,10 +1004,18 @@ static void handle_event(struct uffd_msg *m) {
 }
 
 
+// defer_fault keeps a fault for a retry: one entry per page and kind (WP or
+// missing), its WRITE flag kept (the CPU fault log says whether a retried
+// fault wrote; a deferred write to an absent arena frame gets a writable
+// page), merged into an entry that is already there.
 static void defer_fault(uint64_t addr, uint64_t flags) {
 	uint64_t page = addr & ~(SVM_PAGE_SIZE - 1);
+	flags &= UFFD_PAGEFAULT_FLAG_WP | UFFD_PAGEFAULT_FLAG_WRITE;
 	for (int i = 0; i < S->ndeferred; i++)
-		if (S->deferred[i].addr == page && S->deferred[i].flags == flags) return;
+		if (S->deferred[i].addr == page && !((S->deferred[i].flags ^ flags) & UFFD_PAGEFAULT_FLAG_WP)) {
+			S->deferred[i].flags |= flags;
+			return;
+		}
 	if (S->ndeferred < MAX_DEFERRED) {
 		S->deferred[S->ndeferred].addr = page;
 		S->deferred[S->ndeferred].flags = flags;
@@ -937,7 +1065,7 @@ static void *service(void *arg) {
 						count(&S->global.faults, 1);
 						if (m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) count(&S->global.wp_faults, 1);
 						if (!handle_fault(m->arg.pagefault.address, m->arg.pagefault.flags))
-							defer_fault(m->arg.pagefault.address, m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP);
+							defer_fault(m->arg.pagefault.address, m->arg.pagefault.flags);
 					} else {
 						handle_event(m);
 					}
@@ -1808,7 +1936,7 @@ int svm_debug_state(char *buf, int n) {
 	for (int i = 0; i < nd && i < 8 && i < MAX_DEFERRED; i++) {
 		uint64_t a = S->deferred[i].addr;
 		uint64_t w = svm_pte_load(a);
-		P("%s %#llx%s (state %llu dev %d)", i ? "," : ":", (unsigned long long)a, S->deferred[i].flags ? " wp" : "",
+		P("%s %#llx%s (state %llu dev %d)", i ? "," : ":", (unsigned long long)a, S->deferred[i].flags & UFFD_PAGEFAULT_FLAG_WP ? " wp" : "",
 		  (unsigned long long)st_of(w), dev_of(w));
 	}
 	uint64_t seq = __atomic_load_n(&S->svc_seq, __ATOMIC_RELAXED);

@@ -155,6 +155,53 @@ void svm_set_bugs(uint64_t bugs);
 
 void svm_fault_window_reset(void);
 
+// The CPU fault log (svm's cpufaultlog.go): while it is on, the service
+// thread appends one entry per CPU fault it serves on a DEVICE or DUP page
+// to a single-producer (the service thread), single-consumer (the log's
+// Go reader) ring, and every bring-back moves one page. An entry is the
+// page's address with bit 0 set for a write (SVM_FLOG_WRITE).
+//
+// The hand-off: the producer writes ring[head % cap], then stores head + 1
+// with release; the reader loads head with acquire, reads the entries below
+// it, then stores its tail with release; the producer loads tail with
+// acquire before it reuses a slot (a full ring drops the entry and counts
+// it in lost). head is written only by the producer, tail only by the
+// reader; cap and ring are fixed while a log is on (set before on is
+// stored, with release; the producer reads them after an acquire fence).
+#define SVM_FLOG_MAX (1u << 16) // entries in the ring (a power of two)
+#define SVM_FLOG_WRITE 1ULL
+typedef struct {
+	uint64_t on;       // 0, or the session of the log that is on (the fault path's one load)
+	uint64_t owner;    // 0, or the session holding the log (from its start until its stop is complete)
+	uint64_t sessions; // the last session number handed out
+	uint64_t cap;      // entries the ring holds in this session (a power of two <= SVM_FLOG_MAX)
+	uint64_t next_cap; // cap of the next session (svm_flog_set_cap, a test hook)
+	uint64_t *ring;    // SVM_FLOG_MAX entries, mapped at the first start and kept
+	uint64_t lost;     // entries dropped on a full ring; the reader swaps it with 0
+	uint64_t pad0[1];
+	uint64_t head;     // entries appended (producer)
+	uint64_t pad1[7];  // head and tail on cache lines of their own
+	uint64_t tail;     // entries read (reader)
+	uint64_t pad2[7];
+} svm_flog;
+
+svm_flog *svm_flog_ptr(void);
+// svm_flog_start turns the log on for a new session, the ring emptied;
+// returns the session (> 0), or -EBUSY while another log holds it, -ENOMEM
+// when the ring cannot be mapped, -ENOTSUP before svm_open.
+int64_t svm_flog_start(void);
+// svm_flog_off turns session's log off (its entries stop); returns 1 if it
+// was on. The caller then waits for the service thread to finish the
+// iteration it is in (no append that saw the session is in flight) and
+// calls svm_flog_release.
+int svm_flog_off(uint64_t session);
+// svm_flog_release ends session: read-ahead starts afresh and a new log may
+// start.
+void svm_flog_release(uint64_t session);
+// svm_flog_set_cap sets the ring capacity of the next session (a power of
+// two, 1..SVM_FLOG_MAX; 0: SVM_FLOG_MAX); EINVAL otherwise.
+int svm_flog_set_cap(uint64_t cap);
+
 // Test hooks: migrations, and the service thread, sleep before a zap (see
 // svm_set_zap_delay).
 void svm_set_zap_delay(uint64_t migrator_ns, uint64_t service_ns);
