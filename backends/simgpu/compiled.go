@@ -101,6 +101,13 @@ func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd ke
 		return err
 	}
 	defer rl.Free()
+	rec := d.cfg.rec
+	var park []addrRange // a recording launch's blocks (record.go)
+	defer func() {
+		if park != nil {
+			rec.parkBlocks(d, park)
+		}
+	}()
 	return d.exclusive("launch "+k.Name, func(l *launch, start time.Time) error {
 		d.launches.Add(1)
 		d.compiledLaunches.Add(1)
@@ -120,6 +127,9 @@ func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd ke
 		}
 		l.mmu = mmu
 		defer func() { l.mmu, l.mmuMaps = nil, nil }()
+		mmu.SetRecord(rec != nil)
+		var recorded []devrt.RecEntry
+		faultsBefore := d.faults.Load()
 		l.syncMMU(true)
 		for _, s := range sms {
 			s.SetMMU(mmu)
@@ -134,6 +144,14 @@ func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd ke
 				return err
 			}
 			err := l.runCompiledWave(ctx, sms, rl, g0, min(g0+per, groups))
+			if rec != nil {
+				for _, s := range sms {
+					var rerr error
+					if recorded, rerr = s.Recorded(recorded); rerr != nil && err == nil {
+						err = rerr
+					}
+				}
+			}
 			if d.cfg.progress != nil {
 				d.cfg.progress(Progress{Kernel: k.Name, Wave: g0/per + 1, Waves: waves, DeviceFaults: d.faults.Load(),
 					Simulated: d.clock.Now(), Elapsed: time.Since(start)})
@@ -141,6 +159,14 @@ func (d *Device) launchCompiled(ctx context.Context, k, c *kernels.Kernel, nd ke
 			if err != nil {
 				return err
 			}
+		}
+		if rec != nil {
+			if n := d.faults.Load() - faultsBefore; n > 0 {
+				// Cannot happen while the walk treats host pages as usable:
+				// a fault means a run may have been given up and counted twice.
+				return fmt.Errorf("simgpu: %s: recording launch %s took %d faults: %w", d.Name(), k.Name, n, ErrRecording)
+			}
+			park = rec.noteLaunch(d, l, k, nd, rl.LocalBytes, recorded)
 		}
 		return nil
 	})

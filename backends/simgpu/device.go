@@ -143,6 +143,9 @@ func (d *Device) exclusive(what string, fn func(l *launch, start time.Time) erro
 	d.mem.BeginAccess()
 	defer d.mem.EndAccess()
 	d.space.Sync()
+	if d.cfg.rec != nil {
+		d.cfg.rec.cpuPhase() // the CPU's touches since the last operation
+	}
 	maps, err := d.space.Maps(true)
 	if err != nil {
 		return err

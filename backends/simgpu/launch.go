@@ -39,6 +39,9 @@ func (d *Device) Launch(ctx context.Context, k *kernels.Kernel, nd kernels.NDRan
 	if err != nil {
 		return err
 	}
+	if c == nil && d.cfg.rec != nil {
+		return fmt.Errorf("simgpu: %s: launch %s: only compiled kernels can be recorded (this one runs its Go body): %w", d.Name(), k.Name, svm.ErrNotSupported)
+	}
 	if c != nil {
 		err := d.launchCompiled(ctx, k, c, nd, a)
 		runtime.KeepAlive(a)

@@ -14,7 +14,12 @@ import (
 // device's memory ahead of use (cudaMemPrefetchAsync, clEnqueueSVMMigrateMem).
 // Pages of mappings that cannot migrate are skipped: they are mapped on
 // first touch. The transfer is charged to the simulated clock.
-func (d *Device) Prefetch(start, length uintptr) error { return d.migrate(start, length, false) }
+func (d *Device) Prefetch(start, length uintptr) error {
+	if d.cfg.rec != nil {
+		d.cfg.rec.notePrefetch(d, start, length)
+	}
+	return d.migrate(start, length, false)
+}
 
 // Migrate moves [start, start+length) into the device's memory now and
 // returns how many pages moved, following Linux's migrate_vma: a hole or a

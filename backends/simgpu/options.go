@@ -19,6 +19,7 @@ type config struct {
 	tlbEntries int
 	progress   func(Progress)
 	policy     Policy
+	rec        *Recorder // WithRecorder (record.go)
 
 	// Compiled kernels (simt.go).
 	warp                    int

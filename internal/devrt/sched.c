@@ -708,8 +708,18 @@ static int walk(dr_sm *sm, uint64_t page, int write, svmk_tlbe *e) {
 		int ignore = m->bugs & DR_BUG_IGNORE_PROT, trust = m->bugs & DR_BUG_TRUST_PT;
 		if (!trust && (!v || !(v->prot & 1) || (write && !(v->prot & 2) && !ignore))) return 0;
 		e->base = m->arena + frame * SVMK_PAGE_SIZE;
-		e->fast_vpn = e->vpn;
+		e->fast_vpn = m->record ? SVMK_NO_FAST : e->vpn; // recording: every access to the slow path
 		if (st == DR_PW_DEVICE && ((v && (v->prot & 2)) || ignore || trust)) e->flags |= SVMK_TLB_WRITABLE;
+		return 1;
+	}
+	if (st == DR_PW_HOST && m->record) {
+		// A recording launch runs on the host pages where they are (as the
+		// cpu device does), so it takes no faults: what it records is the
+		// kernel's accesses, not a policy's placements.
+		const dr_vma *v = vma_find(m, page);
+		if (!v || !(v->prot & 1) || (write && !(v->prot & 2))) return 0;
+		e->base = page;
+		e->flags = SVMK_TLB_REMOTE | ((v->prot & 2) ? SVMK_TLB_WRITABLE : 0);
 		return 1;
 	}
 	if (st == DR_PW_HOST) {
@@ -851,6 +861,7 @@ static void count(dr_sm *sm, const svmk_tlbe *e, uint64_t size) {
 
 static void *rt_ld_slow(svmk_item *it, uint64_t addr, uint64_t size) {
 	dr_sm *sm = cur_fiber()->sm;
+	if (sm->mmu->record) dr_rec_access(sm, it, addr, size, 0);
 	uint64_t off = addr & SVMK_PAGE_MASK;
 	if (off + size <= SVMK_PAGE_SIZE) {
 		svmk_tlbe *e = translate(sm, it, addr, 0);
@@ -876,6 +887,7 @@ static void *rt_ld_slow(svmk_item *it, uint64_t addr, uint64_t size) {
 
 static void *rt_st_slow(svmk_item *it, uint64_t addr, uint64_t size) {
 	dr_sm *sm = cur_fiber()->sm;
+	if (sm->mmu->record) dr_rec_access(sm, it, addr, size, DR_ACC_WRITE);
 	uint64_t off = addr & SVMK_PAGE_MASK;
 	if (off + size <= SVMK_PAGE_SIZE) {
 		svmk_tlbe *e = translate(sm, it, addr, DR_ACC_WRITE);
@@ -989,6 +1001,7 @@ static uint64_t atomic_op(svmk_item *it, uint64_t addr, int width, int cas, int 
 		}
 		die(sm, f);
 	}
+	if (m->record) dr_rec_access(sm, it, addr, (uint64_t)width, DR_ACC_WRITE | DR_ACC_ATOMIC);
 	for (;;) {
 		svmk_tlbe *e = translate(sm, it, addr, DR_ACC_WRITE | DR_ACC_ATOMIC);
 		void *p = (void *)(e->base + (addr & SVMK_PAGE_MASK));
@@ -1040,6 +1053,18 @@ static uint64_t rt_cas(svmk_item *it, uint64_t addr, int width, uint64_t cmp, ui
 // small buffer (the two ranges may overlap).
 static void rt_mcopy(svmk_item *it, uint64_t dst, uint64_t src, uint64_t n) {
 	dr_sm *sm = cur_fiber()->sm;
+	if (sm->mmu->record) {
+		for (uint64_t k = 0; k < n;) { // page by page: one access per page each way
+			uint64_t room = SVMK_PAGE_SIZE - ((src + k) & SVMK_PAGE_MASK), c = n - k < room ? n - k : room;
+			dr_rec_access(sm, it, src + k, c, 0);
+			k += c;
+		}
+		for (uint64_t k = 0; k < n;) {
+			uint64_t room = SVMK_PAGE_SIZE - ((dst + k) & SVMK_PAGE_MASK), c = n - k < room ? n - k : room;
+			dr_rec_access(sm, it, dst + k, c, DR_ACC_WRITE);
+			k += c;
+		}
+	}
 	uint8_t buf[256];
 	int backward = dst > src && dst < src + n;
 	uint64_t done = 0;
@@ -1066,6 +1091,13 @@ static void rt_mcopy(svmk_item *it, uint64_t dst, uint64_t src, uint64_t n) {
 
 static void rt_mset(svmk_item *it, uint64_t dst, int c, uint64_t n) {
 	dr_sm *sm = cur_fiber()->sm;
+	if (sm->mmu->record) {
+		for (uint64_t k = 0; k < n;) {
+			uint64_t room = SVMK_PAGE_SIZE - ((dst + k) & SVMK_PAGE_MASK), m = n - k < room ? n - k : room;
+			dr_rec_access(sm, it, dst + k, m, DR_ACC_WRITE);
+			k += m;
+		}
+	}
 	uint8_t buf[256];
 	memset(buf, c, sizeof buf);
 	for (uint64_t k = 0; k < n;) {

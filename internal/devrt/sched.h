@@ -75,6 +75,7 @@ typedef struct dr_mmu {
 	uint64_t rcount;
 	uint64_t direct_lo[4], direct_hi[4]; // on-chip/private ranges: local memory, fiber stacks, the module
 	int ndirect;
+	int record;                 // a recording launch (record.c): host pages usable in place, no fast path
 } dr_mmu;
 
 // The svm core's page-state word, as the MMU's walk reads it: the state
@@ -91,6 +92,24 @@ enum {
 	DR_PW_DEVICE = 1, // resident in a device frame
 	DR_PW_DUP = 6,    // a read-only duplicate in a device frame
 };
+
+// One entry of an SM's access recording (record.c): work-item item's
+// accesses to one page of one kind.
+typedef struct dr_rec_entry {
+	uint64_t item;  // global linear id
+	uint64_t key;   // page address | kind (0 load, DR_ACC_WRITE store, | DR_ACC_ATOMIC atomic)
+	uint64_t count; // accesses
+	uint64_t bytes;
+} dr_rec_entry;
+
+typedef struct dr_rec {
+	dr_rec_entry *e;   // in the order of their first access
+	uint64_t n, cap;
+	uint64_t *slot;    // open addressing: index + 1 of an entry, 0 empty
+	uint64_t smask;    // table capacity - 1 (0: no table yet)
+	uint64_t last;     // index + 1 of the entry used last
+	int oom;           // an entry could not be had: the recording is incomplete
+} dr_rec;
 
 #define DR_BUG_IGNORE_PROT 1u
 #define DR_BUG_TRUST_PT 2u
@@ -143,6 +162,7 @@ typedef struct dr_sm {
 		uint64_t addr;
 	} gave_up;
 	uint8_t *local_lo, *local_hi; // the groups' local memory
+	dr_rec rec;                 // the access recording (mmu->record)
 } dr_sm;
 
 int dr_sm_run(dr_sm *sm);
@@ -162,6 +182,9 @@ int dr_install_rt(void *slot);
 int dr_mmu_remote_add(dr_mmu *m, uint64_t page, int writable);
 void dr_mmu_remote_clear(dr_mmu *m);
 void dr_tlb_flush(svmk_sm *sm);
+void dr_rec_access(dr_sm *sm, const svmk_item *it, uint64_t addr, uint64_t size, uint32_t kind);
+void dr_rec_reset(dr_sm *sm);
+void dr_rec_free(dr_sm *sm);
 
 
 // Arguments of a launch: per argument a pointer to its bytes; __local

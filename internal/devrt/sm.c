@@ -77,6 +77,7 @@ void dr_sm_free(dr_sm *sm) {
 	dr_free(b->lslots);
 	dr_free(b->local);
 	dr_stack_arena_free(sm->stacks, (uint64_t)sm->max_fibers * SVMK_STACK_SIZE);
+	dr_rec_free(sm);
 	dr_free(sm); // the block starts with the SM
 }
 
