@@ -167,7 +167,12 @@ func (l *launch) faultPiece(start, n uintptr, write bool, counted *bool) error {
 
 // usable reports whether the device can access page now without a fault.
 func (l *launch) usable(page uintptr, write bool) bool {
-	w := svm.PTE(page, false)
+	return l.usableAt(page, svm.PTE(page, false), write)
+}
+
+// usableAt is usable for a caller that has the page's state word w (nil:
+// untracked) at hand.
+func (l *launch) usableAt(page uintptr, w *uint64, write bool) bool {
 	var word uint64
 	if w != nil {
 		word = atomic.LoadUint64(w)

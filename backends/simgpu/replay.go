@@ -169,6 +169,9 @@ func (d *Device) replayLaunch(ctx context.Context, tl *TraceLaunch, regs *traceR
 			base[i] = regs.base(i)
 		}
 		rp := &replayer{l: l, tl: tl, base: base, pos: slices.Clone(tl.Start[:len(tl.Start)-1])}
+		for _, d := range regs.data {
+			rp.pages = append(rp.pages, len(d)/svm.PageSize)
+		}
 		for range d.cfg.cost.SMCount {
 			rp.tlbs = append(rp.tlbs, NewTLBAssoc(d.cfg.smTLBEntries, d.cfg.smTLBWays))
 		}
@@ -193,14 +196,55 @@ func (d *Device) replayLaunch(ctx context.Context, tl *TraceLaunch, regs *traceR
 
 // replayer is one replayed launch's state.
 type replayer struct {
-	l    *launch
-	tl   *TraceLaunch
-	base []uintptr // region bases
-	pos  []uint32  // per work-item: its next access
-	tlbs []*TLB    // per SM
+	l     *launch
+	tl    *TraceLaunch
+	base  []uintptr    // region bases
+	pos   []uint32     // per work-item: its next access
+	tlbs  []*TLB       // per SM
+	memo  [][]pageMemo // per region and page (made on first use)
+	pages []int        // pages per region
+	round uint32
 
 	waits  []replayWait
 	faults []Fault
+}
+
+// pageMemo is what a replay knows of a page: its state word's address
+// (fixed for the life of the process), and whether reads and writes could
+// use it in a round (usable's answer holds until the round's service).
+type pageMemo struct {
+	pte   *uint64
+	round [2]uint32 // the round + 1 whose answer ok holds, for reads and writes
+	ok    [2]bool
+}
+
+// page returns the memo of a page.
+func (rp *replayer) page(reg uint16, page uint32) *pageMemo {
+	if rp.memo == nil {
+		rp.memo = make([][]pageMemo, len(rp.base))
+	}
+	m := rp.memo[reg]
+	if m == nil {
+		m = make([]pageMemo, rp.pages[reg])
+		rp.memo[reg] = m
+	}
+	pm := &m[page]
+	if pm.pte == nil {
+		pm.pte = svm.PTE(rp.base[reg]+uintptr(page)*svm.PageSize, true)
+	}
+	return pm
+}
+
+// usable is launch.usable, asked once per page, kind and round.
+func (rp *replayer) usable(pm *pageMemo, addr uint64, write bool) bool {
+	k := 0
+	if write {
+		k = 1
+	}
+	if pm.round[k] != rp.round+1 {
+		pm.round[k], pm.ok[k] = rp.round+1, rp.l.usableAt(uintptr(addr), pm.pte, write)
+	}
+	return pm.ok[k]
 }
 
 // replayWait is a work-item waiting for a page.
@@ -235,8 +279,7 @@ func (rp *replayer) wave(g0, g1 int) error {
 	for {
 		rp.waits = rp.waits[:0]
 		progress := false
-		// The last page's answer is kept: nothing changes it within a pass.
-		lastPage, lastWrite, lastUsable := ^uint64(0), false, false
+		rp.round++
 		for s, sp := range spans[:sms] {
 			tlb := rp.tlbs[s]
 			for i := sp.lo; i < sp.hi; i++ {
@@ -245,14 +288,12 @@ func (rp *replayer) wave(g0, g1 int) error {
 					a := &tl.Accesses[rp.pos[i]]
 					page := uint64(rp.base[a.Region]) + uint64(a.Page)*svm.PageSize
 					write := a.Kind != TraceRead
-					if page != lastPage || write != lastWrite {
-						lastPage, lastWrite, lastUsable = page, write, l.usable(uintptr(page), write)
-					}
-					if !lastUsable {
+					pm := rp.page(a.Region, a.Page)
+					if !rp.usable(pm, page, write) {
 						rp.waits = append(rp.waits, replayWait{item: i, page: page, write: write, atomic: a.Kind == TraceAtomic})
 						break
 					}
-					pte := svm.PTE(uintptr(page), true)
+					pte := pm.pte
 					word := atomic.LoadUint64(pte)
 					if svm.WordState(word) == svm.StateHost {
 						remote += int64(a.Count) // mapped remotely: over the link
@@ -283,22 +324,23 @@ func (rp *replayer) wave(g0, g1 int) error {
 				Reason: fmt.Sprintf("replay: fault not resolved after %d rounds (the page keeps moving away)", stuck), Err: svm.ErrDeviceFault}
 		}
 		// One fault per group, warp and page, in item order, with the kinds
-		// of every waiting lane's access.
+		// of every waiting lane's access. The waits are in item order, so a
+		// warp's are consecutive: its faults so far are the list's tail.
 		rp.faults = rp.faults[:0]
-		type key struct {
-			warp int
-			page uint64
-		}
-		seen := map[key]int{}
 		warp := max(d.cfg.warp, 1)
+		curWarp, warpFaults := -1, 0
+	waits:
 		for _, w := range rp.waits {
-			k := key{w.item/size*size + w.item%size/warp, w.page} // group, then warp in it
-			if j, ok := seen[k]; ok {
-				rp.faults[j].Write = rp.faults[j].Write || w.write
-				rp.faults[j].Atomic = rp.faults[j].Atomic || w.atomic
-				continue
+			if wk := w.item/size*size + w.item%size/warp; wk != curWarp { // group, then warp in it
+				curWarp, warpFaults = wk, len(rp.faults)
 			}
-			seen[k] = len(rp.faults)
+			for j := warpFaults; j < len(rp.faults); j++ {
+				if f := &rp.faults[j]; f.Addr == w.page {
+					f.Write = f.Write || w.write
+					f.Atomic = f.Atomic || w.atomic
+					continue waits
+				}
+			}
 			rp.faults = append(rp.faults, Fault{Addr: w.page, Write: w.write, Atomic: w.atomic, Item: w.item})
 		}
 		slices.SortFunc(rp.faults, faultCompare)
