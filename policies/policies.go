@@ -10,6 +10,9 @@
 // prefetch regions — is the same on every run. Each run gets a fresh device
 // and fresh data; results are checked against plain-Go references, and a
 // wrong answer is an error, not a row.
+//
+// The same table can come from one recording per workload instead of a
+// run per policy: Record, then ReplayAll (replay.go).
 package policies
 
 import (
