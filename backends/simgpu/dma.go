@@ -88,6 +88,9 @@ func (d *Device) dma(ctx context.Context, what string, op func(l *launch, m *ite
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if d.cfg.rec != nil {
+		d.cfg.rec.notRecorded(what)
+	}
 	return d.exclusive(what, func(l *launch, _ time.Time) error {
 		l.ctx = ctx
 		m := &itemMem{l: l, tlb: NewTLB(d.cfg.tlbEntries)}

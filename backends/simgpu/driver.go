@@ -131,6 +131,9 @@ func (d *Device) MigrateMem(ctx context.Context, p, n uintptr, toHost bool) erro
 		return err
 	}
 	if toHost {
+		if d.cfg.rec != nil {
+			d.cfg.rec.notRecorded("migration to the host")
+		}
 		_, err := d.space.MigrateToHost(p, n)
 		return err
 	}
@@ -145,6 +148,9 @@ func (d *Device) MigrateMem(ctx context.Context, p, n uintptr, toHost bool) erro
 // returns how many pages came home.
 func (d *Device) Release() (int, error) {
 	var n int
+	if d.cfg.rec != nil {
+		d.cfg.rec.notRecorded("release")
+	}
 	err := d.exclusive("release", func(*launch, time.Time) error {
 		var err error
 		n, err = d.mem.ReleaseAll()

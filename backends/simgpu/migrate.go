@@ -30,6 +30,9 @@ func (d *Device) Prefetch(start, length uintptr) error {
 // process's machinery) stay in host memory while the rest migrates, and are
 // reported by a *svm.LeftInPlaceError (ErrNotSupported) beside the count.
 func (d *Device) Migrate(start, length uintptr) (int, error) {
+	if d.cfg.rec != nil {
+		d.cfg.rec.notePrefetch(d, start, length) // the same placement, replayed as a prefetch
+	}
 	_, before, _, _ := d.mem.Counters()
 	err := d.migrate(start, length, true)
 	_, after, _, _ := d.mem.Counters()

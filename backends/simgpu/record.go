@@ -155,6 +155,16 @@ func (r *Recorder) region(maps *svm.Maps, addr uintptr, blockSize int) (int, err
 	return len(r.starts) - 1, nil
 }
 
+// notRecorded spoils the recording: the device did something a trace
+// cannot hold (a memory command, a migration home, a release), which the
+// recording still performs.
+func (r *Recorder) notRecorded(what string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fail(fmt.Errorf("%w: a trace holds launches, prefetches and migrations to the device, advice and CPU touches, not a %s: %w",
+		ErrRecording, what, svm.ErrNotSupported))
+}
+
 // noteAdvice adds an advice event for each region whose advice changed
 // since it was last recorded.
 func (r *Recorder) noteAdvice(d *Device, regions []int) {

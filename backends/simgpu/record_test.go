@@ -3,8 +3,10 @@ package simgpu
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"github.com/svmrt/svmrt/internal/testmem"
 	"github.com/svmrt/svmrt/kernels"
@@ -211,8 +213,13 @@ func TestRecordRefuses(t *testing.T) {
 	if err := Replay(context.Background(), d, sampleTrace()); !errors.Is(err, svm.ErrNotSupported) {
 		t.Errorf("replay on a recording device: %v, want ErrNotSupported", err)
 	}
-	if _, err := rec.Stop(); err != nil {
+	// A memory command runs, but a trace cannot hold it: Stop says so.
+	y := testmem.Float32s(testmem.Pages(t, 1, 3))
+	if err := d.Copy(context.Background(), testmem.Addr(testmem.Pages(t, 1, 3)), uintptr(unsafe.Pointer(&y[0])), 64); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := rec.Stop(); !errors.Is(err, ErrRecording) || !errors.Is(err, svm.ErrNotSupported) || !strings.Contains(err.Error(), "not a copy") {
+		t.Fatalf("Stop after a copy: %v, want ErrRecording and ErrNotSupported naming the copy", err)
 	}
 	if _, err := rec.Stop(); !errors.Is(err, svm.ErrClosed) {
 		t.Errorf("second Stop: %v, want ErrClosed", err)
