@@ -355,8 +355,7 @@ func TestCPUFaultLogStress(t *testing.T) {
 			const pages, touchers = 32, 4 // page p belongs to toucher p % touchers; the odd ones write
 			m := attach(t, 2*pages)
 			mem, base := onDevice(t, m, pages)
-			word := func(pg int) *uint64 { return (*uint64)(unsafe.Pointer(&mem[pg*PageSize+64])) }
-			var last [pages]uint64
+			var last [pages]byte
 			deferred0 := Default().ServiceStats().Deferred
 			f0, _ := m.FaultCounters()
 			l := startLog(t)
@@ -372,8 +371,12 @@ func TestCPUFaultLogStress(t *testing.T) {
 					for n := uint64(1); !stop.Load(); n++ {
 						pg := g + touchers*rng.IntN(pages/touchers)
 						if g%2 == 1 {
-							atomic.StoreUint64(word(pg), n)
-							last[pg] = n
+							// A store into the slice: a store through a
+							// pointer a call returned is preceded by its nil
+							// check, a load (a read fault, logged as one), as
+							// are the race detector's atomics.
+							mem[pg*PageSize+64] = byte(n)
+							last[pg] = byte(n)
 						} else if got := mem[pg*PageSize+100]; got != byte(pg+1) {
 							panic(fmt.Sprintf("page %d reads %d, want %d", pg, got, pg+1))
 						}
@@ -440,7 +443,7 @@ func TestCPUFaultLogStress(t *testing.T) {
 				}
 			}
 			for pg := 0; pg < pages; pg++ {
-				if got := atomic.LoadUint64(word(pg)); got != last[pg] {
+				if got := mem[pg*PageSize+64]; got != last[pg] {
 					t.Fatalf("page %d: last write %d, memory has %d", pg, last[pg], got)
 				}
 			}
