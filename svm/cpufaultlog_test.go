@@ -473,3 +473,32 @@ func TestCPUFaultLogDegraded(t *testing.T) {
 		t.Fatalf("degraded child: %v\n%s", err, out)
 	}
 }
+
+// What a log costs a sequential reader (go test -bench CPUFaultLog
+// -benchmem ./svm/; compare BenchmarkMovementBringBack, the same copy with
+// no log): a fault per page instead of one per read-ahead window, and a
+// Drain of the 16384 entries per op.
+func BenchmarkCPUFaultLogBringBack(b *testing.B) {
+	m := benchDevice(b)
+	dst := make([]byte, movementBytes)
+	entries := make([]CPUFaultEntry, 0, movementBytes/PageSize)
+	l, err := StartCPUFaultLog()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Stop()
+	b.SetBytes(movementBytes)
+	for b.Loop() {
+		b.StopTimer()
+		mem := benchMap(b, movementBytes)
+		migrateRange(b, m, unsafe.Pointer(&mem[0]), len(mem))
+		b.StartTimer()
+		copy(dst, mem)
+		if entries, err = l.Drain(entries[:0]); err != nil || len(entries) != movementBytes/PageSize {
+			b.Fatalf("%d entries, %v; want one per page", len(entries), err)
+		}
+		b.StopTimer()
+		syscall.Munmap(mem)
+		b.StartTimer()
+	}
+}
