@@ -47,6 +47,12 @@ import (
 
 // CPUFaultEntry is one CPU fault served on a device-resident or duplicated
 // page.
+//
+// Write says what the faulting instruction did, which is the first access
+// to the page, not necessarily the one the source shows: a Go store through
+// a pointer that a call returned is preceded by the compiler's nil check (a
+// load), and the race detector's atomics load first too; such a store
+// faults as a read, and the store that follows finds the page home.
 type CPUFaultEntry struct {
 	Page  uintptr // the page's address (page aligned)
 	Write bool    // the access wrote (a missing fault of a store, or a write-protect fault)
