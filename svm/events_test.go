@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/svmrt/svmrt/internal/testmem"
+	"github.com/svmrt/svmrt/svm/internal/uffd"
 )
 
 // madvise(MADV_DONTNEED) on device-resident pages discards them: the
@@ -114,6 +115,37 @@ func TestSequentialFaultBackUsesWindow(t *testing.T) {
 		t.Fatalf("%d CPU faults for 64 sequential pages; the window did not grow", faults)
 	}
 	t.Logf("64 pages home in %d faults", f1-f0)
+}
+
+// A CPU fault that is deferred before it is served (a bring-back that lost
+// a race, or met EAGAIN on a loaded machine) grows its stream's window once,
+// not once per try: found by a CLI test whose replayed ping-pong took 208 CPU
+// faults instead of 210 when other test binaries loaded the machine (each
+// retry had doubled the window again).
+func TestDeferredFaultsGrowTheWindowOnce(t *testing.T) {
+	m := attach(t, 128)
+	mem := testmem.Map(t, 64*PageSize, syscall.PROT_READ|syscall.PROT_WRITE)
+	read := func(deferred int) int64 {
+		migrateRange(t, m, unsafe.Pointer(&mem[0]), len(mem))
+		Default().ResetFaultWindow()
+		uffd.DeferBringBacks(deferred)
+		defer uffd.DeferBringBacks(0)
+		f0, _, _, _ := m.Counters()
+		d0 := Default().ServiceStats().Deferred
+		for i := 0; i < len(mem); i += PageSize {
+			sink += mem[i]
+		}
+		f1, _, _, _ := m.Counters()
+		if n := Default().ServiceStats().Deferred - d0; n < uint64(min(int64(deferred), f1-f0)) {
+			t.Fatalf("%d of %d faults deferred, want every one up to %d", n, f1-f0, deferred)
+		}
+		return f1 - f0
+	}
+	plain, deferred := read(0), read(7)
+	// Windows 1, 2, 4, 8, 16, 32 cover 63 pages; the 64th is one more.
+	if plain != 7 || deferred != plain {
+		t.Fatalf("64 sequential pages: %d CPU faults, %d with every fault deferred once; want 7 both", plain, deferred)
+	}
 }
 
 // Two sequential readers interleaved page by page (one goroutine

@@ -171,6 +171,10 @@ typedef struct {
 	// its zap, the service thread zap_hold_ns before it runs a zap request
 	// (zap_holding is set meanwhile).
 	uint64_t zap_delay_ns, zap_hold_ns, zap_holding;
+	// Test hook (svm_defer_bring_backs): the next defer_bring_backs CPU
+	// faults on device pages are deferred once, as a bring-back that lost
+	// a race is.
+	uint64_t defer_bring_backs, deferred_page;
 } svm_state;
 
 static svm_state *S __attribute__((section(".data"))) = 0;
@@ -691,22 +695,33 @@ static int collapse_dup(uint64_t *p, uint64_t w) {
 
 
 // read_stream is the read-ahead stream a CPU fault on device page page
-// belongs to (service thread): the one that expected it, its window
-// doubled, or a new one with a window of one page.
-static int read_stream(uint64_t page) {
+// belongs to (service thread), and *window the pages the fault brings: the
+// stream that expected it, with its window doubled, or the least recently
+// used slot with a window of one page. Nothing changes until
+// read_stream_served: a fault that is deferred or retried (a bring-back
+// that lost a race, or EAGAIN under load) asks again, and must not double
+// the window again — it did, and CPU-fault counts then depended on the
+// machine's load.
+static int read_stream(uint64_t page, int *window) {
 	if (__atomic_exchange_n(&S->window_reset, 0, __ATOMIC_ACQ_REL)) memset(S->streams, 0, sizeof S->streams);
 	int lru = 0;
 	for (int i = 0; i < READ_STREAMS; i++) {
 		if (S->streams[i].window && S->streams[i].next == page) {
-			if (S->streams[i].window < SVM_MAX_RUN) S->streams[i].window *= 2;
-			S->streams[i].used = ++S->stream_tick;
+			*window = S->streams[i].window < SVM_MAX_RUN ? S->streams[i].window * 2 : S->streams[i].window;
 			return i;
 		}
 		if (S->streams[i].used < S->streams[lru].used) lru = i;
 	}
-	S->streams[lru].window = 1;
-	S->streams[lru].used = ++S->stream_tick;
+	*window = 1;
 	return lru;
+}
+
+// read_stream_served records a served fault of stream i: its window, and
+// the page after the n it brought.
+static void read_stream_served(int i, int window, uint64_t page, int n) {
+	S->streams[i].window = window;
+	S->streams[i].next = page + (uint64_t)n * SVM_PAGE_SIZE;
+	S->streams[i].used = ++S->stream_tick;
 }
 
 // handle_fault returns 1 when the fault is resolved, 0 to defer it.
@@ -803,12 +818,17 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 				if (r == 0) continue;
 				return 1;
 			}
-			int stream = read_stream(page);
-			int r = bring_back(page, S->streams[stream].window, S->bounce, BB_FAULT);
+			int window, stream = read_stream(page, &window);
+			if (__atomic_load_n(&S->defer_bring_backs, __ATOMIC_RELAXED) && page != S->deferred_page) {
+				__atomic_sub_fetch(&S->defer_bring_backs, 1, __ATOMIC_RELAXED);
+				S->deferred_page = page; // its retry is served
+				return 0;
+			}
+			int r = bring_back(page, window, S->bounce, BB_FAULT);
 			if (r == RETRY_ONE) r = bring_back(page, 1, S->bounce, BB_FAULT);
 			if (r == -EAGAIN || r == -ENOENT || r == RETRY_ONE) return 0;
 			if (r == 0) continue;
-			S->streams[stream].next = page + (uint64_t)r * SVM_PAGE_SIZE;
+			read_stream_served(stream, window, page, r);
 			return 1;
 		}
 		case SVM_ST_DUP:
@@ -1406,6 +1426,11 @@ void svm_set_zap_delay(uint64_t migrator_ns, uint64_t service_ns) {
 	__atomic_store_n(&S->zap_hold_ns, service_ns, __ATOMIC_SEQ_CST);
 }
 int svm_zap_holding(void) { return __atomic_load_n(&S->zap_holding, __ATOMIC_SEQ_CST) != 0; }
+
+// svm_defer_bring_backs makes the next n CPU faults on device pages be
+// deferred once before they are served (test hook; a fault on the page
+// deferred last is served: that is its retry).
+void svm_defer_bring_backs(uint64_t n) { __atomic_store_n(&S->defer_bring_backs, n, __ATOMIC_SEQ_CST); }
 
 static void sleep_ns(uint64_t ns) {
 	struct timespec ts = {(time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL)};

@@ -206,6 +206,8 @@ int svm_flog_set_cap(uint64_t cap);
 // svm_set_zap_delay).
 void svm_set_zap_delay(uint64_t migrator_ns, uint64_t service_ns);
 int svm_zap_holding(void);
+// Test hook: the next n CPU faults on device pages are deferred once.
+void svm_defer_bring_backs(uint64_t n);
 // Whether migrations zap with UFFDIO_MOVE (the kernel has it) or madvise.
 int svm_zap_by_move(void);
 

@@ -357,6 +357,11 @@ func SetZapDelay(migrator, service time.Duration) {
 	C.svm_set_zap_delay(C.uint64_t(migrator), C.uint64_t(service))
 }
 
+// DeferBringBacks makes the next n CPU faults on device pages be deferred
+// once each before they are served, as a bring-back that lost a race (or
+// met EAGAIN) is: a test hook.
+func DeferBringBacks(n int) { C.svm_defer_bring_backs(C.uint64_t(n)) }
+
 // ZapHolding reports whether the service thread sleeps in the SetZapDelay
 // hook.
 func ZapHolding() bool { return C.svm_zap_holding() != 0 }
