@@ -85,6 +85,31 @@ func (t *Toolchain) Link(ctx context.Context, bcs ...[]byte) ([]byte, error) {
 	return t.run(ctx, dir, t.LinkPath, args...)
 }
 
+// LinkNeeded links into module base only the definitions of libs that it
+// needs, and theirs in turn (llvm-link --only-needed, which loads the
+// libraries lazily): linking a large library this way costs what the
+// program uses of it, not the library's size.
+func (t *Toolchain) LinkNeeded(ctx context.Context, base []byte, libs ...[]byte) ([]byte, error) {
+	dir, done, err := workDir()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	files := map[string][]byte{"base.bc": base}
+	// The flag applies to every file after the first: base is linked
+	// whole.
+	args := []string{"--only-needed", "-o", "-", "base.bc"}
+	for i, bc := range libs {
+		name := fmt.Sprintf("lib%d.bc", i)
+		files[name] = bc
+		args = append(args, name)
+	}
+	if err := writeInputs(dir, files); err != nil {
+		return nil, err
+	}
+	return t.run(ctx, dir, t.LinkPath, args...)
+}
+
 // Opt runs opt-15 with args (e.g. "-O3", "-passes=..."): bitcode in, bitcode out.
 func (t *Toolchain) Opt(ctx context.Context, bc []byte, args ...string) ([]byte, error) {
 	dir, done, err := workDir()
