@@ -39,6 +39,9 @@ var suiteKernels = map[string]*kernels.Kernel{
 type mmaps struct {
 	t    *testing.T
 	live [][]byte
+	// keep holds Go objects only mmap'd memory points to, which the GC
+	// does not scan, until release.
+	keep []any
 }
 
 func (m *mmaps) mmap(pages int) []byte {
@@ -56,7 +59,7 @@ func (m *mmaps) release([]any) {
 			m.t.Errorf("munmap: %v", err)
 		}
 	}
-	m.live = nil
+	m.live, m.keep = nil, nil
 }
 
 func suiteCases(t *testing.T) []kerneltest.Case {
@@ -177,6 +180,10 @@ func suiteCases(t *testing.T) []kerneltest.Case {
 					var n *kernels.ListNode
 					if (i+j)%2 == 0 {
 						n = &kernels.ListNode{}
+						// Reached only through an mmap'd node: without this a
+						// GC freed it mid-case (simgpu read a garbage Next,
+						// "address not mapped", on a loaded machine).
+						lm.keep = append(lm.keep, n)
 					} else {
 						n = &mm[k*300%len(mm)]
 						k++

@@ -225,3 +225,44 @@ func TestRecordRefuses(t *testing.T) {
 		t.Errorf("second Stop: %v, want ErrClosed", err)
 	}
 }
+
+// Accesses to private and local memory — through generic pointers too — are
+// not in a trace: no policy places them.
+func TestRecordSkipsPrivateAndLocal(t *testing.T) {
+	needUFFD(t)
+	needCompiler(t)
+	p, err := kernels.Compile(genericLocalSrc, kernels.WithBuildOptions("-cl-std=CL2.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outB := testmem.Aligned(t, svm.PageSize, 2<<20)
+	out := testmem.Int32s(outB)
+	rec, err := NewRecorder("gen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDev(t, WithRecorder(rec))
+	if err := run(t, d, p.Kernel("gen"), kernels.Range1D(128, 64), out); err != nil {
+		rec.Stop()
+		t.Fatal(err)
+	}
+	for i := range 128 {
+		if want := int32(63-i%64) + 2; out[i] != want {
+			t.Fatalf("out[%d] = %d, want %d", i, out[i], want)
+		}
+	}
+	tr, err := rec.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Regions) != 1 {
+		t.Fatalf("regions %+v, want out's mapping only", tr.Regions)
+	}
+	outPage := uint32((testmem.Addr(outB) - rec.starts[0]) / svm.PageSize)
+	l := tr.Events[0].Launch
+	for i := range 128 {
+		if got := l.Item(i); len(got) != 1 || got[0].Kind != TraceWrite || got[0].Count != 1 || got[0].Page != outPage {
+			t.Fatalf("item %d: %+v, want one store to out (page %d)", i, got, outPage)
+		}
+	}
+}

@@ -571,16 +571,32 @@ int dr_sm_run_loops(dr_sm *sm) {
 static uint64_t never_changes = 0; // the "page word" of direct entries
 static uint64_t always_stale = 1;  // st_pte of a bounced store: st_done always replays
 
-// in_direct reports whether a is memory a GPU would not reach through its
-// MMU: this SM's own work-item stacks (private memory) and local memory,
-// and the ranges the owner named (the module's constants).
-static int in_direct(dr_sm *sm, dr_mmu *m, uint64_t a) {
-	uint64_t s = (uint64_t)sm->stacks;
-	if (a >= s && a < s + (uint64_t)sm->max_fibers * SVMK_STACK_SIZE) return 1;
-	if (a >= (uint64_t)sm->local_lo && a < (uint64_t)sm->local_hi) return 1;
+// in_direct reports whether [a, a+n) reaches memory a GPU would not reach
+// through its MMU: this SM's own work-item stacks (private memory) and
+// local memory, and the ranges the owner named (the module's constants).
+static int in_direct(dr_sm *sm, dr_mmu *m, uint64_t a, uint64_t n) {
+	uint64_t s = (uint64_t)sm->stacks, e = a + n;
+	if (e > s && a < s + (uint64_t)sm->max_fibers * SVMK_STACK_SIZE) return 1;
+	if (e > (uint64_t)sm->local_lo && a < (uint64_t)sm->local_hi) return 1;
 	for (int i = 0; i < m->ndirect; i++)
-		if (a >= m->direct_lo[i] && a < m->direct_hi[i]) return 1;
+		if (e > m->direct_lo[i] && a < m->direct_hi[i]) return 1;
 	return 0;
+}
+
+// record counts an access of a recording launch (record.c), unless it is
+// to on-chip or private memory (the direct ranges), which no policy places.
+static void record(dr_sm *sm, const svmk_item *it, uint64_t addr, uint64_t size, uint32_t kind) {
+	if (sm->mmu->record && !in_direct(sm, sm->mmu, addr, size)) dr_rec_access(sm, it, addr, size, kind);
+}
+
+// record_range is record for n bytes at addr, one access per page.
+static void record_range(dr_sm *sm, const svmk_item *it, uint64_t addr, uint64_t n, uint32_t kind) {
+	if (!sm->mmu->record) return;
+	for (uint64_t k = 0; k < n;) {
+		uint64_t room = SVMK_PAGE_SIZE - ((addr + k) & SVMK_PAGE_MASK), c = n - k < room ? n - k : room;
+		record(sm, it, addr + k, c, kind);
+		k += c;
+	}
 }
 
 static const dr_vma *vma_find(dr_mmu *m, uint64_t a) {
@@ -688,7 +704,10 @@ static int walk(dr_sm *sm, uint64_t page, int write, svmk_tlbe *e) {
 	memset(e, 0, sizeof *e);
 	e->vpn = page >> SVMK_PAGE_SHIFT;
 	e->fast_vpn = SVMK_NO_FAST; // device memory below sets it
-	if (in_direct(sm, m, page)) {
+	// A page that holds any of a direct range is direct: the runtime's
+	// blocks (local memory) start a cache colour into pages that hold
+	// nothing else (rtmem.c), so the first of them is only partly inside.
+	if (in_direct(sm, m, page, SVMK_PAGE_SIZE)) {
 		e->pte = &never_changes;
 		e->base = page;
 		e->flags = SVMK_TLB_WRITABLE | SVMK_TLB_DIRECT;
@@ -861,7 +880,7 @@ static void count(dr_sm *sm, const svmk_tlbe *e, uint64_t size) {
 
 static void *rt_ld_slow(svmk_item *it, uint64_t addr, uint64_t size) {
 	dr_sm *sm = cur_fiber()->sm;
-	if (sm->mmu->record) dr_rec_access(sm, it, addr, size, 0);
+	record(sm, it, addr, size, 0);
 	uint64_t off = addr & SVMK_PAGE_MASK;
 	if (off + size <= SVMK_PAGE_SIZE) {
 		svmk_tlbe *e = translate(sm, it, addr, 0);
@@ -887,7 +906,7 @@ static void *rt_ld_slow(svmk_item *it, uint64_t addr, uint64_t size) {
 
 static void *rt_st_slow(svmk_item *it, uint64_t addr, uint64_t size) {
 	dr_sm *sm = cur_fiber()->sm;
-	if (sm->mmu->record) dr_rec_access(sm, it, addr, size, DR_ACC_WRITE);
+	record(sm, it, addr, size, DR_ACC_WRITE);
 	uint64_t off = addr & SVMK_PAGE_MASK;
 	if (off + size <= SVMK_PAGE_SIZE) {
 		svmk_tlbe *e = translate(sm, it, addr, DR_ACC_WRITE);
@@ -1001,7 +1020,7 @@ static uint64_t atomic_op(svmk_item *it, uint64_t addr, int width, int cas, int 
 		}
 		die(sm, f);
 	}
-	if (m->record) dr_rec_access(sm, it, addr, (uint64_t)width, DR_ACC_WRITE | DR_ACC_ATOMIC);
+	record(sm, it, addr, (uint64_t)width, DR_ACC_WRITE | DR_ACC_ATOMIC);
 	for (;;) {
 		svmk_tlbe *e = translate(sm, it, addr, DR_ACC_WRITE | DR_ACC_ATOMIC);
 		void *p = (void *)(e->base + (addr & SVMK_PAGE_MASK));
@@ -1053,18 +1072,8 @@ static uint64_t rt_cas(svmk_item *it, uint64_t addr, int width, uint64_t cmp, ui
 // small buffer (the two ranges may overlap).
 static void rt_mcopy(svmk_item *it, uint64_t dst, uint64_t src, uint64_t n) {
 	dr_sm *sm = cur_fiber()->sm;
-	if (sm->mmu->record) {
-		for (uint64_t k = 0; k < n;) { // page by page: one access per page each way
-			uint64_t room = SVMK_PAGE_SIZE - ((src + k) & SVMK_PAGE_MASK), c = n - k < room ? n - k : room;
-			dr_rec_access(sm, it, src + k, c, 0);
-			k += c;
-		}
-		for (uint64_t k = 0; k < n;) {
-			uint64_t room = SVMK_PAGE_SIZE - ((dst + k) & SVMK_PAGE_MASK), c = n - k < room ? n - k : room;
-			dr_rec_access(sm, it, dst + k, c, DR_ACC_WRITE);
-			k += c;
-		}
-	}
+	record_range(sm, it, src, n, 0);
+	record_range(sm, it, dst, n, DR_ACC_WRITE);
 	uint8_t buf[256];
 	int backward = dst > src && dst < src + n;
 	uint64_t done = 0;
@@ -1091,13 +1100,7 @@ static void rt_mcopy(svmk_item *it, uint64_t dst, uint64_t src, uint64_t n) {
 
 static void rt_mset(svmk_item *it, uint64_t dst, int c, uint64_t n) {
 	dr_sm *sm = cur_fiber()->sm;
-	if (sm->mmu->record) {
-		for (uint64_t k = 0; k < n;) {
-			uint64_t room = SVMK_PAGE_SIZE - ((dst + k) & SVMK_PAGE_MASK), m = n - k < room ? n - k : room;
-			dr_rec_access(sm, it, dst + k, m, DR_ACC_WRITE);
-			k += m;
-		}
-	}
+	record_range(sm, it, dst, n, DR_ACC_WRITE);
 	uint8_t buf[256];
 	memset(buf, c, sizeof buf);
 	for (uint64_t k = 0; k < n;) {
