@@ -229,28 +229,17 @@ func TestRecordRefuses(t *testing.T) {
 // Accesses to private and local memory — through generic pointers too — are
 // not in a trace: no policy places them.
 func TestRecordSkipsPrivateAndLocal(t *testing.T) {
-	needUFFD(t)
-	needCompiler(t)
-	p, err := kernels.Compile(genericLocalSrc, kernels.WithBuildOptions("-cl-std=CL2.0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	outB := testmem.Aligned(t, svm.PageSize, 2<<20)
-	out := testmem.Int32s(outB)
+	k, outB, out := genericLocal(t)
 	rec, err := NewRecorder("gen")
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := newDev(t, WithRecorder(rec))
-	if err := run(t, d, p.Kernel("gen"), kernels.Range1D(128, 64), out); err != nil {
+	if err := run(t, d, k, kernels.Range1D(128, 64), out); err != nil {
 		rec.Stop()
 		t.Fatal(err)
 	}
-	for i := range 128 {
-		if want := int32(63-i%64) + 2; out[i] != want {
-			t.Fatalf("out[%d] = %d, want %d", i, out[i], want)
-		}
-	}
+	checkGenericLocal(t, out)
 	tr, err := rec.Stop()
 	if err != nil {
 		t.Fatal(err)
