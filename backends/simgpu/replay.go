@@ -172,7 +172,7 @@ func (d *Device) replayLaunch(ctx context.Context, tl *TraceLaunch, regs *traceR
 		for _, d := range regs.data {
 			rp.pages = append(rp.pages, len(d)/svm.PageSize)
 		}
-		for range d.cfg.cost.SMCount {
+		for range d.cfg.cost.SMCount { // cold at the launch's start, as a compiled launch's
 			rp.tlbs = append(rp.tlbs, NewTLBAssoc(d.cfg.smTLBEntries, d.cfg.smTLBWays))
 		}
 		per := d.cfg.cost.SMCount * d.cfg.cost.Resident(tl.GroupSize, tl.LocalBytes)
@@ -272,7 +272,6 @@ func (rp *replayer) wave(g0, g1 int) error {
 		}
 		spans[s] = span{at * size, (at + ng) * size}
 		at += ng
-		rp.tlbs[s].Flush() // every SM starts the launch cold, as compiled launches do
 	}
 	var bytes, hits, misses, remote int64
 	stuck := 0
