@@ -37,7 +37,7 @@ func (t Target) String() string {
 }
 
 // buildVersion changes whenever the pipeline below changes what it makes.
-const buildVersion = "devrt-build-20"
+const buildVersion = "devrt-build-21"
 
 // irxRevision changes whenever internal/irx changes what it emits.
 const irxRevision = "irx-1"

@@ -1112,6 +1112,11 @@ static void rt_mset(svmk_item *it, uint64_t dst, int c, uint64_t n) {
 	}
 }
 
+static uint32_t rt_addr_space(svmk_item *it, uint64_t addr) {
+	(void)it;
+	return dr_addr_space(addr);
+}
+
 static svmk_rt the_rt = {
     .abi = SVMK_ABI,
     .ld_slow = rt_ld_slow,
@@ -1123,6 +1128,7 @@ static svmk_rt the_rt = {
     .mcopy = rt_mcopy,
     .mset = rt_mset,
     .iloop_next = rt_iloop_next,
+    .addr_space = rt_addr_space,
 };
 
 // dr_install_rt points a loaded module's __svm_rt at the runtime.

@@ -163,9 +163,12 @@ typedef struct dr_sm {
 	} gave_up;
 	uint8_t *local_lo, *local_hi; // the groups' local memory
 	dr_rec rec;                 // the access recording (mmu->record)
+	struct dr_sm *reg_next, *reg_prev; // every SM of the process (sm.c's registry, for dr_addr_space)
+	int registered;
 } dr_sm;
 
 int dr_sm_run(dr_sm *sm);
+uint32_t dr_addr_space(uint64_t a);
 int dr_sm_run_loops(dr_sm *sm);
 void *dr_stack_arena(uint64_t bytes);
 void dr_stack_arena_free(void *p, uint64_t bytes);

@@ -15,6 +15,66 @@ typedef struct dr_sm_buf {
 	uint64_t argv_cap, lslots_cap;
 } dr_sm_buf;
 
+// The registry of every SM in the process, for dr_addr_space: a pointer
+// into any SM's fiber stacks is private memory and one into any SM's
+// groups' local memory is local, whoever it belongs to (a GPU's apertures).
+// reg_mu is a spin lock (pthread.h cannot be had here, its sched.h being
+// shadowed by ours); it is taken on SM creation and release and by
+// dr_addr_space, which runs only for generic pointers outside the running
+// item's own stack and group.
+static int reg_mu;
+static dr_sm *reg_head;
+
+static void reg_lock(void) {
+	while (__atomic_exchange_n(&reg_mu, 1, __ATOMIC_ACQUIRE)) __builtin_ia32_pause();
+}
+
+static void reg_unlock(void) { __atomic_store_n(&reg_mu, 0, __ATOMIC_RELEASE); }
+
+static void reg_add(dr_sm *sm) {
+	reg_lock();
+	sm->reg_prev = NULL;
+	sm->reg_next = reg_head;
+	if (reg_head) reg_head->reg_prev = sm;
+	reg_head = sm;
+	sm->registered = 1;
+	reg_unlock();
+}
+
+static void reg_remove(dr_sm *sm) {
+	if (!sm->registered) return;
+	reg_lock();
+	if (sm->reg_prev) sm->reg_prev->reg_next = sm->reg_next;
+	else reg_head = sm->reg_next;
+	if (sm->reg_next) sm->reg_next->reg_prev = sm->reg_prev;
+	sm->registered = 0;
+	reg_unlock();
+}
+
+// dr_addr_space is the named address space of a: 0 (private) in an SM's
+// fiber stacks, 3 (local) in an SM's groups' local memory, else 1 (global).
+// An SM being given new groups meanwhile may be seen with its old or new
+// local range: either is its local memory.
+uint32_t dr_addr_space(uint64_t a) {
+	uint32_t as = 1;
+	reg_lock();
+	for (dr_sm *sm = reg_head; sm; sm = sm->reg_next) {
+		uint64_t s = (uint64_t)sm->stacks;
+		if (a >= s && a < s + (uint64_t)sm->max_fibers * SVMK_STACK_SIZE) {
+			as = 0;
+			break;
+		}
+		uint64_t lo = (uint64_t)__atomic_load_n(&sm->local_lo, __ATOMIC_RELAXED);
+		uint64_t hi = (uint64_t)__atomic_load_n(&sm->local_hi, __ATOMIC_RELAXED);
+		if (a >= lo && a < hi) {
+			as = 3;
+			break;
+		}
+	}
+	reg_unlock();
+	return as;
+}
+
 static uint32_t pow2(uint32_t n) {
 	uint32_t p = 1;
 	while (p < n) p <<= 1;
@@ -66,11 +126,13 @@ dr_sm *dr_sm_new(uint32_t tlb_entries, uint32_t ways, int max_items) {
 		dr_sm_free(sm);
 		return NULL;
 	}
+	reg_add(sm);
 	return sm;
 }
 
 void dr_sm_free(dr_sm *sm) {
 	if (!sm) return;
+	reg_remove(sm);
 	dr_sm_buf *b = (dr_sm_buf *)(sm + 1);
 	dr_free(b->groups);
 	dr_free(b->argv);
@@ -122,8 +184,9 @@ int dr_sm_assign(dr_sm *sm, const svmk_launch *l, void (*tramp)(void **), void (
 	if (lbytes && grow((void **)&b->local, &cap, lbytes * ng)) return -1;
 	b->local_cap = cap;
 	if (lbytes) memset(b->local, 0, lbytes * ng);
-	sm->local_lo = b->local;
-	sm->local_hi = b->local + lbytes * ng;
+	// Atomic stores: dr_addr_space reads them from other SMs' threads.
+	__atomic_store_n(&sm->local_lo, b->local, __ATOMIC_RELAXED);
+	__atomic_store_n(&sm->local_hi, b->local + lbytes * ng, __ATOMIC_RELAXED);
 
 	sm->l = l;
 	sm->tramp = tramp;

@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#define SVMK_ABI 6
+#define SVMK_ABI 7
 
 #define SVMK_STACK_SHIFT 16
 #define SVMK_STACK_SIZE (1ULL << SVMK_STACK_SHIFT) // per fiber, aligned to its size
@@ -132,6 +132,9 @@ typedef struct svmk_rt {
 	// Item loops (simulated GPU): ends the work-item the loop ran last, if
 	// any, and makes it the next one; 0 when the loop's run is over.
 	_Bool (*iloop_next)(svmk_item *it);
+	// The named address space of a pointer that is not into the running
+	// item's own stack or its group's __local memory (__svm_addr_space).
+	uint32_t (*addr_space)(svmk_item *it, uint64_t addr);
 } svmk_rt;
 
 // svmk_cur returns the running work-item: the fiber header sits at the top
