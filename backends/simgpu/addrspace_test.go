@@ -13,7 +13,7 @@ import (
 // second, run next with the same shape, classifies the pointers another
 // group's item stored (its SM's stacks and local memory are still there:
 // the device keeps its SMs, and the same shape gives each SM the same
-// groups and local block).
+// groups and local block). The stores into ls keep the __local arrays.
 const publishClassifySrc = `
 __kernel void publish(__global ulong *slots) {
 	__local int ls[4];

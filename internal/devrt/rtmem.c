@@ -28,15 +28,8 @@
 #define RESV_BYTES (8ULL << 30) // fiber stacks of every SM included
 #define RESV_PAGES (RESV_BYTES / SVMK_PAGE_SIZE)
 
-// resv_mu guards the bitmap: a spin lock (allocations are rare and short;
-// pthread.h cannot be had here, its sched.h being shadowed by ours).
+// resv_mu guards the bitmap (dr_spin_lock: allocations are rare and short).
 static int resv_mu;
-
-static void lock(void) {
-	while (__atomic_exchange_n(&resv_mu, 1, __ATOMIC_ACQUIRE)) __builtin_ia32_pause();
-}
-
-static void unlock(void) { __atomic_store_n(&resv_mu, 0, __ATOMIC_RELEASE); }
 
 static uint8_t *resv;           // the reservation, or NULL
 static uint64_t *resv_used;     // one bit per page
@@ -88,7 +81,7 @@ static uint64_t find(uint64_t n, uint64_t align) {
 // cannot.
 void *dr_pages(uint64_t len, uint64_t align, int noreserve) {
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS | (noreserve ? MAP_NORESERVE : 0);
-	lock();
+	dr_spin_lock(&resv_mu);
 	if (!resv_tried) resv_init();
 	if (resv) {
 		uint64_t n = len / SVMK_PAGE_SIZE, i = find(n, align / SVMK_PAGE_SIZE);
@@ -98,11 +91,11 @@ void *dr_pages(uint64_t len, uint64_t align, int noreserve) {
 				mark(i, n, 1);
 				resv_hint = i + n;
 			}
-			unlock();
+			dr_spin_unlock(&resv_mu);
 			return p == MAP_FAILED ? NULL : p;
 		}
 	}
-	unlock();
+	dr_spin_unlock(&resv_mu);
 	// No reservation, or it is full: a plain mapping, over-allocated to
 	// align it, then trimmed.
 	uint64_t over = len + (align > SVMK_PAGE_SIZE ? align : 0);
@@ -119,11 +112,11 @@ void dr_pages_free(void *p, uint64_t len) {
 	if (!p) return;
 	uint8_t *b = p;
 	if (resv && b >= resv && b < resv + RESV_BYTES) {
-		lock();
+		dr_spin_lock(&resv_mu);
 		// Back to reserved address space: the pages go, the slot stays ours.
 		mmap(b, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 		mark((uint64_t)(b - resv) / SVMK_PAGE_SIZE, len / SVMK_PAGE_SIZE, 0);
-		unlock();
+		dr_spin_unlock(&resv_mu);
 		return;
 	}
 	munmap(p, len);

@@ -575,9 +575,8 @@ static uint64_t always_stale = 1;  // st_pte of a bounced store: st_done always 
 // through its MMU: this SM's own work-item stacks (private memory) and
 // local memory, and the ranges the owner named (the module's constants).
 static int in_direct(dr_sm *sm, dr_mmu *m, uint64_t a, uint64_t n) {
-	uint64_t s = (uint64_t)sm->stacks, e = a + n;
-	if (e > s && a < s + (uint64_t)sm->max_fibers * SVMK_STACK_SIZE) return 1;
-	if (e > (uint64_t)sm->local_lo && a < (uint64_t)sm->local_hi) return 1;
+	if (dr_sm_space(sm, a, n) != 1) return 1;
+	uint64_t e = a + n;
 	for (int i = 0; i < m->ndirect; i++)
 		if (e > m->direct_lo[i] && a < m->direct_hi[i]) return 1;
 	return 0;

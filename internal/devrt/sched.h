@@ -164,8 +164,28 @@ typedef struct dr_sm {
 	uint8_t *local_lo, *local_hi; // the groups' local memory
 	dr_rec rec;                 // the access recording (mmu->record)
 	struct dr_sm *reg_next, *reg_prev; // every SM of the process (sm.c's registry, for dr_addr_space)
-	int registered;
 } dr_sm;
+
+// dr_sm_space says what of sm's own memory [a, a+n) reaches: 0 its fiber
+// stacks (private memory), 3 its groups' local memory, 1 neither. The
+// local range is read atomically: other SMs' threads ask (dr_addr_space)
+// while the SM is given new groups.
+static inline uint32_t dr_sm_space(const dr_sm *sm, uint64_t a, uint64_t n) {
+	uint64_t s = (uint64_t)sm->stacks, e = a + n;
+	if (e > s && a < s + (uint64_t)sm->max_fibers * SVMK_STACK_SIZE) return 0;
+	uint64_t lo = (uint64_t)__atomic_load_n(&sm->local_lo, __ATOMIC_RELAXED);
+	uint64_t hi = (uint64_t)__atomic_load_n(&sm->local_hi, __ATOMIC_RELAXED);
+	if (e > lo && a < hi) return 3;
+	return 1;
+}
+
+// A spin lock, for the runtime's rare and short critical sections
+// (pthread.h cannot be had here, its sched.h being shadowed by ours).
+static inline void dr_spin_lock(int *mu) {
+	while (__atomic_exchange_n(mu, 1, __ATOMIC_ACQUIRE)) __builtin_ia32_pause();
+}
+
+static inline void dr_spin_unlock(int *mu) { __atomic_store_n(mu, 0, __ATOMIC_RELEASE); }
 
 int dr_sm_run(dr_sm *sm);
 uint32_t dr_addr_space(uint64_t a);

@@ -18,60 +18,39 @@ typedef struct dr_sm_buf {
 // The registry of every SM in the process, for dr_addr_space: a pointer
 // into any SM's fiber stacks is private memory and one into any SM's
 // groups' local memory is local, whoever it belongs to (a GPU's apertures).
-// reg_mu is a spin lock (pthread.h cannot be had here, its sched.h being
-// shadowed by ours); it is taken on SM creation and release and by
+// reg_mu (dr_spin_lock) is taken on SM creation and release and by
 // dr_addr_space, which runs only for generic pointers outside the running
-// item's own stack and group.
+// item's own stack and group. An SM is registered once it has its stacks.
 static int reg_mu;
 static dr_sm *reg_head;
 
-static void reg_lock(void) {
-	while (__atomic_exchange_n(&reg_mu, 1, __ATOMIC_ACQUIRE)) __builtin_ia32_pause();
-}
-
-static void reg_unlock(void) { __atomic_store_n(&reg_mu, 0, __ATOMIC_RELEASE); }
-
 static void reg_add(dr_sm *sm) {
-	reg_lock();
+	dr_spin_lock(&reg_mu);
 	sm->reg_prev = NULL;
 	sm->reg_next = reg_head;
 	if (reg_head) reg_head->reg_prev = sm;
 	reg_head = sm;
-	sm->registered = 1;
-	reg_unlock();
+	dr_spin_unlock(&reg_mu);
 }
 
 static void reg_remove(dr_sm *sm) {
-	if (!sm->registered) return;
-	reg_lock();
+	if (!sm->stacks) return; // dr_sm_new failed before reg_add
+	dr_spin_lock(&reg_mu);
 	if (sm->reg_prev) sm->reg_prev->reg_next = sm->reg_next;
 	else reg_head = sm->reg_next;
 	if (sm->reg_next) sm->reg_next->reg_prev = sm->reg_prev;
-	sm->registered = 0;
-	reg_unlock();
+	dr_spin_unlock(&reg_mu);
 }
 
-// dr_addr_space is the named address space of a: 0 (private) in an SM's
-// fiber stacks, 3 (local) in an SM's groups' local memory, else 1 (global).
-// An SM being given new groups meanwhile may be seen with its old or new
-// local range: either is its local memory.
+// dr_addr_space is the named address space of a: 0 (private) in any SM's
+// fiber stacks, 3 (local) in any SM's groups' local memory, else 1
+// (global). An SM being given new groups meanwhile may be seen with its old
+// or new local range: either is its local memory.
 uint32_t dr_addr_space(uint64_t a) {
 	uint32_t as = 1;
-	reg_lock();
-	for (dr_sm *sm = reg_head; sm; sm = sm->reg_next) {
-		uint64_t s = (uint64_t)sm->stacks;
-		if (a >= s && a < s + (uint64_t)sm->max_fibers * SVMK_STACK_SIZE) {
-			as = 0;
-			break;
-		}
-		uint64_t lo = (uint64_t)__atomic_load_n(&sm->local_lo, __ATOMIC_RELAXED);
-		uint64_t hi = (uint64_t)__atomic_load_n(&sm->local_hi, __ATOMIC_RELAXED);
-		if (a >= lo && a < hi) {
-			as = 3;
-			break;
-		}
-	}
-	reg_unlock();
+	dr_spin_lock(&reg_mu);
+	for (dr_sm *sm = reg_head; sm && as == 1; sm = sm->reg_next) as = dr_sm_space(sm, a, 1);
+	dr_spin_unlock(&reg_mu);
 	return as;
 }
 
