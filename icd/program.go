@@ -8,9 +8,12 @@ import "C"
 import (
 	gocontext "context"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"unsafe"
 
+	"github.com/svmrt/svmrt/internal/clc"
 	"github.com/svmrt/svmrt/internal/devrt"
 	"github.com/svmrt/svmrt/kernels"
 	svmrt "github.com/svmrt/svmrt/runtime"
@@ -86,6 +89,26 @@ func (p *program) staticLocal() uint64 {
 		return 0
 	}
 	return uint64(n)
+}
+
+// globalVariableBytes is the storage of the built program's __global
+// variables (program scope and function-scope static ones), what
+// CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE reports: 0 before a build
+// succeeds. Measured on the program's IR, which the build has already
+// disassembled (checkDefined), so the query costs a scan of its text.
+func (p *program) globalVariableBytes() (uint64, error) {
+	reg.mu.Lock()
+	built := p.prog
+	reg.mu.Unlock()
+	if built == nil {
+		return 0, nil
+	}
+	ll, err := built.Module().LL(gocontext.Background())
+	if err != nil {
+		return 0, err
+	}
+	n, err := clc.GlobalVariableBytes(ll)
+	return uint64(n), err
 }
 
 // maybeDeleteLocked deletes p when nothing holds it; it returns p's context
@@ -472,6 +495,17 @@ func svmrt_go_program_build_info(h, dh unsafe.Pointer, name C.cl_program_build_i
 		default:
 			v = u32(C.CL_PROGRAM_BINARY_TYPE_NONE)
 		}
+	case C.CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE:
+		reg.mu.Unlock()
+		n, err := p.globalVariableBytes()
+		if err != nil {
+			// The IR of a program that built cannot be read back (the
+			// toolchain broke under us): not the caller's error, so no
+			// CL_INVALID_*; say what happened on stderr.
+			fmt.Fprintf(os.Stderr, "svmrt ICD: CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE: %v\n", err)
+			return C.CL_OUT_OF_RESOURCES
+		}
+		return writeInfo(sizeT(n), size, out, ret)
 	default:
 		reg.mu.Unlock()
 		return C.CL_INVALID_VALUE

@@ -72,6 +72,9 @@ int main(void) {
 	cl_build_status bs = 7;
 	CODE(clGetProgramBuildInfo(prog, d, CL_PROGRAM_BUILD_STATUS, sizeof bs, &bs, NULL), CL_SUCCESS);
 	CHECK(bs == CL_BUILD_NONE, "status %d before a build", bs);
+	size_t gvs = 1;
+	CODE(clGetProgramBuildInfo(prog, d, CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE, sizeof gvs, &gvs, NULL), CL_SUCCESS);
+	CHECK(gvs == 0, "%zu bytes of global variables before a build", gvs);
 	CODE(clBuildProgram(prog, 1, &d, "-cl-std=CL2.0 -D UNUSED=1", on_build, NULL), CL_SUCCESS);
 	CHECK(builds == 1, "build callback called %d times", builds);
 	CODE(clGetProgramBuildInfo(prog, d, CL_PROGRAM_BUILD_STATUS, sizeof bs, &bs, NULL), CL_SUCCESS);
@@ -81,6 +84,9 @@ int main(void) {
 	cl_program_binary_type bt = 0;
 	CODE(clGetProgramBuildInfo(prog, d, CL_PROGRAM_BINARY_TYPE, sizeof bt, &bt, NULL), CL_SUCCESS);
 	CHECK(bt == CL_PROGRAM_BINARY_TYPE_EXECUTABLE, "binary type %u", (unsigned)bt);
+	gvs = 1;
+	CODE(clGetProgramBuildInfo(prog, d, CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE, sizeof gvs, &gvs, NULL), CL_SUCCESS);
+	CHECK(gvs == 0, "a program without __global variables has %zu bytes of them", gvs);
 	CODE(clGetProgramBuildInfo(prog, d, CL_PROGRAM_BUILD_LOG, 0, NULL, &size), CL_SUCCESS);
 	CHECK(size >= 1, "log size %zu", size);
 	CODE(clGetProgramBuildInfo(prog, NULL, CL_PROGRAM_BUILD_STATUS, sizeof bs, &bs, NULL), CL_INVALID_DEVICE);

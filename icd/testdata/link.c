@@ -28,8 +28,11 @@ static const char *unit_b = "#include \"inc/shared.h\"\n"
 			    "static int helper(void) { return 0; }\n"
 			    "int scale(int x) { return FACTOR * x + helper(); }\n";
 static const char *lib_offset = "int offset(int x) { return x + 7; }\n";
+// lib_square's program-scope variable is the linked executable's only one:
+// its CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE is 8.
 static const char *lib_square = "int square(int x) { return x * x; }\n"
-				"__kernel void squares(__global int *out) { out[get_global_id(0)] = square((int)get_global_id(0)); }\n";
+				"__global long squares_run;\n"
+				"__kernel void squares(__global int *out) { out[get_global_id(0)] = square((int)get_global_id(0)); squares_run = 1; }\n";
 
 // want is what combine computes for in[i] = i.
 static int want(int i) { return 3 * i + (i + 7) + i * i + 1000; }
@@ -131,6 +134,9 @@ int main(void) {
 	CODE(clGetProgramInfo(exe, CL_PROGRAM_KERNEL_NAMES, sizeof names, names, NULL), CL_SUCCESS);
 	CHECK(strstr(names, "combine") && strstr(names, "squares"), "kernel names %s", names);
 	CHECK(run(q, exe, n) == 0, "the linked executable computes wrong results");
+	size_t gvs = 0;
+	CODE(clGetProgramBuildInfo(exe, d, CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE, sizeof gvs, &gvs, NULL), CL_SUCCESS);
+	CHECK(gvs == 8, "the executable's global variables take %zu bytes, want 8 (one long)", gvs);
 	CODE(clBuildProgram(exe, 0, NULL, NULL, NULL, NULL), CL_INVALID_OPERATION); // not from source
 
 	// The same from binaries: a compiled object, a library, and then the

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // FeatureMacros are the OpenCL 3.0 optional features svmrt implements, as
@@ -75,6 +76,22 @@ type Module struct {
 	tc   *Toolchain
 	llMu sync.Mutex
 	ll   string
+	inst atomic.Uint64
+}
+
+// moduleInstances numbers Modules (Instance).
+var moduleInstances atomic.Uint64
+
+// Instance is a number that no other Module of the process has, even one
+// compiled from the same source with the same options (which has the same
+// Key). It tells programs apart where each must have its own state: the
+// storage of its program-scope variables.
+func (m *Module) Instance() uint64 {
+	if v := m.inst.Load(); v != 0 {
+		return v
+	}
+	m.inst.CompareAndSwap(0, moduleInstances.Add(1))
+	return m.inst.Load()
 }
 
 // Kernel returns the kernel named name.

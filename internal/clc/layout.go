@@ -52,6 +52,13 @@ func (l *Layout) SizeAlign(ty string) (size, align int, err error) {
 	return
 }
 
+// sizeAlignPrefix is SizeAlign of the type that starts text s (a global's
+// "TYPE initializer, align N"), ignoring what follows it.
+func (l *Layout) sizeAlignPrefix(s string) (size, align int, err error) {
+	p := &typeParser{s: s, l: l}
+	return p.parse(0)
+}
+
 // TypeDefs returns the definition lines ("%struct.X = type {...}") that type
 // text ty needs, dependencies first, so a separate IR module (a trampoline)
 // can name the same types.

@@ -37,7 +37,7 @@ func (t Target) String() string {
 }
 
 // buildVersion changes whenever the pipeline below changes what it makes.
-const buildVersion = "devrt-build-21"
+const buildVersion = "devrt-build-22"
 
 // irxRevision changes whenever internal/irx changes what it emits.
 const irxRevision = "irx-1"
@@ -61,7 +61,9 @@ type builtModule struct {
 // Build compiles the program module m for target and loads it. Builds are
 // cached on disk (the object code, keyed by the program, the target, the
 // builtins library, the kernel-side runtime and the toolchain) and in the
-// process (one load per program and target).
+// process (one load per source and target; one per program and target for
+// a program with __global variables, which must not share their storage:
+// globalvars.go).
 //
 // The pipeline:
 //
@@ -96,7 +98,7 @@ func Build(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target Target)
 		buildMu.Unlock()
 		b.once.Do(func() { b.m, b.err = build(ctx, tc, m, target) })
 		if b.err == nil {
-			return b.m, nil
+			return programInstance(m, target, b.m)
 		}
 		// A failed build (a cancelled context, say) may succeed next time.
 		buildMu.Lock()
@@ -237,6 +239,15 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 			return nil, fmt.Errorf("devrt: static __local variables: %w", err)
 		}
 	}
+	// __global variables: per-program storage (globalvars.go).
+	if withBytes, has, err := withGlobalBytes(ll); err != nil {
+		return nil, err
+	} else if has {
+		ll = withBytes
+		if linked, err = tc.Asm(ctx, ll); err != nil {
+			return nil, fmt.Errorf("devrt: __global variables: %w", err)
+		}
+	}
 	rtFlags := []string{"-fPIC", "-ffreestanding"}
 	// Keep the loops of the kernels that reach no barrier only.
 	var free []clc.KernelInfo
@@ -330,7 +341,7 @@ func inlinable(ctx context.Context, tc *clc.Toolchain, bc []byte, weakenReadnone
 // (group or item loops, whichever the module has) of the kernels in loops
 // and the runtime's connection points.
 func exported(m *clc.Module, loops []clc.KernelInfo) string {
-	names := []string{"__svm_rt", "__svm_abi", noRestartSym, StaticLocalSym}
+	names := []string{"__svm_rt", "__svm_abi", noRestartSym, StaticLocalSym, GlobalBytesSym}
 	for _, k := range m.Kernels {
 		names = append(names, clc.TrampolineName(k.Name))
 	}

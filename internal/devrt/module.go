@@ -25,6 +25,10 @@ type Module struct {
 	// StaticLocal is the bytes of static __local variables (declared in
 	// kernel bodies) every work-group gets (staticlocal.go).
 	StaticLocal int
+	// GlobalBytes is the storage of the program's __global variables
+	// (globalvars.go): a module that has any serves one program.
+	GlobalBytes int
+	owner       uint64 // the clc.Module.Instance it serves (GlobalBytes > 0)
 	h           unsafe.Pointer
 	lo          uintptr // the module's mapped address range: its constants are
 	hi          uintptr // device-visible without a fault (constant memory)
@@ -42,6 +46,17 @@ func Load(path string, mmu bool) (*Module, error) {
 	if m := modules[path]; m != nil {
 		return m, nil
 	}
+	m, err := open(path, mmu)
+	if err != nil {
+		return nil, err
+	}
+	modules[path] = m
+	return m, nil
+}
+
+// open dlopens the shared object at path (a new load unless dlopen has
+// loaded that file before) and connects it to the runtime.
+func open(path string, mmu bool) (*Module, error) {
 	cp := C.CString(path)
 	defer C.free(unsafe.Pointer(cp))
 	h := C.dlopen(cp, C.RTLD_NOW|C.RTLD_LOCAL)
@@ -65,8 +80,10 @@ func Load(path string, mmu bool) (*Module, error) {
 	if p := m.sym(StaticLocalSym); p != nil {
 		m.StaticLocal = int(*(*int64)(p))
 	}
+	if p := m.sym(GlobalBytesSym); p != nil {
+		m.GlobalBytes = int(*(*int64)(p))
+	}
 	m.lo, m.hi = moduleRange(path)
-	modules[path] = m
 	return m, nil
 }
 
