@@ -112,17 +112,19 @@ func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateRes
 	frames := make([]uint32, uffd.MaxRun)
 	got := make([]uint32, uffd.MaxRun)
 	unused := make([]uint32, 0, uffd.MaxRun)
+	words := make([]uint64, uffd.MaxRun)
 	for done := 0; done < npages; done += uffd.MaxRun {
 		n := min(npages-done, uffd.MaxRun)
 		at := start + uintptr(done)*PageSize
-		before := countState(at, n, d.id, want)
+		before := countState(at, words[:n], d.id, want)
 		moved := 0
 		for attempt := 0; attempt < 100; attempt++ {
 			// Pages of other devices come home first; pages already here
 			// get no frame.
 			need := 0
+			uffd.LoadRange(at, words[:n])
 			for i := 0; i < n; i++ {
-				w := uffd.Load(at + uintptr(i)*PageSize)
+				w := words[i]
 				frames[i] = noFrame
 				switch st := uffd.State(w); {
 				case st == want && uffd.Dev(w) == d.id:
@@ -171,7 +173,7 @@ func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateRes
 			// serviced): let it finish.
 			runtime.Gosched()
 		}
-		after := countState(at, n, d.id, want)
+		after := countState(at, words[:n], d.id, want)
 		r.Moved += moved
 		r.Resident += before
 		r.Missed += n - after
@@ -179,10 +181,12 @@ func (d *DevMem) migrate(v VMA, start uintptr, npages int, dup bool) (MigrateRes
 	return r, nil
 }
 
-func countState(at uintptr, n, id, state int) int {
+// countState counts the pages of the run at at (len(words) pages, words
+// its scratch space) in state on device id.
+func countState(at uintptr, words []uint64, id, state int) int {
+	uffd.LoadRange(at, words)
 	c := 0
-	for i := 0; i < n; i++ {
-		w := uffd.Load(at + uintptr(i)*PageSize)
+	for _, w := range words {
 		if uffd.State(w) == state && uffd.Dev(w) == id {
 			c++
 		}

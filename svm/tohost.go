@@ -60,7 +60,8 @@ func (d *DevMem) Evict(start uintptr, npages int) (written, dropped int, err err
 		for j < npages && j-i < uffd.MaxRun && d.holds(uffd.Load(start+uintptr(j)*PageSize)) {
 			j++
 		}
-		dropped += countState(start+uintptr(i)*PageSize, j-i, d.id, StateDup)
+		var words [uffd.MaxRun]uint64
+		dropped += countState(start+uintptr(i)*PageSize, words[:j-i], d.id, StateDup)
 		n, err := uffd.MigrateOut(start+uintptr(i)*PageSize, j-i)
 		written += n
 		if err != nil {

@@ -291,6 +291,10 @@ uint64_t svm_pte_load(uint64_t addr) {
 	return p ? ld(p) : 0;
 }
 
+void svm_pte_load_range(uint64_t start, int n, uint64_t *out) {
+	for (int i = 0; i < n; i++) out[i] = svm_pte_load(start + (uint64_t)i * SVM_PAGE_SIZE);
+}
+
 // ---- uffd ioctls (return 0 or errno) -------------------------------------
 
 
@@ -534,7 +538,9 @@ static void run_end(frame_run *r) {
 	// its pages leave by moves, which take the memory with them, and the
 	// service thread must never madvise a registered range (the REMOVE
 	// event would wait for this very thread). Frames a munmap released stay
-	// backed until a migration reuses them (through the sink, a copy).
+	// backed until the allocator reclaims them: it discards their memory
+	// then, outside device operations (svm's frames.go, discardBacked);
+	// one reclaimed during an operation is reused through the sink, a copy.
 	if (r->n >= TRIM_MIN_RUN && !dv->moves && __atomic_load_n(&dv->in_flight, __ATOMIC_SEQ_CST) == 0 &&
 	    madvise(frame_addr(r->dev, (uint32_t)r->first), r->n * SVM_PAGE_SIZE, MADV_REMOVE) == 0)
 		count(&dv->trimmed, r->n);

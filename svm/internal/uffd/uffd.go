@@ -172,6 +172,15 @@ func Load(addr uintptr) uint64 {
 	return 0
 }
 
+// LoadRange fills words with the state words of the len(words) pages from
+// start (0 = host, untracked) in one call: for loops over a run of pages,
+// where Load's call per page is most of the loop's cost.
+func LoadRange(start uintptr, words []uint64) {
+	if len(words) > 0 {
+		C.svm_pte_load_range(C.uint64_t(start), C.int(len(words)), (*C.uint64_t)(unsafe.Pointer(&words[0])))
+	}
+}
+
 // Walk calls fn for every tracked page whose state is not HOST, in address
 // order. fn may change page states.
 func Walk(fn func(addr uintptr, word uint64)) error {
@@ -233,6 +242,13 @@ func PendingFree(id int) []uint64 {
 		return nil
 	}
 	return unsafe.Slice((*uint64)(unsafe.Pointer(d.pending_free)), (uint64(d.nframes)+63)/64)
+}
+
+// InFlight reports whether slot id has device operations running
+// (DeviceAccess), during which a device TLB may map its frames.
+func InFlight(id int) bool {
+	d := C.svm_dev_at(C.int(id))
+	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&d.in_flight))) != 0
 }
 
 // DevCounters are the C-side counters of one device slot.
