@@ -80,8 +80,11 @@ mkdir -p "$out/logs"
 # tests that reported themselves not supported (skipped: not run).
 counts() {
   local p f s
+  # A failing test's name may follow its last error message on one line
+  # ("ERROR: ... undefined!kernel_preprocessor_macros FAILED"); passing
+  # tests' lines are their own (other "... passed" lines are sub-steps).
   p=$(grep -cE '^[A-Za-z0-9_]+ passed$' "$1" || true)
-  f=$(grep -cE '^[A-Za-z0-9_]+ FAILED$' "$1" || true)
+  f=$(grep -cE '(^|[^A-Za-z0-9_])[A-Za-z0-9_]+ FAILED$' "$1" || true)
   s=$(grep -cE '^[A-Za-z0-9_]+ test not supported$' "$1" || true)
   echo "$p/$((p + f)) ($s skipped)"
 }

@@ -14,7 +14,7 @@ import (
 // FormatVersion is part of every cache key: bump it when the layout of a
 // cached entry or the meaning of the compiler flags changes, so old entries
 // are never read back as new ones.
-const FormatVersion = "clc-1"
+const FormatVersion = "clc-2"
 
 // Cache is an on-disk store of build results keyed by strings. Entries are
 // written to a temporary file and renamed into place, so concurrent processes

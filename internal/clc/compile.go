@@ -53,6 +53,10 @@ func frontEndFlags(std string) []string {
 		"-Xclang", "-ffake-address-space-map",
 		"-Xclang", "-cl-ext=-all,+" + strings.Join(FeatureMacros, ",+"),
 		"-cl-kernel-arg-info",
+		// The device's OpenCL version, which clang leaves to the
+		// implementation (it defines only __OPENCL_C_VERSION__): every svmrt
+		// device reports OpenCL 3.0. (The CTS's kernel_preprocessor_macros.)
+		"-D__OPENCL_VERSION__=300",
 		// The GPU rewriter wants scalar accesses; the cpu back end vectorizes.
 		"-fno-vectorize", "-fno-slp-vectorize",
 		"-gline-tables-only",

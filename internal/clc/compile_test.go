@@ -247,6 +247,9 @@ func TestFeatureSet(t *testing.T) {
 #if !defined(__opencl_c_generic_address_space) || !defined(__opencl_c_program_scope_global_variables) || !defined(__opencl_c_fp64) || !defined(__opencl_c_int64) || !defined(__opencl_c_atomic_scope_all_devices)
 #error feature missing
 #endif
+#if __OPENCL_VERSION__ != 300
+#error __OPENCL_VERSION__ is not the devices' OpenCL 3.0
+#endif
 __global long counter;
 __kernel void f(__global atomic_long* o, __global double* d) {
   atomic_fetch_add_explicit(o, 1, memory_order_seq_cst, memory_scope_all_svm_devices);
