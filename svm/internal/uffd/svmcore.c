@@ -76,7 +76,7 @@ struct uffdio_move {
 #define TRIM_MIN_RUN 16 // the shortest run of released frames given back to the kernel (run_end)
 #define READ_STREAMS 8 // sequential CPU readers of device pages the read-ahead follows at once
 // The largest read-ahead window, in pages: served as bring-backs of
-// SVM_MAX_RUN pages, the faulting thread woken by the first (serve_window).
+// SVM_MAX_RUN pages, the faulting thread woken by the first (read_ahead).
 #ifndef READ_AHEAD_MAX
 #define READ_AHEAD_MAX 512
 #endif
@@ -737,7 +737,7 @@ static void read_stream_served(int i, int window, uint64_t page, int n) {
 }
 
 // read_ahead brings home up to want device pages from page, the rest of a
-// fault's read-ahead window after its first run of got pages, in runs of
+// fault's read-ahead window after the run that served the fault, in runs of
 // SVM_MAX_RUN (bring_back's limit). The faulting thread was woken by the
 // first run and reads it while these move: a sequential reader's copy and
 // the next pages' moves overlap (on two CPUs), and a fault is paid per
