@@ -744,14 +744,19 @@ static void read_stream_served(int i, int window, uint64_t page, int n) {
 // window, not per run (a 256 MiB sequential read went 0.42-0.49x copy()
 // with one 64-page run per fault). It stops at the first page it cannot
 // bring (not on the device, owned by another thread, an address-space
-// change not yet read) and returns the pages brought; a run cut short (a
-// move that stopped at such a change) goes on from where it stopped. The
-// faults counted are the same as for one bring-back of the whole window:
-// the service thread reads no message between the runs, so a fault the
-// reader raises on a page of a later run meanwhile finds it home.
-static int read_ahead(uint64_t page, int want) {
+// change not yet read) or of another device than dev, the faulting page's
+// (a window brings one device's pages: another's CPU faults are its own),
+// and returns the pages brought; a run cut short (a move that stopped at
+// an address-space change) goes on from where it stopped. The faults
+// counted are the same as for one bring-back of the whole window: the
+// service thread reads no message between the runs, so a fault the reader
+// raises on a page of a later run meanwhile finds it home.
+static int read_ahead(uint64_t page, int want, int dev) {
 	int done = 0;
 	while (done < want) {
+		uint64_t *p = svm_pte(page + (uint64_t)done * SVM_PAGE_SIZE, 0);
+		uint64_t w = p ? ld(p) : 0;
+		if (st_of(w) != SVM_ST_DEVICE || dev_of(w) != dev) break;
 		int n = want - done < SVM_MAX_RUN ? want - done : SVM_MAX_RUN;
 		int got = bring_back(page + (uint64_t)done * SVM_PAGE_SIZE, n, S->bounce, BB_FAULT | BB_AHEAD);
 		if (got <= 0) break;
@@ -864,7 +869,7 @@ static int handle_fault(uint64_t addr, uint64_t flags) {
 			if (r == RETRY_ONE) r = bring_back(page, 1, S->bounce, BB_FAULT);
 			if (r == -EAGAIN || r == -ENOENT || r == RETRY_ONE) return 0;
 			if (r == 0) continue;
-			read_stream_served(stream, window, page, r + read_ahead(page + (uint64_t)r * SVM_PAGE_SIZE, window - r));
+			read_stream_served(stream, window, page, r + read_ahead(page + (uint64_t)r * SVM_PAGE_SIZE, window - r, dev_of(w)));
 			return 1;
 		}
 		case SVM_ST_DUP:
