@@ -26,6 +26,13 @@ func TestProgramsWithGlobalsGetTheirOwnLoad(t *testing.T) {
 		}
 		return m
 	}
+	build := func(m *clc.Module, target Target) *Module {
+		mod, err := Build(ctx, tc, m, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mod
+	}
 	const withVars = `__global int hits; __global long big[100] = {1};
 __kernel void k(__global int *o) { static __global int n; o[0] = hits++ + n++ + (int)big[o[1]]++; }`
 	const without = `__constant int c = 3; __kernel void k(__global int *o) { o[0] = c; }`
@@ -34,18 +41,7 @@ __kernel void k(__global int *o) { static __global int n; o[0] = hits++ + n++ + 
 		if a.Key != b.Key || a.Instance() == b.Instance() {
 			t.Fatalf("keys %q %q, instances %d %d", a.Key, b.Key, a.Instance(), b.Instance())
 		}
-		ma, err := Build(ctx, tc, a, target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mb, err := Build(ctx, tc, b, target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := Build(ctx, tc, a, target)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ma, mb, again := build(a, target), build(b, target), build(a, target)
 		if ma == mb || ma.h == mb.h || again != ma {
 			t.Errorf("%v: programs with variables share a load (%p %p, again %p)", target, ma, mb, again)
 		}
@@ -59,14 +55,7 @@ __kernel void k(__global int *o) { static __global int n; o[0] = hits++ + n++ + 
 			t.Errorf("%v: module ranges %#x and %#x", target, ma.lo, mb.lo)
 		}
 		c, d := compile(without), compile(without)
-		mc, err := Build(ctx, tc, c, target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		md, err := Build(ctx, tc, d, target)
-		if err != nil {
-			t.Fatal(err)
-		}
+		mc, md := build(c, target), build(d, target)
 		if mc != md || mc.GlobalBytes != 0 {
 			t.Errorf("%v: programs without variables got loads %p and %p (GlobalBytes %d)", target, mc, md, mc.GlobalBytes)
 		}
