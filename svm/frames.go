@@ -20,6 +20,17 @@ func (d *DevMem) FreeFrames() int {
 	return len(d.free)
 }
 
+// pendingFree reports whether the host side has released frames that are
+// not reclaimed yet.
+func (d *DevMem) pendingFree() bool {
+	for i := range uffd.PendingFree(d.id) {
+		if atomic.LoadUint64(&uffd.PendingFree(d.id)[i]) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // reclaimLocked moves frames the host side released into the free list.
 // d.mu held; the device has no access in flight (see the package doc).
 func (d *DevMem) reclaimLocked() {
