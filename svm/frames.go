@@ -108,6 +108,20 @@ func (d *DevMem) discardRun(addr uintptr, n int) {
 	}
 }
 
+// CanAlloc reports whether n frames can be taken now: the free list holds
+// them, or does once the frames the host side released are reclaimed. A
+// caller that plans several migrations before making them (a simulated
+// GPU's fault round) asks it; the answer holds until someone else
+// allocates.
+func (d *DevMem) CanAlloc(n int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.free) < n {
+		d.reclaimLocked()
+	}
+	return len(d.free) >= n
+}
+
 // Alloc takes n frames. Call it only while none of the device's accesses
 // is in flight. Fails with ErrOutOfDeviceMemory.
 func (d *DevMem) Alloc(n int) ([]uint32, error) {

@@ -1,6 +1,7 @@
 package svm
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"syscall"
 	"testing"
@@ -102,3 +103,41 @@ func BenchmarkMovementRandomFault(b *testing.B) {
 }
 
 var benchSink byte
+
+// One Migrate of a run of present pages per op, at several run lengths:
+// what a caller pays per call (the hand-off to the fault-service thread
+// and its move's TLB shootdown) against per page. A simulated GPU's fault
+// round coalesces its batches' runs by this measure.
+func BenchmarkMigrateRun(b *testing.B) {
+	for _, run := range []int{1, 8, 32, 64} {
+		b.Run(fmt.Sprintf("pages=%d", run), func(b *testing.B) {
+			m := benchDevice(b)
+			const total = 4096 // pages per buffer: a fresh one when used up
+			var mem []byte
+			var v VMA
+			at := total
+			b.SetBytes(int64(run * PageSize))
+			for b.Loop() {
+				if at+run > total {
+					b.StopTimer()
+					if mem != nil {
+						syscall.Munmap(mem)
+						Default().Sync()
+						m.FreeFrames()
+					}
+					mem = benchMap(b, total*PageSize)
+					v = resolve(b, uintptr(unsafe.Pointer(&mem[0])))
+					at = 0
+					b.StartTimer()
+				}
+				addr := uintptr(unsafe.Pointer(&mem[at*PageSize]))
+				if _, err := m.Migrate(v, addr, run); err != nil {
+					b.Fatal(err)
+				}
+				at += run
+			}
+			b.StopTimer()
+			syscall.Munmap(mem)
+		})
+	}
+}

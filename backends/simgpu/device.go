@@ -28,6 +28,9 @@ type Device struct {
 	evictions, pagesEvicted, pagesPrefetched              atomic.Int64
 	thrashEvents, throttles, pins                         atomic.Int64
 	hostNs                                                atomic.Int64
+	// svm migrations into device memory made by fault rounds and explicit
+	// migrations (calls, not pages: coalesce_test.go counts them).
+	hostMigrations atomic.Int64
 
 	ms  memState // policy state; launchMu
 	smp smPool   // SMs for compiled kernels; launchMu

@@ -15,9 +15,18 @@ import (
 // (migraterun.go) with the prefetcher's picks (prefetch.go), mapped
 // remotely, or read-duplicated.
 
-// service resolves one round's faults, batch by batch.
-func (l *launch) service(faults []Fault) error {
+// service resolves one round's faults, batch by batch. Its migrations of
+// host pages are coalesced (coalesce.go): all are made by the time it
+// returns.
+func (l *launch) service(faults []Fault) (err error) {
 	d := l.dev
+	l.coalesce = true
+	defer func() {
+		l.coalesce = false
+		if ferr := l.flushPending(); ferr != nil && err == nil {
+			err = ferr
+		}
+	}()
 	cost := d.cfg.cost
 	d.faults.Add(int64(len(faults)))
 	d.newRound() // each fault round of a launch is a round
@@ -71,6 +80,13 @@ func (l *launch) serviceBatch(maps *svm.Maps, b Batch, faults []Fault) (bad, err
 		l.errPages[page] = e
 		if launchErr == nil {
 			launchErr = e
+		}
+	}
+	// A page of this batch still pending from an earlier one is read
+	// below as it will be once moved.
+	if n := len(b.Pages); n > 0 && l.pending.overlaps(b.Pages[0].Page, b.Pages[n-1].Page) {
+		if err := l.flushPending(); err != nil {
+			return nil, err
 		}
 	}
 	var serviced []uint64
@@ -134,11 +150,22 @@ func (l *launch) serviceBatch(maps *svm.Maps, b Batch, faults []Fault) (bad, err
 	if err := l.moveRuns(maps, duplicate, true, fail); err != nil {
 		return nil, err
 	}
+	if len(migrate) > 0 && prefetches(d.cfg.policy) {
+		// The prefetcher reads the blocks' residency.
+		if err := l.flushPending(); err != nil {
+			return nil, err
+		}
+	}
 	prefetched := l.prefetch(maps, migrate)
 	migrate = append(migrate, prefetched...)
 	slices.Sort(migrate)
 	if err := l.moveRuns(maps, migrate, false, fail); err != nil {
 		return nil, err
+	}
+	if len(prefetched) > 0 {
+		if err := l.flushPending(); err != nil {
+			return nil, err
+		}
 	}
 	for _, p := range prefetched {
 		if w := atomic.LoadUint64(svm.PTE(uintptr(p), true)); svm.WordState(w) == svm.StateDevice && svm.WordDevice(w) == d.mem.ID() {
@@ -154,6 +181,9 @@ func (l *launch) mapRemote(page uint64, v svm.VMA) error {
 	d := l.dev
 	word := atomic.LoadUint64(svm.PTE(uintptr(page), true))
 	if svm.WordState(word) != svm.StateHost {
+		if err := l.flushPending(); err != nil {
+			return err
+		}
 		n, err := d.space.MigrateToHost(uintptr(page), svm.PageSize)
 		if err != nil {
 			return err

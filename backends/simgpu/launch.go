@@ -114,6 +114,11 @@ type launch struct {
 	mmu       *devrt.MMU
 	mmuMaps   *svm.Maps
 	remoteNew []uint64
+
+	// A fault round's migrations (coalesce.go): coalesce while service
+	// runs, pending what is decided and not moved yet.
+	coalesce bool
+	pending  pendingMove
 }
 
 // setRemote maps a host page remotely for the launch.

@@ -37,17 +37,38 @@ func (l *launch) migrateRun(v svm.VMA, pages []uint64, dup bool) error {
 	}
 	room := true
 	if evicts {
+		if d.wouldEvict(block) {
+			// An eviction reads its victims' residency and writes them back.
+			if err := l.flushPending(); err != nil {
+				return err
+			}
+		}
 		ok, err := d.useChunk(block)
 		if err != nil {
 			return err
 		}
 		room = ok
 	}
+	if room && !dup {
+		// Decided and charged now, moved with the round's next runs
+		// (coalesce.go).
+		deferred, err := l.deferRun(v, pages)
+		if err != nil {
+			return err
+		}
+		if deferred {
+			d.clock.Charge(TimeTransferH2D, cost.TransferTime(len(pages)*svm.PageSize))
+			return nil
+		}
+	} else if err := l.flushPending(); err != nil {
+		return err
+	}
 	for room {
 		mig := d.mem.Migrate
 		if dup {
 			mig = d.mem.Duplicate
 		}
+		d.hostMigrations.Add(1)
 		_, err := mig(v, uintptr(pages[0]), len(pages))
 		if err == nil {
 			break

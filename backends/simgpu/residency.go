@@ -158,6 +158,12 @@ func (d *Device) useChunk(block uint64) (bool, error) {
 	return true, nil
 }
 
+// wouldEvict reports whether useChunk(block) would evict first.
+func (d *Device) wouldEvict(block uint64) bool {
+	_, ok := d.ms.chunks[block]
+	return !ok && len(d.ms.chunks) >= d.ms.capacity
+}
+
 // evictOne evicts the chunk the policy picks among those not used in this
 // round (and not keep). It returns false when there is none.
 func (d *Device) evictOne(keep uint64) (bool, error) {
