@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/svmrt/svmrt/internal/devrt"
 	"github.com/svmrt/svmrt/kernels"
@@ -54,6 +55,31 @@ type smPool struct {
 	waits    []devrt.Fault // a round's waiting items' faults, SM by SM
 	faults   []Fault       // those the service must resolve
 	bad      []uint64      // pages whose faults failed
+	steps    []smStep      // what each SM's step of a round found
+	ctl      *roundCtl     // how the SMs' steps of a round run
+	// The round's workers (runSMs). Not off the heap with ctl: the race
+	// detector sees a wait group's synchronisation only in Go memory. A
+	// field of the Device, made with it, not per launch: its page holds
+	// what the Device does, not a kernel's small allocations.
+	wg sync.WaitGroup
+}
+
+// smStep is what one SM's step of a fault round found: the faults it
+// collected into its part of smPool.waits and their digest.
+type smStep struct {
+	n      int
+	digest uint64
+	any    bool
+}
+
+// roundCtl is what the SMs' steps of a fault round share: how to end the
+// last round's waits, and the workers' counter of SMs (runSMs). Every
+// round writes it, so it is off the heap too.
+type roundCtl struct {
+	resume   bool     // end the last round's waits first (SM.Resume) ...
+	abortAll bool     // ... aborting every waiting item
+	bad      []uint64 // ... or those on these pages (in smPool.bad)
+	next     atomic.Int32
 }
 
 // free releases the SMs and the buffers.
@@ -65,6 +91,8 @@ func (p *smPool) free() {
 		devrt.FreeOffHeap(p.waits)
 		devrt.FreeOffHeap(p.faults)
 		devrt.FreeOffHeap(p.bad)
+		devrt.FreeOffHeap(p.steps)
+		devrt.FreeOffHeap(unsafe.Slice(p.ctl, 1))
 	}
 	*p = smPool{}
 }
@@ -89,6 +117,8 @@ func (d *Device) sms(items int) ([]*devrt.SM, error) {
 		p.waits = devrt.OffHeap[devrt.Fault](room)
 		p.faults = devrt.OffHeap[Fault](room)
 		p.bad = devrt.OffHeap[uint64](room)
+		p.steps = devrt.OffHeap[smStep](len(p.sms))
+		p.ctl = &devrt.OffHeap[roundCtl](1)[0]
 	}
 	return p.sms, nil
 }
@@ -201,27 +231,28 @@ func (l *launch) syncMMU(all bool) {
 	l.remoteNew = l.remoteNew[:0]
 }
 
-// runSMs runs every SM until none can progress, on up to GOMAXPROCS host
-// threads.
-func runSMs(sms []*devrt.SM) {
+// runSMs calls step for every SM (its index and itself), on up to
+// GOMAXPROCS host threads: what one SM does between fault rounds, which
+// touches nothing another SM's step does. ctl holds the workers' counter,
+// wg waits for them.
+func runSMs(ctl *roundCtl, wg *sync.WaitGroup, sms []*devrt.SM, step func(i int, s *devrt.SM)) {
 	workers := min(runtime.GOMAXPROCS(0), len(sms))
 	if workers <= 1 {
-		for _, s := range sms {
-			s.Run()
+		for i, s := range sms {
+			step(i, s)
 		}
 		return
 	}
-	var next atomic.Int32
+	ctl.next.Store(0)
 	work := func() {
 		for {
-			i := int(next.Add(1) - 1)
+			i := int(ctl.next.Add(1) - 1)
 			if i >= len(sms) {
 				return
 			}
-			sms[i].Run()
+			step(i, sms[i])
 		}
 	}
-	var wg sync.WaitGroup
 	for range workers - 1 {
 		wg.Go(work)
 	}
@@ -250,8 +281,24 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 		}
 		at += ng
 	}
-	// Off the Go heap (smPool), with room for every item of the wave.
+	// Off the Go heap (smPool), with room for every item of the wave: SM
+	// i's faults are collected into its own part of waits, from i×maxItems.
+	// Nothing the rounds write is on the heap: a kernel's data may share its
+	// page (see smPool).
 	waits, faults, bad := d.smp.waits[:0], d.smp.faults[:0], d.smp.bad[:0]
+	room, steps, ctl, warp := d.smp.maxItems, d.smp.steps, d.smp.ctl, d.cfg.warp
+	ctl.resume = false
+	// Each SM's step, on the host thread that runs it: the last round's
+	// resume, the run, and the collection of its waiting items' faults.
+	step := func(i int, s *devrt.SM) {
+		if ctl.resume {
+			s.Resume(ctl.bad, ctl.abortAll)
+		}
+		s.Run()
+		part := d.smp.waits[i*room : i*room : (i+1)*room]
+		part, steps[i].digest, steps[i].any = s.Faults(part, warp)
+		steps[i].n = len(part)
+	}
 	var (
 		serviceErr error
 		prevDigest uint64
@@ -259,15 +306,16 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 		abortErr   = map[int]error{} // group -> why its items were aborted
 	)
 	for {
-		runSMs(sms)
+		runSMs(ctl, &d.smp.wg, sms, step)
+		ctl.resume = false
+		// The SMs' faults in SM order, moved together (each part starts
+		// at or after where the one before it ends).
 		waits = waits[:0]
 		digest, waiting := uint64(0xcbf29ce484222325), false
-		for _, s := range sms {
-			var h uint64
-			var any bool
-			waits, h, any = s.Faults(waits, d.cfg.warp)
-			digest = (digest ^ h) * 0x100000001b3
-			waiting = waiting || any
+		for i := range sms {
+			waits = append(waits, d.smp.waits[i*room:i*room+steps[i].n]...)
+			digest = (digest ^ steps[i].digest) * 0x100000001b3
+			waiting = waiting || steps[i].any
 		}
 		if !waiting {
 			break
@@ -281,9 +329,7 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 					abortErr[w.Group] = err
 				}
 			}
-			for _, s := range sms {
-				s.Resume(nil, true)
-			}
+			ctl.resume, ctl.bad, ctl.abortAll = true, nil, true
 			continue
 		}
 		// A wave that keeps stalling the same items at the same addresses
@@ -355,9 +401,7 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 		}
 		slices.Sort(bad)
 		bad = slices.Compact(bad)
-		for _, s := range sms {
-			s.Resume(bad, same >= maxUnresolvedRounds)
-		}
+		ctl.resume, ctl.bad, ctl.abortAll = true, bad, same >= maxUnresolvedRounds
 	}
 	var c devrt.Counters
 	for _, s := range sms {

@@ -7,7 +7,9 @@ import "unsafe"
 func SetItemLoops(on bool) { noItemLoops = !on }
 
 // SetFaultsHook makes fn see every SM's faults of every fault round (nil:
-// none).
+// none). A simulated GPU collects each SM's faults on the host thread that
+// ran it, so fn may be called from several at once, in any order; with
+// GOMAXPROCS 1 the calls come in SM order.
 func SetFaultsHook(fn func(s *SM, faults []Fault, digest uint64)) { faultsHook = fn }
 
 // GaveUp is how many of the SM's assigned work-items have given a run up

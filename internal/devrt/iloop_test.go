@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -211,6 +212,8 @@ func launchOnce(t *testing.T, p *kernels.Program, c iloopCase, loops bool) outco
 	}
 	var o outcome
 	hookMu.Lock()
+	// One host thread: the rounds come in SM order (SetFaultsHook).
+	procs := runtime.GOMAXPROCS(1)
 	devrt.SetItemLoops(loops)
 	devrt.SetFaultsHook(func(s *devrt.SM, fs []devrt.Fault, _ uint64) {
 		var b strings.Builder
@@ -223,6 +226,7 @@ func launchOnce(t *testing.T, p *kernels.Program, c iloopCase, loops bool) outco
 	err = d.Launch(context.Background(), k, c.nd, a)
 	devrt.SetFaultsHook(nil)
 	devrt.SetItemLoops(true)
+	runtime.GOMAXPROCS(procs)
 	hookMu.Unlock()
 	if err != nil {
 		o.err = hexRE.ReplaceAllStringFunc(err.Error(), func(h string) string {

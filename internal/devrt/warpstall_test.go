@@ -3,6 +3,7 @@ package devrt_test
 import (
 	"context"
 	"maps"
+	"runtime"
 	"sync"
 	"testing"
 	"unsafe"
@@ -53,6 +54,9 @@ func firstRound(t *testing.T, n, group, stride, skew int, opts ...simgpu.Option)
 	seen := map[*devrt.SM]bool{}
 	var mu sync.Mutex
 	hookMu.Lock()
+	// One host thread: the SMs' first rounds come in SM order
+	// (SetFaultsHook).
+	procs := runtime.GOMAXPROCS(1)
 	devrt.SetFaultsHook(func(s *devrt.SM, fs []devrt.Fault, _ uint64) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -65,6 +69,7 @@ func firstRound(t *testing.T, n, group, stride, skew int, opts ...simgpu.Option)
 	})
 	err = d.Launch(context.Background(), k, kernels.Range1D(n, group), a)
 	devrt.SetFaultsHook(nil)
+	runtime.GOMAXPROCS(procs)
 	hookMu.Unlock()
 	if err != nil {
 		t.Fatal(err)
