@@ -425,6 +425,28 @@ static void run_fiber(dr_sm *sm, dr_fiber *f) {
 	}
 }
 
+// The per-item passes over an SM's states that run every fault round (a
+// wave's SMs hold tens of thousands of items, most of them waiting), as
+// branch-free loops the compiler vectorises: -O2's cost model keeps loops
+// of unknown length scalar, hence the attribute.
+#define DR_VECTORISE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+
+// resume_all ends every wait: parked items may resume, items that gave
+// their runs up start again.
+DR_VECTORISE static void resume_all(uint8_t *restrict st, int n) {
+	for (int i = 0; i < n; i++) {
+		uint8_t s = st[i];
+		st[i] = s == DR_FAULT ? DR_READY : s == DR_RESTART ? DR_NEW : s;
+	}
+}
+
+// count_waiting counts the items waiting for a fault.
+DR_VECTORISE static int count_waiting(const uint8_t *restrict st, int n) {
+	int c = 0;
+	for (int i = 0; i < n; i++) c += (st[i] == DR_FAULT) | (st[i] == DR_RESTART);
+	return c;
+}
+
 // dr_sm_run runs the SM's work-items until none can make progress: each is
 // done, dead, parked at a barrier, or waiting for a fault. Items are taken in
 // index order, pass after pass, so the order of execution — and with it the
@@ -465,8 +487,7 @@ int dr_sm_run(dr_sm *sm) {
 		// Another pass only if something was released.
 		if (!progress || (!memchr(sm->state, DR_NEW, sm->nitems) && !memchr(sm->state, DR_READY, sm->nitems))) break;
 	}
-	int waiting = 0;
-	for (int i = 0; i < sm->nitems; i++) waiting += (sm->state[i] == DR_FAULT) | (sm->state[i] == DR_RESTART);
+	int waiting = count_waiting(sm->state, sm->nitems);
 	sm->waiting = waiting;
 	return waiting;
 }
@@ -523,13 +544,7 @@ int dr_sm_faults(dr_sm *sm, uint32_t warp, dr_fault *out, int cap, uint64_t *dig
 // groups fail — in item order, so the first of them is the one reported.
 void dr_sm_resume(dr_sm *sm, const uint64_t *bad_pages, int nbad, int abort_all) {
 	if (!nbad && !abort_all) {
-		// Nothing aborted (nearly every round): one branch-free pass the
-		// compiler vectorises.
-		uint8_t *st = sm->state;
-		for (int i = 0; i < sm->nitems; i++) {
-			uint8_t s = st[i];
-			st[i] = s == DR_FAULT ? DR_READY : s == DR_RESTART ? DR_NEW : s;
-		}
+		resume_all(sm->state, sm->nitems); // nearly every round: nothing aborted
 		return;
 	}
 	for (int i = 0; i < sm->nitems; i++) {
