@@ -173,17 +173,7 @@ func TestZeroCopyArenaAfterMunmap(t *testing.T) {
 
 	// Unmapped again, then reclaimed with no operation running: the
 	// frames' memory goes back, the next migration moves straight in.
-	u = mmapRW(t, pages*PageSize)
-	fillWords(u, 33)
-	start, _ = migrateRange(t, m, unsafe.Pointer(&u[0]), len(u))
-	fs = framesOf(t, m, start, pages)
-	if err := syscall.Munmap(u); err != nil {
-		t.Fatal(err)
-	}
-	Default().Sync()
-	if got := residentFrames(t, m, fs); got != pages {
-		t.Errorf("%d of %d frames backed after their pages were unmapped, want all", got, pages)
-	}
+	fs = unmappedOnDevice(t, m, pages, 33)
 	m.FreeFrames()
 	if got := residentFrames(t, m, fs); got != 0 {
 		t.Errorf("%d of %d frames still backed after the allocator reclaimed them", got, pages)
@@ -207,10 +197,23 @@ func TestZeroCopyArenaAfterMunmap(t *testing.T) {
 	// frames, they had stayed backed and every page moved into them was
 	// copied (a fresh-memory saxpy's third launch took three times as long
 	// in its fault service as the first two).
-	u = mmapRW(t, pages*PageSize)
-	fillWords(u, 77)
-	start, _ = migrateRange(t, m, unsafe.Pointer(&u[0]), len(u))
-	fs = framesOf(t, m, start, pages)
+	fs = unmappedOnDevice(t, m, pages, 77)
+	m.BeginAccess()
+	if got := residentFrames(t, m, fs); got != 0 {
+		t.Errorf("%d of %d frames still backed once an operation began", got, pages)
+	}
+	m.EndAccess()
+}
+
+// unmappedOnDevice migrates a fresh mapping of pages pages (words from
+// seed) into m, unmaps it while it is on the device and returns its
+// frames, checked still backed (kept for reuse until a reclaim).
+func unmappedOnDevice(t *testing.T, m *DevMem, pages int, seed uint64) []uint64 {
+	t.Helper()
+	u := mmapRW(t, pages*PageSize)
+	fillWords(u, seed)
+	start, _ := migrateRange(t, m, unsafe.Pointer(&u[0]), len(u))
+	fs := framesOf(t, m, start, pages)
 	if err := syscall.Munmap(u); err != nil {
 		t.Fatal(err)
 	}
@@ -218,9 +221,5 @@ func TestZeroCopyArenaAfterMunmap(t *testing.T) {
 	if got := residentFrames(t, m, fs); got != pages {
 		t.Errorf("%d of %d frames backed after their pages were unmapped, want all", got, pages)
 	}
-	m.BeginAccess()
-	if got := residentFrames(t, m, fs); got != 0 {
-		t.Errorf("%d of %d frames still backed once an operation began", got, pages)
-	}
-	m.EndAccess()
+	return fs
 }
