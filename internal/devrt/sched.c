@@ -505,30 +505,39 @@ int dr_sm_faults(dr_sm *sm, uint32_t warp, dr_fault *out, int cap, uint64_t *dig
 	int n = 0, gs = sm->group_size;
 	uint64_t h = 0xcbf29ce484222325ULL;
 	if (!warp) warp = 1;
+	const uint8_t *restrict state = sm->state, *restrict facc = sm->fault_acc;
+	const uint64_t *restrict faddr = sm->fault_addr;
 	// Group by group and warp by warp (no division per item: most items
 	// of a fault round are waiting).
 	for (int g = 0; g < sm->ngroups; g++) {
 		for (int w0 = 0; w0 < gs; w0 += (int)warp) {
 			int warp_first = n, end = g * gs + (w0 + (int)warp < gs ? w0 + (int)warp : gs);
+			int cur = -1; // the warp's fault the last waiting item joined (most go on with it)
+			uint64_t cur_page = 0;
 			for (int i = g * gs + w0; i < end; i++) {
-				uint8_t st = sm->state[i];
+				uint8_t st = state[i];
 				if (st != DR_FAULT && st != DR_RESTART) continue;
-				uint64_t addr = sm->fault_addr[i], page = addr & ~SVMK_PAGE_MASK;
+				uint64_t addr = faddr[i], page = addr & ~SVMK_PAGE_MASK;
 				// The item's index, not its global id, goes into the
 				// digest: the same within a wave, and read without touching
 				// the item (two cache lines; only faults written out need it).
 				h += (((uint64_t)i + 1) * 0x9E3779B97F4A7C15ULL) ^ (addr * 0xC2B2AE3D27D4EB4FULL);
+				if (cur >= 0 && page == cur_page) {
+					out[cur].acc |= facc[i];
+					continue;
+				}
 				int j = warp_first;
 				while (j < n && (out[j].addr & ~SVMK_PAGE_MASK) != page) j++;
+				cur = j, cur_page = page;
 				if (j < n) {
-					out[j].acc |= sm->fault_acc[i];
+					out[j].acc |= facc[i];
 					continue;
 				}
 				if (n == cap) return -1;
 				out[n].addr = addr;
 				out[n].global_linear = sm->items[i].global_linear;
 				out[n].group = (uint32_t)g;
-				out[n].acc = sm->fault_acc[i];
+				out[n].acc = facc[i];
 				n++;
 			}
 		}
@@ -822,13 +831,16 @@ static void warp_stall(dr_sm *sm, svmk_item *it, int i, uint64_t addr, uint32_t 
 	uint64_t end = addr + (uint64_t)(d * (last - k));
 	if ((end & ~SVMK_PAGE_MASK) != page) return;
 	int to = -1;
+	// The SM's arrays in locals: stores through one uint8_t array could
+	// alias anything, and the loop would reload every pointer per lane.
+	uint8_t *restrict state = sm->state + g->first, *restrict facc = sm->fault_acc + g->first;
+	uint64_t *restrict faddr = sm->fault_addr + g->first;
 	for (int j = k + 1; j <= last; j++) {
-		int J = g->first + j;
-		if (sm->state[J] != DR_NEW) break;
-		sm->state[J] = DR_RESTART;
-		sm->fault_addr[J] = addr + (uint64_t)(d * (j - k));
-		sm->fault_acc[J] = (uint8_t)acc;
-		to = J;
+		if (state[j] != DR_NEW) break;
+		state[j] = DR_RESTART;
+		faddr[j] = addr + (uint64_t)(d * (j - k));
+		facc[j] = (uint8_t)acc;
+		to = g->first + j;
 	}
 	sm->stalled_to = to;
 }
