@@ -23,8 +23,9 @@ func (d *DevMem) FreeFrames() int {
 // pendingFree reports whether the host side has released frames that are
 // not reclaimed yet.
 func (d *DevMem) pendingFree() bool {
-	for i := range uffd.PendingFree(d.id) {
-		if atomic.LoadUint64(&uffd.PendingFree(d.id)[i]) != 0 {
+	pending := uffd.PendingFree(d.id) // a cgo call: once, not per word
+	for i := range pending {
+		if atomic.LoadUint64(&pending[i]) != 0 {
 			return true
 		}
 	}
@@ -35,11 +36,12 @@ func (d *DevMem) pendingFree() bool {
 // d.mu held; the device has no access in flight (see the package doc).
 func (d *DevMem) reclaimLocked() {
 	n0 := len(d.free)
-	for i, w := range uffd.PendingFree(d.id) {
-		if w == 0 {
+	pending := uffd.PendingFree(d.id)
+	for i := range pending {
+		if atomic.LoadUint64(&pending[i]) == 0 {
 			continue
 		}
-		bits := atomic.SwapUint64(&uffd.PendingFree(d.id)[i], 0)
+		bits := atomic.SwapUint64(&pending[i], 0)
 		for bits != 0 {
 			b := 0
 			for bits&(1<<b) == 0 {
