@@ -73,13 +73,34 @@ type smStep struct {
 }
 
 // roundCtl is what the SMs' steps of a fault round share: how to end the
-// last round's waits, and the workers' counter of SMs (runSMs). Every
-// round writes it, so it is off the heap too.
+// last round's waits, where to collect the faults, and the workers' counter
+// of SMs (runSMs). Every round reads and writes it, so it is off the heap
+// too — a read pulls a device page home as surely as a write (a closure
+// holding this state, made once per wave and called every round, shared a
+// page with a kernel's []*ListNode: the list walk never finished).
 type roundCtl struct {
 	resume   bool     // end the last round's waits first (SM.Resume) ...
 	abortAll bool     // ... aborting every waiting item
 	bad      []uint64 // ... or those on these pages (in smPool.bad)
+	waits    []devrt.Fault
+	steps    []smStep
+	room     int // faults SM i may collect, into waits from i×room
+	warp     int
 	next     atomic.Int32
+}
+
+// step is SM i's part of a fault round, on the host thread that runs it:
+// the last round's resume, the run, and the collection of its waiting
+// items' faults.
+func (ctl *roundCtl) step(i int, s *devrt.SM) {
+	if ctl.resume {
+		s.Resume(ctl.bad, ctl.abortAll)
+	}
+	s.Run()
+	part := ctl.waits[i*ctl.room : i*ctl.room : (i+1)*ctl.room]
+	st := &ctl.steps[i]
+	part, st.digest, st.any = s.Faults(part, ctl.warp)
+	st.n = len(part)
 }
 
 // free releases the SMs and the buffers.
@@ -231,15 +252,14 @@ func (l *launch) syncMMU(all bool) {
 	l.remoteNew = l.remoteNew[:0]
 }
 
-// runSMs calls step for every SM (its index and itself), on up to
-// GOMAXPROCS host threads: what one SM does between fault rounds, which
-// touches nothing another SM's step does. ctl holds the workers' counter,
-// wg waits for them.
-func runSMs(ctl *roundCtl, wg *sync.WaitGroup, sms []*devrt.SM, step func(i int, s *devrt.SM)) {
+// runSMs makes every SM's step of a round (roundCtl.step), on up to
+// GOMAXPROCS host threads: no step touches what another SM's does. wg
+// waits for the workers.
+func runSMs(ctl *roundCtl, wg *sync.WaitGroup, sms []*devrt.SM) {
 	workers := min(runtime.GOMAXPROCS(0), len(sms))
 	if workers <= 1 {
 		for i, s := range sms {
-			step(i, s)
+			ctl.step(i, s)
 		}
 		return
 	}
@@ -250,7 +270,7 @@ func runSMs(ctl *roundCtl, wg *sync.WaitGroup, sms []*devrt.SM, step func(i int,
 			if i >= len(sms) {
 				return
 			}
-			step(i, sms[i])
+			ctl.step(i, sms[i])
 		}
 	}
 	for range workers - 1 {
@@ -286,19 +306,8 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 	// Nothing the rounds write is on the heap: a kernel's data may share its
 	// page (see smPool).
 	waits, faults, bad := d.smp.waits[:0], d.smp.faults[:0], d.smp.bad[:0]
-	room, steps, ctl, warp := d.smp.maxItems, d.smp.steps, d.smp.ctl, d.cfg.warp
-	ctl.resume = false
-	// Each SM's step, on the host thread that runs it: the last round's
-	// resume, the run, and the collection of its waiting items' faults.
-	step := func(i int, s *devrt.SM) {
-		if ctl.resume {
-			s.Resume(ctl.bad, ctl.abortAll)
-		}
-		s.Run()
-		part := d.smp.waits[i*room : i*room : (i+1)*room]
-		part, steps[i].digest, steps[i].any = s.Faults(part, warp)
-		steps[i].n = len(part)
-	}
+	ctl, room := d.smp.ctl, d.smp.maxItems
+	*ctl = roundCtl{waits: d.smp.waits, steps: d.smp.steps, room: room, warp: d.cfg.warp}
 	var (
 		serviceErr error
 		prevDigest uint64
@@ -306,16 +315,17 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 		abortErr   = map[int]error{} // group -> why its items were aborted
 	)
 	for {
-		runSMs(ctl, &d.smp.wg, sms, step)
+		runSMs(ctl, &d.smp.wg, sms)
 		ctl.resume = false
 		// The SMs' faults in SM order, moved together (each part starts
 		// at or after where the one before it ends).
 		waits = waits[:0]
 		digest, waiting := uint64(0xcbf29ce484222325), false
 		for i := range sms {
-			waits = append(waits, d.smp.waits[i*room:i*room+steps[i].n]...)
-			digest = (digest ^ steps[i].digest) * 0x100000001b3
-			waiting = waiting || steps[i].any
+			st := &ctl.steps[i]
+			waits = append(waits, d.smp.waits[i*room:i*room+st.n]...)
+			digest = (digest ^ st.digest) * 0x100000001b3
+			waiting = waiting || st.any
 		}
 		if !waiting {
 			break
