@@ -118,6 +118,12 @@ func (d *DevMem) discardRun(addr uintptr, n int) {
 func (d *DevMem) CanAlloc(n int) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.haveLocked(n)
+}
+
+// haveLocked reports whether the free list holds n frames, reclaiming the
+// released ones first if it does not. d.mu held.
+func (d *DevMem) haveLocked(n int) bool {
 	if len(d.free) < n {
 		d.reclaimLocked()
 	}
@@ -140,10 +146,7 @@ func (d *DevMem) allocInto(out []uint32) error {
 	n := len(out)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(d.free) < n {
-		d.reclaimLocked()
-	}
-	if len(d.free) < n {
+	if !d.haveLocked(n) {
 		return fmt.Errorf("svm: %s: %w: need %d more frames, %d of %d free (%d KiB of device memory)",
 			d.dev.Name(), ErrOutOfDeviceMemory, n, len(d.free), d.Frames(), d.Frames()*PageSize/1024)
 	}

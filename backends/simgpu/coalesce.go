@@ -25,7 +25,8 @@ import (
 // pages (none of them pending), the clock (each run is charged when it is
 // decided, for all its pages, as a run of host pages was), the chunks —
 // so the simulated counters and time are the same. Only a run whose pages
-// were all on the host and for which the device has frames is deferred: it
+// were all on the host and for which the device has frames is deferred
+// (migrateRun decides the first, deferRun the second): it
 // moves whole unless another host thread takes one of its pages meanwhile,
 // and such a page is then used remotely as before; its transfer stays
 // charged (it was on its way when the CPU took it).
@@ -48,19 +49,15 @@ func (p *pendingMove) overlaps(lo, hi uint64) bool {
 	return p.n > 0 && lo < p.end() && hi >= p.start
 }
 
-// deferRun takes a decided run of pages (ascending, consecutive, inside v)
-// into the round's pending migration if it can wait: the round coalesces,
-// every page is on the host, and the device has frames for it and for
-// what is pending already. A run that does not continue the pending pages
-// moves them first. It reports whether the run was taken.
+// deferRun takes a decided run of host pages (ascending, consecutive,
+// inside v; the caller has read their words) into the round's pending
+// migration if it can wait: the round coalesces and the device has frames
+// for it and for what is pending already. A run that does not continue
+// the pending pages moves them first. It reports whether the run was
+// taken.
 func (l *launch) deferRun(v svm.VMA, pages []uint64) (bool, error) {
 	if !l.coalesce || !coalesceRounds {
 		return false, nil
-	}
-	for _, p := range pages {
-		if w := svm.PTE(uintptr(p), false); w != nil && svm.WordState(atomic.LoadUint64(w)) != svm.StateHost {
-			return false, l.flushPending()
-		}
 	}
 	pm := &l.pending
 	if pm.n > 0 && (pm.v.Start != v.Start || pages[0] != pm.end()) {
@@ -94,9 +91,7 @@ func (l *launch) flushPending() error {
 	}
 	for i := range n {
 		p := start + uint64(i)*svm.PageSize
-		if svm.WordState(atomic.LoadUint64(svm.PTE(uintptr(p), true))) == svm.StateHost {
-			l.setRemote(p, remoteMap{writable: v.Write})
-		}
+		l.remoteIfHome(p, atomic.LoadUint64(svm.PTE(uintptr(p), true)), v)
 	}
 	return nil
 }

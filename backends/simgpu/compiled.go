@@ -55,7 +55,6 @@ type smPool struct {
 	waits    []devrt.Fault // a round's waiting items' faults, SM by SM
 	faults   []Fault       // those the service must resolve
 	bad      []uint64      // pages whose faults failed
-	steps    []smStep      // what each SM's step of a round found
 	ctl      *roundCtl     // how the SMs' steps of a round run
 	// The round's workers (runSMs). Not off the heap with ctl: the race
 	// detector sees a wait group's synchronisation only in Go memory. A
@@ -82,11 +81,18 @@ type roundCtl struct {
 	resume   bool     // end the last round's waits first (SM.Resume) ...
 	abortAll bool     // ... aborting every waiting item
 	bad      []uint64 // ... or those on these pages (in smPool.bad)
-	waits    []devrt.Fault
-	steps    []smStep
-	room     int // faults SM i may collect, into waits from i×room
-	warp     int
-	next     atomic.Int32
+	// Set with the pool: SM i collects its faults into waits from i×room
+	// (room: the items an SM holds) and says how many in steps[i].
+	waits []devrt.Fault
+	steps []smStep
+	room  int
+	warp  int
+	next  atomic.Int32
+}
+
+// collected is what SM i's step of the round collected.
+func (ctl *roundCtl) collected(i int) []devrt.Fault {
+	return ctl.waits[i*ctl.room : i*ctl.room+ctl.steps[i].n]
 }
 
 // step is SM i's part of a fault round, on the host thread that runs it:
@@ -112,7 +118,7 @@ func (p *smPool) free() {
 		devrt.FreeOffHeap(p.waits)
 		devrt.FreeOffHeap(p.faults)
 		devrt.FreeOffHeap(p.bad)
-		devrt.FreeOffHeap(p.steps)
+		devrt.FreeOffHeap(p.ctl.steps)
 		devrt.FreeOffHeap(unsafe.Slice(p.ctl, 1))
 	}
 	*p = smPool{}
@@ -138,8 +144,8 @@ func (d *Device) sms(items int) ([]*devrt.SM, error) {
 		p.waits = devrt.OffHeap[devrt.Fault](room)
 		p.faults = devrt.OffHeap[Fault](room)
 		p.bad = devrt.OffHeap[uint64](room)
-		p.steps = devrt.OffHeap[smStep](len(p.sms))
 		p.ctl = &devrt.OffHeap[roundCtl](1)[0]
+		p.ctl.waits, p.ctl.steps, p.ctl.room, p.ctl.warp = p.waits, devrt.OffHeap[smStep](len(p.sms)), n, d.cfg.warp
 	}
 	return p.sms, nil
 }
@@ -306,8 +312,8 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 	// Nothing the rounds write is on the heap: a kernel's data may share its
 	// page (see smPool).
 	waits, faults, bad := d.smp.waits[:0], d.smp.faults[:0], d.smp.bad[:0]
-	ctl, room := d.smp.ctl, d.smp.maxItems
-	*ctl = roundCtl{waits: d.smp.waits, steps: d.smp.steps, room: room, warp: d.cfg.warp}
+	ctl := d.smp.ctl
+	ctl.resume = false
 	var (
 		serviceErr error
 		prevDigest uint64
@@ -322,10 +328,9 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 		waits = waits[:0]
 		digest, waiting := uint64(0xcbf29ce484222325), false
 		for i := range sms {
-			st := &ctl.steps[i]
-			waits = append(waits, d.smp.waits[i*room:i*room+st.n]...)
-			digest = (digest ^ st.digest) * 0x100000001b3
-			waiting = waiting || st.any
+			waits = append(waits, ctl.collected(i)...)
+			digest = (digest ^ ctl.steps[i].digest) * 0x100000001b3
+			waiting = waiting || ctl.steps[i].any
 		}
 		if !waiting {
 			break

@@ -12,6 +12,17 @@ import (
 // evicting when the device is full (residency.go). moveRuns, which splits
 // pages into runs, is in residency.go.
 
+// remoteIfHome maps page p of v remotely if its word w says the host has
+// it: a page a migration left there (busy, the address space changed, no
+// room). It reports whether it did.
+func (l *launch) remoteIfHome(p, w uint64, v svm.VMA) bool {
+	if svm.WordState(w) != svm.StateHost {
+		return false
+	}
+	l.setRemote(p, remoteMap{writable: v.Write})
+	return true
+}
+
 // migrateRun migrates pages (contiguous, ascending, inside v and one VA
 // block) into device memory — or duplicates them, with dup — taking the
 // block's chunk first. Pages that would not move and are on the host are
@@ -30,10 +41,12 @@ func (l *launch) migrateRun(v svm.VMA, pages []uint64, dup bool) error {
 	}
 	// Pages on other devices move over the peer link, not through the host.
 	onPeer, had := make([]bool, len(pages)), make([]bool, len(pages))
+	allHost := true
 	for i, p := range pages {
 		w := atomic.LoadUint64(svm.PTE(uintptr(p), true))
 		onPeer[i] = svm.WordState(w) == svm.StateDevice && svm.WordDevice(w) != d.mem.ID()
 		had[i] = ours(p)
+		allHost = allHost && svm.WordState(w) == svm.StateHost
 	}
 	room := true
 	if evicts {
@@ -49,7 +62,7 @@ func (l *launch) migrateRun(v svm.VMA, pages []uint64, dup bool) error {
 		}
 		room = ok
 	}
-	if room && !dup {
+	if room && !dup && allHost {
 		// Decided and charged now, moved with the round's next runs
 		// (coalesce.go).
 		deferred, err := l.deferRun(v, pages)
@@ -100,10 +113,9 @@ func (l *launch) migrateRun(v svm.VMA, pages []uint64, dup bool) error {
 	for i, p := range pages {
 		w := atomic.LoadUint64(svm.PTE(uintptr(p), true))
 		switch {
-		case svm.WordState(w) == svm.StateHost:
+		case l.remoteIfHome(p, w, v):
 			// Busy for too long, the address space changed under the
-			// migration, or no room: map it so the work-items progress.
-			l.setRemote(p, remoteMap{writable: v.Write})
+			// migration, or no room: mapped so the work-items progress.
 		case !room && !had[i] && !ours(p):
 			// No room, and the page is on another device: bring it home and
 			// map it (a copy or fill is one round; waiting for the next

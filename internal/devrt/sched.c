@@ -431,19 +431,23 @@ static void run_fiber(dr_sm *sm, dr_fiber *f) {
 // of unknown length scalar, hence the attribute.
 #define DR_VECTORISE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
 
-// resume_all ends every wait: parked items may resume, items that gave
-// their runs up start again.
+// waiting_state reports whether an item in state s waits for a fault.
+static inline int waiting_state(uint8_t s) { return (s == DR_FAULT) | (s == DR_RESTART); }
+
+// resumed_state is the state after its fault was serviced of an item
+// waiting in state s: a parked item may resume, one that gave its run up
+// starts again. Any other state stays.
+static inline uint8_t resumed_state(uint8_t s) { return s == DR_FAULT ? DR_READY : s == DR_RESTART ? DR_NEW : s; }
+
+// resume_all ends every wait.
 DR_VECTORISE static void resume_all(uint8_t *restrict st, int n) {
-	for (int i = 0; i < n; i++) {
-		uint8_t s = st[i];
-		st[i] = s == DR_FAULT ? DR_READY : s == DR_RESTART ? DR_NEW : s;
-	}
+	for (int i = 0; i < n; i++) st[i] = resumed_state(st[i]);
 }
 
 // count_waiting counts the items waiting for a fault.
 DR_VECTORISE static int count_waiting(const uint8_t *restrict st, int n) {
 	int c = 0;
-	for (int i = 0; i < n; i++) c += (st[i] == DR_FAULT) | (st[i] == DR_RESTART);
+	for (int i = 0; i < n; i++) c += waiting_state(st[i]);
 	return c;
 }
 
@@ -515,8 +519,7 @@ int dr_sm_faults(dr_sm *sm, uint32_t warp, dr_fault *out, int cap, uint64_t *dig
 			int cur = -1; // the warp's fault the last waiting item joined (most go on with it)
 			uint64_t cur_page = 0;
 			for (int i = g * gs + w0; i < end; i++) {
-				uint8_t st = state[i];
-				if (st != DR_FAULT && st != DR_RESTART) continue;
+				if (!waiting_state(state[i])) continue;
 				uint64_t addr = faddr[i], page = addr & ~SVMK_PAGE_MASK;
 				// The item's index, not its global id, goes into the
 				// digest: the same within a wave, and read without touching
@@ -558,7 +561,7 @@ void dr_sm_resume(dr_sm *sm, const uint64_t *bad_pages, int nbad, int abort_all)
 	}
 	for (int i = 0; i < sm->nitems; i++) {
 		uint8_t st = sm->state[i];
-		if (st != DR_FAULT && st != DR_RESTART) continue;
+		if (!waiting_state(st)) continue;
 		int bad = abort_all;
 		if (!bad && nbad) {
 			uint64_t page = sm->fault_addr[i] & ~SVMK_PAGE_MASK;
@@ -575,7 +578,7 @@ void dr_sm_resume(dr_sm *sm, const uint64_t *bad_pages, int nbad, int abort_all)
 			group_fail(sm, g, DR_FAIL_ABORT, i - g->first); // frees parked fibers, this one's too
 			continue;
 		}
-		sm->state[i] = st == DR_FAULT ? DR_READY : DR_NEW;
+		sm->state[i] = resumed_state(st);
 	}
 }
 
