@@ -518,6 +518,8 @@ int dr_sm_faults(dr_sm *sm, uint32_t warp, dr_fault *out, int cap, uint64_t *dig
 			int warp_first = n, end = g * gs + (w0 + (int)warp < gs ? w0 + (int)warp : gs);
 			int cur = -1; // the warp's fault the last waiting item joined (most go on with it)
 			uint64_t cur_page = 0;
+			uint32_t cur_acc = 0; // the access kinds that fault has gathered since (kept out of memory:
+			                      // an |= into out[cur] per item was a store-to-load chain)
 			for (int i = g * gs + w0; i < end; i++) {
 				if (!waiting_state(state[i])) continue;
 				uint64_t addr = faddr[i], page = addr & ~SVMK_PAGE_MASK;
@@ -526,23 +528,22 @@ int dr_sm_faults(dr_sm *sm, uint32_t warp, dr_fault *out, int cap, uint64_t *dig
 				// the item (two cache lines; only faults written out need it).
 				h += (((uint64_t)i + 1) * 0x9E3779B97F4A7C15ULL) ^ (addr * 0xC2B2AE3D27D4EB4FULL);
 				if (cur >= 0 && page == cur_page) {
-					out[cur].acc |= facc[i];
+					cur_acc |= facc[i];
 					continue;
 				}
+				if (cur >= 0) out[cur].acc |= cur_acc;
 				int j = warp_first;
 				while (j < n && (out[j].addr & ~SVMK_PAGE_MASK) != page) j++;
-				cur = j, cur_page = page;
-				if (j < n) {
-					out[j].acc |= facc[i];
-					continue;
-				}
+				cur = j, cur_page = page, cur_acc = facc[i];
+				if (j < n) continue;
 				if (n == cap) return -1;
 				out[n].addr = addr;
 				out[n].global_linear = sm->items[i].global_linear;
 				out[n].group = (uint32_t)g;
-				out[n].acc = facc[i];
+				out[n].acc = 0;
 				n++;
 			}
+			if (cur >= 0) out[cur].acc |= cur_acc;
 		}
 	}
 	*digest = h;
@@ -799,6 +800,32 @@ static int restartable(dr_sm *sm, const svmk_item *it, int i) {
 	return !sm->no_restart && sm->fresh && !it->st_pte && !sm->effects[i] && sm->restarts[i] < DR_MAX_RESTARTS;
 }
 
+// new_run counts the DR_NEW states at st, up to max: eight at a time
+// (DR_NEW is 0), since a stalled warp's lanes are nearly always all new.
+static int new_run(const uint8_t *st, int max) {
+	_Static_assert(DR_NEW == 0, "new_run reads DR_NEW as zero bytes");
+	int n = 0;
+	while (n + 8 <= max) {
+		uint64_t w;
+		memcpy(&w, st + n, 8);
+		if (w) return n + __builtin_ctzll(w) / 8; // little-endian: the first non-zero byte
+		n += 8;
+	}
+	while (n < max && st[n] == DR_NEW) n++;
+	return n;
+}
+
+// stall_lanes makes the n lanes at st stalled: DR_RESTART, each waiting on
+// addr + d·(its distance from the lane before them) with access kind acc.
+DR_VECTORISE static void stall_lanes(uint8_t *restrict st, uint64_t *restrict faddr, uint8_t *restrict facc, int n,
+                                     uint64_t addr, int64_t d, uint8_t acc) {
+	for (int j = 0; j < n; j++) {
+		st[j] = DR_RESTART;
+		faddr[j] = addr + (uint64_t)(d * (j + 1));
+		facc[j] = acc;
+	}
+}
+
 // warp_stall stalls the lanes after item i in its warp, without running
 // them, when i and the lane before it both gave their runs up at the same
 // access (the same count of accesses into the run, the same kind) on the
@@ -833,19 +860,11 @@ static void warp_stall(dr_sm *sm, svmk_item *it, int i, uint64_t addr, uint32_t 
 	int64_t d = (int64_t)(addr - prev_addr); // |d| < a page: both are in it
 	uint64_t end = addr + (uint64_t)(d * (last - k));
 	if ((end & ~SVMK_PAGE_MASK) != page) return;
-	int to = -1;
-	// The SM's arrays in locals: stores through one uint8_t array could
-	// alias anything, and the loop would reload every pointer per lane.
-	uint8_t *restrict state = sm->state + g->first, *restrict facc = sm->fault_acc + g->first;
-	uint64_t *restrict faddr = sm->fault_addr + g->first;
-	for (int j = k + 1; j <= last; j++) {
-		if (state[j] != DR_NEW) break;
-		state[j] = DR_RESTART;
-		faddr[j] = addr + (uint64_t)(d * (j - k));
-		facc[j] = (uint8_t)acc;
-		to = g->first + j;
-	}
-	sm->stalled_to = to;
+	int n = new_run(sm->state + g->first + k + 1, last - k);
+	if (n == 0) return;
+	stall_lanes(sm->state + g->first + k + 1, sm->fault_addr + g->first + k + 1, sm->fault_acc + g->first + k + 1, n,
+	            addr, d, (uint8_t)acc);
+	sm->stalled_to = g->first + k + n;
 }
 
 // fault stops the running item until its fault on addr has been serviced
