@@ -23,10 +23,27 @@ type Bugs struct {
 }
 
 // WithBugs makes the device deliberately wrong (see Bugs).
-func WithBugs(b Bugs) Option { return func(c *config) { c.bugs = bugs{b} } }
+func WithBugs(b Bugs) Option { return func(c *config) { c.bugs.b = b } }
 
-// bugs is the device's set of Bugs (config.bugs).
-type bugs struct{ b Bugs }
+// bugs is the device's set of Bugs (config.bugs), and the tests' hook
+// into a compiled launch's fault rounds.
+type bugs struct {
+	b Bugs
+	// afterService runs after each fault round's service, before the
+	// waiting work-items resume (withAfterService).
+	afterService func()
+}
+
+// withAfterService makes fn run after every fault round's service of a
+// compiled launch, before its work-items resume: a test's stand-in for
+// the host touching a page at the worst moment.
+func withAfterService(fn func()) Option { return func(c *config) { c.bugs.afterService = fn } }
+
+func (b bugs) serviced() {
+	if b.afterService != nil {
+		b.afterService()
+	}
+}
 
 func (b bugs) ignoreProtection() bool { return b.b.IgnoreProtection }
 func (b bugs) wideByteStores() bool   { return b.b.WideByteStores }

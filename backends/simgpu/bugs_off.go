@@ -10,3 +10,4 @@ type bugs struct{}
 func (bugs) ignoreProtection() bool { return false }
 func (bugs) wideByteStores() bool   { return false }
 func (bugs) trustPageTable() bool   { return false }
+func (bugs) serviced()              {}

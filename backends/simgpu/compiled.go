@@ -42,6 +42,18 @@ const DefaultLocalMemory = 64 << 10
 // the launch instead of spinning.
 const maxUnresolvedRounds = 1000
 
+// stuckRemoteRounds is how many rounds in a row a wave may find the same
+// work-items stalled at the same addresses before the pages they wait for
+// that the host has taken back are mapped remotely (mapTakenBack). A page
+// the service brought in that is home again by the time the items retry
+// was touched by the host in between — a CPU thread, or the Go runtime
+// itself reading an object that shares the page with the kernel's data
+// (seen: a []*ListNode on the page of a value the round loop read); the
+// next round would bring it in and lose it again, for ever. Remote, the
+// items finish on the host's copy. Normal rounds never repeat: a serviced
+// fault lets its items on.
+const stuckRemoteRounds = 4
+
 // smPool is the device's SMs, made on the first compiled launch and kept,
 // and the buffers a wave rewrites at every fault round, sized for every
 // item the SMs can hold. The buffers are off the Go heap: there they could
@@ -371,6 +383,8 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 					if r, ok := l.remoteFor(uintptr(page)); ok && hostOwned(page) {
 						l.mmu.AddRemote(uintptr(page), r.writable)
 					}
+				} else if same >= stuckRemoteRounds {
+					lastUsable = l.mapTakenBack(page, write)
 				}
 			}
 			if lastUsable {
@@ -398,6 +412,7 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 			}
 		}
 		l.syncMMU(false)
+		d.cfg.bugs.serviced()
 		bad = bad[:0]
 		for _, w := range waits {
 			page := w.Addr &^ pageMask
@@ -440,6 +455,24 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 }
 
 // hostOwned reports whether the host owns page (its state word says HOST).
+// mapTakenBack maps page remotely for the rest of the launch if the host
+// owns it and the access is one its mapping allows, and reports whether
+// it did (see stuckRemoteRounds). Anything else — a page another device
+// holds, one in transit, an access the mapping forbids — is left to the
+// fault service and, failing that, to maxUnresolvedRounds.
+func (l *launch) mapTakenBack(page uint64, write bool) bool {
+	if !hostOwned(page) {
+		return false
+	}
+	v, ok := l.maps.Find(uintptr(page))
+	if !ok || !v.Read || (write && !v.Write) || v.Kind == svm.KindDeviceMemory || v.Kind == svm.KindSpecial {
+		return false
+	}
+	l.setRemote(page, remoteMap{writable: v.Write}) // into the MMU with the round's other changes (syncMMU)
+	l.dev.takenBack.Add(1)
+	return true
+}
+
 func hostOwned(page uint64) bool {
 	w := svm.PTE(uintptr(page), false)
 	return w == nil || svm.WordState(atomic.LoadUint64(w)) == svm.StateHost

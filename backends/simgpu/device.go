@@ -31,6 +31,9 @@ type Device struct {
 	// svm migrations into device memory made by fault rounds and explicit
 	// migrations (calls, not pages: coalesce_test.go counts them).
 	hostMigrations atomic.Int64
+	// pages mapped remotely because the host took them back after every
+	// fault round's service (compiled.go, mapTakenBack).
+	takenBack atomic.Int64
 
 	ms  memState // policy state; launchMu
 	smp smPool   // SMs for compiled kernels; launchMu

@@ -32,7 +32,11 @@
 // policy is "demand" (migrate what faults, evict when full — Linux HMM's
 // behaviour); "uvm" adds NVIDIA UVM's prefetcher, thrashing mitigation and
 // read duplication. CPU faults on the device's pages are charged to its
-// clock at its next operation, so ping-pong costs both ways.
+// clock at its next operation, so ping-pong costs both ways. Whatever the
+// policy, a page the host takes back between every round's service and the
+// items' retry (a CPU thread, or the Go runtime touching an object that
+// shares the page) is mapped remotely after a few such rounds, so the
+// launch finishes instead of failing (compiled.go, stuckRemoteRounds).
 //
 // Work-groups run in waves of as many as the SMs hold at once
 // (CostModel.SMCount × CostModel.Resident: 2048 work-items or 32 groups per
