@@ -454,7 +454,6 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 	return nil
 }
 
-// hostOwned reports whether the host owns page (its state word says HOST).
 // mapTakenBack maps page remotely for the rest of the launch if the host
 // owns it and the access is one its mapping allows, and reports whether
 // it did (see stuckRemoteRounds). Anything else — a page another device
@@ -473,6 +472,7 @@ func (l *launch) mapTakenBack(page uint64, write bool) bool {
 	return true
 }
 
+// hostOwned reports whether the host owns page (its state word says HOST).
 func hostOwned(page uint64) bool {
 	w := svm.PTE(uintptr(page), false)
 	return w == nil || svm.WordState(atomic.LoadUint64(w)) == svm.StateHost
