@@ -143,3 +143,66 @@ func TestWarpLanesOnOtherPagesStillRun(t *testing.T) {
 		t.Error("lanes 33 ints apart: no lane waited for another's page (the part of a warp within one page should)")
 	}
 }
+
+// A warp's stall stops at the first lane that is not new: here lanes 16..31
+// finish in the second round while lanes 0..15 go on to a third access,
+// where lanes 0 and 1 fault together and the lanes after them would stall —
+// 2..15 do, the finished ones must not (stalled, they would run again).
+// Every access a run completes is counted once (a given-up run's are not),
+// so the TLB's hits and misses add up to the kernel's accesses: 4 for each
+// of lanes 0..15, 2 for each of lanes 16..31.
+func TestWarpStallStopsAtFinishedLane(t *testing.T) {
+	if _, err := kernels.Saxpy.Compiled(); err != nil {
+		t.Skip(err)
+	}
+	p, err := kernels.Compile(`
+__kernel void tail(__global int *out, __global const int *in, __global const int *more, __global const int *extra) {
+	int g = get_global_id(0);
+	int v = in[g];
+	if (get_local_id(0) % 32 >= 16) { // finishes in the second round
+		out[g] = v;
+		return;
+	}
+	v += more[g * 64]; // lanes 256 bytes apart: the warp's continuation leaves the page, no stall
+	v += extra[g];     // a third round: lanes 0 and 1 fault together
+	out[g] = v;
+}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 64 // two warps, one group
+	m := &mem{t: t}
+	out, in, more, extra := m.ints(n), m.seq(n, 5), m.seq(n*64, 7), m.seq(n, 3)
+	d, err := simgpu.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	// out on the device already: lanes 16..31's store does not fault, and
+	// they finish in the second round.
+	if err := d.Prefetch(uintptr(unsafe.Pointer(&out[0])), n*4); err != nil {
+		t.Fatal(err)
+	}
+	k := p.Kernel("tail")
+	a, err := kernels.Bind(k, out, in, more, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Launch(context.Background(), k, kernels.Range1D(n, n), a); err != nil {
+		t.Fatal(err)
+	}
+	for g := range n {
+		want := in[g]
+		if g%32 < 16 {
+			want += more[g*64] + extra[g]
+		}
+		if out[g] != want {
+			t.Fatalf("out[%d] = %d, want %d", g, out[g], want)
+		}
+	}
+	st := d.SimStats()
+	if got, want := st.TLBHits+st.TLBMisses, int64(n/32*(16*4+16*2)); got != want {
+		t.Fatalf("%d TLB hits and misses, want %d (one per access a run completed)", got, want)
+	}
+}
