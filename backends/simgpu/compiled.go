@@ -62,12 +62,10 @@ const stuckRemoteRounds = 4
 // that never ends. They are made once: mapping and unmapping them per wave
 // cost more than the waves of a fault-free kernel.
 type smPool struct {
-	sms      []*devrt.SM
-	maxItems int
-	waits    []devrt.Fault // a round's waiting items' faults, SM by SM
-	faults   []Fault       // those the service must resolve
-	bad      []uint64      // pages whose faults failed
-	ctl      *roundCtl     // how the SMs' steps of a round run
+	sms    []*devrt.SM
+	faults []Fault   // the faults of a round's waiting items (ctl.waits) the service must resolve
+	bad    []uint64  // pages whose faults failed
+	ctl    *roundCtl // how the SMs' steps of a round run; nil until the SMs are made
 	// The round's workers (runSMs). Not off the heap with ctl: the race
 	// detector sees a wait group's synchronisation only in Go memory. A
 	// field of the Device, made with it, not per launch: its page holds
@@ -126,8 +124,8 @@ func (p *smPool) free() {
 	for _, s := range p.sms {
 		s.Free()
 	}
-	if p.waits != nil {
-		devrt.FreeOffHeap(p.waits)
+	if p.ctl != nil {
+		devrt.FreeOffHeap(p.ctl.waits)
 		devrt.FreeOffHeap(p.faults)
 		devrt.FreeOffHeap(p.bad)
 		devrt.FreeOffHeap(p.ctl.steps)
@@ -139,7 +137,7 @@ func (p *smPool) free() {
 // sms returns SMCount SMs that can each hold items work-items.
 func (d *Device) sms(items int) ([]*devrt.SM, error) {
 	p := &d.smp
-	if p.maxItems < items {
+	if p.ctl == nil || p.ctl.room < items {
 		p.free()
 		n := max(items, 256)
 		for range d.cfg.cost.SMCount {
@@ -151,13 +149,11 @@ func (d *Device) sms(items int) ([]*devrt.SM, error) {
 			s.SetWarp(d.cfg.warp)
 			p.sms = append(p.sms, s)
 		}
-		p.maxItems = n
-		room := n * len(p.sms)
-		p.waits = devrt.OffHeap[devrt.Fault](room)
-		p.faults = devrt.OffHeap[Fault](room)
-		p.bad = devrt.OffHeap[uint64](room)
+		all := n * len(p.sms)
+		p.faults = devrt.OffHeap[Fault](all)
+		p.bad = devrt.OffHeap[uint64](all)
 		p.ctl = &devrt.OffHeap[roundCtl](1)[0]
-		p.ctl.waits, p.ctl.steps, p.ctl.room, p.ctl.warp = p.waits, devrt.OffHeap[smStep](len(p.sms)), n, d.cfg.warp
+		p.ctl.waits, p.ctl.steps, p.ctl.room, p.ctl.warp = devrt.OffHeap[devrt.Fault](all), devrt.OffHeap[smStep](len(p.sms)), n, d.cfg.warp
 	}
 	return p.sms, nil
 }
@@ -320,11 +316,11 @@ func (l *launch) runCompiledWave(ctx context.Context, sms []*devrt.SM, rl *devrt
 		at += ng
 	}
 	// Off the Go heap (smPool), with room for every item of the wave: SM
-	// i's faults are collected into its own part of waits, from i×maxItems.
+	// i's faults are collected into its own part of waits, from i×room.
 	// Nothing the rounds write is on the heap: a kernel's data may share its
 	// page (see smPool).
-	waits, faults, bad := d.smp.waits[:0], d.smp.faults[:0], d.smp.bad[:0]
 	ctl := d.smp.ctl
+	waits, faults, bad := ctl.waits[:0], d.smp.faults[:0], d.smp.bad[:0]
 	ctl.resume = false
 	var (
 		serviceErr error
@@ -463,11 +459,11 @@ func (l *launch) mapTakenBack(page uint64, write bool) bool {
 	if !hostOwned(page) {
 		return false
 	}
-	v, ok := l.maps.Find(uintptr(page))
-	if !ok || !v.Read || (write && !v.Write) || v.Kind == svm.KindDeviceMemory || v.Kind == svm.KindSpecial {
+	r, ok := l.remoteMappable(uintptr(page))
+	if !ok || (write && !r.writable) {
 		return false
 	}
-	l.setRemote(page, remoteMap{writable: v.Write}) // into the MMU with the round's other changes (syncMMU)
+	l.setRemote(page, r) // into the MMU with the round's other changes (syncMMU)
 	l.dev.takenBack.Add(1)
 	return true
 }

@@ -240,6 +240,13 @@ func (l *launch) remoteFor(page uintptr) (remoteMap, bool) {
 	if !l.advice.At(page).AccessedByDevice(l.dev.mem.ID()) && !l.dev.pinned(uint64(page), l.now) {
 		return remoteMap{}, false
 	}
+	return l.remoteMappable(page)
+}
+
+// remoteMappable returns the remote mapping the device may keep of page:
+// one of ordinary readable memory (not device memory, not a special
+// mapping), writable as the CPU mapping is.
+func (l *launch) remoteMappable(page uintptr) (remoteMap, bool) {
 	v, ok := l.maps.Find(page)
 	if !ok || !v.Read || v.Kind == svm.KindDeviceMemory || v.Kind == svm.KindSpecial {
 		return remoteMap{}, false

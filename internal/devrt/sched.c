@@ -860,11 +860,11 @@ static void warp_stall(dr_sm *sm, svmk_item *it, int i, uint64_t addr, uint32_t 
 	int64_t d = (int64_t)(addr - prev_addr); // |d| < a page: both are in it
 	uint64_t end = addr + (uint64_t)(d * (last - k));
 	if ((end & ~SVMK_PAGE_MASK) != page) return;
-	int n = new_run(sm->state + g->first + k + 1, last - k);
+	int from = g->first + k + 1; // the lane after i
+	int n = new_run(sm->state + from, last - k);
 	if (n == 0) return;
-	stall_lanes(sm->state + g->first + k + 1, sm->fault_addr + g->first + k + 1, sm->fault_acc + g->first + k + 1, n,
-	            addr, d, (uint8_t)acc);
-	sm->stalled_to = g->first + k + n;
+	stall_lanes(sm->state + from, sm->fault_addr + from, sm->fault_acc + from, n, addr, d, (uint8_t)acc);
+	sm->stalled_to = from + n - 1;
 }
 
 // fault stops the running item until its fault on addr has been serviced
