@@ -12,6 +12,8 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 # PoCL's CPU device (the binding loads libOpenCL.so.1 at run time).
 # clang-15 + llvm-15: the OpenCL C kernel compiler (internal/clc) runs
 # clang-15, llvm-link-15, opt-15, llc-15, llvm-dis-15 and llvm-as-15.
+# llvm-15-dev: LLVM's C++ headers, for the cpu device's work-item jam, an
+# opt pass plugin built on first use (internal/devrt/wijam).
 # libopenblas-dev: for benchmark peers only (make bench-peers, -tags openblas).
 # opencl-c-headers: CL/cl_icd.h and friends, which svmrt's own OpenCL
 # platform (package icd, make icd) is compiled against.
@@ -22,7 +24,7 @@ have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 # binding and libGL through go-gl, found with pkg-config. libegl-mesa0 +
 # libgl1-mesa-dri: Mesa's EGL with its surfaceless platform and its
 # software rasteriser, so the picture is drawn without a display or GPU.
-for p in gcc libc6-dev make ocl-icd-libopencl1 pocl-opencl-icd clang-15 llvm-15 libopenblas-dev \
+for p in gcc libc6-dev make ocl-icd-libopencl1 pocl-opencl-icd clang-15 llvm-15 llvm-15-dev libopenblas-dev \
   opencl-c-headers ocl-icd-opencl-dev clinfo pkg-config libegl-dev libgl-dev libegl-mesa0 libgl1-mesa-dri; do
   have "$p" || need+=("$p")
 done

@@ -86,7 +86,13 @@ func GroupLoops(ks ...KernelInfo) (string, error) {
 	fmt.Fprintf(&b, "declare i64 @%s(ptr)\ndeclare i64 @%s(ptr)\ndeclare void @%s(ptr, i64, i64)\ndeclare zeroext i1 @%s(ptr)\n",
 		LoopGid0Fn, LoopWidthFn, LoopPutFn, LoopNextRowFn)
 	fmt.Fprintf(&b, "declare ptr @%s()\ndeclare void @llvm.assume(i1 noundef)\n", SelfFn)
-	for _, k := range ks {
+	var ids strings.Builder
+	for i, k := range ks {
+		// Each kernel's loop over a row's work-items carries the marker
+		// the work-item jam looks for, in a loop ID of its own (distinct,
+		// naming itself first).
+		loopMD := 2 * i
+		fmt.Fprintf(&ids, "!%d = distinct !{!%d, !%d}\n!%d = !{!%q}\n", loopMD, loopMD, loopMD+1, loopMD+1, WorkItemLoopMarker)
 		call, err := loopEntry(&b, k, LoopName(k.Name))
 		if err != nil {
 			return "", err
@@ -98,13 +104,29 @@ func GroupLoops(ks ...KernelInfo) (string, error) {
 		// see one loop of unknown trip count instead of a counted inner one
 		// it can vectorize.
 		fmt.Fprintf(&b, "row:\n  %%empty = icmp eq i64 %%width, 0\n  br i1 %%empty, label %%rowend, label %%x\nx:\n  %%lx = phi i64 [ 0, %%row ], [ %%lx1, %%x ]\n  %%gx = add i64 %%gid0, %%lx\n")
+		// Global ids in dimension 0 are below 2^31 (GroupLoopIDLimit): a
+		// kernel's int id (int col = get_global_id(0)) is then the id
+		// itself, and consecutive work-items' addresses differ by a
+		// constant the optimizer can see.
+		fmt.Fprintf(&b, "  %%gxfits = icmp ult i64 %%gx, %d\n  call void @llvm.assume(i1 %%gxfits)\n", GroupLoopIDLimit)
 		fmt.Fprintf(&b, "  call void @%s(ptr %%item, i64 %%gx, i64 %%lx)\n", LoopPutFn)
 		fmt.Fprintf(&b, "  call spir_kernel void @%s(%s)\n", quoteIdent(k.Name), strings.Join(call, ", "))
-		fmt.Fprintf(&b, "  %%lx1 = add i64 %%lx, 1\n  %%morex = icmp ult i64 %%lx1, %%width\n  br i1 %%morex, label %%x, label %%rowend\n")
+		fmt.Fprintf(&b, "  %%lx1 = add i64 %%lx, 1\n  %%morex = icmp ult i64 %%lx1, %%width\n  br i1 %%morex, label %%x, label %%rowend, !llvm.loop !%d\n", loopMD)
 		fmt.Fprintf(&b, "rowend:\n  %%more = call zeroext i1 @%s(ptr %%item)\n  br i1 %%more, label %%row, label %%done\ndone:\n  ret void\n}\n", LoopNextRowFn)
 	}
+	b.WriteString("\n" + ids.String())
 	return b.String(), nil
 }
+
+// WorkItemLoopMarker names, in a group loop's loop metadata, its inner loop
+// over one row of work-items: the loop the cpu's work-item jam
+// (internal/devrt/wijam) interleaves.
+const WorkItemLoopMarker = "svmrt.workitem.loop"
+
+// GroupLoopIDLimit bounds the global ids in dimension 0 of a launch that
+// runs group loops: the loops assume every id is below it, so a launch
+// that reaches it must run its work-items one by one (devrt does).
+const GroupLoopIDLimit = 1 << 31
 
 // ItemLoopPrefix starts every item loop's name: the item loop of kernel k
 // is @__svm_iloop_k.

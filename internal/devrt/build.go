@@ -15,6 +15,7 @@ import (
 	"github.com/svmrt/svmrt/internal/clc"
 	"github.com/svmrt/svmrt/internal/devlib"
 	"github.com/svmrt/svmrt/internal/devrt/ksrc"
+	"github.com/svmrt/svmrt/internal/devrt/wijam"
 	"github.com/svmrt/svmrt/internal/irx"
 )
 
@@ -37,7 +38,7 @@ func (t Target) String() string {
 }
 
 // buildVersion changes whenever the pipeline below changes what it makes.
-const buildVersion = "devrt-build-23"
+const buildVersion = "devrt-build-24"
 
 // irxRevision changes whenever internal/irx changes what it emits.
 const irxRevision = "irx-1"
@@ -68,8 +69,14 @@ type builtModule struct {
 // The pipeline:
 //
 //	program ─┬─ builtins library (OpenCL C) ─ trampolines ─ group loops | item loops ─▶ llvm-link ─▶ opt -O2
-//	         │   native: + kernel-side runtime ─▶ opt -O2 ─▶ llc ─▶ .so
+//	         │   native: + kernel-side runtime ─▶ opt -O2 ─▶ work-item jam ─▶ opt -O2 ─▶ llc ─▶ .so
 //	         └─ mmu:    ─▶ irx.Instrument ─▶ + kernel-side runtime (MMU fast path) ─▶ opt -O2 ─▶ llc ─▶ .so
+//
+// The work-item jam (package wijam, an opt plugin built on first use)
+// interleaves a group loop's neighbouring work-items so that SLP packs
+// them into vector instructions; the native opt runs before it leave SLP
+// off. Without llvm-15-dev's headers native modules are built without it
+// (JamUnavailable says why; Entry.Jam reports per kernel).
 //
 // The builtins are linked before the rewrite so their own memory accesses
 // (vload, atomics, async copies) are instrumented too; the runtime's fast
@@ -126,12 +133,20 @@ func build(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target Target)
 	rt := ksrc.Runtime()
 	cache := clc.DefaultCache()
 	cpu := hostCPUID(tc)
-	key := clc.CacheKey(buildVersion, m.Key, target.String(), hashOf(lib), hashOf(rt), irxRevision, tc.Version, cpu)
-	obj, err := cache.Get(key, func() ([]byte, error) { return compileModule(ctx, tc, m, target, lib, rt) })
+	dir := soDir(cache)
+	// Native modules go through the work-item jam when it can be built
+	// here; the key says whether it did, and which jam.
+	jam, plugin := "no-jam", ""
+	if target == Native {
+		if p, err := jamPlugin(ctx, tc, cache, dir); err == nil {
+			jam, plugin = wijam.Version(), p
+		}
+	}
+	key := clc.CacheKey(buildVersion, m.Key, target.String(), hashOf(lib), hashOf(rt), irxRevision, tc.Version, cpu, jam)
+	obj, err := cache.Get(key, func() ([]byte, error) { return compileModule(ctx, tc, m, target, lib, rt, plugin) })
 	if err != nil {
 		return nil, err
 	}
-	dir := soDir(cache)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("devrt: %w", err)
 	}
@@ -162,8 +177,9 @@ func libraryBitcode(ctx context.Context, tc *clc.Toolchain, lib, std string) ([]
 	return clc.DefaultCache().Get(key, func() ([]byte, error) { return tc.CompileCL(ctx, lib, flags...) })
 }
 
-// compileModule runs the pipeline and returns the object code.
-func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target Target, lib, rt string) ([]byte, error) {
+// compileModule runs the pipeline and returns the object code. plugin is
+// the work-item jam's plugin for a native module ("" to build without it).
+func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target Target, lib, rt, plugin string) ([]byte, error) {
 	// The library also defines the half overloads (async copies, vload_half
 	// conversions), so it needs cl_khr_fp16 on; kernels are compiled without
 	// it and can reach only the overloads that take half pointers as storage.
@@ -219,7 +235,11 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 	if linked, err = inlinable(ctx, tc, linked, true); err != nil {
 		return nil, err
 	}
-	linked, err = tc.Opt(ctx, linked, optLevel(target)...)
+	first := optLevel(target)
+	if plugin != "" {
+		first = append(first, "-vectorize-slp=false") // packing waits for the jam (below)
+	}
+	linked, err = tc.Opt(ctx, linked, first...)
 	if err != nil {
 		return nil, err
 	}
@@ -289,6 +309,18 @@ func compileModule(ctx context.Context, tc *clc.Toolchain, m *clc.Module, target
 	// Both targets are compiled for this CPU (hostcpu.go).
 	const cpu = "native"
 	optArgs := append(optLevel(target), "-mcpu="+cpu)
+	if plugin != "" {
+		// The jam between two -O2 runs: the first inlines the kernels into
+		// their group loops and simplifies them, without SLP (pairs it
+		// made of one work-item's accesses would keep the lanes' copies
+		// from packing); the second packs the lanes' copies and cleans up
+		// (wijam's doc).
+		if final, err = tc.Opt(ctx, final, append(optArgs, "-vectorize-slp=false")...); err != nil {
+			return nil, err
+		}
+		optArgs = append(replaceO2(optArgs), "-load-pass-plugin="+plugin,
+			"-passes=function("+wijam.PassName+"<"+fmt.Sprint(wijam.Lanes)+">),default<O2>")
+	}
 	if final, err = tc.Opt(ctx, final, optArgs...); err != nil {
 		return nil, err
 	}
@@ -374,6 +406,44 @@ func writesLocal(ll string) bool { return localWriteRE.MatchString(ll) }
 
 // attrGroupRE matches an attribute group definition of textual IR.
 var attrGroupRE = regexp.MustCompile(`(?m)^attributes #\d+ = \{.*\}$`)
+
+// replaceO2 drops "-O2" from opt flags that a -passes pipeline replaces.
+func replaceO2(flags []string) []string {
+	var out []string
+	for _, f := range flags {
+		if f != "-O2" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+var (
+	jamMu  sync.Mutex
+	jamErr error
+)
+
+// jamPlugin is wijam.Plugin; the first failure is kept for JamUnavailable.
+func jamPlugin(ctx context.Context, tc *clc.Toolchain, cache *clc.Cache, dir string) (string, error) {
+	p, err := wijam.Plugin(ctx, tc, cache, dir)
+	if err != nil && ctx.Err() == nil {
+		jamMu.Lock()
+		if jamErr == nil {
+			jamErr = err
+		}
+		jamMu.Unlock()
+	}
+	return p, err
+}
+
+// JamUnavailable is why native modules are built without the work-item
+// jam (wijam.ErrUnavailable, naming what is missing), or nil if the jam
+// has been available to every native build of the process so far.
+func JamUnavailable() error {
+	jamMu.Lock()
+	defer jamMu.Unlock()
+	return jamErr
+}
 
 // optLevel is opt's optimisation flags for target. Natively, loops whose
 // trip count is known only at run time are not unrolled: a work-item's loop

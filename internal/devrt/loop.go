@@ -24,6 +24,13 @@ import (
 // work-item with the ids kept in registers, all inlined by opt), and the
 // scheduler runs a group by calling it once on the group's first item.
 //
+// A group loop assumes dimension 0's global ids are below
+// clc.GroupLoopIDLimit (2^31), so that a kernel's int id is the id itself
+// and neighbouring work-items' addresses differ by a constant; RunNative
+// runs a launch that reaches the limit item by item instead. Its loop over
+// a row carries clc.WorkItemLoopMarker, which the work-item jam (package
+// wijam) looks for.
+//
 // Item loops: the simulated GPU's counterpart. There a work-item may stall
 // at any access, on a page fault, and then either park on its fiber (it
 // has stored something) or give its run up and start again later (it has

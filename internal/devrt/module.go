@@ -99,7 +99,7 @@ func (m *Module) Entry(kernel string) (Entry, error) {
 	if p == nil {
 		return Entry{}, fmt.Errorf("devrt: module %s has no kernel %q", m.Path, kernel)
 	}
-	return Entry{m: m, fn: p, loop: m.sym(LoopPrefix + kernel), iloop: m.sym(ItemLoopPrefix + kernel)}, nil
+	return Entry{m: m, fn: p, loop: m.sym(LoopPrefix + kernel), iloop: m.sym(ItemLoopPrefix + kernel), name: LoopPrefix + kernel}, nil
 }
 
 // Entry is a kernel's entry point in a loaded module.
@@ -108,6 +108,7 @@ type Entry struct {
 	fn    unsafe.Pointer
 	loop  unsafe.Pointer // the group loop (native modules, kernels without barriers), or nil
 	iloop unsafe.Pointer // the item loop (instrumented modules, kernels without barriers), or nil
+	name  string         // the group loop's symbol
 }
 
 // GroupLoop reports whether the kernel runs a work-group as one loop (a
@@ -121,3 +122,20 @@ func (e Entry) ItemLoop() bool { return e.iloop != nil }
 
 // Module returns the module the entry is in.
 func (e Entry) Module() *Module { return e.m }
+
+// Jam reports how the work-item jam (package wijam) treated the kernel's
+// group loop: the work-items it interleaves (lanes > 1), or 0 and the
+// reason it did not (the kernel has no group loop, the module was built
+// without the jam, or the pass's own reason).
+func (e Entry) Jam() (lanes int, why string) {
+	if e.loop == nil {
+		return 0, "no group loop (a barrier, or not a native module)"
+	}
+	if p := e.m.sym(e.name + "_wijam"); p != nil {
+		return int(*(*int32)(p)), ""
+	}
+	if p := e.m.sym(e.name + "_wijam_no"); p != nil {
+		return 0, C.GoString((*C.char)(p))
+	}
+	return 0, "the module was built without the work-item jam"
+}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/svmrt/svmrt/internal/clc"
 )
 
 // RunNative runs every work-group of l with host-direct memory access on
@@ -52,6 +54,12 @@ func RunNative(ctx context.Context, l *Launch, workers int) ([]GroupFailure, err
 			}
 		}()
 	}
+	// Group loops assume dimension 0's global ids are below
+	// clc.GroupLoopIDLimit; a launch that reaches it runs item by item.
+	loop := l.Entry.loop
+	if uint64(l.Geom.Offset[0])+uint64(l.Geom.Global[0]) > clc.GroupLoopIDLimit {
+		loop = nil
+	}
 	var (
 		mu    sync.Mutex
 		fails []GroupFailure
@@ -67,7 +75,7 @@ func RunNative(ctx context.Context, l *Launch, workers int) ([]GroupFailure, err
 			return
 		}
 		defer sm.Free()
-		r := C.dr_sm_run_native(sm.c, l.c, (*[0]byte)(l.Entry.fn), (*[0]byte)(l.Entry.loop), l.args,
+		r := C.dr_sm_run_native(sm.c, l.c, (*[0]byte)(l.Entry.fn), (*[0]byte)(loop), l.args,
 			(*C.uint64_t)(unsafe.Pointer(next)), C.uint64_t(total), C.uint64_t(chunk), stop)
 		switch r {
 		case 1:

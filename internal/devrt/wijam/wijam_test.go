@@ -1,0 +1,61 @@
+package wijam
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/svmrt/svmrt/internal/clc"
+	"github.com/svmrt/svmrt/internal/errdefs"
+)
+
+// TestPluginBuildsAndLoads: the plugin builds with this machine's
+// toolchain, is cached (a second call gives the same file without a
+// build), and opt accepts its pass.
+func TestPluginBuildsAndLoads(t *testing.T) {
+	tc, err := clc.FindToolchain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cache := clc.NewCache(filepath.Join(dir, "cache"))
+	p, err := Plugin(context.Background(), tc, cache, filepath.Join(dir, "so"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Plugin(context.Background(), tc, cache, filepath.Join(dir, "so"))
+	if err != nil || again != p {
+		t.Fatalf("second call: %q, %v; want %q", again, err, p)
+	}
+	// A module with no marked loop: the pass runs and changes nothing.
+	bc, err := tc.Asm(context.Background(), "define i32 @f(i32 %x) {\n  ret i32 %x\n}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tc.Opt(context.Background(), bc, "-load-pass-plugin="+p, "-passes=function("+PassName+"<8>)"); err != nil {
+		t.Fatalf("opt with the plugin: %v", err)
+	}
+}
+
+// TestPluginWithoutHeaders: no llvm-config beside opt or on $PATH is
+// ErrUnavailable (and errdefs.ErrNotSupported), naming the package.
+func TestPluginWithoutHeaders(t *testing.T) {
+	tc, err := clc.FindToolchain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	fake := *tc
+	fake.OptPath = filepath.Join(dir, "opt")
+	if err := os.WriteFile(fake.OptPath, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	_, err = Plugin(context.Background(), &fake, clc.NewCache(""), dir)
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, errdefs.ErrNotSupported) || !strings.Contains(err.Error(), "llvm-15-dev") {
+		t.Fatalf("err = %v; want ErrUnavailable naming llvm-15-dev", err)
+	}
+}
