@@ -43,6 +43,26 @@ __kernel void plain(__global float *y, __global const float *x) {
 	int i = get_global_id(0);
 	y[i] = 2.0f * x[i];
 }
+__kernel void everyfourth(__global float *out, __global const float *in, int n) {
+	int i = get_global_id(0);
+	if ((i & 3) == 0) {
+		float s = 0.0f;
+		for (int k = 0; k < n; k++)
+			s += in[k] * (float)i;
+		out[i] = s;
+	}
+}
+__kernel void vec4(__global float4 *out, __global const float4 *in, float4 scale, int n, int flip) {
+	int i = get_global_id(0);
+	float4 acc = (float4)(0.0f);
+	for (int k = 0; k < n; k++) {
+		if (flip)
+			acc = acc * scale - in[(i + k) % 64];
+		else
+			acc += in[(i + k) % 64] * scale;
+	}
+	out[i] = acc;
+}
 __kernel void wideid(__global long *out, ulong base) {
 	int i = get_global_id(0);
 	out[get_global_id(0) - base] = i;
@@ -195,6 +215,89 @@ func TestGroupLoopIDLimit(t *testing.T) {
 	for j, v := range out {
 		if want := int64(int32(uint32(base + j))); v != want {
 			t.Fatalf("out[%d] = %d, want %d (the id as an int)", j, v, want)
+		}
+	}
+}
+
+// TestJamDivergentAndVectorKernels: a guard that differs inside every
+// chunk (every fourth work-item works: each chunk runs scalar), and float4
+// values with a uniform branch inside the work-item's loop (the lanes'
+// copies are vector instructions already). Both jammed, both bit-identical
+// to the Go reference.
+func TestJamDivergentAndVectorKernels(t *testing.T) {
+	m := jamModule(t)
+	for _, k := range []string{"everyfourth", "vec4"} {
+		e, _ := m.Entry(k)
+		if lanes, why := e.Jam(); lanes != wijam.Lanes {
+			t.Errorf("%s: jam = %d lanes (%q), want %d", k, lanes, why, wijam.Lanes)
+		}
+	}
+	rng := rand.New(rand.NewSource(2))
+	const items, n = 96, 37
+	in := onHeap[float32](4 * 64)
+	for i := range in {
+		in[i] = rng.Float32()*2 - 1
+	}
+
+	e, _ := m.Entry("everyfourth")
+	out := onHeap[float32](items)
+	for i := range out {
+		out[i] = -3
+	}
+	l, err := NewLaunch(e, Geometry{Dims: 1, Global: [3]int{items}, Local: [3]int{24}},
+		[]Arg{addr(out), addr(in), {Bytes: le32(n)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, err := RunNative(context.Background(), l, 2); err != nil || len(f) > 0 {
+		t.Fatal(err, f)
+	}
+	l.Free()
+	for i, v := range out {
+		want := float32(-3)
+		if i&3 == 0 {
+			want = 0
+			for k := range n {
+				want += float32(in[k] * float32(i))
+			}
+		}
+		if math.Float32bits(v) != math.Float32bits(want) {
+			t.Fatalf("everyfourth: out[%d] = %v, want %v", i, v, want)
+		}
+	}
+
+	e, _ = m.Entry("vec4")
+	scale := [4]float32{0.5, -1.25, 2, 0.75}
+	var sb []byte
+	for _, f := range scale {
+		sb = append(sb, le32(math.Float32bits(f))...)
+	}
+	for _, flip := range []uint32{0, 1} {
+		out4 := onHeap[float32](4 * items)
+		l, err := NewLaunch(e, Geometry{Dims: 1, Global: [3]int{items}, Local: [3]int{32}},
+			[]Arg{addr(out4), addr(in), {Bytes: sb}, {Bytes: le32(n)}, {Bytes: le32(flip)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f, err := RunNative(context.Background(), l, 2); err != nil || len(f) > 0 {
+			t.Fatal(err, f)
+		}
+		l.Free()
+		for i := range items {
+			for c := range 4 {
+				var acc float32
+				for k := range n {
+					x := in[4*((i+k)%64)+c]
+					if flip == 1 {
+						acc = float32(acc*scale[c]) - x
+					} else {
+						acc += float32(x * scale[c])
+					}
+				}
+				if got := out4[4*i+c]; math.Float32bits(got) != math.Float32bits(acc) {
+					t.Fatalf("vec4 flip=%d: out[%d].s%d = %v, want %v", flip, i, c, got, acc)
+				}
+			}
 		}
 	}
 }
