@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/svmrt/svmrt/internal/clc"
@@ -57,5 +58,32 @@ func TestPluginWithoutHeaders(t *testing.T) {
 	_, err = Plugin(context.Background(), &fake, clc.NewCache(""), dir)
 	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, errdefs.ErrNotSupported) || !strings.Contains(err.Error(), "llvm-15-dev") {
 		t.Fatalf("err = %v; want ErrUnavailable naming llvm-15-dev", err)
+	}
+}
+
+// TestPluginConcurrentCallers: callers racing for a plugin that is not
+// built yet all get the same file, and it loads.
+func TestPluginConcurrentCallers(t *testing.T) {
+	tc, err := clc.FindToolchain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cache := clc.NewCache(filepath.Join(dir, "cache"))
+	const callers = 6
+	paths, errs := make([]string, callers), make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() { paths[i], errs[i] = Plugin(context.Background(), tc, cache, filepath.Join(dir, "so")) })
+	}
+	wg.Wait()
+	for i := range callers {
+		if errs[i] != nil || paths[i] != paths[0] {
+			t.Fatalf("caller %d: %q, %v; caller 0: %q", i, paths[i], errs[i], paths[0])
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "so"))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("so dir holds %d entries (%v), want the one plugin", len(entries), err)
 	}
 }
