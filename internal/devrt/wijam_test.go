@@ -9,21 +9,13 @@ import (
 
 	"github.com/svmrt/svmrt/internal/clc"
 	"github.com/svmrt/svmrt/internal/devrt/wijam"
+	"github.com/svmrt/svmrt/kernels"
 )
 
 // The work-item jam (package wijam) on the cpu: which group loops it takes,
 // and that what it runs is what the scalar loop would have.
 
 const jamSrc = `#pragma OPENCL FP_CONTRACT OFF
-__kernel void mm(__global float *r, __global const float *a, __global const float *b, int m) {
-	int col = get_global_id(0), row = get_global_id(1);
-	if (row >= m || col >= m)
-		return;
-	float sum = 0.0f;
-	for (int k = 0; k < m; k++)
-		sum += a[row * m + k] * b[k * m + col];
-	r[row * m + col] = sum;
-}
 __kernel void counted(__global int *out, __global volatile int *count) {
 	out[get_global_id(0)] = atomic_inc(count);
 }
@@ -77,16 +69,31 @@ func jamModule(t *testing.T) *Module {
 	return compileFor(t, jamSrc, Native)
 }
 
-// TestJamOutcomes: mulmat's loop is jammed with wijam.Lanes lanes; the
-// kernels it must not jam say why (atomics; a store every work-item makes
-// to one address; a branch on a loaded, per-item trip count).
-func TestJamOutcomes(t *testing.T) {
+// mulMatModule is the library's mulmat (kernels.MulMat), built for the cpu.
+func mulMatModule(t *testing.T) (*Module, Entry) {
+	t.Helper()
 	m := jamModule(t)
+	mm := compileFor(t, kernels.MulMat.Source, Native)
+	e, err := mm.Entry(kernels.MulMat.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, e
+}
+
+// TestJamOutcomes: the library mulmat's loop is jammed with wijam.Lanes
+// lanes; the kernels it must not jam say why (atomics; a store every
+// work-item makes to one address; a branch on a loaded, per-item trip
+// count; a loop LLVM's vectorizer took).
+func TestJamOutcomes(t *testing.T) {
+	m, mm := mulMatModule(t)
+	if lanes, why := mm.Jam(); lanes != wijam.Lanes {
+		t.Errorf("%s: jam = %d lanes (%q), want %d", kernels.MulMat.Name, lanes, why, wijam.Lanes)
+	}
 	for _, c := range []struct {
 		kernel, why string
 		lanes       int
 	}{
-		{"mm", "", wijam.Lanes},
 		{"counted", "atomics", 0},
 		{"shared", "a store to an address shared by all work-items", 0},
 		{"ragged", "a branch that depends on the work-item through memory or a loop", 0},
@@ -103,7 +110,7 @@ func TestJamOutcomes(t *testing.T) {
 	}
 }
 
-// mmRef is mm's result computed the way the kernel does (no fused
+// mmRef is mulmat's result computed the way the kernel does (no fused
 // multiply-add, k in order).
 func mmRef(a, b []float32, m int) []float32 {
 	r := make([]float32, m*m)
@@ -119,18 +126,14 @@ func mmRef(a, b []float32, m int) []float32 {
 	return r
 }
 
-// TestJamMulMatBitIdentical runs the jammed mm over shapes that take every
+// TestJamMulMatBitIdentical runs the jammed library mulmat over shapes that take every
 // path: whole rows of chunks (16 wide groups), a remainder the scalar loop
 // runs (12 wide: one chunk and four items), rows narrower than a chunk (4),
 // and a global size past m, where the guard differs inside a chunk and the
 // rest of the row goes scalar. Every result must equal the reference bit
 // for bit, and nothing past m may be written.
 func TestJamMulMatBitIdentical(t *testing.T) {
-	m := jamModule(t)
-	e, err := m.Entry("mm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, e := mulMatModule(t)
 	rng := rand.New(rand.NewSource(1))
 	for _, c := range []struct{ m, global, local int }{
 		{48, 48, 16}, {36, 36, 12}, {20, 20, 4}, {45, 48, 16}, {37, 48, 12},
