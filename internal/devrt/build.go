@@ -423,22 +423,20 @@ var (
 	jamErr error
 )
 
-// jamPlugin is wijam.Plugin; the first failure is kept for JamUnavailable.
+// jamPlugin is wijam.Plugin; its outcome is kept for JamUnavailable.
 func jamPlugin(ctx context.Context, tc *clc.Toolchain, cache *clc.Cache, dir string) (string, error) {
 	p, err := wijam.Plugin(ctx, tc, cache, dir)
-	if err != nil && ctx.Err() == nil {
+	if ctx.Err() == nil {
 		jamMu.Lock()
-		if jamErr == nil {
-			jamErr = err
-		}
+		jamErr = err
 		jamMu.Unlock()
 	}
 	return p, err
 }
 
-// JamUnavailable is why native modules are built without the work-item
-// jam (wijam.ErrUnavailable, naming what is missing), or nil if the jam
-// has been available to every native build of the process so far.
+// JamUnavailable is why the process's latest native build went without
+// the work-item jam (wijam.ErrUnavailable, naming what is missing), or nil
+// if it had the jam (or there was none yet).
 func JamUnavailable() error {
 	jamMu.Lock()
 	defer jamMu.Unlock()

@@ -2,8 +2,10 @@ package devrt
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -63,10 +65,11 @@ __kernel void wideid(__global long *out, ulong base) {
 
 func jamModule(t *testing.T) *Module {
 	t.Helper()
+	m := compileFor(t, jamSrc, Native)
 	if err := JamUnavailable(); err != nil {
 		t.Fatalf("the work-item jam is not available: %v", err)
 	}
-	return compileFor(t, jamSrc, Native)
+	return m
 }
 
 // mulMatModule is the library's mulmat (kernels.MulMat), built for the cpu.
@@ -301,6 +304,60 @@ func TestJamDivergentAndVectorKernels(t *testing.T) {
 					t.Fatalf("vec4 flip=%d: out[%d].s%d = %v, want %v", flip, i, c, got, acc)
 				}
 			}
+		}
+	}
+}
+
+// TestBuildWithoutJam: where the plugin cannot be built (no llvm-config:
+// llvm-15-dev missing; here $SVMRT_LLVM_CONFIG names nothing), native
+// modules are built without the jam — JamUnavailable names the package,
+// Entry.Jam says so — and run the same.
+func TestBuildWithoutJam(t *testing.T) {
+	tc, err := clc.FindToolchain()
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Setenv("SVMRT_LLVM_CONFIG", filepath.Join(t.TempDir(), "llvm-config"))
+	// A toolchain of its own: the plugin is looked up once per toolchain
+	// and directory, and this one has not been.
+	fake := *tc
+	fake.Version += " (no jam)"
+	src := strings.Replace(kernels.MulMat.Source, "gpu_mul_mat", "gpu_mul_mat_nojam", 1)
+	cm, err := tc.Compile(context.Background(), src, clc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Build(context.Background(), &fake, cm, Native)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := JamUnavailable(); !errors.Is(err, wijam.ErrUnavailable) || !strings.Contains(err.Error(), "llvm-15-dev") {
+		t.Fatalf("JamUnavailable() = %v; want wijam.ErrUnavailable naming llvm-15-dev", err)
+	}
+	e, err := m.Entry("gpu_mul_mat_nojam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lanes, why := e.Jam(); lanes != 0 || why != "the module was built without the work-item jam" {
+		t.Fatalf("Jam() = %d, %q", lanes, why)
+	}
+	const n = 24
+	a, b, r := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	for i := range a {
+		a[i], b[i] = float32(i%7)-3, float32(i%5)*0.5
+	}
+	l, err := NewLaunch(e, Geometry{Dims: 2, Global: [3]int{n, n, 1}, Local: [3]int{8, 8, 1}},
+		[]Arg{addr(r), addr(a), addr(b), {Bytes: le32(n)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Free()
+	if f, err := RunNative(context.Background(), l, 2); err != nil || len(f) > 0 {
+		t.Fatal(err, f)
+	}
+	for i, w := range mmRef(a, b, n) {
+		if math.Float32bits(r[i]) != math.Float32bits(w) {
+			t.Fatalf("r[%d] = %v, want %v", i, r[i], w)
 		}
 	}
 }

@@ -140,16 +140,21 @@ func Plugin(ctx context.Context, tc *clc.Toolchain, cache *clc.Cache, dir string
 	return path, nil
 }
 
-// llvmConfig finds llvm-config for tc's LLVM: beside opt (Debian's opt-15
-// links to /usr/lib/llvm-15/bin/opt), else llvm-config-15 on $PATH. Its
-// presence is not enough: the headers are llvm-15-dev's.
+// llvmConfig finds llvm-config for tc's LLVM: $SVMRT_LLVM_CONFIG if set
+// (only there), else beside opt (Debian's opt-15 links to
+// /usr/lib/llvm-15/bin/opt), else llvm-config-15 on $PATH. Its presence is
+// not enough: the headers are llvm-15-dev's.
 func llvmConfig(tc *clc.Toolchain) (string, error) {
 	var candidates []string
-	if opt, err := filepath.EvalSymlinks(tc.OptPath); err == nil {
-		candidates = append(candidates, filepath.Join(filepath.Dir(opt), "llvm-config"))
-	}
-	if p, err := exec.LookPath("llvm-config-15"); err == nil {
+	if p := os.Getenv("SVMRT_LLVM_CONFIG"); p != "" {
 		candidates = append(candidates, p)
+	} else {
+		if opt, err := filepath.EvalSymlinks(tc.OptPath); err == nil {
+			candidates = append(candidates, filepath.Join(filepath.Dir(opt), "llvm-config"))
+		}
+		if p, err := exec.LookPath("llvm-config-15"); err == nil {
+			candidates = append(candidates, p)
+		}
 	}
 	for _, c := range candidates {
 		if _, err := os.Stat(c); err != nil {

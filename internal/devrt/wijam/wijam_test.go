@@ -41,21 +41,17 @@ func TestPluginBuildsAndLoads(t *testing.T) {
 	}
 }
 
-// TestPluginWithoutHeaders: no llvm-config beside opt or on $PATH is
-// ErrUnavailable (and errdefs.ErrNotSupported), naming the package.
+// TestPluginWithoutHeaders: no llvm-config (here: $SVMRT_LLVM_CONFIG
+// names a file that does not exist) is ErrUnavailable (and
+// errdefs.ErrNotSupported), naming the package.
 func TestPluginWithoutHeaders(t *testing.T) {
 	tc, err := clc.FindToolchain()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	fake := *tc
-	fake.OptPath = filepath.Join(dir, "opt")
-	if err := os.WriteFile(fake.OptPath, []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", dir)
-	_, err = Plugin(context.Background(), &fake, clc.NewCache(""), dir)
+	t.Setenv("SVMRT_LLVM_CONFIG", filepath.Join(dir, "llvm-config"))
+	_, err = Plugin(context.Background(), tc, clc.NewCache(""), dir)
 	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, errdefs.ErrNotSupported) || !strings.Contains(err.Error(), "llvm-15-dev") {
 		t.Fatalf("err = %v; want ErrUnavailable naming llvm-15-dev", err)
 	}
