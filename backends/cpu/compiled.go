@@ -15,7 +15,9 @@ import (
 // instrumentation: every access is a plain load or store of the program's
 // own pointers) and run by the device runtime (internal/devrt), work-groups
 // handed out to the workers one at a time. A kernel that reaches no barrier
-// runs each group as one loop around the kernel; one with barriers runs its
+// runs each group as one loop around the kernel, whose neighbouring
+// work-items the work-item jam (internal/devrt/wijam) interleaves eight at
+// a time for the vectorizer where that is safe; one with barriers runs its
 // work-items as fibers. A hardware fault in a work-item (a bad pointer, an
 // integer division by zero) fails the launch with a *kernels.PanicError
 // naming the work-item and address, as a Go body's fault does; the process
