@@ -33,6 +33,14 @@ __kernel void ragged(__global int *out, __global const int *len, __global const 
 		s += in[j];
 	out[i] = s;
 }
+__kernel void priv(__global long *out, int flag) {
+	long a[8], b[8];
+	long *p = flag ? a : b;
+	int i = get_global_id(0);
+	p[i & 7] = i;
+	p[(i + 1) & 7] = -i;
+	out[i] = p[i & 7];
+}
 __kernel void plain(__global float *y, __global const float *x) {
 	int i = get_global_id(0);
 	y[i] = 2.0f * x[i];
@@ -101,6 +109,10 @@ func TestJamOutcomes(t *testing.T) {
 		{"shared", "a store to an address shared by all work-items", 0},
 		{"ragged", "a branch that depends on the work-item through memory or a loop", 0},
 		{"plain", "LLVM's loop vectorizer took the loop", 0},
+		// Found in review: a pointer chosen between two private arrays
+		// hides them from an underlying-object walk; lanes sharing one
+		// copy gave -7 0 -1 -2 … instead of 0 1 2 … (hand-written IR).
+		{"priv", "private memory of the loop's function", 0},
 	} {
 		e, err := m.Entry(c.kernel)
 		if err != nil {
@@ -175,9 +187,25 @@ func TestJamMulMatBitIdentical(t *testing.T) {
 }
 
 // TestJamRefusedKernelsStillRun: the kernels the jam leaves alone give
-// their scalar results (every counter value once; the last store wins).
+// their scalar results (every counter value once; each item's own private
+// array).
 func TestJamRefusedKernelsStillRun(t *testing.T) {
 	m := jamModule(t)
+	ep, _ := m.Entry("priv")
+	pout := onHeap[int64](64)
+	lp, err := NewLaunch(ep, Geometry{Dims: 1, Global: [3]int{64}, Local: [3]int{32}}, []Arg{addr(pout), {Bytes: le32(1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lp.Free()
+	if f, err := RunNative(context.Background(), lp, 2); err != nil || len(f) > 0 {
+		t.Fatal(err, f)
+	}
+	for i, v := range pout {
+		if v != int64(i) {
+			t.Fatalf("priv: out[%d] = %d, want %d", i, v, i)
+		}
+	}
 	e, _ := m.Entry("counted")
 	out, count := onHeap[int32](256), onHeap[int32](1)
 	l, err := NewLaunch(e, Geometry{Dims: 1, Global: [3]int{256}, Local: [3]int{64}}, []Arg{addr(out), addr(count)})
